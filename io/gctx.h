@@ -1,0 +1,78 @@
+// GCTX (CMap's HDF5 format) read and write, compatible with cmapPy.
+//
+// Layout in the file: /0/DATA/0/matrix holds the data stored (num_signatures x num_genes), row-major;
+// /0/META/ROW/<field> and /0/META/COL/<field> hold metadata, each with an `id` field. Data may be float32 or
+// float64; fields may be fixed- or variable-length strings (NUL- or space-padded), floats or integers; -666
+// marks a missing value.
+//
+// Reading is distributed: GctxReader opens the file on every rank of a Context through the MPI-IO driver,
+// reads all metadata (small) on every rank, and each rank reads only the block of signatures it asks for.
+// Every problem (missing file, not HDF5, missing dataset, data/metadata shape mismatch, duplicate ids,
+// truncated file) throws tessera::Error naming the file, the place inside it and what is wrong.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+
+#include "engine/context.h"
+#include "engine/partition.h"
+#include "io/gene_matrix.h"
+
+namespace tessera::io {
+
+class GctxReader {
+ public:
+  // Collective over ctx: opens the file and reads and checks all metadata.
+  GctxReader(const std::filesystem::path& path, const engine::Context& ctx);
+  ~GctxReader();
+  GctxReader(const GctxReader&) = delete;
+  GctxReader& operator=(const GctxReader&) = delete;
+
+  const std::filesystem::path& path() const;
+  std::int64_t num_genes() const;
+  std::int64_t num_signatures() const;
+  MetaType data_type() const;  // kFloat32 or kFloat64, as stored
+  const MetaTable& rows() const;
+  const MetaTable& cols() const;
+
+  // Collective: every rank calls it, each with its own [begin, end) range of signatures (may be empty).
+  // Returns genes x (end - begin), converted to Scalar if the file stores the other type.
+  template <typename Scalar>
+  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> read_signatures(std::int64_t begin,
+                                                                        std::int64_t end) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// This rank's block of signatures (engine::block_range over ranks) with all metadata.
+template <typename Scalar>
+struct LocalGctx {
+  MetaTable rows;                 // all genes
+  MetaTable cols;                 // ALL signatures, not only the local ones
+  engine::BlockRange signatures;  // which columns of `cols` this rank holds
+  typename BasicGeneMatrix<Scalar>::Matrix values;  // genes x signatures.size()
+};
+
+// Collective: each rank reads its own block of signatures.
+template <typename Scalar = float>
+LocalGctx<Scalar> read_gctx_local(const std::filesystem::path& path, const engine::Context& ctx);
+
+// Collective: every rank reads the whole file (for small files and tests).
+template <typename Scalar = float>
+BasicGeneMatrix<Scalar> read_gctx(const std::filesystem::path& path, const engine::Context& ctx);
+
+struct GctxWriteOptions {
+  int gzip_level = 0;          // 0 = no compression (fastest to read); cmapPy's default is 6
+  std::int64_t max_chunk_kb = 1024;  // chunk size bound, as cmapPy
+};
+
+// Local (call on one rank): writes to "<path>.tmp-<pid>" and renames, so a failure leaves no half-written
+// file. Data is stored in Scalar's type; metadata in each field's own type; NaN numbers as -666.
+template <typename Scalar>
+void write_gctx(const std::filesystem::path& path, const BasicGeneMatrix<Scalar>& matrix,
+                const GctxWriteOptions& options = {});
+
+}  // namespace tessera::io

@@ -1,0 +1,67 @@
+#include "io/meta_table.h"
+
+#include <charconv>
+#include <cmath>
+
+#include "engine/error.h"
+
+namespace tessera::io {
+
+bool MetaColumn::is_missing(std::size_t i) const {
+  if (type == MetaType::kString) return text[i].empty() || text[i] == "-666" || text[i] == "-666.0";
+  return std::isnan(numbers[i]);
+}
+
+std::string MetaColumn::as_string(std::size_t i) const {
+  if (type == MetaType::kString) return text[i];
+  const double v = numbers[i];
+  if (std::isnan(v)) return "-666";
+  if (type == MetaType::kInt32 || type == MetaType::kInt64) return std::to_string(std::int64_t(v));
+  char buffer[64];
+  const auto result = type == MetaType::kFloat32 ? std::to_chars(buffer, buffer + sizeof buffer, float(v))
+                                                 : std::to_chars(buffer, buffer + sizeof buffer, v);
+  return std::string(buffer, result.ptr);
+}
+
+const MetaColumn* MetaTable::find(std::string_view name) const {
+  for (const auto& field : fields)
+    if (field.name == name) return &field;
+  return nullptr;
+}
+
+const MetaColumn& MetaTable::require(std::string_view name, std::string_view where) const {
+  if (const auto* field = find(name)) return *field;
+  std::string present;
+  for (const auto& field : fields) present += (present.empty() ? "" : ", ") + field.name;
+  TESSERA_FAIL(where, ": metadata field '", name, "' is missing (fields present: ",
+               present.empty() ? "none" : present, "); add it to the file or name another field in the options");
+}
+
+MetaTable MetaTable::subset(std::span<const std::int64_t> indices) const {
+  MetaTable out;
+  out.ids.reserve(indices.size());
+  for (auto i : indices) out.ids.push_back(ids[std::size_t(i)]);
+  for (const auto& field : fields) {
+    MetaColumn column{field.name, field.type, {}, {}};
+    for (auto i : indices) {
+      if (field.type == MetaType::kString) column.text.push_back(field.text[std::size_t(i)]);
+      else column.numbers.push_back(field.numbers[std::size_t(i)]);
+    }
+    out.fields.push_back(std::move(column));
+  }
+  return out;
+}
+
+void MetaTable::set_text(const std::string& name, std::vector<std::string> values) {
+  TESSERA_CHECK(values.size() == ids.size(), "metadata field '", name, "' has ", values.size(),
+                " values for ", ids.size(), " ids");
+  for (auto& field : fields) {
+    if (field.name == name) {
+      field = MetaColumn{name, MetaType::kString, std::move(values), {}};
+      return;
+    }
+  }
+  fields.push_back(MetaColumn{name, MetaType::kString, std::move(values), {}});
+}
+
+}  // namespace tessera::io

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Tessera needs, and only those that are missing.
+# Idempotent: a second run installs nothing. Needs root (or sudo) when something is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config
+  openmpi-bin libopenmpi-dev          # MPI runtime and headers
+  libhdf5-openmpi-dev hdf5-tools      # parallel HDF5 (MPI-IO driver) for GCTX and checkpoints
+  libeigen3-dev                       # dense linear algebra
+  libopenblas-dev                     # BLAS/LAPACK back end
+  libscalapack-openmpi-dev            # distributed dense algebra (NTK exact solver)
+  libboost-program-options-dev        # command line and INI config files
+  libgtest-dev googletest             # unit and MPI tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install_deps: all ${#packages[@]} packages already installed"
+  exit 0
+fi
+
+echo "install_deps: installing ${missing[*]}"
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
