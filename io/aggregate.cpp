@@ -1,1 +1,212 @@
-// implemented by the io work
+#include "io/aggregate.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <set>
+#include <span>
+
+#include "engine/collectives.h"
+#include "engine/error.h"
+#include "engine/log.h"
+
+namespace tessera::io {
+
+namespace {
+
+// The metadata fields aggregation reads; dose and time are null when their filter is off.
+struct Fields {
+  const MetaColumn* cell = nullptr;
+  const MetaColumn* pert = nullptr;
+  const MetaColumn* type = nullptr;
+  const MetaColumn* dose = nullptr;
+  const MetaColumn* time = nullptr;
+};
+
+// What happens to each signature (over ALL signatures, so every rank computes the same plan without talking).
+struct SignaturePlan {
+  std::vector<std::int64_t> entry;         // table entry of a kept treated signature, else -1
+  std::vector<std::int64_t> control_cell;  // cell of a control used for the control mean, else -1
+  std::int64_t treated = 0;
+  std::int64_t controls = 0;
+};
+
+std::string join(const std::set<std::string>& values) {
+  std::string out;
+  for (const auto& v : values) out += (out.empty() ? "'" : ", '") + v + "'";
+  return out.empty() ? "none" : out;
+}
+
+std::string display(const MetaColumn& field, std::size_t i) {
+  return field.is_missing(i) ? std::string("-666 (missing)") : field.as_string(i);
+}
+
+// Error for the case where the dose/time filter leaves nothing: say which values the treated signatures have.
+[[noreturn]] void fail_no_treated(const MetaTable& cols, const AggregationOptions& options,
+                                  const std::vector<bool>& is_control, const std::string& source) {
+  if (options.dose.empty() && options.time.empty()) {
+    TESSERA_FAIL(source, ": no treated signatures: every signature's ", options.type_field,
+                 " is a control type; check AggregationOptions::control_types");
+  }
+  std::set<std::string> doses, times;
+  const MetaColumn* dose = cols.find(options.dose_field);
+  const MetaColumn* time = cols.find(options.time_field);
+  for (std::size_t i = 0; i < cols.size(); ++i) {
+    if (is_control[i]) continue;
+    if (dose) doses.insert(display(*dose, i));
+    if (time) times.insert(display(*time, i));
+  }
+  TESSERA_FAIL(source, ": no treated signatures left after the filter (", options.dose_field, " = '",
+               options.dose.empty() ? "any" : options.dose, "', ", options.time_field, " = '",
+               options.time.empty() ? "any" : options.time, "'); ", options.dose_field,
+               " values present: ", dose ? join(doses) : "field absent", "; ", options.time_field,
+               " values present: ", time ? join(times) : "field absent");
+}
+
+bool is_control_type(const MetaColumn& type, std::size_t i, const std::vector<std::string>& control_types) {
+  if (type.is_missing(i)) return false;
+  const std::string value = type.as_string(i);
+  return std::find(control_types.begin(), control_types.end(), value) != control_types.end();
+}
+
+// Decides, from metadata alone, which signatures feed which entry; fills the table's ids and counts.
+SignaturePlan plan_signatures(const MetaTable& cols, const AggregationOptions& options, const Fields& fields,
+                              const std::string& source, PerturbationTable& table) {
+  const std::size_t n = cols.size();
+  std::vector<bool> is_control(n), keep(n);
+  std::set<std::string> cells, perts;
+  for (std::size_t i = 0; i < n; ++i) {
+    is_control[i] = is_control_type(*fields.type, i, options.control_types);
+    const bool time_ok = !fields.time || fields.time->as_string(i) == options.time;
+    // Controls carry no dose, so the dose filter applies to treated signatures only; the time filter applies to
+    // both, so a cell is centred by controls taken at the same time point.
+    const bool dose_ok = is_control[i] || !fields.dose || fields.dose->as_string(i) == options.dose;
+    keep[i] = time_ok && dose_ok;
+    if (!keep[i] || is_control[i]) continue;
+    for (const MetaColumn* field : {fields.cell, fields.pert}) {
+      TESSERA_CHECK(!field->is_missing(i), source, ": treated signature '", cols.ids[i], "' has no value in field '",
+                    field->name, "'; fill it in or filter the signature out");
+    }
+    cells.insert(fields.cell->as_string(i));
+    perts.insert(fields.pert->as_string(i));
+  }
+  if (perts.empty()) fail_no_treated(cols, options, is_control, source);
+
+  table.cells.assign(cells.begin(), cells.end());
+  table.perts.assign(perts.begin(), perts.end());
+  table.observed.assign(std::size_t(table.num_entries()), 0);
+  table.replicates.assign(std::size_t(table.num_entries()), 0);
+  table.control_counts.assign(table.cells.size(), 0);
+
+  SignaturePlan plan;
+  plan.entry.assign(n, -1);
+  plan.control_cell.assign(n, -1);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!keep[i] || fields.cell->is_missing(i)) continue;
+    const std::int64_t cell = table.find_cell(fields.cell->as_string(i));
+    if (cell < 0) continue;  // a control of a cell type with no treated signature: nothing to centre
+    if (is_control[i]) {
+      plan.control_cell[i] = cell;
+      ++table.control_counts[std::size_t(cell)];
+      ++plan.controls;
+    } else {
+      const std::int64_t entry = table.entry(cell, table.find_pert(fields.pert->as_string(i)));
+      plan.entry[i] = entry;
+      ++table.replicates[std::size_t(entry)];
+      table.observed[std::size_t(entry)] = 1;
+      ++plan.treated;
+    }
+  }
+  return plan;
+}
+
+void subtract_controls(PerturbationTable& table, ControlCentering center, const std::string& source) {
+  if (center == ControlCentering::kNone) return;
+  if (center == ControlCentering::kRequired) {
+    std::string missing;
+    for (std::int64_t c = 0; c < table.num_cells(); ++c)
+      if (table.control_counts[std::size_t(c)] == 0) missing += (missing.empty() ? "" : ", ") + table.cells[c];
+    TESSERA_CHECK(missing.empty(), source, ": control centering is required but these cell types have no control ",
+                  "signatures: ", missing, "; add controls, change control_types, or use centering 'auto'");
+  }
+  for (std::int64_t c = 0; c < table.num_cells(); ++c) {
+    if (table.control_counts[std::size_t(c)] == 0) continue;
+    for (std::int64_t p = 0; p < table.num_perts(); ++p) {
+      const std::int64_t e = table.entry(c, p);
+      if (table.observed[std::size_t(e)]) table.values.col(e) -= table.controls.col(c);
+    }
+  }
+}
+
+}  // namespace
+
+PerturbationTable aggregate(const engine::Context& ctx, const LocalGctx<float>& signatures,
+                            const AggregationOptions& options, const std::string& source) {
+  const MetaTable& cols = signatures.cols;
+  const auto& range = signatures.signatures;
+  const std::int64_t num_genes = std::int64_t(signatures.rows.size());
+  // Checked on every rank and agreed on, so that one malformed block fails all ranks instead of hanging them.
+  const bool range_ok = range.begin >= 0 && range.begin <= range.end && range.end <= std::int64_t(cols.size());
+  const bool shape_ok = signatures.values.rows() == num_genes && signatures.values.cols() == range.size();
+  const bool any_bad = engine::allreduce_any(ctx, !(range_ok && shape_ok));
+  TESSERA_CHECK(range_ok, source, ": local signature range [", range.begin, ", ", range.end, ") is outside the ",
+                cols.size(), " signatures");
+  TESSERA_CHECK(shape_ok, source, ": local values are ", signatures.values.rows(), " x ", signatures.values.cols(),
+                ", expected ", num_genes, " genes x ", range.size(), " signatures");
+  TESSERA_CHECK(!any_bad, source, ": another rank's block of signatures is malformed (see its error)");
+
+  Fields fields;
+  fields.cell = &cols.require(options.cell_field, source);
+  fields.pert = &cols.require(options.pert_field, source);
+  fields.type = &cols.require(options.type_field, source);
+  if (!options.dose.empty()) fields.dose = &cols.require(options.dose_field, source);
+  if (!options.time.empty()) fields.time = &cols.require(options.time_field, source);
+
+  PerturbationTable table;
+  table.genes = signatures.rows.ids;
+  if (const MetaColumn* symbols = signatures.rows.find("pr_gene_symbol")) {
+    for (std::size_t g = 0; g < signatures.rows.size(); ++g) table.gene_symbols.push_back(symbols->as_string(g));
+  }
+  const SignaturePlan plan = plan_signatures(cols, options, fields, source, table);
+
+  // Sums of treated entries followed by sums of controls per cell, in one buffer for one allreduce.
+  const std::int64_t num_entries = table.num_entries();
+  Eigen::MatrixXd sums = Eigen::MatrixXd::Zero(num_genes, num_entries + table.num_cells());
+  std::int64_t first_bad = -1;
+  for (std::int64_t j = 0; j < range.size(); ++j) {
+    const std::size_t i = std::size_t(range.begin + j);
+    const std::int64_t column = plan.entry[i] >= 0          ? plan.entry[i]
+                                : plan.control_cell[i] >= 0 ? num_entries + plan.control_cell[i]
+                                                            : -1;
+    if (column < 0) continue;
+    const auto signature = signatures.values.col(j);
+    if (first_bad < 0 && !signature.allFinite()) first_bad = std::int64_t(i);
+    sums.col(column) += signature.cast<double>();
+  }
+  // Agree on bad input before the allreduce, so every rank throws the same error instead of some hanging.
+  const auto bad = engine::allgatherv(ctx, std::span<const std::int64_t>(&first_bad, 1));
+  for (const std::int64_t i : bad) {
+    TESSERA_CHECK(i < 0, source, ": signature '", cols.ids[std::size_t(i)], "' (column ", i,
+                  ") has NaN or infinite values; remove it or repair the file");
+  }
+  engine::allreduce_sum(ctx, sums);
+
+  table.values = Eigen::MatrixXd::Zero(num_genes, num_entries);
+  for (std::int64_t e = 0; e < num_entries; ++e) {
+    if (table.replicates[std::size_t(e)] > 0) table.values.col(e) = sums.col(e) / table.replicates[std::size_t(e)];
+  }
+  table.controls = Eigen::MatrixXd::Zero(num_genes, table.num_cells());
+  for (std::int64_t c = 0; c < table.num_cells(); ++c) {
+    const int count = table.control_counts[std::size_t(c)];
+    if (count > 0) table.controls.col(c) = sums.col(num_entries + c) / count;
+  }
+  subtract_controls(table, options.center, source);
+
+  const std::int64_t observed = table.num_observed();
+  engine::info("aggregate ", source, ": ", table.num_cells(), " cell types x ", table.num_perts(), " perturbations, ",
+               observed, " observed entries (density ", 100.0 * double(observed) / double(num_entries), "%), ",
+               plan.treated, " signatures pooled, ", plan.controls, " controls");
+  return table;
+}
+
+}  // namespace tessera::io

@@ -1,1 +1,49 @@
-// to be implemented
+#include "solvers/registry.h"
+
+#include <functional>
+
+#include "engine/error.h"
+
+namespace tessera::solvers {
+
+namespace {
+
+using Factory = std::function<std::unique_ptr<imputation::Imputer>(const MethodParams&)>;
+
+struct MethodEntry {
+  const char* name;
+  Factory make;
+};
+
+template <imputation::BaselineKind Kind>
+std::unique_ptr<imputation::Imputer> make_baseline(const MethodParams& params) {
+  return std::make_unique<imputation::MeanBaseline>(Kind, params.baseline);
+}
+
+// The table: one line per method.
+const std::vector<MethodEntry>& methods() {
+  static const std::vector<MethodEntry> table = {
+      {"cell_mean", make_baseline<imputation::BaselineKind::kCellMean>},
+      {"drug_mean", make_baseline<imputation::BaselineKind::kDrugMean>},
+      {"two_way_mean", make_baseline<imputation::BaselineKind::kTwoWayMean>},
+  };
+  return table;
+}
+
+}  // namespace
+
+std::vector<std::string> imputation_methods() {
+  std::vector<std::string> names;
+  for (const auto& method : methods()) names.emplace_back(method.name);
+  return names;
+}
+
+std::unique_ptr<imputation::Imputer> make_imputer(const std::string& name, const MethodParams& params) {
+  for (const auto& method : methods())
+    if (name == method.name) return method.make(params);
+  std::string valid;
+  for (const auto& method : methods()) valid += (valid.empty() ? "" : ", ") + std::string(method.name);
+  TESSERA_FAIL("unknown imputation method '", name, "': valid methods are ", valid);
+}
+
+}  // namespace tessera::solvers

@@ -1,1 +1,174 @@
-// to be implemented
+#include "solvers/imputation/protocol.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "engine/error.h"
+#include "engine/log.h"
+#include "engine/random.h"
+#include "io/csv.h"
+
+namespace tessera::solvers::imputation {
+
+namespace {
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ", ") + item;
+  return out;
+}
+
+// The observed perturbations of one cell type, ascending.
+std::vector<std::int64_t> observed_perts(const io::PerturbationTable& table, std::int64_t cell) {
+  std::vector<std::int64_t> perts;
+  for (std::int64_t p = 0; p < table.num_perts(); ++p)
+    if (table.observed[std::size_t(table.entry(cell, p))]) perts.push_back(p);
+  return perts;
+}
+
+void check_fold(const FoldPlan& plan, int fold) {
+  TESSERA_CHECK(fold >= 0 && fold < plan.num_folds, "fold ", fold, " is out of range: the plan has ", plan.num_folds,
+                " folds");
+}
+
+// "train" -> kTrainOnly; a whole non-negative integer -> itself; anything else -> kUnused (invalid).
+int parse_fold(const std::string& text) {
+  if (text == "train") return kTrainOnly;
+  int value = 0;
+  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (result.ec != std::errc() || result.ptr != text.data() + text.size() || value < 0) return kUnused;
+  return value;
+}
+
+}  // namespace
+
+void ProtocolOptions::validate() const {
+  TESSERA_CHECK(protocol == "full" || protocol == "sparse", "protocol '", protocol,
+                "' is unknown: use 'full' (K-fold per cell type) or 'sparse' (B training drugs per cell type)");
+  TESSERA_CHECK(folds >= 2, "folds = ", folds, " is invalid: the full protocol needs at least 2 folds");
+  TESSERA_CHECK(sparse_train_drugs >= 1, "sparse_train_drugs = ", sparse_train_drugs, " is invalid: use >= 1");
+  TESSERA_CHECK(min_drugs >= 1, "min_drugs = ", min_drugs, " is invalid: use >= 1");
+}
+
+FoldPlan make_folds(const io::PerturbationTable& table, const ProtocolOptions& options) {
+  options.validate();
+  TESSERA_CHECK(table.observed.size() == std::size_t(table.num_entries()), "make_folds: table has ",
+                table.observed.size(), " observed flags for ", table.num_entries(), " entries");
+  std::vector<bool> is_reference(table.cells.size(), false);
+  for (const auto& id : options.reference_cells) {
+    const std::int64_t cell = table.find_cell(id);
+    TESSERA_CHECK(cell >= 0, "reference cell type '", id, "' is not in the table (cell types: ", join(table.cells),
+                  ")");
+    is_reference[std::size_t(cell)] = true;
+  }
+  const bool sparse = options.protocol == "sparse";
+  const std::int64_t min_drugs =
+      sparse ? std::max<std::int64_t>(options.min_drugs, std::int64_t(options.sparse_train_drugs) + 1)
+             : options.min_drugs;
+
+  FoldPlan plan;
+  plan.num_folds = sparse ? 1 : options.folds;
+  plan.fold.assign(std::size_t(table.num_entries()), kUnused);
+  std::int64_t dealt = 0;  // entries dealt so far by the full protocol: where the next cell type's deal starts
+  for (std::int64_t c = 0; c < table.num_cells(); ++c) {
+    std::vector<std::int64_t> perts = observed_perts(table, c);
+    if (is_reference[std::size_t(c)]) {
+      for (auto p : perts) plan.fold[std::size_t(table.entry(c, p))] = kTrainOnly;
+      continue;
+    }
+    if (std::int64_t(perts.size()) < min_drugs) {
+      plan.dropped_cells.push_back(table.cells[std::size_t(c)]);
+      continue;
+    }
+    engine::RandomStream stream(options.seed, "folds", engine::stable_hash(table.cells[std::size_t(c)]));
+    stream.shuffle(perts);
+    for (std::size_t i = 0; i < perts.size(); ++i) {
+      int label = 0;
+      if (sparse)
+        label = i < std::size_t(options.sparse_train_drugs) ? kTrainOnly : 0;
+      else
+        label = int((dealt + std::int64_t(i)) % options.folds);
+      plan.fold[std::size_t(table.entry(c, perts[i]))] = label;
+    }
+    dealt += std::int64_t(perts.size());
+  }
+  if (!plan.dropped_cells.empty()) {
+    engine::warn("imputation protocol '", options.protocol, "': dropped ", plan.dropped_cells.size(),
+                 " cell type(s) with fewer than ", min_drugs, " observed drugs: ", join(plan.dropped_cells));
+  }
+  return plan;
+}
+
+FoldPlan read_fold_file(const std::filesystem::path& path, const io::PerturbationTable& table) {
+  const io::CsvTable csv = io::read_csv(path);
+  const std::string where = "fold file '" + path.string() + "'";
+  const std::size_t cell_column = csv.column("cell_id", where);
+  const std::size_t pert_column = csv.column("pert_id", where);
+  const std::size_t fold_column = csv.column("fold", where);
+
+  FoldPlan plan;
+  plan.fold.assign(std::size_t(table.num_entries()), kUnused);
+  std::vector<int> listed_line(plan.fold.size(), 0);
+  int max_fold = -1;
+  for (std::size_t r = 0; r < csv.rows.size(); ++r) {
+    const auto& row = csv.rows[r];
+    const int line = r < csv.line_numbers.size() ? csv.line_numbers[r] : int(r) + 2;
+    const std::string& cell_id = row[cell_column];
+    const std::string& pert_id = row[pert_column];
+    const std::int64_t cell = table.find_cell(cell_id);
+    TESSERA_CHECK(cell >= 0, where, ", line ", line, ": unknown cell id '", cell_id, "' (not in the table)");
+    const std::int64_t pert = table.find_pert(pert_id);
+    TESSERA_CHECK(pert >= 0, where, ", line ", line, ": unknown perturbation id '", pert_id, "' (not in the table)");
+    const std::size_t entry = std::size_t(table.entry(cell, pert));
+    TESSERA_CHECK(table.observed[entry], where, ", line ", line, ": entry (", cell_id, ", ", pert_id,
+                  ") is not observed in the table, so it cannot train or be evaluated");
+    TESSERA_CHECK(listed_line[entry] == 0, where, ", line ", line, ": duplicate entry (", cell_id, ", ", pert_id,
+                  "), first listed on line ", listed_line[entry]);
+    const int label = parse_fold(row[fold_column]);
+    TESSERA_CHECK(label != kUnused, where, ", line ", line, ": bad fold value '", row[fold_column],
+                  "': use an integer >= 0 or 'train'");
+    listed_line[entry] = line;
+    plan.fold[entry] = label;
+    max_fold = std::max(max_fold, label);
+  }
+  plan.num_folds = max_fold + 1;
+  for (std::int64_t c = 0; c < table.num_cells(); ++c) {
+    const auto perts = observed_perts(table, c);
+    const bool any_listed = std::any_of(perts.begin(), perts.end(), [&](std::int64_t p) {
+      return plan.fold[std::size_t(table.entry(c, p))] != kUnused;
+    });
+    if (!perts.empty() && !any_listed) plan.dropped_cells.push_back(table.cells[std::size_t(c)]);
+  }
+  return plan;
+}
+
+void write_fold_file(const std::filesystem::path& path, const io::PerturbationTable& table, const FoldPlan& plan) {
+  TESSERA_CHECK(plan.fold.size() == std::size_t(table.num_entries()), "write_fold_file: the plan has ",
+                plan.fold.size(), " entries but the table has ", table.num_entries());
+  io::CsvTable csv;
+  csv.header = {"cell_id", "pert_id", "fold"};
+  for (std::int64_t e = 0; e < table.num_entries(); ++e) {
+    const int label = plan.fold[std::size_t(e)];
+    if (label == kUnused) continue;
+    csv.rows.push_back({table.cells[std::size_t(table.cell_of(e))], table.perts[std::size_t(table.pert_of(e))],
+                        label == kTrainOnly ? std::string("train") : std::to_string(label)});
+  }
+  io::write_csv(path, csv);
+}
+
+std::vector<std::uint8_t> train_mask(const FoldPlan& plan, int fold) {
+  check_fold(plan, fold);
+  std::vector<std::uint8_t> mask(plan.fold.size(), 0);
+  for (std::size_t e = 0; e < plan.fold.size(); ++e) mask[e] = plan.fold[e] != kUnused && plan.fold[e] != fold;
+  return mask;
+}
+
+std::vector<std::int64_t> held_out_entries(const FoldPlan& plan, int fold) {
+  check_fold(plan, fold);
+  std::vector<std::int64_t> entries;
+  for (std::size_t e = 0; e < plan.fold.size(); ++e)
+    if (plan.fold[e] == fold) entries.push_back(std::int64_t(e));
+  return entries;
+}
+
+}  // namespace tessera::solvers::imputation

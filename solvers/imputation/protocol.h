@@ -1,0 +1,70 @@
+// Which table entries train and which are held out: the imputation protocols of Radhakrishnan et al. (PNAS 2022).
+//
+// A FoldPlan gives every entry of a PerturbationTable (index entry(c, p) = c * num_perts + p) one label:
+//   kUnused     the entry is not observed, or its cell type was dropped: never used;
+//   kTrainOnly  always in the training set, never evaluated (a reference cell type such as MCF7 in CMap, or
+//               the sparse protocol's B training drugs);
+//   0..K-1      held out in that fold, training in every other fold.
+//
+// Protocols (make_folds):
+//   full    per cell type, its observed drugs are shuffled and dealt into K folds of sizes differing by at most
+//           one (the deal starts where the previous cell type's ended, so whole folds also differ by at most one);
+//   sparse  per cell type, B randomly chosen drugs are kTrainOnly and all its other drugs are held out in the
+//           single fold 0 (num_folds = 1).
+// Reference cell types are entirely kTrainOnly and never dropped. Any other cell type with fewer than min_drugs
+// observed drugs (sparse: fewer than max(min_drugs, B + 1), so that something is held out) is dropped: its
+// entries become kUnused, its id goes to dropped_cells and engine::warn lists them. Shuffles use one
+// engine::RandomStream(seed, "folds", stable_hash(cell id)) per cell type, so a plan depends only on the seed
+// and the table, never on the rank count. All functions here are local (no MPI).
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "io/perturbation_table.h"
+
+namespace tessera::solvers::imputation {
+
+constexpr int kUnused = -1;     // entry not observed, or in a dropped cell type: never used
+constexpr int kTrainOnly = -2;  // always training, never evaluated
+
+struct FoldPlan {
+  int num_folds = 0;
+  std::vector<int> fold;                   // per table entry: kUnused, kTrainOnly or 0..num_folds-1
+  std::vector<std::string> dropped_cells;  // cell types left out (too few drugs), sorted
+};
+
+struct ProtocolOptions {
+  std::string protocol = "full";             // "full" or "sparse"
+  int folds = 5;                             // K of the full protocol (>= 2)
+  int sparse_train_drugs = 10;               // B of the sparse protocol (>= 1)
+  std::vector<std::string> reference_cells;  // train-only cell types (e.g. MCF7); each must be in the table
+  int min_drugs = 10;                        // cell types with fewer observed drugs are dropped (>= 1)
+  std::uint64_t seed = 1;
+
+  // Throws tessera::Error naming the bad option and its valid range.
+  void validate() const;
+};
+
+// Deterministic in (table, options). Throws for invalid options or a reference cell type not in the table.
+FoldPlan make_folds(const io::PerturbationTable& table, const ProtocolOptions& options);
+
+// Fold file: CSV with header columns cell_id, pert_id, fold (others ignored); fold is an integer >= 0 or
+// "train" (kTrainOnly). Entries not listed are kUnused; num_folds = max fold + 1; dropped_cells = the cell
+// types with observed entries of which none is listed. Errors name the file and line: missing column, unknown
+// cell or perturbation id, entry not observed in the table, duplicate entry, bad fold value.
+FoldPlan read_fold_file(const std::filesystem::path& path, const io::PerturbationTable& table);
+
+// Writes every entry whose label is not kUnused, in entry order. read_fold_file gives the plan back (num_folds
+// excepted when the highest folds are empty).
+void write_fold_file(const std::filesystem::path& path, const io::PerturbationTable& table, const FoldPlan& plan);
+
+// num_entries flags: 1 for entries that train in `fold` (label neither kUnused nor `fold`; kTrainOnly included).
+std::vector<std::uint8_t> train_mask(const FoldPlan& plan, int fold);
+
+// The entries held out in `fold`, ascending.
+std::vector<std::int64_t> held_out_entries(const FoldPlan& plan, int fold);
+
+}  // namespace tessera::solvers::imputation

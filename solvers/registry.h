@@ -1,0 +1,27 @@
+// The explicit table of imputation methods by name: the one place a new method is registered.
+//
+// Names: "cell_mean", "drug_mean", "two_way_mean" (solvers/imputation/baselines.h). MethodParams gathers each
+// method family's Params struct; a method reads only its own. Local (no MPI).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "solvers/imputation/baselines.h"
+#include "solvers/imputation/imputer.h"
+
+namespace tessera::solvers {
+
+struct MethodParams {
+  imputation::BaselineParams baseline;
+};
+
+// Every registered imputation method name, in table order.
+std::vector<std::string> imputation_methods();
+
+// The method called `name`, configured from params (validated). Unknown name -> tessera::Error listing the
+// valid names.
+std::unique_ptr<imputation::Imputer> make_imputer(const std::string& name, const MethodParams& params);
+
+}  // namespace tessera::solvers
