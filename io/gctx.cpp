@@ -1,1 +1,487 @@
-// implemented by the io work
+#include "io/gctx.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+
+#include "engine/collectives.h"
+#include "engine/error.h"
+#include "io/atomic_file.h"
+#include "io/hdf5_handles.h"
+
+namespace tessera::io {
+
+namespace {
+
+using namespace hdf5;
+namespace fs = std::filesystem;
+
+constexpr const char* kMatrixPath = "/0/DATA/0/matrix";
+constexpr const char* kRowMetaPath = "/0/META/ROW";
+constexpr const char* kColMetaPath = "/0/META/COL";
+constexpr const char* kVersionAttribute = "version";
+constexpr const char* kVersion = "GCTX1.0";
+constexpr double kMissingNumber = -666;  // CMap's missing-value marker for numeric metadata
+
+// "GCTX file '<file>', <place>" -- the start of every message about a file's content.
+std::string in_file(const fs::path& file, std::string_view place) {
+  return detail::concat("GCTX file '", file.string(), "', ", place);
+}
+
+template <typename Scalar>
+hid_t native_type() {
+  return std::is_same_v<Scalar, float> ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
+}
+
+// Every rank checks the same metadata, so these checks fail on all ranks together (no rank is left waiting
+// in a collective). Sorting (hash, position) pairs is several times faster than a node-based hash map on
+// 10^5..10^6 ids, which matters because every rank runs it on every read.
+void check_unique_ids(const std::vector<std::string>& ids, const std::string& where, const char* fix) {
+  std::vector<std::pair<std::size_t, std::size_t>> keyed(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) keyed[i] = {std::hash<std::string_view>{}(ids[i]), i};
+  std::sort(keyed.begin(), keyed.end());
+  // Report the duplicate whose second occurrence comes first in the file.
+  std::size_t first = 0, second = ids.size();
+  for (std::size_t group = 0; group < keyed.size();) {
+    std::size_t end = group + 1;
+    while (end < keyed.size() && keyed[end].first == keyed[group].first) ++end;
+    for (std::size_t j = group + 1; j < end; ++j)
+      for (std::size_t i = group; i < j; ++i)
+        if (keyed[j].second < second && ids[keyed[i].second] == ids[keyed[j].second]) {
+          first = keyed[i].second;
+          second = keyed[j].second;
+        }
+    group = end;
+  }
+  if (second < ids.size())
+    TESSERA_FAIL(where, ": duplicate id '", ids[second], "' at positions ", first, " and ", second,
+                 "; ids must be unique: ", fix);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading
+
+File open_collectively(const fs::path& path, const engine::Context& ctx) {
+  TESSERA_CHECK(fs::exists(path), "GCTX file '", path.string(),
+                "' does not exist; check the path (and TESSERA_DATA_DIR or the input option)");
+  TESSERA_CHECK(H5Fis_hdf5(path.c_str()) > 0, "'", path.string(),
+                "' is not an HDF5 file (no HDF5 signature), so it cannot be GCTX; if it is GCT text, read it "
+                "with read_gct, otherwise check the path");
+  PropertyList access(H5Pcreate(H5P_FILE_ACCESS));
+  H5Pset_fapl_mpio(access.get(), ctx.comm(), MPI_INFO_NULL);
+  File file(H5Fopen(path.c_str(), H5F_ACC_RDONLY, access.get()));
+  if (!file) {
+    const std::string why = hdf5_error_detail();
+    TESSERA_CHECK(why.find("truncated") == std::string::npos, "GCTX file '", path.string(), "' is truncated (", why,
+                  "): it is shorter than its HDF5 header records, as after an "
+                  "interrupted copy or write; copy or write it again");
+    TESSERA_FAIL("cannot open GCTX file '", path.string(), "': ", why,
+                 "; the file may be damaged or locked by a writer, copy or write it again");
+  }
+  return file;
+}
+
+// One metadata field as stored: strings, floats or integers; -666 becomes NaN for numbers.
+MetaColumn read_field(const fs::path& path, hid_t file, const std::string& dataset_path, const std::string& name) {
+  Dataset dataset(H5Dopen2(file, dataset_path.c_str(), H5P_DEFAULT));
+  if (!dataset) TESSERA_FAIL(in_file(path, dataset_path), ": cannot open dataset: ", hdf5_error_detail());
+  const Dataspace space(H5Dget_space(dataset.get()));
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  TESSERA_CHECK(rank == 1, in_file(path, dataset_path), ": metadata must be one-dimensional, found ", rank,
+                " dimensions; rewrite the field as a vector with one value per id");
+  hsize_t length = 0;
+  H5Sget_simple_extent_dims(space.get(), &length, nullptr);
+  const Datatype type(H5Dget_type(dataset.get()));
+  const std::size_t size = H5Tget_size(type.get());
+  MetaColumn column{name, MetaType::kString, {}, {}};
+  auto read_into = [&](hid_t memory_type, void* buffer) {
+    return H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer);
+  };
+  bool ok = true;
+  switch (H5Tget_class(type.get())) {
+    case H5T_STRING:
+      ok = read_string_values(type.get(), std::size_t(length), space.get(), read_into, column.text);
+      break;
+    case H5T_FLOAT:
+      TESSERA_CHECK(size == 4 || size == 8, in_file(path, dataset_path), ": stored as ", describe_type(type.get()),
+                    "; supported metadata types are strings, float32/64 and integers: convert the field");
+      column.type = size == 4 ? MetaType::kFloat32 : MetaType::kFloat64;
+      column.numbers.resize(std::size_t(length));
+      if (length > 0) ok = read_into(H5T_NATIVE_DOUBLE, column.numbers.data()) >= 0;
+      break;
+    case H5T_INTEGER: {
+      column.type = size <= 4 ? MetaType::kInt32 : MetaType::kInt64;
+      std::vector<std::int64_t> integers(static_cast<std::size_t>(length));
+      if (length > 0) ok = read_into(H5T_NATIVE_INT64, integers.data()) >= 0;
+      column.numbers.assign(integers.begin(), integers.end());
+      break;
+    }
+    default:
+      TESSERA_FAIL(in_file(path, dataset_path), ": stored as ", describe_type(type.get()),
+                   "; supported metadata types are strings, float32/64 and integers: convert the field");
+  }
+  if (!ok) TESSERA_FAIL(in_file(path, dataset_path), ": read failed: ", hdf5_error_detail());
+  for (double& v : column.numbers)
+    if (v == kMissingNumber) v = std::numeric_limits<double>::quiet_NaN();
+  return column;
+}
+
+// Field names of a metadata group, in creation order when the writer recorded it (tessera does), otherwise
+// in name order (HDF5's default index; what h5py-written files give).
+std::vector<std::string> field_names(const fs::path& path, hid_t group, const std::string& group_path) {
+  H5G_info_t info{};
+  if (H5Gget_info(group, &info) < 0)
+    TESSERA_FAIL(in_file(path, group_path), ": cannot list fields: ", hdf5_error_detail());
+  const PropertyList create(H5Gget_create_plist(group));
+  unsigned order_flags = 0;
+  H5Pget_link_creation_order(create.get(), &order_flags);
+  const H5_index_t index = (order_flags & H5P_CRT_ORDER_INDEXED) ? H5_INDEX_CRT_ORDER : H5_INDEX_NAME;
+  std::vector<std::string> names;
+  for (hsize_t i = 0; i < info.nlinks; ++i) {
+    const ssize_t length = H5Lget_name_by_idx(group, ".", index, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
+    if (length < 0) TESSERA_FAIL(in_file(path, group_path), ": cannot list fields: ", hdf5_error_detail());
+    std::string name(std::size_t(length) + 1, '\0');
+    H5Lget_name_by_idx(group, ".", index, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
+    name.resize(std::size_t(length));
+    names.push_back(std::move(name));
+  }
+  return names;
+}
+
+// Ids plus every other dataset of /0/META/ROW or /0/META/COL, each checked to have one value per id.
+MetaTable read_meta(const fs::path& path, hid_t file, const std::string& group_path, const char* what) {
+  const std::string id_path = group_path + "/id";
+  TESSERA_CHECK(path_exists(file, id_path), in_file(path, id_path), ": not found; a GCTX file names its ", what,
+                " there (write the file with cmapPy or tessera's write_gctx)");
+  MetaTable table;
+  MetaColumn id = read_field(path, file, id_path, "id");
+  if (id.type == MetaType::kString) {
+    table.ids = std::move(id.text);
+  } else {  // integer (or float) ids, e.g. Entrez gene ids: ids are text everywhere else
+    table.ids.reserve(id.size());
+    for (std::size_t i = 0; i < id.size(); ++i) table.ids.push_back(id.as_string(i));
+  }
+  check_unique_ids(table.ids, in_file(path, id_path), "remove or rename the duplicate in the file");
+
+  const Group group(H5Gopen2(file, group_path.c_str(), H5P_DEFAULT));
+  for (const auto& name : field_names(path, group.get(), group_path)) {
+    if (name == "id") continue;
+    const std::string field_path = group_path + "/" + name;
+    {  // Only datasets are fields; anything else a writer left there is not metadata.
+      const hid_t object = H5Oopen(group.get(), name.c_str(), H5P_DEFAULT);
+      const bool is_dataset = object >= 0 && H5Iget_type(object) == H5I_DATASET;
+      if (object >= 0) H5Oclose(object);
+      if (!is_dataset) continue;
+    }
+    MetaColumn column = read_field(path, file, field_path, name);
+    TESSERA_CHECK(column.size() == table.ids.size(), in_file(path, field_path), ": has ", column.size(), " values but ",
+                  id_path, " has ", table.ids.size(),
+                  " ids; every field needs one value per id: fix or regenerate the file");
+    table.fields.push_back(std::move(column));
+  }
+  return table;
+}
+
+// An open GCTX file with its metadata read: what GctxReader holds, and what read_gctx_local moves its
+// metadata out of (so the tables are not copied).
+struct OpenGctx {
+  fs::path path;
+  engine::Context ctx;
+  File file;
+  Dataset matrix;  // declared after `file`, so closed before it
+  MetaType data_type = MetaType::kFloat32;
+  std::int64_t num_signatures = 0;
+  std::int64_t num_genes = 0;
+  MetaTable rows;
+  MetaTable cols;
+};
+
+OpenGctx open_gctx(const fs::path& path, const engine::Context& ctx) {
+  OpenGctx g{path, ctx, open_collectively(path, ctx), {}, MetaType::kFloat32, 0, 0, {}, {}};
+  TESSERA_CHECK(path_exists(g.file.get(), kMatrixPath), in_file(path, kMatrixPath),
+                ": data matrix not found; a GCTX file stores its data there (is this another kind of HDF5 "
+                "file? convert it with cmapPy or tessera's write_gctx)");
+  // No chunk cache: every chunk is read once per call, and the default 1 MiB cache would take chunks of up to
+  // 1 MiB (cmapPy's and ours are just under) through an extra copy whenever HDF5 falls back to independent I/O.
+  const PropertyList access(H5Pcreate(H5P_DATASET_ACCESS));
+  H5Pset_chunk_cache(access.get(), H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, H5D_CHUNK_CACHE_W0_DEFAULT);
+  g.matrix = Dataset(H5Dopen2(g.file.get(), kMatrixPath, access.get()));
+  if (!g.matrix) TESSERA_FAIL(in_file(path, kMatrixPath), ": cannot open dataset: ", hdf5_error_detail());
+
+  const Datatype type(H5Dget_type(g.matrix.get()));
+  const std::size_t size = H5Tget_size(type.get());
+  TESSERA_CHECK(H5Tget_class(type.get()) == H5T_FLOAT && (size == 4 || size == 8), in_file(path, kMatrixPath),
+                ": unsupported data type ", describe_type(type.get()),
+                "; GCTX data must be float32 or float64: convert the matrix (e.g. with numpy astype('float32'))");
+  g.data_type = size == 4 ? MetaType::kFloat32 : MetaType::kFloat64;
+
+  const Dataspace space(H5Dget_space(g.matrix.get()));
+  const int rank = H5Sget_simple_extent_ndims(space.get());
+  TESSERA_CHECK(rank == 2, in_file(path, kMatrixPath), ": has ", rank,
+                " dimensions, expected 2 (signatures x genes); this is not a GCTX data matrix");
+  hsize_t dims[2] = {0, 0};
+  H5Sget_simple_extent_dims(space.get(), dims, nullptr);
+  g.num_signatures = std::int64_t(dims[0]);  // stored (ncol x nrow): one signature per stored row
+  g.num_genes = std::int64_t(dims[1]);
+
+  g.rows = read_meta(path, g.file.get(), kRowMetaPath, "genes (rows)");
+  g.cols = read_meta(path, g.file.get(), kColMetaPath, "signatures (columns)");
+  TESSERA_CHECK(std::int64_t(g.rows.size()) == g.num_genes, in_file(path, kMatrixPath), ": ", g.num_genes,
+                " genes (stored columns) but ", kRowMetaPath, "/id has ", g.rows.size(),
+                " ids; data and row metadata must describe the same genes: regenerate the file");
+  TESSERA_CHECK(std::int64_t(g.cols.size()) == g.num_signatures, in_file(path, kMatrixPath), ": ", g.num_signatures,
+                " signatures (stored rows) but ", kColMetaPath, "/id has ", g.cols.size(),
+                " ids; data and column metadata must describe the same signatures: regenerate the file");
+  return g;
+}
+
+// Collective: signatures [begin, end) of this rank, read straight into the result (genes x signatures,
+// column-major = the stored row-major slab, so no reordering and no temporary).
+template <typename Scalar>
+Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> read_block(const OpenGctx& g, std::int64_t begin,
+                                                                 std::int64_t end) {
+  const bool bad_range = !(0 <= begin && begin <= end && end <= g.num_signatures);
+  // A wrong range on one rank must not leave the others inside the collective read.
+  if (engine::allreduce_any(g.ctx, bad_range)) {
+    TESSERA_CHECK(!bad_range, in_file(g.path, kMatrixPath), ": signature range [", begin, ", ", end,
+                  ") is outside [0, ", g.num_signatures, "); pass a block within the file");
+    TESSERA_FAIL(in_file(g.path, kMatrixPath), ": another rank asked for a signature range outside [0, ",
+                 g.num_signatures, ")");
+  }
+  const hsize_t count = hsize_t(end - begin);
+  const hsize_t elements = count * hsize_t(g.num_genes);
+  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> values(g.num_genes, Eigen::Index(count));
+
+  const Dataspace file_space(H5Dget_space(g.matrix.get()));
+  // The memory space has the selection's own 2-D shape. A 1-D memory space of the same size reads the same
+  // bytes, but with shapes that differ HDF5 leaves its fast chunk-mapping path and walks the selection element
+  // by element: 10x slower on 200k x 978 (BENCHMARKS.md).
+  const hsize_t counts[2] = {count, hsize_t(g.num_genes)};
+  const hsize_t memory_dims[2] = {std::max<hsize_t>(count, 1), std::max<hsize_t>(counts[1], 1)};
+  const Dataspace memory_space(H5Screate_simple(2, memory_dims, nullptr));
+  if (elements > 0) {
+    const hsize_t start[2] = {hsize_t(begin), 0};
+    H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, counts, nullptr);
+  } else {  // an empty block still takes part in the collective read
+    H5Sselect_none(file_space.get());
+    H5Sselect_none(memory_space.get());
+  }
+  const PropertyList transfer(H5Pcreate(H5P_DATASET_XFER));
+  H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE);
+  Scalar unused{};
+  const herr_t status = H5Dread(g.matrix.get(), native_type<Scalar>(), memory_space.get(), file_space.get(),
+                                transfer.get(), elements > 0 ? static_cast<void*>(values.data()) : &unused);
+  const std::string why = status < 0 ? hdf5_error_detail() : std::string("failed on another rank");
+  if (engine::allreduce_any(g.ctx, status < 0))
+    TESSERA_FAIL(in_file(g.path, kMatrixPath), ": reading signatures [", begin, ", ", end, "): ", why,
+                 "; the file may be damaged, copy or write it again");
+  return values;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Writing
+
+// Chunks hold whole signatures where they fit, so a rank's block of signatures touches only its own rows of
+// chunks; bounded by max_chunk_kb as cmapPy bounds them. For 978 float32 genes and 1024 KB: (268, 978).
+std::array<hsize_t, 2> chunk_shape(std::int64_t signatures, std::int64_t genes, std::size_t element_size,
+                                   std::int64_t max_chunk_kb) {
+  const hsize_t max_bytes = std::min<hsize_t>(hsize_t(max_chunk_kb) * 1024, hsize_t(1) << 31);
+  const hsize_t gene_chunk = std::clamp<hsize_t>(max_bytes / element_size, 1, std::max<hsize_t>(genes, 1));
+  const hsize_t signature_chunk =
+      std::clamp<hsize_t>(max_bytes / (gene_chunk * element_size), 1, std::max<hsize_t>(signatures, 1));
+  return {signature_chunk, gene_chunk};
+}
+
+void check_table_for_write(const fs::path& path, const MetaTable& table, std::int64_t expected,
+                           const std::string& group_path, const char* what) {
+  const std::string where = detail::concat("cannot write GCTX file '", path.string(), "', ", group_path);
+  TESSERA_CHECK(std::int64_t(table.ids.size()) == expected, where, ": the matrix has ", expected, " ", what,
+                " but there are ", table.ids.size(), " ids; give one id per ", what);
+  check_unique_ids(table.ids, where + "/id", "rename or drop the duplicate before writing");
+  for (const auto& field : table.fields) {
+    TESSERA_CHECK(!field.name.empty() && field.name.find('/') == std::string::npos && field.name != "id", where,
+                  ": field name '", field.name,
+                  "' cannot be stored (empty, contains '/', or is 'id'); "
+                  "rename the field");
+    TESSERA_CHECK(field.size() == table.ids.size(), where, "/", field.name, ": has ", field.size(), " values for ",
+                  table.ids.size(), " ids; give one value per id");
+  }
+  auto no_nul = [&](const std::vector<std::string>& values, const std::string& name) {
+    for (const auto& v : values)
+      TESSERA_CHECK(v.find('\0') == std::string::npos, where, "/", name,
+                    ": a value contains a NUL character, which NUL-padded storage would cut; remove it");
+  };
+  no_nul(table.ids, "id");
+  for (const auto& field : table.fields)
+    if (field.type == MetaType::kString) no_nul(field.text, field.name);
+}
+
+void write_vector(const fs::path& path, hid_t group, const std::string& dataset_path, hid_t file_type,
+                  hid_t memory_type, std::size_t count, const void* data) {
+  const hsize_t dims[1] = {hsize_t(count)};
+  const Dataspace space(H5Screate_simple(1, dims, nullptr));
+  const std::string name = dataset_path.substr(dataset_path.rfind('/') + 1);
+  const Dataset dataset(H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  if (!dataset || (count > 0 && H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
+    TESSERA_FAIL("cannot write GCTX file '", path.string(), "', ", dataset_path, ": ", hdf5_error_detail(),
+                 "; check free disk space and permissions");
+}
+
+void write_meta(const fs::path& path, hid_t file, const std::string& group_path, const MetaTable& table) {
+  const PropertyList link_create(H5Pcreate(H5P_LINK_CREATE));
+  H5Pset_create_intermediate_group(link_create.get(), 1);
+  // Creation order lets a reader give back the fields in the order they were written.
+  const PropertyList group_create(H5Pcreate(H5P_GROUP_CREATE));
+  H5Pset_link_creation_order(group_create.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
+  const Group group(H5Gcreate2(file, group_path.c_str(), link_create.get(), group_create.get(), H5P_DEFAULT));
+  if (!group) TESSERA_FAIL("cannot write GCTX file '", path.string(), "', ", group_path, ": ", hdf5_error_detail());
+
+  auto write_text = [&](const std::string& name, const std::vector<std::string>& values) {
+    const FixedStrings packed = pack_fixed_strings(values);
+    write_vector(path, group.get(), group_path + "/" + name, packed.type.get(), packed.type.get(), values.size(),
+                 packed.bytes.data());
+  };
+  write_text("id", table.ids);
+  for (const auto& field : table.fields) {
+    if (field.type == MetaType::kString) {
+      write_text(field.name, field.text);
+      continue;
+    }
+    std::vector<double> numbers = field.numbers;
+    for (double& v : numbers)
+      if (std::isnan(v)) v = kMissingNumber;
+    hid_t file_type = H5T_IEEE_F64LE;
+    if (field.type == MetaType::kFloat32) file_type = H5T_IEEE_F32LE;
+    if (field.type == MetaType::kInt32) file_type = H5T_STD_I32LE;
+    if (field.type == MetaType::kInt64) file_type = H5T_STD_I64LE;
+    // HDF5 converts double -> the stored type (exact for values that came from that type).
+    write_vector(path, group.get(), group_path + "/" + field.name, file_type, H5T_NATIVE_DOUBLE, numbers.size(),
+                 numbers.data());
+  }
+}
+
+template <typename Scalar>
+void write_file(const fs::path& final_path, const fs::path& temporary, const BasicGeneMatrix<Scalar>& matrix,
+                const GctxWriteOptions& options) {
+  SilenceHdf5Errors silence;
+  File file(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  if (!file)
+    TESSERA_FAIL("cannot create GCTX file '", final_path.string(), "': ", hdf5_error_detail(),
+                 "; check that the folder is writable");
+  {
+    const FixedStrings version = pack_fixed_strings({kVersion});
+    const Dataspace scalar(H5Screate(H5S_SCALAR));
+    const Attribute attribute(
+        H5Acreate2(file.get(), kVersionAttribute, version.type.get(), scalar.get(), H5P_DEFAULT, H5P_DEFAULT));
+    if (!attribute || H5Awrite(attribute.get(), version.type.get(), version.bytes.data()) < 0)
+      TESSERA_FAIL("cannot write GCTX file '", final_path.string(), "', attribute /", kVersionAttribute, ": ",
+                   hdf5_error_detail());
+  }
+  {
+    const std::int64_t signatures = matrix.num_signatures();
+    const std::int64_t genes = matrix.num_genes();
+    const hsize_t dims[2] = {hsize_t(signatures), hsize_t(genes)};  // stored (ncol x nrow), as cmapPy
+    const hsize_t max_dims[2] = {H5S_UNLIMITED, H5S_UNLIMITED};
+    const Dataspace space(H5Screate_simple(2, dims, max_dims));
+    const PropertyList create(H5Pcreate(H5P_DATASET_CREATE));
+    const auto chunk = chunk_shape(signatures, genes, sizeof(Scalar), options.max_chunk_kb);
+    H5Pset_chunk(create.get(), 2, chunk.data());
+    if (options.gzip_level > 0) H5Pset_deflate(create.get(), unsigned(options.gzip_level));
+    const PropertyList link_create(H5Pcreate(H5P_LINK_CREATE));
+    H5Pset_create_intermediate_group(link_create.get(), 1);
+    const hid_t file_type = std::is_same_v<Scalar, float> ? H5T_IEEE_F32LE : H5T_IEEE_F64LE;
+    const Dataset dataset(
+        H5Dcreate2(file.get(), kMatrixPath, file_type, space.get(), link_create.get(), create.get(), H5P_DEFAULT));
+    // Eigen's column-major genes x signatures buffer is the stored row-major signatures x genes.
+    if (!dataset || (matrix.values.size() > 0 && H5Dwrite(dataset.get(), native_type<Scalar>(), H5S_ALL, H5S_ALL,
+                                                          H5P_DEFAULT, matrix.values.data()) < 0))
+      TESSERA_FAIL("cannot write GCTX file '", final_path.string(), "', ", kMatrixPath, ": ", hdf5_error_detail(),
+                   "; check free disk space and permissions");
+  }
+  write_meta(final_path, file.get(), kRowMetaPath, matrix.rows);
+  write_meta(final_path, file.get(), kColMetaPath, matrix.cols);
+  // Closing flushes; its failure (e.g. disk full) must not pass unnoticed.
+  if (H5Fclose(file.release()) < 0)
+    TESSERA_FAIL("cannot finish GCTX file '", final_path.string(), "': ", hdf5_error_detail(),
+                 "; check free disk space");
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------------------
+// Public API
+
+struct GctxReader::Impl {
+  OpenGctx gctx;
+};
+
+GctxReader::GctxReader(const fs::path& path, const engine::Context& ctx) {
+  SilenceHdf5Errors silence;
+  impl_ = std::make_unique<Impl>(Impl{open_gctx(path, ctx)});
+}
+
+GctxReader::~GctxReader() {
+  SilenceHdf5Errors silence;
+  impl_.reset();  // collective (H5Fclose with the MPI-IO driver): every rank destroys its reader
+}
+
+const fs::path& GctxReader::path() const { return impl_->gctx.path; }
+std::int64_t GctxReader::num_genes() const { return impl_->gctx.num_genes; }
+std::int64_t GctxReader::num_signatures() const { return impl_->gctx.num_signatures; }
+MetaType GctxReader::data_type() const { return impl_->gctx.data_type; }
+const MetaTable& GctxReader::rows() const { return impl_->gctx.rows; }
+const MetaTable& GctxReader::cols() const { return impl_->gctx.cols; }
+
+template <typename Scalar>
+Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> GctxReader::read_signatures(std::int64_t begin,
+                                                                                  std::int64_t end) const {
+  SilenceHdf5Errors silence;
+  return read_block<Scalar>(impl_->gctx, begin, end);
+}
+
+template <typename Scalar>
+LocalGctx<Scalar> read_gctx_local(const fs::path& path, const engine::Context& ctx) {
+  SilenceHdf5Errors silence;
+  OpenGctx g = open_gctx(path, ctx);
+  const engine::BlockRange range = engine::block_range(g.num_signatures, ctx.size(), ctx.rank());
+  auto values = read_block<Scalar>(g, range.begin, range.end);
+  return LocalGctx<Scalar>{std::move(g.rows), std::move(g.cols), range, std::move(values)};
+}
+
+template <typename Scalar>
+BasicGeneMatrix<Scalar> read_gctx(const fs::path& path, const engine::Context& ctx) {
+  SilenceHdf5Errors silence;
+  OpenGctx g = open_gctx(path, ctx);
+  auto values = read_block<Scalar>(g, 0, g.num_signatures);
+  return BasicGeneMatrix<Scalar>{std::move(values), std::move(g.rows), std::move(g.cols)};
+}
+
+template <typename Scalar>
+void write_gctx(const fs::path& path, const BasicGeneMatrix<Scalar>& matrix, const GctxWriteOptions& options) {
+  TESSERA_CHECK(options.gzip_level >= 0 && options.gzip_level <= 9, "cannot write GCTX file '", path.string(),
+                "': gzip level ", options.gzip_level, " is outside 0..9 (0 = no compression)");
+  TESSERA_CHECK(options.max_chunk_kb >= 1, "cannot write GCTX file '", path.string(), "': max_chunk_kb ",
+                options.max_chunk_kb, " must be at least 1");
+  TESSERA_CHECK(options.gzip_level == 0 || H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0, "cannot write GCTX file '",
+                path.string(), "': this HDF5 library has no gzip filter; write with gzip_level = 0");
+  // Checked before anything is created, so a bad table leaves no file behind.
+  check_table_for_write(path, matrix.rows, matrix.num_genes(), kRowMetaPath, "genes (rows)");
+  check_table_for_write(path, matrix.cols, matrix.num_signatures(), kColMetaPath, "signatures (columns)");
+  write_atomically(path, [&](const fs::path& temporary) { write_file(path, temporary, matrix, options); });
+}
+
+template Eigen::MatrixXf GctxReader::read_signatures<float>(std::int64_t, std::int64_t) const;
+template Eigen::MatrixXd GctxReader::read_signatures<double>(std::int64_t, std::int64_t) const;
+template LocalGctx<float> read_gctx_local<float>(const fs::path&, const engine::Context&);
+template LocalGctx<double> read_gctx_local<double>(const fs::path&, const engine::Context&);
+template BasicGeneMatrix<float> read_gctx<float>(const fs::path&, const engine::Context&);
+template BasicGeneMatrix<double> read_gctx<double>(const fs::path&, const engine::Context&);
+template void write_gctx<float>(const fs::path&, const BasicGeneMatrix<float>&, const GctxWriteOptions&);
+template void write_gctx<double>(const fs::path&, const BasicGeneMatrix<double>&, const GctxWriteOptions&);
+
+}  // namespace tessera::io

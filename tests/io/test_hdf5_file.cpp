@@ -1,1 +1,198 @@
-// tests to be written
+// Hdf5Writer / Hdf5Reader: round trips of every kind of array and attribute, the on-disk layout of matrices,
+// and errors that name the file and the dataset.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+
+#include "engine/context.h"
+#include "engine/error.h"
+#include "io/atomic_file.h"
+#include "io/gctx.h"
+#include "io/hdf5_file.h"
+
+namespace tessera::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Hdf5FileTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    dir_ = fs::temp_directory_path() / ("tessera_test_hdf5_" + std::to_string(::getpid()) + "_" + info->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  fs::path file(const std::string& name) const { return dir_ / name; }
+
+ private:
+  fs::path dir_;
+};
+
+template <typename Call>
+std::string error_of(Call&& call) {
+  try {
+    call();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "expected a tessera::Error";
+  return "";
+}
+
+void expect_contains(const std::string& text, std::initializer_list<std::string> parts) {
+  for (const auto& part : parts) EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in: " << text;
+}
+
+TEST_F(Hdf5FileTest, MatrixRoundTripNonSquare) {
+  Eigen::MatrixXd m(3, 5);
+  for (int c = 0; c < 5; ++c)
+    for (int r = 0; r < 3; ++r) m(r, c) = 10.0 * r + c + 0.25;
+  m(2, 4) = std::numeric_limits<double>::quiet_NaN();
+  {
+    Hdf5Writer out(file("m.h5"));
+    out.write_matrix("/truth/signatures", m);
+    out.write_matrix("/truth/empty", Eigen::MatrixXd(0, 4));
+  }
+  const Hdf5Reader in(file("m.h5"));
+  const Eigen::MatrixXd back = in.read_matrix("/truth/signatures");
+  ASSERT_EQ(back.rows(), 3);
+  ASSERT_EQ(back.cols(), 5);
+  EXPECT_TRUE(back.topLeftCorner(3, 4).isApprox(m.topLeftCorner(3, 4), 0.0));
+  EXPECT_EQ(back.block(0, 4, 2, 1), m.block(0, 4, 2, 1));
+  EXPECT_TRUE(std::isnan(back(2, 4)));
+  EXPECT_EQ(in.read_matrix("/truth/empty").cols(), 4);
+  // The stored shape is (cols, rows): reading the matrix as a vector says it has two dimensions.
+  expect_contains(error_of([&] { in.read_vector("/truth/signatures"); }), {"has 2 dimensions, expected 1"});
+}
+
+TEST_F(Hdf5FileTest, MatrixLayoutIsColumnContiguousAsGctx) {
+  // GCTX stores (signatures x genes) row-major; write_matrix of a genes x signatures matrix must produce
+  // exactly that, so the GCTX reader (its own hyperslab code) sees the same values in the same places.
+  Eigen::MatrixXd genes_by_signatures(4, 2);
+  genes_by_signatures << 1, 5, 2, 6, 3, 7, 4, 8;
+  {
+    Hdf5Writer out(file("layout.gctx"));
+    out.write_matrix("/0/DATA/0/matrix", genes_by_signatures);
+    out.write_strings("/0/META/ROW/id", {"g1", "g2", "g3", "g4"});
+    out.write_strings("/0/META/COL/id", {"s1", "s2"});
+  }
+  const auto gctx = read_gctx<double>(file("layout.gctx"), engine::Context(MPI_COMM_SELF));
+  EXPECT_EQ(gctx.values, genes_by_signatures);
+  const Eigen::MatrixXd second_signature =
+      GctxReader(file("layout.gctx"), engine::Context(MPI_COMM_SELF)).read_signatures<double>(1, 2);
+  EXPECT_EQ(second_signature, genes_by_signatures.col(1));
+}
+
+TEST_F(Hdf5FileTest, VectorsIntsAndStrings) {
+  const std::vector<double> values = {1.5, -0.0, std::numeric_limits<double>::infinity(), 1e-300};
+  const std::vector<std::int64_t> ints = {0, -1, std::numeric_limits<std::int64_t>::max(),
+                                          std::numeric_limits<std::int64_t>::min()};
+  const std::vector<std::string> strings = {"A549", "", "trailing space ", "µM", "a much longer string value"};
+  {
+    Hdf5Writer out(file("v.h5"));
+    out.write_vector("/v/values", values);
+    out.write_ints("/v/ints", ints);
+    out.write_strings("/v/strings", strings);
+    out.write_vector("/v/empty", {});
+    out.write_strings("/v/no_strings", {});
+  }
+  const Hdf5Reader in(file("v.h5"));
+  const auto values_back = in.read_vector("/v/values");
+  ASSERT_EQ(values_back.size(), values.size());
+  for (std::size_t i = 0; i < values.size(); ++i)
+    EXPECT_EQ(std::memcmp(&values_back[i], &values[i], sizeof(double)), 0) << i;  // -0.0 too
+  EXPECT_EQ(in.read_ints("/v/ints"), ints);
+  EXPECT_EQ(in.read_strings("/v/strings"), strings);
+  EXPECT_TRUE(in.read_vector("/v/empty").empty());
+  EXPECT_TRUE(in.read_strings("/v/no_strings").empty());
+  // Integers read as numbers too.
+  EXPECT_EQ(in.read_vector("/v/ints")[1], -1.0);
+}
+
+TEST_F(Hdf5FileTest, Attributes) {
+  {
+    Hdf5Writer out(file("a.h5"));
+    out.write_vector("/model/weights", {1, 2});
+    out.write_attribute("/", "version", "GCTX1.0");
+    out.write_attribute("/model/weights", "lambda", 0.125);
+    out.write_attribute("/model/weights", "lambda", 0.5);  // replaces
+    out.write_attribute("/params", "solver", "");          // group created for it; empty string
+    out.write_attribute("/params", "seed", 42.0);
+  }
+  const Hdf5Reader in(file("a.h5"));
+  EXPECT_EQ(in.read_string_attribute("/", "version"), "GCTX1.0");
+  EXPECT_EQ(in.read_number_attribute("/model/weights", "lambda"), 0.5);
+  EXPECT_EQ(in.read_string_attribute("/params", "solver"), "");
+  EXPECT_EQ(in.read_number_attribute("/params", "seed"), 42.0);
+  expect_contains(error_of([&] { in.read_number_attribute("/", "version"); }),
+                  {"a.h5", "attribute 'version'", "expected one number"});
+  expect_contains(error_of([&] { in.read_string_attribute("/params", "absent"); }),
+                  {"a.h5", "/params", "no attribute 'absent'"});
+  expect_contains(error_of([&] { in.read_string_attribute("/nowhere", "x"); }), {"a.h5", "/nowhere", "no such"});
+}
+
+TEST_F(Hdf5FileTest, HasFollowsPaths) {
+  {
+    Hdf5Writer out(file("h.h5"));
+    out.write_ints("/a/b/c", {1});
+  }
+  const Hdf5Reader in(file("h.h5"));
+  EXPECT_TRUE(in.has("/a/b/c"));
+  EXPECT_TRUE(in.has("/a/b"));
+  EXPECT_TRUE(in.has("/"));
+  EXPECT_FALSE(in.has("/a/x"));
+  EXPECT_FALSE(in.has("/a/x/c"));  // a missing intermediate group is "no", not an error
+}
+
+TEST_F(Hdf5FileTest, ErrorsNameFileAndDataset) {
+  {
+    Hdf5Writer out(file("e.h5"));
+    out.write_vector("/numbers", {1, 2});
+    out.write_strings("/names", {"x"});
+    expect_contains(error_of([&] { out.write_vector("/numbers", {3}); }), {"e.h5", "/numbers", "already written"});
+    expect_contains(error_of([&] { out.write_vector("relative", {3}); }), {"e.h5", "relative", "absolute"});
+  }
+  const Hdf5Reader in(file("e.h5"));
+  expect_contains(error_of([&] { in.read_vector("/truth/missing"); }), {"e.h5", "/truth/missing", "no such dataset"});
+  expect_contains(error_of([&] { in.read_ints("/numbers"); }), {"e.h5", "/numbers", "float64", "integer"});
+  expect_contains(error_of([&] { in.read_strings("/numbers"); }), {"e.h5", "/numbers", "strings"});
+  expect_contains(error_of([&] { in.read_vector("/names"); }), {"e.h5", "/names", "fixed-length string"});
+
+  expect_contains(error_of([&] { Hdf5Reader(file("absent.h5")); }), {"absent.h5", "does not exist"});
+  std::ofstream(file("text.h5")) << "not hdf5\n";
+  expect_contains(error_of([&] { Hdf5Reader(file("text.h5")); }), {"text.h5", "not an HDF5 file"});
+  expect_contains(error_of([&] { Hdf5Writer(file("no_such_folder") / "x.h5"); }), {"x.h5", "cannot create"});
+}
+
+TEST_F(Hdf5FileTest, TruncatedFile) {
+  {
+    Hdf5Writer out(file("t.h5"));
+    out.write_vector("/big", std::vector<double>(4096, 1.0));
+  }
+  fs::resize_file(file("t.h5"), fs::file_size(file("t.h5")) / 2);
+  expect_contains(error_of([&] { Hdf5Reader(file("t.h5")); }), {"t.h5", "truncated"});
+}
+
+TEST_F(Hdf5FileTest, AtomicWriteLeavesNothingOnFailure) {
+  const fs::path target = file("out.h5");
+  EXPECT_THROW(write_atomically(target,
+                                [](const fs::path& temporary) {
+                                  Hdf5Writer out(temporary);
+                                  out.write_vector("/x", {1});
+                                  out.write_vector("/x", {2});  // fails: written twice
+                                }),
+               Error);
+  EXPECT_TRUE(fs::is_empty(target.parent_path()));
+  write_atomically(target, [](const fs::path& temporary) { Hdf5Writer(temporary).write_ints("/n", {7}); });
+  EXPECT_EQ(Hdf5Reader(target).read_ints("/n"), std::vector<std::int64_t>{7});
+}
+
+}  // namespace
+}  // namespace tessera::io
