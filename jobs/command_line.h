@@ -1,0 +1,60 @@
+// Option parsing shared by every `tessera <command>`: Boost.Program_options for the command line and for INI
+// config files (--config), with errors that name the option or the file and key, and the fix.
+//
+// Config files: `key = value` lines, '#' or ';' comments. Keys may stand at the top or in a section named after
+// the command ([impute], [simulate], ...); sections of other commands are skipped, so one file can configure
+// a whole pipeline. An unknown key or section is an error. Values given on the command line win over the file.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+#include "engine/context.h"
+
+namespace tessera::jobs {
+
+namespace po = boost::program_options;
+
+struct CommandSpec {
+  std::string name;     // "impute"
+  std::string summary;  // one line for `tessera --help`
+  std::string usage;    // the paragraph printed above the options by `tessera <name> --help`
+};
+
+// Parses `args` (everything after the command name) plus the --config file. Adds --help, --config and
+// --log-level, applies the log level, and returns nothing when --help was printed (rank 0 prints).
+// Throws tessera::Error for an unknown option, a bad value, a missing config file or an unknown key.
+std::optional<po::variables_map> parse_options(const engine::Context& ctx, const CommandSpec& spec,
+                                               po::options_description options,
+                                               const std::vector<std::string>& args);
+
+// True when the user gave `name` (on the command line or in the config file), not just its default.
+bool given(const po::variables_map& vm, const std::string& name);
+
+// Error when both options were given: they ask for different things.
+void forbid_together(const po::variables_map& vm, const std::string& a, const std::string& b,
+                     const std::string& why);
+
+// "a,b, c" -> {"a", "b", "c"}; also accepts the option repeated.
+std::vector<std::string> split_list(const std::vector<std::string>& values);
+
+// Adds one option per knob of a Params struct that has for_each_knob(self, visit(name, value&, help)): option
+// --name-with-dashes writes straight into params, with the struct's value as its default.
+template <typename Params>
+void add_knob_options(po::options_description& options, Params& params) {
+  Params::for_each_knob(params, [&](const char* knob, auto& value, const char* help) {
+    using Value = std::remove_reference_t<decltype(value)>;
+    std::string name = knob;
+    for (auto& c : name) c = (c == '_') ? '-' : c;
+    options.add_options()(name.c_str(), po::value<Value>(&value)->default_value(value), help);
+  });
+}
+
+// The names of every command, for the config-file section check.
+const std::vector<std::string>& command_names();
+
+}  // namespace tessera::jobs

@@ -1,0 +1,29 @@
+// The `tessera` commands. Each takes the arguments after its name and returns the process exit code; each is
+// collective over the world Context (every rank runs it).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/context.h"
+#include "jobs/command_line.h"
+
+namespace tessera::jobs {
+
+using CommandFunction = int (*)(const engine::Context& world, const std::vector<std::string>& args);
+
+struct Command {
+  CommandSpec spec;
+  CommandFunction run;
+};
+
+int run_simulate(const engine::Context& world, const std::vector<std::string>& args);
+int run_impute(const engine::Context& world, const std::vector<std::string>& args);
+int run_evaluate(const engine::Context& world, const std::vector<std::string>& args);
+int run_inspect(const engine::Context& world, const std::vector<std::string>& args);
+
+// The table of commands, in the order `tessera --help` lists them.
+const std::vector<Command>& commands();
+const CommandSpec& spec_of(const std::string& name);
+
+}  // namespace tessera::jobs

@@ -1,0 +1,143 @@
+// `tessera evaluate`: score predicted signatures (Tessera's own, or another tool's) against measured
+// signatures or the simulator's true ones, with the same metrics as `impute`.
+#include <cstdio>
+#include <map>
+#include <set>
+#include <unordered_map>
+
+#include "engine/log.h"
+#include "io/csv.h"
+#include "jobs/commands.h"
+#include "jobs/metrics_table.h"
+#include "jobs/signature_file.h"
+#include "jobs/table_input.h"
+#include "solvers/imputation/protocol.h"
+
+namespace tessera::jobs {
+
+namespace {
+
+po::options_description evaluate_options() {
+  po::options_description options("evaluate options");
+  options.add_options()
+      ("predictions,p", po::value<std::string>()->required(),
+       "GCTX/GCT of predicted signatures with cell_id and pert_id column fields")
+      ("truth,t", po::value<std::string>(), "GCTX/GCT of measured signatures (aggregated as in impute)")
+      ("ground-truth", po::value<std::string>(), "HDF5 ground truth written by `tessera simulate`")
+      ("fold-file", po::value<std::string>(), "with --truth: score only the pairs held out (fold >= 0) in this file")
+      ("only-imputed", po::bool_switch(), "score only columns whose 'imputed' field is 1 (completed tables)")
+      ("name", po::value<std::string>()->default_value(""), "label of the predictions in the table (default: file name)")
+      ("out,o", po::value<std::string>()->default_value(""), "write the metrics table to this CSV file");
+  add_aggregation_options(options);
+  return options;
+}
+
+// Reference signatures by (cell, perturbation) and the gene ids of their rows.
+struct Reference {
+  std::vector<std::string> genes;
+  std::map<std::pair<std::string, std::string>, Eigen::VectorXd> signatures;
+};
+
+Reference reference_from_table(const io::PerturbationTable& table, const std::vector<std::uint8_t>& keep) {
+  Reference ref{table.genes, {}};
+  for (std::int64_t e = 0; e < table.num_entries(); ++e) {
+    if (!keep[std::size_t(e)]) continue;
+    ref.signatures[{table.cells[std::size_t(table.cell_of(e))], table.perts[std::size_t(table.pert_of(e))]}] =
+        table.values.col(e);
+  }
+  return ref;
+}
+
+Reference reference_from_truth(const solvers::simulation::GroundTruth& truth) {
+  Reference ref{truth.genes, {}};
+  for (std::size_t c = 0; c < truth.cells.size(); ++c)
+    for (std::size_t d = 0; d < truth.drugs.size(); ++d)
+      ref.signatures[{truth.cells[c], truth.drugs[d]}] = truth.signatures.col(Eigen::Index(c * truth.drugs.size() + d));
+  return ref;
+}
+
+}  // namespace
+
+int run_evaluate(const engine::Context& world, const std::vector<std::string>& args) {
+  const auto parsed = parse_options(world, spec_of("evaluate"), evaluate_options(), args);
+  if (!parsed) return 0;
+  const auto& vm = *parsed;
+  TESSERA_CHECK(given(vm, "truth") != given(vm, "ground-truth"),
+                "tessera evaluate: give exactly one of --truth (measured signatures) and --ground-truth (simulator HDF5)");
+  forbid_together(vm, "ground-truth", "fold-file", "a fold file selects measured pairs; the ground truth has them all");
+  const std::string predictions_path = vm["predictions"].as<std::string>();
+
+  Reference ref;
+  if (given(vm, "truth")) {
+    const auto input = load_table(world, vm["truth"].as<std::string>(), aggregation_options(vm), 1);
+    std::vector<std::uint8_t> keep = input.table.observed;
+    if (given(vm, "fold-file")) {
+      const auto plan = solvers::imputation::read_fold_file(vm["fold-file"].as<std::string>(), input.table);
+      for (std::size_t e = 0; e < keep.size(); ++e) keep[e] = plan.fold[e] >= 0;
+    }
+    ref = reference_from_table(input.table, keep);
+  } else {
+    ref = reference_from_truth(solvers::simulation::read_ground_truth(vm["ground-truth"].as<std::string>()));
+  }
+
+  const auto predicted = read_whole_signature_file(world, predictions_path);
+  const auto& cells = predicted.cols.require("cell_id", predictions_path);
+  const auto& perts = predicted.cols.require("pert_id", predictions_path);
+  const auto* imputed = predicted.cols.find("imputed");
+  TESSERA_CHECK(!vm["only-imputed"].as<bool>() || imputed, predictions_path,
+                ": --only-imputed needs an 'imputed' column field (as in Tessera's completed_*.gctx)");
+
+  // Genes: predictions' rows matched to the reference's by id.
+  std::unordered_map<std::string, Eigen::Index> gene_row;
+  for (std::size_t g = 0; g < ref.genes.size(); ++g) gene_row[ref.genes[g]] = Eigen::Index(g);
+  std::vector<Eigen::Index> predicted_rows, reference_rows;
+  for (std::size_t g = 0; g < predicted.rows.ids.size(); ++g) {
+    const auto it = gene_row.find(predicted.rows.ids[g]);
+    if (it != gene_row.end()) predicted_rows.push_back(Eigen::Index(g)), reference_rows.push_back(it->second);
+  }
+  TESSERA_CHECK(!predicted_rows.empty(), predictions_path, ": none of its ", predicted.rows.ids.size(),
+                " gene ids (row ids) is among the reference's genes; both files must use the same gene ids");
+  engine::info("matched ", predicted_rows.size(), " of ", predicted.rows.ids.size(), " predicted genes to the reference");
+
+  // Pairs present in both, grouped by cell type.
+  std::map<std::string, std::vector<std::pair<Eigen::Index, const Eigen::VectorXd*>>> by_cell;
+  std::set<std::pair<std::string, std::string>> seen;
+  for (Eigen::Index j = 0; j < predicted.num_signatures(); ++j) {
+    if (vm["only-imputed"].as<bool>() && imputed->numbers[std::size_t(j)] != 1) continue;
+    const std::pair<std::string, std::string> key{cells.as_string(std::size_t(j)), perts.as_string(std::size_t(j))};
+    TESSERA_CHECK(seen.insert(key).second, predictions_path, ": pair (", key.first, ", ", key.second,
+                  ") appears in more than one column; keep one prediction per pair");
+    const auto it = ref.signatures.find(key);
+    if (it != ref.signatures.end()) by_cell[key.first].push_back({j, &it->second});
+  }
+  TESSERA_CHECK(!by_cell.empty(), predictions_path, ": no (cell_id, pert_id) pair is also in the reference");
+
+  const std::string name = vm["name"].as<std::string>().empty() ? std::filesystem::path(predictions_path).stem().string()
+                                                                 : vm["name"].as<std::string>();
+  std::vector<MetricsRow> rows;
+  Eigen::MatrixXd all_truth(Eigen::Index(predicted_rows.size()), 0), all_pred(Eigen::Index(predicted_rows.size()), 0);
+  for (const auto& [cell, pairs] : by_cell) {
+    Eigen::MatrixXd truth(Eigen::Index(predicted_rows.size()), Eigen::Index(pairs.size())), pred(truth.rows(), truth.cols());
+    for (std::size_t k = 0; k < pairs.size(); ++k) {
+      truth.col(Eigen::Index(k)) = (*pairs[k].second)(reference_rows);
+      pred.col(Eigen::Index(k)) = predicted.values.col(pairs[k].first)(predicted_rows).cast<double>();
+    }
+    rows.push_back({name, cell, solvers::imputation::compute_metrics(truth, pred), NAN, NAN});
+    all_truth.conservativeResize(Eigen::NoChange, all_truth.cols() + truth.cols());
+    all_truth.rightCols(truth.cols()) = truth;
+    all_pred.conservativeResize(Eigen::NoChange, all_pred.cols() + pred.cols());
+    all_pred.rightCols(pred.cols()) = pred;
+  }
+  rows.insert(rows.begin(), {name, "all", solvers::imputation::compute_metrics(all_truth, all_pred), NAN, NAN});
+
+  if (world.is_root()) {
+    std::printf("%s", format_metrics_table(rows, "Predictions " + predictions_path + " against " +
+                                                     (given(vm, "truth") ? vm["truth"].as<std::string>()
+                                                                         : vm["ground-truth"].as<std::string>()) + ":").c_str());
+    std::printf("%s", io::to_csv_text(metrics_csv(rows)).c_str());
+    if (!vm["out"].as<std::string>().empty()) io::write_csv(vm["out"].as<std::string>(), metrics_csv(rows));
+  }
+  return 0;
+}
+
+}  // namespace tessera::jobs

@@ -1,0 +1,168 @@
+// `tessera impute`: cross-validate imputation methods on a (cell type x perturbation) table, print and write
+// the metrics table, and write each method's completed table.
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/log.h"
+#include "io/csv.h"
+#include "io/gctx.h"
+#include "jobs/commands.h"
+#include "jobs/metrics_table.h"
+#include "jobs/table_input.h"
+#include "jobs/table_output.h"
+#include "solvers/imputation/cross_validation.h"
+#include "solvers/imputation/protocol.h"
+#include "solvers/registry.h"
+
+namespace tessera::jobs {
+
+namespace fs = std::filesystem;
+using solvers::imputation::FoldPlan;
+
+namespace {
+
+po::options_description impute_options(solvers::MethodParams& params) {
+  po::options_description options("impute options");
+  options.add_options()
+      ("input,i", po::value<std::string>()->default_value(""),
+       "GCTX or GCT file of signatures; default: the built-in simulated screen")
+      ("method,m", po::value<std::vector<std::string>>()->multitoken(),
+       "methods to run (comma list, or 'all'); default all")
+      ("protocol", po::value<std::string>()->default_value("full"),
+       "full: K folds over each cell type's observed drugs | sparse: B training drugs per cell type")
+      ("folds", po::value<int>()->default_value(5), "K of the full protocol")
+      ("sparse-train-drugs", po::value<int>()->default_value(10), "B of the sparse protocol")
+      ("reference-cell", po::value<std::vector<std::string>>()->multitoken(),
+       "cell types used for training only, never scored (comma list), e.g. MCF7")
+      ("min-drugs", po::value<int>()->default_value(10), "drop cell types with fewer observed perturbations")
+      ("fold-file", po::value<std::string>(),
+       "CSV cell_id,pert_id,fold (fold number or 'train'): use these folds instead of drawing them")
+      ("seed", po::value<std::uint64_t>()->default_value(1), "seed of the folds and of the built-in data set")
+      ("out,o", po::value<std::string>()->default_value("tessera-impute"), "output folder")
+      ("per-cell", po::bool_switch(), "also print the metrics of each cell type");
+  add_aggregation_options(options);
+  po::options_description method_options("method parameters");
+  add_knob_options(method_options, params);
+  options.add(method_options);
+  return options;
+}
+
+std::vector<std::string> chosen_methods(const po::variables_map& vm) {
+  std::vector<std::string> names = vm.count("method") ? split_list(vm["method"].as<std::vector<std::string>>())
+                                                      : std::vector<std::string>{"all"};
+  if (names.size() == 1 && names[0] == "all") return solvers::imputation_methods();
+  return names;
+}
+
+double fold_spread(const std::vector<solvers::imputation::Metrics>& per_fold) {
+  if (per_fold.size() < 2) return NAN;
+  double sum = 0, sum2 = 0;
+  for (const auto& m : per_fold) sum += m.pearson, sum2 += m.pearson * m.pearson;
+  const double n = double(per_fold.size()), mean = sum / n;
+  return std::sqrt(std::max(0.0, (sum2 - n * mean * mean) / (n - 1)));
+}
+
+// Scores the imputed (never-measured) entries of a completed table against the simulator's true signatures.
+solvers::imputation::Metrics score_against_truth(const io::PerturbationTable& table, const FoldPlan& plan,
+                                                 const Eigen::MatrixXd& completed,
+                                                 const solvers::simulation::GroundTruth& truth) {
+  std::vector<Eigen::Index> columns, truth_columns;
+  for (std::int64_t e = 0; e < table.num_entries(); ++e) {
+    if (table.observed[std::size_t(e)]) continue;
+    const auto cell = std::find(truth.cells.begin(), truth.cells.end(), table.cells[std::size_t(table.cell_of(e))]);
+    const auto drug = std::find(truth.drugs.begin(), truth.drugs.end(), table.perts[std::size_t(table.pert_of(e))]);
+    const bool dropped = std::find(plan.dropped_cells.begin(), plan.dropped_cells.end(), *cell) != plan.dropped_cells.end();
+    if (cell == truth.cells.end() || drug == truth.drugs.end() || dropped) continue;
+    columns.push_back(Eigen::Index(e));
+    truth_columns.push_back(Eigen::Index((cell - truth.cells.begin()) * truth.drugs.size() + (drug - truth.drugs.begin())));
+  }
+  return solvers::imputation::compute_metrics(truth.signatures(Eigen::all, truth_columns), completed(Eigen::all, columns));
+}
+
+}  // namespace
+
+int run_impute(const engine::Context& world, const std::vector<std::string>& args) {
+  solvers::MethodParams params;
+  const auto parsed = parse_options(world, spec_of("impute"), impute_options(params), args);
+  if (!parsed) return 0;
+  const auto& vm = *parsed;
+  for (const char* name : {"protocol", "folds", "sparse-train-drugs", "reference-cell", "min-drugs"})
+    forbid_together(vm, "fold-file", name, "a fold file fixes the folds, the protocol options draw them");
+
+  // Check every option before reading any data, so a typo fails in a second, not after the load.
+  solvers::imputation::ProtocolOptions protocol;
+  protocol.protocol = vm["protocol"].as<std::string>();
+  protocol.folds = vm["folds"].as<int>();
+  protocol.sparse_train_drugs = vm["sparse-train-drugs"].as<int>();
+  if (vm.count("reference-cell")) protocol.reference_cells = split_list(vm["reference-cell"].as<std::vector<std::string>>());
+  protocol.min_drugs = vm["min-drugs"].as<int>();
+  protocol.seed = vm["seed"].as<std::uint64_t>();
+  protocol.validate();
+  params.validate();
+  const auto methods = chosen_methods(vm);
+  for (const auto& name : methods) solvers::make_imputer(name, params);
+  const fs::path out = vm["out"].as<std::string>();
+
+  const auto input = load_table(world, vm["input"].as<std::string>(), aggregation_options(vm), protocol.seed);
+  const auto& table = input.table;
+  for (const auto& cell : protocol.reference_cells)
+    TESSERA_CHECK(table.find_cell(cell) >= 0, "--reference-cell '", cell, "' is not a cell type of ", input.source);
+  const FoldPlan plan = vm.count("fold-file") ? solvers::imputation::read_fold_file(vm["fold-file"].as<std::string>(), table)
+                                              : solvers::imputation::make_folds(table, protocol);
+  if (world.is_root()) solvers::imputation::write_fold_file(out / "folds.csv", table, plan);
+
+  std::vector<MetricsRow> rows, truth_rows;
+  for (const auto& name : methods) {
+    const auto imputer = solvers::make_imputer(name, params);
+    engine::info("method ", name, ": cross-validating over ", plan.num_folds, " fold(s)");
+    const auto start = std::chrono::steady_clock::now();
+    const auto predictions = solvers::imputation::cross_validate(world, *imputer, table, plan);
+    const auto report = solvers::imputation::evaluate(table, predictions);
+    const Eigen::MatrixXd completed = solvers::imputation::complete_table(world, *imputer, table, plan);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    rows.push_back({name, "all", report.overall, fold_spread(report.per_fold), seconds});
+    for (const auto& [cell, metrics] : report.per_cell) rows.push_back({name, cell, metrics, NAN, NAN});
+    if (input.truth) truth_rows.push_back({name, "all", score_against_truth(table, plan, completed, *input.truth), NAN, seconds});
+
+    if (world.is_root()) {
+      auto heldout = entries_as_gene_matrix(table, predictions.entries, predictions.predicted);
+      add_int_field(heldout.cols, "fold", predictions.folds);
+      io::write_gctx(out / ("heldout_" + name + ".gctx"), heldout);
+
+      std::vector<std::int64_t> entries;
+      std::vector<int> imputed;
+      for (std::int64_t c = 0; c < table.num_cells(); ++c) {
+        if (std::find(plan.dropped_cells.begin(), plan.dropped_cells.end(), table.cells[std::size_t(c)]) != plan.dropped_cells.end()) continue;
+        for (std::int64_t p = 0; p < table.num_perts(); ++p) {
+          entries.push_back(table.entry(c, p));
+          imputed.push_back(table.observed[std::size_t(table.entry(c, p))] ? 0 : 1);
+        }
+      }
+      std::vector<Eigen::Index> columns(entries.begin(), entries.end());
+      auto full = entries_as_gene_matrix(table, entries, completed(Eigen::all, columns));
+      add_int_field(full.cols, "imputed", imputed);
+      io::write_gctx(out / ("completed_" + name + ".gctx"), full);
+    }
+  }
+
+  if (world.is_root()) {
+    io::write_csv(out / "metrics.csv", metrics_csv(rows));
+    const std::string protocol_name = vm.count("fold-file") ? "fold file " + vm["fold-file"].as<std::string>()
+                                                            : protocol.protocol + " protocol";
+    std::printf("\n%s", format_metrics_table(rows, "Held-out signatures of " + input.source + ", " + protocol_name +
+                                                       " (" + std::to_string(plan.num_folds) + " folds):").c_str());
+    if (!truth_rows.empty()) {
+      io::write_csv(out / "metrics_vs_truth.csv", metrics_csv(truth_rows));
+      std::printf("\n%s", format_metrics_table(truth_rows, "Never-measured pairs against the simulator's true signatures:").c_str());
+    }
+    if (vm["per-cell"].as<bool>()) std::printf("\n%s", io::to_csv_text(metrics_csv(rows)).c_str());
+    std::printf("\nWrote %s/{metrics.csv, folds.csv, heldout_<method>.gctx, completed_<method>.gctx}\n", out.c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace tessera::jobs
