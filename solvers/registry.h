@@ -1,7 +1,6 @@
 // The explicit table of imputation methods by name: the one place a new method is registered.
 //
-// Names: "cell_mean", "drug_mean", "two_way_mean" (solvers/imputation/baselines.h), "dnpp" (dnpp.h),
-// "synthetic_interventions" (synthetic_interventions.h), "falrtc" (falrtc.h). MethodParams gathers each
+// Names: "cell_mean", "drug_mean", "two_way_mean" (solvers/imputation/baselines.h). MethodParams gathers each
 // method family's Params struct; a method reads only its own. Local (no MPI).
 #pragma once
 
@@ -10,18 +9,12 @@
 #include <vector>
 
 #include "solvers/imputation/baselines.h"
-#include "solvers/imputation/dnpp.h"
-#include "solvers/imputation/falrtc.h"
 #include "solvers/imputation/imputer.h"
-#include "solvers/imputation/synthetic_interventions.h"
 
 namespace tessera::solvers {
 
 struct MethodParams {
   imputation::BaselineParams baseline;
-  imputation::DnppParams dnpp;
-  imputation::FalrtcParams falrtc;
-  imputation::SiParams si;
 
   // visit(name, value&, help) for every knob of every method family: the command line and config files offer
   // each as --name-with-dashes. Names are unique across families (prefix them with the family, e.g. ntk_alpha).
@@ -29,23 +22,6 @@ struct MethodParams {
   template <typename Self, typename Visit>
   static void for_each_knob(Self& self, Visit&& visit) {
     visit("two_way_weight", self.baseline.two_way_weight, "weight w of the drug mean in two_way_mean, in [0, 1]");
-    visit("dnpp_k", self.dnpp.k, "dnpp: neighbour drugs averaged per prediction (>= 1)");
-    visit("si_num_donors", self.si.num_donors, "synthetic_interventions: most donor drugs per target (>= 1)");
-    visit("si_sv_threshold", self.si.sv_threshold,
-          "synthetic_interventions: keep singular values above this fraction of the largest, in [0, 1) (0 = all)");
-    visit("si_rank", self.si.rank, "synthetic_interventions: keep at most this many singular directions (0 = all)");
-    visit("si_intercept", self.si.intercept, "synthetic_interventions: fit an intercept in the donor regression");
-    visit("falrtc_iterations", self.falrtc.iterations, "falrtc: iterations (maxIter; Hodos 20), >= 1");
-    visit("falrtc_alpha_drug", self.falrtc.alpha_drug, "falrtc: weight of the drug unfolding's nuclear norm (>= 0)");
-    visit("falrtc_alpha_gene", self.falrtc.alpha_gene, "falrtc: weight of the gene unfolding's nuclear norm (>= 0)");
-    visit("falrtc_alpha_cell", self.falrtc.alpha_cell, "falrtc: weight of the cell unfolding's nuclear norm (>= 0)");
-    visit("falrtc_mu_scale", self.falrtc.mu_scale,
-          "falrtc: final smoothing mu_i = scale * alpha_i / sqrt(n_i) (Hodos 0.01), > 0");
-    visit("falrtc_lipschitz_start", self.falrtc.lipschitz_start, "falrtc: initial Lipschitz constant L0 (> 0)");
-    visit("falrtc_lipschitz_shrink", self.falrtc.lipschitz_shrink,
-          "falrtc: C in L = L / C after a failed line-search trial, in (0, 1)");
-    visit("falrtc_tolerance", self.falrtc.tolerance,
-          "falrtc: stop when the relative change of the iterate falls below this (0 = run all iterations)");
   }
 
   // Validates every family's params (tessera::Error naming the bad one).
