@@ -1,5 +1,6 @@
 #include "jobs/metrics_table.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -28,15 +29,17 @@ io::CsvTable metrics_csv(const std::vector<MetricsRow>& rows) {
 }
 
 std::string format_metrics_table(const std::vector<MetricsRow>& rows, const std::string& title) {
+  int width = 6;  // "method"
+  for (const auto& row : rows) width = std::max(width, int(row.method.size()));
   std::string text = title + "\n";
   char line[256];
-  std::snprintf(line, sizeof line, "  %-16s %10s %8s %9s %11s %11s %9s\n", "method", "pearson_r", "+-fold", "mean_R2",
-                "mean_cosine", "signatures", "seconds");
+  std::snprintf(line, sizeof line, "  %-*s %10s %8s %9s %11s %11s %9s\n", width, "method", "pearson_r", "+-fold",
+                "mean_R2", "mean_cosine", "signatures", "seconds");
   text += line;
   for (const auto& row : rows) {
     if (row.scope != "all") continue;
     const auto& m = row.metrics;
-    std::snprintf(line, sizeof line, "  %-16s %10s %8s %9s %11s %11lld %9s\n", row.method.c_str(),
+    std::snprintf(line, sizeof line, "  %-*s %10s %8s %9s %11s %11lld %9s\n", width, row.method.c_str(),
                   number(m.pearson).c_str(), number(row.pearson_fold_sd, 3).c_str(), number(m.mean_r2).c_str(),
                   number(m.mean_cosine).c_str(), (long long)m.num_signatures, number(row.seconds, 2).c_str());
     text += line;
