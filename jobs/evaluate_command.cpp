@@ -114,19 +114,24 @@ int run_evaluate(const engine::Context& world, const std::vector<std::string>& a
 
   const std::string name = vm["name"].as<std::string>().empty() ? std::filesystem::path(predictions_path).stem().string()
                                                                  : vm["name"].as<std::string>();
+  // Matched columns, grouped by cell type so each cell's block is contiguous.
+  std::size_t total = 0;
+  for (const auto& [cell, pairs] : by_cell) total += pairs.size();
+  const auto genes = Eigen::Index(predicted_rows.size());
+  Eigen::MatrixXd all_truth(genes, Eigen::Index(total)), all_pred(genes, Eigen::Index(total));
   std::vector<MetricsRow> rows;
-  Eigen::MatrixXd all_truth(Eigen::Index(predicted_rows.size()), 0), all_pred(Eigen::Index(predicted_rows.size()), 0);
+  Eigen::Index next = 0;
   for (const auto& [cell, pairs] : by_cell) {
-    Eigen::MatrixXd truth(Eigen::Index(predicted_rows.size()), Eigen::Index(pairs.size())), pred(truth.rows(), truth.cols());
-    for (std::size_t k = 0; k < pairs.size(); ++k) {
-      truth.col(Eigen::Index(k)) = (*pairs[k].second)(reference_rows);
-      pred.col(Eigen::Index(k)) = predicted.values.col(pairs[k].first)(predicted_rows).cast<double>();
+    const Eigen::Index first = next;
+    for (const auto& [column, reference] : pairs) {
+      all_truth.col(next) = (*reference)(reference_rows);
+      all_pred.col(next) = predicted.values.col(column)(predicted_rows).cast<double>();
+      ++next;
     }
-    rows.push_back({name, cell, solvers::imputation::compute_metrics(truth, pred), NAN, NAN});
-    all_truth.conservativeResize(Eigen::NoChange, all_truth.cols() + truth.cols());
-    all_truth.rightCols(truth.cols()) = truth;
-    all_pred.conservativeResize(Eigen::NoChange, all_pred.cols() + pred.cols());
-    all_pred.rightCols(pred.cols()) = pred;
+    rows.push_back({name, cell,
+                    solvers::imputation::compute_metrics(all_truth.middleCols(first, next - first),
+                                                         all_pred.middleCols(first, next - first)),
+                    NAN, NAN});
   }
   rows.insert(rows.begin(), {name, "all", solvers::imputation::compute_metrics(all_truth, all_pred), NAN, NAN});
 

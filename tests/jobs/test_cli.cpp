@@ -178,6 +178,10 @@ TEST(Cli, BadInputEndsWithAClearErrorAndNoOutput) {
     }
   }
   EXPECT_FALSE(has_temporary_files(dir));
+  const auto help = run_command(kTessera + " impute --help");
+  EXPECT_EQ(help.exit_code, 0) << help.output;
+  for (const char* option : {"--protocol", "--fold-file", "--two-way-weight", "--config"})
+    EXPECT_NE(help.output.find(option), std::string::npos) << option << " missing from impute --help";
   const auto unknown = run_command(kTessera + " imputee");
   EXPECT_EQ(unknown.exit_code, 64) << unknown.output;
 }
