@@ -11,6 +11,7 @@
 
 #include "engine/error.h"
 #include "io/csv.h"
+#include "tests/support/test_helpers.h"
 
 namespace fs = std::filesystem;
 using tessera::io::CsvTable;
@@ -21,21 +22,8 @@ using Cells = std::vector<std::string>;
 
 namespace {
 
-template <typename Call>
-std::string error_of(Call&& call) {
-  try {
-    call();
-  } catch (const tessera::Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected a tessera::Error";
-  return "";
-}
-
-void expect_mentions(const std::string& message, const std::vector<std::string>& parts) {
-  for (const auto& part : parts)
-    EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' missing from: " << message;
-}
+using tessera::testing::error_of;
+using tessera::testing::expect_mentions;
 
 class CsvTest : public ::testing::Test {
  protected:

@@ -17,6 +17,7 @@
 
 #include "engine/error.h"
 #include "io/gct.h"
+#include "tests/support/test_helpers.h"
 
 namespace fs = std::filesystem;
 using tessera::io::GctVersion;
@@ -29,11 +30,10 @@ using Lines = std::vector<std::string>;
 
 namespace {
 
-// $TESSERA_DATA_DIR (set by CTest), else shared/data beside the source checkout (<root>/tests/io/ -> <root>/..).
-fs::path data_dir() {
-  if (const char* env = std::getenv("TESSERA_DATA_DIR"); env != nullptr && *env != '\0') return env;
-  return fs::path(__FILE__).parent_path().parent_path().parent_path().parent_path() / "shared" / "data";
-}
+using tessera::testing::data_dir;
+using tessera::testing::error_of;
+using tessera::testing::expect_mentions;
+using tessera::testing::expect_same_meta;
 
 const char* const kLevel2 = "LJP009_A375_24H_X1_B20_GEX_n384x978.gct";
 const char* const kLevel3 = "LJP009_A375_24H_X1_B20_QNORM_n371x978.gct";
@@ -46,41 +46,7 @@ const char* const kLevel4 = "LJP009_A375_24H_X1_B20_ZSPCQNORM_n371x978.gct";
 
 fs::path plate(const char* name) { return data_dir() / "l1000" / name; }
 
-// The message of the tessera::Error that `call` throws (a test failure when it throws nothing).
-template <typename Call>
-std::string error_of(Call&& call) {
-  try {
-    call();
-  } catch (const tessera::Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected a tessera::Error";
-  return "";
-}
-
-void expect_mentions(const std::string& message, const std::vector<std::string>& parts) {
-  for (const auto& part : parts)
-    EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' missing from: " << message;
-}
-
 const MetaColumn& field(const MetaTable& table, const char* name) { return table.require(name, "test"); }
-
-// Same ids, field names, types and values (NaN equal to NaN).
-void expect_same_meta(const MetaTable& a, const MetaTable& b) {
-  ASSERT_EQ(a.ids, b.ids);
-  ASSERT_EQ(a.fields.size(), b.fields.size());
-  for (std::size_t f = 0; f < a.fields.size(); ++f) {
-    const auto& x = a.fields[f];
-    const auto& y = b.fields[f];
-    EXPECT_EQ(x.name, y.name);
-    EXPECT_EQ(x.type, y.type) << x.name;
-    EXPECT_EQ(x.text, y.text) << x.name;
-    ASSERT_EQ(x.numbers.size(), y.numbers.size()) << x.name;
-    for (std::size_t i = 0; i < x.numbers.size(); ++i)
-      EXPECT_TRUE(x.numbers[i] == y.numbers[i] || (std::isnan(x.numbers[i]) && std::isnan(y.numbers[i])))
-          << x.name << "[" << i << "]";
-  }
-}
 
 // Bit-identical values (so NaN matches NaN and -0 differs from +0).
 template <typename Matrix>

@@ -18,11 +18,17 @@
 
 #if __has_include(<hdf5.h>)
 #include <hdf5.h>
+#include "tests/support/test_helpers.h"
 #define TESSERA_TEST_HAS_HDF5_HEADERS 1
 #endif
 
 namespace tessera::io {
 namespace {
+
+using tessera::testing::data_dir;
+using tessera::testing::error_of;
+using tessera::testing::expect_mentions;
+using tessera::testing::expect_same_meta;
 
 namespace fs = std::filesystem;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
@@ -30,12 +36,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 const engine::Context& world() {
   static const engine::Context context(MPI_COMM_WORLD);
   return context;
-}
-
-// TESSERA_DATA_DIR (set by CTest), else ../shared/data beside the source tree.
-fs::path data_dir() {
-  if (const char* env = std::getenv("TESSERA_DATA_DIR"); env != nullptr && *env != '\0') return env;
-  return fs::path(__FILE__).parent_path().parent_path().parent_path() / ".." / "shared" / "data";
 }
 
 // A folder unique to this test and job (rank 0's pid), created by rank 0 and removed at the end.
@@ -64,39 +64,6 @@ template <typename Write>
 void on_root(Write&& write) {
   if (world().is_root()) write();
   world().barrier();
-}
-
-// The message of the tessera::Error that `call` throws; a failure when it throws nothing.
-template <typename Call>
-std::string error_of(Call&& call) {
-  try {
-    call();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected a tessera::Error";
-  return "";
-}
-
-void expect_contains(const std::string& text, std::initializer_list<std::string> parts) {
-  for (const auto& part : parts) EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in: " << text;
-}
-
-bool same_bits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
-
-void expect_same_meta(const MetaTable& a, const MetaTable& b) {
-  EXPECT_EQ(a.ids, b.ids);
-  ASSERT_EQ(a.fields.size(), b.fields.size());
-  for (std::size_t f = 0; f < a.fields.size(); ++f) {
-    const auto& x = a.fields[f];
-    const auto& y = b.fields[f];
-    EXPECT_EQ(x.name, y.name);
-    EXPECT_EQ(x.type, y.type) << x.name;
-    EXPECT_EQ(x.text, y.text) << x.name;
-    ASSERT_EQ(x.numbers.size(), y.numbers.size()) << x.name;
-    for (std::size_t i = 0; i < x.numbers.size(); ++i)
-      EXPECT_TRUE(same_bits(x.numbers[i], y.numbers[i])) << x.name << "[" << i << "]";
-  }
 }
 
 template <typename Scalar>
@@ -380,7 +347,7 @@ TEST(GctxDistributed, BadRangeOnOneRankFailsEverywhere) {
   on_root([&] { write_gctx(dir / "f.gctx", sample_matrix<float>(4, 3)); });
   const GctxReader reader(dir / "f.gctx", world());
   const std::int64_t end = world().is_root() ? 5 : 3;  // only rank 0 is out of range
-  expect_contains(error_of([&] { reader.read_signatures<float>(0, end); }), {"f.gctx", "/0/DATA/0/matrix", "range"});
+  expect_mentions(error_of([&] { reader.read_signatures<float>(0, end); }), {"f.gctx", "/0/DATA/0/matrix", "range"});
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -388,10 +355,10 @@ TEST(GctxDistributed, BadRangeOnOneRankFailsEverywhere) {
 
 TEST(GctxErrors, MissingFileAndNotHdf5) {
   TempDir dir;
-  expect_contains(error_of([&] { read_gctx<float>(dir / "absent.gctx", world()); }),
+  expect_mentions(error_of([&] { read_gctx<float>(dir / "absent.gctx", world()); }),
                   {"absent.gctx", "does not exist", "check the path"});
   on_root([&] { std::ofstream(dir / "text.gctx") << "#1.3\n2\t3\n"; });
-  expect_contains(error_of([&] { read_gctx<float>(dir / "text.gctx", world()); }),
+  expect_mentions(error_of([&] { read_gctx<float>(dir / "text.gctx", world()); }),
                   {"text.gctx", "not an HDF5 file", "read_gct"});
 }
 
@@ -405,9 +372,9 @@ TEST(GctxErrors, MissingDatasets) {
     no_col_id.write_matrix("/0/DATA/0/matrix", Eigen::MatrixXd::Zero(3, 2));
     no_col_id.write_strings("/0/META/ROW/id", {"a", "b", "c"});
   });
-  expect_contains(error_of([&] { read_gctx<float>(dir / "no_matrix.gctx", world()); }),
+  expect_mentions(error_of([&] { read_gctx<float>(dir / "no_matrix.gctx", world()); }),
                   {"no_matrix.gctx", "/0/DATA/0/matrix", "not found"});
-  expect_contains(error_of([&] { read_gctx<float>(dir / "no_col_id.gctx", world()); }),
+  expect_mentions(error_of([&] { read_gctx<float>(dir / "no_col_id.gctx", world()); }),
                   {"no_col_id.gctx", "/0/META/COL/id", "not found"});
 }
 
@@ -425,11 +392,11 @@ TEST(GctxErrors, ShapeMismatchAndDuplicateIds) {
     base("field.gctx", {"s1", "s2"})->write_strings("/0/META/COL/cell_id", {"A549"});
     base("dup.gctx", {"BRD-1", "BRD-1"});
   });
-  expect_contains(error_of([&] { read_gctx<float>(dir / "count.gctx", world()); }),
+  expect_mentions(error_of([&] { read_gctx<float>(dir / "count.gctx", world()); }),
                   {"count.gctx", "/0/DATA/0/matrix", "2 signatures", "/0/META/COL/id has 3 ids"});
-  expect_contains(error_of([&] { read_gctx<float>(dir / "field.gctx", world()); }),
+  expect_mentions(error_of([&] { read_gctx<float>(dir / "field.gctx", world()); }),
                   {"field.gctx", "/0/META/COL/cell_id", "has 1 values", "2 ids"});
-  expect_contains(error_of([&] { read_gctx<float>(dir / "dup.gctx", world()); }),
+  expect_mentions(error_of([&] { read_gctx<float>(dir / "dup.gctx", world()); }),
                   {"dup.gctx", "/0/META/COL/id", "duplicate id 'BRD-1'", "unique"});
 }
 
@@ -440,7 +407,7 @@ TEST(GctxErrors, TruncatedFile) {
     write_gctx(path, sample_matrix<float>(50, 40));
     fs::resize_file(path, fs::file_size(path) / 2);
   });
-  expect_contains(error_of([&] { read_gctx<float>(path, world()); }), {"cut.gctx", "truncated", "again"});
+  expect_mentions(error_of([&] { read_gctx<float>(path, world()); }), {"cut.gctx", "truncated", "again"});
 }
 
 TEST(GctxErrors, UnsupportedDataType) {
@@ -449,7 +416,7 @@ TEST(GctxErrors, UnsupportedDataType) {
     Hdf5Writer out(dir / "ints.gctx");
     out.write_ints("/0/DATA/0/matrix", {1, 2, 3});
   });
-  expect_contains(error_of([&] { read_gctx<float>(dir / "ints.gctx", world()); }),
+  expect_mentions(error_of([&] { read_gctx<float>(dir / "ints.gctx", world()); }),
                   {"ints.gctx", "/0/DATA/0/matrix", "unsupported data type int64", "float32 or float64"});
 }
 
@@ -459,11 +426,11 @@ TEST(GctxErrors, WriterRejectsBadTablesAndLeavesNoFile) {
     auto m = sample_matrix<float>(3, 5);
     m.cols.ids[3] = m.cols.ids[1];  // two duplicates: the one whose repeat comes first is named
     m.cols.ids[4] = m.cols.ids[0];
-    expect_contains(error_of([&] { write_gctx(dir / "dup.gctx", m); }),
+    expect_mentions(error_of([&] { write_gctx(dir / "dup.gctx", m); }),
                     {"dup.gctx", "duplicate id '" + m.cols.ids[1] + "' at positions 1 and 3"});
     m = sample_matrix<float>(3, 2);
     m.rows.fields[0].text.pop_back();
-    expect_contains(error_of([&] { write_gctx(dir / "short.gctx", m); }),
+    expect_mentions(error_of([&] { write_gctx(dir / "short.gctx", m); }),
                     {"short.gctx", "/0/META/ROW/pr_gene_symbol", "2 values for 3 ids"});
     EXPECT_TRUE(fs::is_empty(dir / ""));
   });

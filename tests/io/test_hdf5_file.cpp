@@ -15,9 +15,13 @@
 #include "io/atomic_file.h"
 #include "io/gctx.h"
 #include "io/hdf5_file.h"
+#include "tests/support/test_helpers.h"
 
 namespace tessera::io {
 namespace {
+
+using tessera::testing::error_of;
+using tessera::testing::expect_mentions;
 
 namespace fs = std::filesystem;
 
@@ -34,21 +38,6 @@ class Hdf5FileTest : public ::testing::Test {
  private:
   fs::path dir_;
 };
-
-template <typename Call>
-std::string error_of(Call&& call) {
-  try {
-    call();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected a tessera::Error";
-  return "";
-}
-
-void expect_contains(const std::string& text, std::initializer_list<std::string> parts) {
-  for (const auto& part : parts) EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in: " << text;
-}
 
 TEST_F(Hdf5FileTest, MatrixRoundTripNonSquare) {
   Eigen::MatrixXd m(3, 5);
@@ -69,7 +58,7 @@ TEST_F(Hdf5FileTest, MatrixRoundTripNonSquare) {
   EXPECT_TRUE(std::isnan(back(2, 4)));
   EXPECT_EQ(in.read_matrix("/truth/empty").cols(), 4);
   // The stored shape is (cols, rows): reading the matrix as a vector says it has two dimensions.
-  expect_contains(error_of([&] { in.read_vector("/truth/signatures"); }), {"has 2 dimensions, expected 1"});
+  expect_mentions(error_of([&] { in.read_vector("/truth/signatures"); }), {"has 2 dimensions, expected 1"});
 }
 
 TEST_F(Hdf5FileTest, MatrixLayoutIsColumnContiguousAsGctx) {
@@ -131,11 +120,11 @@ TEST_F(Hdf5FileTest, Attributes) {
   EXPECT_EQ(in.read_number_attribute("/model/weights", "lambda"), 0.5);
   EXPECT_EQ(in.read_string_attribute("/params", "solver"), "");
   EXPECT_EQ(in.read_number_attribute("/params", "seed"), 42.0);
-  expect_contains(error_of([&] { in.read_number_attribute("/", "version"); }),
+  expect_mentions(error_of([&] { in.read_number_attribute("/", "version"); }),
                   {"a.h5", "attribute 'version'", "expected one number"});
-  expect_contains(error_of([&] { in.read_string_attribute("/params", "absent"); }),
+  expect_mentions(error_of([&] { in.read_string_attribute("/params", "absent"); }),
                   {"a.h5", "/params", "no attribute 'absent'"});
-  expect_contains(error_of([&] { in.read_string_attribute("/nowhere", "x"); }), {"a.h5", "/nowhere", "no such"});
+  expect_mentions(error_of([&] { in.read_string_attribute("/nowhere", "x"); }), {"a.h5", "/nowhere", "no such"});
 }
 
 TEST_F(Hdf5FileTest, HasFollowsPaths) {
@@ -156,19 +145,19 @@ TEST_F(Hdf5FileTest, ErrorsNameFileAndDataset) {
     Hdf5Writer out(file("e.h5"));
     out.write_vector("/numbers", {1, 2});
     out.write_strings("/names", {"x"});
-    expect_contains(error_of([&] { out.write_vector("/numbers", {3}); }), {"e.h5", "/numbers", "already written"});
-    expect_contains(error_of([&] { out.write_vector("relative", {3}); }), {"e.h5", "relative", "absolute"});
+    expect_mentions(error_of([&] { out.write_vector("/numbers", {3}); }), {"e.h5", "/numbers", "already written"});
+    expect_mentions(error_of([&] { out.write_vector("relative", {3}); }), {"e.h5", "relative", "absolute"});
   }
   const Hdf5Reader in(file("e.h5"));
-  expect_contains(error_of([&] { in.read_vector("/truth/missing"); }), {"e.h5", "/truth/missing", "no such dataset"});
-  expect_contains(error_of([&] { in.read_ints("/numbers"); }), {"e.h5", "/numbers", "float64", "integer"});
-  expect_contains(error_of([&] { in.read_strings("/numbers"); }), {"e.h5", "/numbers", "strings"});
-  expect_contains(error_of([&] { in.read_vector("/names"); }), {"e.h5", "/names", "fixed-length string"});
+  expect_mentions(error_of([&] { in.read_vector("/truth/missing"); }), {"e.h5", "/truth/missing", "no such dataset"});
+  expect_mentions(error_of([&] { in.read_ints("/numbers"); }), {"e.h5", "/numbers", "float64", "integer"});
+  expect_mentions(error_of([&] { in.read_strings("/numbers"); }), {"e.h5", "/numbers", "strings"});
+  expect_mentions(error_of([&] { in.read_vector("/names"); }), {"e.h5", "/names", "fixed-length string"});
 
-  expect_contains(error_of([&] { Hdf5Reader(file("absent.h5")); }), {"absent.h5", "does not exist"});
+  expect_mentions(error_of([&] { Hdf5Reader(file("absent.h5")); }), {"absent.h5", "does not exist"});
   std::ofstream(file("text.h5")) << "not hdf5\n";
-  expect_contains(error_of([&] { Hdf5Reader(file("text.h5")); }), {"text.h5", "not an HDF5 file"});
-  expect_contains(error_of([&] { Hdf5Writer(file("no_such_folder") / "x.h5"); }), {"x.h5", "cannot create"});
+  expect_mentions(error_of([&] { Hdf5Reader(file("text.h5")); }), {"text.h5", "not an HDF5 file"});
+  expect_mentions(error_of([&] { Hdf5Writer(file("no_such_folder") / "x.h5"); }), {"x.h5", "cannot create"});
 }
 
 TEST_F(Hdf5FileTest, TruncatedFile) {
@@ -177,7 +166,7 @@ TEST_F(Hdf5FileTest, TruncatedFile) {
     out.write_vector("/big", std::vector<double>(4096, 1.0));
   }
   fs::resize_file(file("t.h5"), fs::file_size(file("t.h5")) / 2);
-  expect_contains(error_of([&] { Hdf5Reader(file("t.h5")); }), {"t.h5", "truncated"});
+  expect_mentions(error_of([&] { Hdf5Reader(file("t.h5")); }), {"t.h5", "truncated"});
 }
 
 TEST_F(Hdf5FileTest, AtomicWriteLeavesNothingOnFailure) {

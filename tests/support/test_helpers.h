@@ -1,0 +1,60 @@
+// Helpers shared by Tessera's tests: where the real data live, the message of an expected error, and
+// comparisons of metadata tables.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+#include "io/meta_table.h"
+
+namespace tessera::testing {
+
+// $TESSERA_DATA_DIR (CTest sets it from the CMake cache), else ../shared/data beside the repository.
+inline std::filesystem::path data_dir() {
+  if (const char* env = std::getenv("TESSERA_DATA_DIR"); env != nullptr && *env != '\0') return env;
+  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path() / "shared" /
+         "data";
+}
+
+// The message of the tessera::Error that `call` throws; a test failure when it throws nothing.
+template <typename Call>
+std::string error_of(Call&& call) {
+  try {
+    call();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "expected a tessera::Error";
+  return "";
+}
+
+// Every part appears in the message.
+inline void expect_mentions(const std::string& message, const std::vector<std::string>& parts) {
+  for (const auto& part : parts)
+    EXPECT_NE(message.find(part), std::string::npos) << "'" << part << "' missing from: " << message;
+}
+
+// Same ids, field names, types and values, numbers compared bit for bit (so NaN equals NaN).
+inline void expect_same_meta(const io::MetaTable& a, const io::MetaTable& b) {
+  EXPECT_EQ(a.ids, b.ids);
+  ASSERT_EQ(a.fields.size(), b.fields.size());
+  for (std::size_t f = 0; f < a.fields.size(); ++f) {
+    const auto& x = a.fields[f];
+    const auto& y = b.fields[f];
+    EXPECT_EQ(x.name, y.name);
+    EXPECT_EQ(x.type, y.type) << x.name;
+    EXPECT_EQ(x.text, y.text) << x.name;
+    ASSERT_EQ(x.numbers.size(), y.numbers.size()) << x.name;
+    for (std::size_t i = 0; i < x.numbers.size(); ++i)
+      EXPECT_EQ(std::memcmp(&x.numbers[i], &y.numbers[i], sizeof(double)), 0) << x.name << "[" << i << "]";
+  }
+}
+
+}  // namespace tessera::testing
