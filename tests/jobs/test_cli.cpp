@@ -11,9 +11,10 @@
 #include "io/csv.h"
 #include "io/gctx.h"
 #include "tests/support/run_command.h"
+#include "tests/support/test_helpers.h"
 
 namespace fs = std::filesystem;
-using tessera::testing::CommandResult;
+using tessera::testing::data_dir;
 using tessera::testing::mpirun;
 using tessera::testing::quote;
 using tessera::testing::run_command;
@@ -27,11 +28,6 @@ fs::path scratch(const std::string& name) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   return dir;
-}
-
-fs::path data_dir() {
-  const char* env = std::getenv("TESSERA_DATA_DIR");
-  return env ? fs::path(env) : fs::path(__FILE__).parent_path() / "../../../shared/data";
 }
 
 bool has_temporary_files(const fs::path& dir) {
