@@ -26,13 +26,23 @@ const std::vector<MethodEntry>& methods() {
       {"cell_mean", make_baseline<imputation::BaselineKind::kCellMean>},
       {"drug_mean", make_baseline<imputation::BaselineKind::kDrugMean>},
       {"two_way_mean", make_baseline<imputation::BaselineKind::kTwoWayMean>},
+      {"dnpp", [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
+         return std::make_unique<imputation::Dnpp>(p.dnpp);
+       }},
+      {"synthetic_interventions", [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
+         return std::make_unique<imputation::SyntheticInterventions>(p.si);
+       }},
   };
   return table;
 }
 
 }  // namespace
 
-void MethodParams::validate() const { baseline.validate(); }
+void MethodParams::validate() const {
+  baseline.validate();
+  dnpp.validate();
+  si.validate();
+}
 
 std::vector<std::string> imputation_methods() {
   std::vector<std::string> names;

@@ -4,6 +4,7 @@
 #include <exception>
 #include <span>
 
+#include "engine/agree.h"
 #include "engine/collectives.h"
 #include "engine/error.h"
 #include "engine/progress.h"
@@ -15,21 +16,6 @@ namespace {
 void check_plan(const io::PerturbationTable& table, const FoldPlan& plan) {
   TESSERA_CHECK(plan.fold.size() == std::size_t(table.num_entries()), "fold plan has ", plan.fold.size(),
                 " labels but the table has ", table.num_entries(), " entries (was it made for another table?)");
-}
-
-// Runs `work` (which may throw) on this rank, then makes every rank agree: if any rank failed, all throw.
-// The failing rank rethrows its own exception; the others report that another rank failed.
-template <typename Work>
-void run_agreeing(const engine::Context& ctx, const char* what, Work&& work) {
-  std::exception_ptr failure;
-  try {
-    work();
-  } catch (...) {
-    failure = std::current_exception();
-  }
-  const bool any_failed = engine::allreduce_any(ctx, failure != nullptr);
-  if (failure) std::rethrow_exception(failure);
-  TESSERA_CHECK(!any_failed, what, " failed on another rank (see that rank's error)");
 }
 
 Eigen::MatrixXd columns_of(const Eigen::MatrixXd& matrix, const std::vector<std::int64_t>& columns) {
@@ -82,7 +68,7 @@ CvPredictions cross_validate(const engine::Context& ctx, const Imputer& imputer,
   const engine::Context self(MPI_COMM_SELF);
   std::vector<int> mine;
   for (int k = ctx.rank(); k < num_folds; k += ctx.size()) mine.push_back(k);
-  run_agreeing(ctx, "cross-validation", [&] {
+  engine::run_agreeing(ctx, "cross-validation", [&] {
     engine::Progress progress("cross-validation " + imputer.name() + " (rank 0's " + std::to_string(mine.size()) +
                                   " of " + std::to_string(num_folds) + " folds)",
                               std::int64_t(mine.size()), "folds");
@@ -188,7 +174,7 @@ Eigen::MatrixXd complete_table(const engine::Context& ctx, const Imputer& impute
     check_shape(predicted);
   } else {
     predicted = Eigen::MatrixXd::Zero(table.num_genes(), Eigen::Index(queries.size()));
-    run_agreeing(ctx, "table completion", [&] {
+    engine::run_agreeing(ctx, "table completion", [&] {
       if (!ctx.is_root()) return;
       predicted = imputer.impute(engine::Context(MPI_COMM_SELF), table, train, queries);
       check_shape(predicted);
