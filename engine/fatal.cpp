@@ -4,6 +4,7 @@
 
 #include "engine/error.h"
 #include "engine/log.h"
+#include "engine/signals.h"
 
 namespace tessera::engine {
 
@@ -11,6 +12,10 @@ int run_or_abort(const Context& world, const std::function<int()>& body) {
   int code = kExitOk;
   try {
     return body();
+  } catch (const StopRequested& stop) {
+    info("stopped on signal ", stop_signal_number(), ": ", stop.what(), "; exiting with ", kExitRequeue,
+         " so that the job is requeued");
+    return kExitRequeue;
   } catch (const Error& e) {
     any_rank_error(e.what());
     code = kExitError;

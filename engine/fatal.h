@@ -4,6 +4,8 @@
 // line names the rank) and, when the job has more than one rank, calls MPI_Abort: the other ranks may be
 // blocked in a collective waiting for the failed one, and MPI_Abort is the only call that reaches them.
 // The job therefore ends within seconds with the message and a non-zero exit code, never a hang.
+// A StopRequested (engine/signals.h: every rank stopped at the same step after a signal and checkpointed) is
+// no failure: every rank returns kExitRequeue.
 #pragma once
 
 #include <functional>
@@ -17,6 +19,7 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;        // bad input, bad option, a failed check (tessera::Error)
 inline constexpr int kExitInternal = 2;     // any other exception: a bug, please report
 inline constexpr int kExitUsage = 64;       // unknown command or no command (EX_USAGE)
+inline constexpr int kExitRequeue = 75;     // stopped on a signal after checkpointing: requeue me (EX_TEMPFAIL)
 
 int run_or_abort(const Context& world, const std::function<int()>& body);
 
