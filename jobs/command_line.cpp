@@ -51,7 +51,7 @@ std::string config_for_command(const std::string& path, const std::string& comma
 }  // namespace
 
 const std::vector<std::string>& command_names() {
-  static const std::vector<std::string> names{"simulate", "impute", "evaluate", "inspect"};
+  static const std::vector<std::string> names{"simulate", "impute", "evaluate", "inspect", "sweep", "rank", "discover", "design"};
   return names;
 }
 

@@ -26,6 +26,36 @@ const std::vector<Command>& commands() {
         "Prints the shape, data type, metadata fields with their types and missing counts, the number of cell\n"
         "types and perturbations, and value statistics of a GCTX or GCT file."},
        run_inspect},
+      {{"sweep", "plan, run, check, resubmit and collect a parameter sweep as a Slurm job array",
+        "tessera sweep plan <sweep.ini> [--out DIR] [--submit]: writes DIR/points.csv and DIR/array.sbatch\n"
+        "tessera sweep run <DIR> --task $SLURM_ARRAY_TASK_ID: runs that task's points (skips those done)\n"
+        "tessera sweep status <DIR>: done / failed / missing points, from DIR/status/ alone\n"
+        "tessera sweep resubmit <DIR> --failed [--submit]: an array of the tasks with failed or missing points\n"
+        "tessera sweep collect <DIR>: merges every done point's metrics.csv with its parameters (results.csv)\n"
+        "The sweep file (INI): [sweep] command, combine = product|zip, max_parallel, points_per_task, out;\n"
+        "[fixed] options of every point; [grid] option = v1, v2, ... See slurm/README.md."},
+       run_sweep},
+      {{"rank", "rank observed and imputed drug signatures (and pairs) by how strongly they reverse a query",
+        "Matches the query's genes (symbol or Entrez id) to the library's rows, scores every library signature\n"
+        "(and, with --pairs, every pair, as the sum of the two) by cosine and Pearson against the reversed query\n"
+        "and by CMap's weighted connectivity score (WTCS of the query's up and down sets), in parallel over ranks\n"
+        "with a bounded top-k per rank, and prints the top-k table. Imputed signatures (completed_<method>.gctx)\n"
+        "get a bootstrap interval when the matching heldout_<method>.gctx is given (--heldout)."},
+       run_rank},
+      {{"design", "sequential optimal intervention design on a linear SEM (acquisitions vs a random baseline)",
+        "Chooses shift interventions a (||a|| <= radius) so that the SEM's mean response (I - B)^-1 (c + a)\n"
+        "matches a target mean, on a DAG given as a CSV edge list (--dag, e.g. from tessera discover) or on\n"
+        "random DAGs, learning B and c by Bayesian linear regression per node. Each round scores candidates\n"
+        "(split over ranks) by greedy plug-in, integrated posterior variance, UCB, Monte-Carlo mutual\n"
+        "information or at random, runs the chosen one on the simulated SEM and updates the posterior. Prints\n"
+        "the mean distance to the target per round for each acquisition."},
+       run_design},
+      {{"discover", "learn a causal DAG from observational and interventional data (GSP, IGSP, UT-IGSP)",
+        "Reads a CSV with one numeric column per variable and a setting column (observational rows and one\n"
+        "setting per intervention), runs greedy sparsest permutation search (gsp: observational only; igsp:\n"
+        "known targets via --targets 'setting:var1;var2,...'; utigsp: unknown targets, learned), with restarts\n"
+        "spread over the ranks, and writes <out>/dag_edges.csv, <out>/dag.dot and <out>/targets.csv."},
+       run_discover},
   };
   return table;
 }

@@ -21,6 +21,10 @@ int run_simulate(const engine::Context& world, const std::vector<std::string>& a
 int run_impute(const engine::Context& world, const std::vector<std::string>& args);
 int run_evaluate(const engine::Context& world, const std::vector<std::string>& args);
 int run_inspect(const engine::Context& world, const std::vector<std::string>& args);
+int run_sweep(const engine::Context& world, const std::vector<std::string>& args);
+int run_rank(const engine::Context& world, const std::vector<std::string>& args);
+int run_design(const engine::Context& world, const std::vector<std::string>& args);
+int run_discover(const engine::Context& world, const std::vector<std::string>& args);
 
 // The table of commands, in the order `tessera --help` lists them.
 const std::vector<Command>& commands();

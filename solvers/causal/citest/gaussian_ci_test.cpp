@@ -1,0 +1,52 @@
+#include "solvers/causal/citest/gaussian_ci_test.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/error.h"
+
+namespace tessera::solvers::causal {
+
+double fisher_z_p_value(double r, double n, int cond_size) {
+  const double dof = n - cond_size - 3;
+  if (dof <= 0) return 1.0;  // too few samples to reject anything
+  r = std::clamp(r, -1 + 1e-15, 1 - 1e-15);
+  const double z = std::atanh(r) * std::sqrt(dof);
+  return std::erfc(std::abs(z) / std::sqrt(2.0));
+}
+
+GaussianCiTest::GaussianCiTest(SettingStats stats, double alpha) : stats_(std::move(stats)) {
+  TESSERA_CHECK(stats_.n > 3, "GaussianCiTest: ", stats_.n, " samples; at least 4 are needed");
+  alpha_ = alpha > 0 ? alpha : 1.0 / stats_.n;
+  TESSERA_CHECK(alpha_ < 1, "alpha must be in (0, 1), got ", alpha_);
+  const Eigen::VectorXd inv_sd = stats_.cov.diagonal().cwiseSqrt().cwiseInverse();
+  corr_ = inv_sd.asDiagonal() * stats_.cov * inv_sd.asDiagonal();
+}
+
+double GaussianCiTest::partial_correlation(int i, int j, const std::vector<int>& cond) const {
+  const int m = int(cond.size()) + 2;
+  std::vector<int> idx{i, j};
+  idx.insert(idx.end(), cond.begin(), cond.end());
+  Eigen::MatrixXd sub(m, m);
+  for (int a = 0; a < m; ++a)
+    for (int b = 0; b < m; ++b) sub(a, b) = corr_(idx[a], idx[b]);
+  if (m == 2) return sub(0, 1);
+  // Only the 2 x 2 block of the precision on (i, j) is needed: solve sub X = [e_i e_j].
+  const Eigen::LDLT<Eigen::MatrixXd> ldlt(sub);
+  const Eigen::MatrixXd e = Eigen::MatrixXd::Identity(m, 2);
+  const Eigen::MatrixXd prec = ldlt.solve(e);
+  return -prec(0, 1) / std::sqrt(prec(0, 0) * prec(1, 1));
+}
+
+double GaussianCiTest::p_value(int i, int j, const std::vector<int>& cond) {
+  key_.assign({std::min(i, j), std::max(i, j)});
+  key_.insert(key_.end(), cond.begin(), cond.end());
+  std::sort(key_.begin() + 2, key_.end());
+  auto it = memo_.find(key_);
+  if (it != memo_.end()) return it->second;
+  const double p = fisher_z_p_value(partial_correlation(i, j, cond), stats_.n, int(cond.size()));
+  memo_.emplace(key_, p);
+  return p;
+}
+
+}  // namespace tessera::solvers::causal

@@ -1,0 +1,47 @@
+// Causal discovery entry point: GSP (observational), IGSP (known targets) or UT-IGSP (unknown targets) on the
+// sufficient statistics of interventional data, with restarts spread over the ranks of a Context.
+//
+// Collective: every rank must call with the same data and parameters; every rank returns the same result, and
+// the result does not depend on the number of ranks (restart r always uses RandomStream(seed, "gsp/restart", r)).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/context.h"
+#include "solvers/causal/dag.h"
+#include "solvers/causal/data.h"
+#include "solvers/causal/stats/sufficient_stats.h"
+
+namespace tessera::solvers::causal {
+
+struct DiscoveryParams {
+  std::string algorithm = "gsp";  // gsp | igsp | utigsp
+  double alpha = 0;               // CI test level; 0 = 1 / (observational rows)
+  double alpha_inv = 1e-5;        // invariance test level (igsp, utigsp)
+  int depth = 4;                  // covered-arc reversals per DFS branch
+  int restarts = 10;
+  std::uint64_t seed = 1;
+  std::vector<int> fixed_order;   // when non-empty: no search, the minimal I-map of this order
+  std::vector<Arc> required;      // prior knowledge: arcs always present, never reversed
+  std::vector<Arc> forbidden;     // prior knowledge: arcs never present
+  void check() const;             // throws tessera::Error naming the bad parameter
+};
+
+struct DiscoveryResult {
+  Dag dag;
+  std::vector<std::vector<int>> targets;  // per setting: learned (utigsp) or the known ones (igsp); [0] empty
+  long edges = 0;
+  long penalty = 0;             // tie-break score of the chosen DAG (contradicting arcs / changed mechanisms)
+  int restart = -1;             // the restart that found it
+  std::int64_t dags_visited = 0;  // over all restarts and ranks
+};
+
+// stats[0] observational, stats[k] setting k; known_targets per setting (used by igsp only).
+DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingStats>& stats,
+                         const std::vector<std::vector<int>>& known_targets, const DiscoveryParams& params);
+
+// Computes the statistics (collective, rows split over ranks), then the above.
+DiscoveryResult discover(const engine::Context& ctx, const InterventionalData& data, const DiscoveryParams& params);
+
+}  // namespace tessera::solvers::causal

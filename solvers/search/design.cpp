@@ -1,0 +1,175 @@
+#include "solvers/search/design.h"
+
+#include <cmath>
+
+#include "engine/collectives.h"
+#include "engine/error.h"
+#include "engine/partition.h"
+#include "engine/random.h"
+#include "solvers/search/top_k.h"
+
+namespace tessera::solvers::search {
+
+void DesignParams::validate() const {
+  TESSERA_CHECK(nodes >= 1, "--nodes must be >= 1 (got ", nodes, ")");
+  TESSERA_CHECK(edge_prob >= 0 && edge_prob <= 1, "--edge-prob must lie in [0, 1] (got ", edge_prob, ")");
+  TESSERA_CHECK(weight_low >= 0 && weight_low <= weight_high, "need 0 <= --weight-low <= --weight-high");
+  TESSERA_CHECK(noise_sd > 0 && prior_sd > 0 && radius > 0, "--noise-sd, --prior-sd and --radius must be > 0");
+  TESSERA_CHECK(optimum_norm >= 0, "--optimum-norm must be >= 0");
+  TESSERA_CHECK(rounds >= 0 && initial_samples >= 1 && samples_per_round >= 1,
+                "need --rounds >= 0, --initial-samples >= 1, --samples-per-round >= 1");
+  TESSERA_CHECK(candidates >= 1 && posterior_samples >= 2 && instances >= 1,
+                "need --candidates >= 1, --posterior-samples >= 2, --instances >= 1");
+}
+
+Eigen::VectorXd analytic_optimum(const SemParams& sem, const Eigen::VectorXd& target) {
+  const Eigen::Index p = sem.weights.rows();
+  return (Eigen::MatrixXd::Identity(p, p) - sem.weights) * target - sem.intercepts;
+}
+
+namespace {
+
+Eigen::VectorXd random_direction(engine::RandomStream& random, Eigen::Index p) {
+  Eigen::VectorXd v(p);
+  for (Eigen::Index i = 0; i < p; ++i) v(i) = random.normal();
+  return v / std::max(v.norm(), 1e-300);
+}
+
+// A point uniform in the ball of `radius` in p dimensions.
+Eigen::VectorXd random_in_ball(engine::RandomStream& random, Eigen::Index p, double radius) {
+  const Eigen::VectorXd direction = random_direction(random, p);
+  return direction * radius * std::pow(random.uniform(), 1.0 / double(p));
+}
+
+Eigen::VectorXd into_ball(Eigen::VectorXd a, double radius) {
+  const double norm = a.norm();
+  if (norm > radius) a *= radius / norm;
+  return a;
+}
+
+Eigen::MatrixXd draw_samples(const SemParams& sem, double noise_sd, const Eigen::VectorXd& shift, int n,
+                             engine::RandomStream& random) {
+  const Eigen::Index p = sem.weights.rows();
+  const Eigen::MatrixXd m = (Eigen::MatrixXd::Identity(p, p) - sem.weights).inverse();
+  const Eigen::VectorXd mean = m * (sem.intercepts + shift);
+  Eigen::MatrixXd x(p, n);
+  Eigen::VectorXd e(p);
+  for (int s = 0; s < n; ++s) {
+    for (Eigen::Index i = 0; i < p; ++i) e(i) = noise_sd * random.normal();
+    x.col(s) = mean + m * e;
+  }
+  return x;
+}
+
+}  // namespace
+
+DesignInstance make_instance(const DesignParams& params, std::uint64_t index, const Dag* dag,
+                             const Eigen::MatrixXd* weights) {
+  engine::RandomStream random(params.seed, "design/instance", index);
+  DesignInstance in;
+  in.index = index;
+  if (dag) {
+    in.dag = *dag;
+  } else {
+    std::vector<std::pair<int, int>> edges;
+    for (int i = 0; i < params.nodes; ++i)
+      for (int j = 0; j < i; ++j)
+        if (random.bernoulli(params.edge_prob)) edges.emplace_back(j, i);
+    in.dag = Dag::from_edges(params.nodes, edges);
+  }
+  const int p = in.dag.size();
+  in.truth.weights = Eigen::MatrixXd::Zero(p, p);
+  for (int i = 0; i < p; ++i)
+    for (int j : in.dag.parents[std::size_t(i)]) {
+      const double given = weights ? (*weights)(i, j) : NAN;
+      const double w = random.uniform(params.weight_low, params.weight_high) * (random.bernoulli(0.5) ? 1 : -1);
+      in.truth.weights(i, j) = std::isnan(given) ? w : given;
+    }
+  in.truth.intercepts.resize(p);
+  for (int i = 0; i < p; ++i) in.truth.intercepts(i) = random.normal();
+  const Eigen::VectorXd a_true = random_direction(random, p) * params.optimum_norm;
+  in.target = in.truth.mean_response(a_true);
+  in.optimum = analytic_optimum(in.truth, in.target);
+  return in;
+}
+
+DesignTrace run_design(const engine::Context& ctx, const DesignInstance& instance, const DesignParams& params,
+                       Acquisition acquisition, const Eigen::MatrixXd* pool) {
+  const int p = instance.dag.size();
+  TESSERA_CHECK(!pool || pool->rows() == p, "the candidate pool has ", pool ? pool->rows() : 0, " rows for ", p,
+                " nodes");
+  const std::uint64_t key = instance.index;
+  BayesLinearSem model(instance.dag, params.noise_sd, params.prior_sd);
+  engine::RandomStream data(params.seed, "design/data", key);
+  model.observe(draw_samples(instance.truth, params.noise_sd, Eigen::VectorXd::Zero(p), params.initial_samples, data),
+                Eigen::VectorXd::Zero(p));
+
+  DesignTrace trace;
+  std::vector<Eigen::VectorXd> candidates;
+  auto make_candidates = [&](int round) {
+    candidates.clear();
+    if (pool) {
+      for (Eigen::Index k = 0; k < pool->cols(); ++k) candidates.push_back(pool->col(k));
+      return;
+    }
+    const SemParams plug_in = model.mean_sem();
+    candidates.push_back(into_ball(analytic_optimum(plug_in, instance.target), params.radius));
+    engine::RandomStream random(params.seed, "design/candidates", key * 1000 + std::uint64_t(round));
+    for (int k = 0; k < params.candidates; ++k) candidates.push_back(random_in_ball(random, p, params.radius));
+  };
+  auto recommend = [&]() {
+    const SemParams plug_in = model.mean_sem();
+    Eigen::VectorXd best = candidates.front();
+    double best_value = INFINITY;
+    for (const auto& c : candidates) {
+      const double value = matching_objective(plug_in, instance.target, c);
+      if (value < best_value) best_value = value, best = c;
+    }
+    return best;
+  };
+
+  for (int round = 0; round <= params.rounds; ++round) {
+    make_candidates(round);
+    const Eigen::VectorXd recommendation = recommend();
+    trace.distance.push_back((instance.truth.mean_response(recommendation) - instance.target).norm());
+    trace.recommendation = recommendation;
+    if (round == params.rounds) break;
+
+    const auto state = AcquisitionState::build(model, instance.target, params.samples_per_round, params.ucb_beta,
+                                               params.posterior_samples, {recommendation, candidates.front()},
+                                               params.seed, key * 1000 + std::uint64_t(round));
+    const auto range = engine::block_range(std::int64_t(candidates.size()), ctx.size(), ctx.rank());
+    TopK best(1);
+    for (std::int64_t k = range.begin; k < range.end; ++k)
+      best.offer(acquisition_score(acquisition, state, candidates[std::size_t(k)], k), k);
+    const auto winner = best.merge_over_ranks(ctx);
+    TESSERA_CHECK(!winner.empty(), "no candidate got a finite acquisition score");
+    const Eigen::VectorXd chosen = candidates[std::size_t(winner.front().index)];
+    trace.chosen.push_back(chosen);
+    model.observe(draw_samples(instance.truth, params.noise_sd, chosen, params.samples_per_round, data), chosen);
+  }
+  return trace;
+}
+
+std::vector<std::vector<double>> design_study(const engine::Context& ctx, const DesignParams& params,
+                                              const std::vector<Acquisition>& acquisitions, const Dag* dag,
+                                              const Eigen::MatrixXd* weights) {
+  params.validate();
+  const engine::Context self(MPI_COMM_SELF);
+  const auto mine = engine::block_range(params.instances, ctx.size(), ctx.rank());
+  std::vector<std::vector<double>> curves;
+  for (auto acquisition : acquisitions) {
+    std::vector<double> sum(std::size_t(params.rounds + 1), 0.0);
+    for (std::int64_t r = mine.begin; r < mine.end; ++r) {
+      const auto instance = make_instance(params, std::uint64_t(r), dag, weights);
+      const auto trace = run_design(self, instance, params, acquisition);
+      for (std::size_t k = 0; k < sum.size(); ++k) sum[k] += trace.distance[k];
+    }
+    engine::allreduce_sum(ctx, std::span<double>(sum));
+    for (auto& v : sum) v /= double(params.instances);
+    curves.push_back(sum);
+  }
+  return curves;
+}
+
+}  // namespace tessera::solvers::search

@@ -1,0 +1,100 @@
+// Optimal intervention design: sequential rounds that choose a shift intervention a so that the SEM's mean
+// response (I - B)^-1 (c + a) matches a target mean mu*.
+//
+// Analytic optimum (B, c known): a* = (I - B) mu* - c, which matches exactly when ||a*|| <= radius.
+// Loop per instance: `initial_samples` observational samples; then each round (1) builds the acquisition state
+// from the posterior (bayes_linear.h), (2) scores the candidates — `candidates` random shifts in the ball of
+// `radius` plus the plug-in optimum scaled into it, or a fixed pool of real perturbations — split over the ranks
+// of the Context with a 1-best TopK merge (ties: the lower candidate index), (3) draws `samples_per_round`
+// samples of the true SEM under the chosen shift, (4) updates the posterior. After every round the
+// recommendation is the candidate (or scaled plug-in optimum) that minimises the plug-in objective, and the
+// reported distance is || (I - B_true)^-1 (c + a_rec) - mu* || under the TRUE model.
+// Every random draw is keyed by (seed, instance, round), never by rank, so any rank count gives the same result.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "engine/context.h"
+#include "solvers/search/acquisition.h"
+#include "solvers/search/bayes_linear.h"
+
+namespace tessera::solvers::search {
+
+struct DesignParams {
+  int nodes = 10;              // random DAG size (ignored when a DAG is given)
+  double edge_prob = 0.3;      // chance of each forward edge of the random DAG
+  double weight_low = 0.3;     // |true edge weight| ~ U(low, high), random sign (unless the DAG gives weights)
+  double weight_high = 0.8;
+  double noise_sd = 0.5;       // sigma of the SEM's noise (known to the model)
+  double prior_sd = 2.0;       // prior sd of each regression coefficient
+  double radius = 1.0;         // ||a|| <= radius
+  double optimum_norm = 0.8;   // ||a*|| of the random instances (<= radius: the target is reachable)
+  int rounds = 10;
+  int initial_samples = 10;    // observational samples before round 1
+  int samples_per_round = 5;
+  int candidates = 200;        // random candidate shifts per round (continuous mode)
+  int posterior_samples = 32;  // draws for ucb and mi
+  double ucb_beta = 2.0;
+  int instances = 8;           // repeats averaged in the report
+  std::uint64_t seed = 1;
+
+  template <typename Self, typename Visit>
+  static void for_each_knob(Self& self, Visit&& visit) {
+    visit("nodes", self.nodes, "nodes of the random DAG (without --dag)");
+    visit("edge_prob", self.edge_prob, "edge probability of the random DAG");
+    visit("weight_low", self.weight_low, "smallest |true edge weight|");
+    visit("weight_high", self.weight_high, "largest |true edge weight|");
+    visit("noise_sd", self.noise_sd, "noise sd of the SEM (known)");
+    visit("prior_sd", self.prior_sd, "prior sd of the regression coefficients");
+    visit("radius", self.radius, "shifts satisfy ||a|| <= radius");
+    visit("optimum_norm", self.optimum_norm, "||a*|| of each random instance");
+    visit("rounds", self.rounds, "design rounds");
+    visit("initial_samples", self.initial_samples, "observational samples before round 1");
+    visit("samples_per_round", self.samples_per_round, "samples of the chosen intervention per round");
+    visit("candidates", self.candidates, "random candidate shifts per round");
+    visit("posterior_samples", self.posterior_samples, "posterior draws for ucb and mi");
+    visit("ucb_beta", self.ucb_beta, "beta of ucb");
+    visit("instances", self.instances, "random instances averaged");
+  }
+  void validate() const;  // throws tessera::Error naming the bad knob
+};
+
+struct DesignInstance {
+  Dag dag;
+  SemParams truth;
+  Eigen::VectorXd target;   // mu*
+  Eigen::VectorXd optimum;  // a* = (I - B) mu* - c
+  std::uint64_t index = 0;  // names the instance's random streams (data, candidates, posterior draws)
+};
+
+// a* = (I - B) mu* - c.
+Eigen::VectorXd analytic_optimum(const SemParams& sem, const Eigen::VectorXd& target);
+
+// A random instance (DAG, weights, intercepts ~ N(0, 1), a random a* of norm optimum_norm, mu* = response to it).
+// `dag` / `weights`: a given DAG (weights NaN = draw one). Keyed by (seed, index).
+DesignInstance make_instance(const DesignParams& params, std::uint64_t index, const Dag* dag = nullptr,
+                             const Eigen::MatrixXd* weights = nullptr);
+
+struct DesignTrace {
+  std::vector<double> distance;  // rounds + 1 values: after the initial samples, then after each round
+  std::vector<Eigen::VectorXd> chosen;  // the shift run in each round
+  Eigen::VectorXd recommendation;       // after the last round
+};
+
+// Collective over ctx (candidates split over its ranks); every rank returns the same trace.
+// pool: optional fixed candidate shifts (p x K, e.g. real perturbations); otherwise the random ball candidates.
+DesignTrace run_design(const engine::Context& ctx, const DesignInstance& instance, const DesignParams& params,
+                       Acquisition acquisition, const Eigen::MatrixXd* pool = nullptr);
+
+// Mean distance per round (rounds + 1 values) of each acquisition over params.instances instances; the
+// instances are spread over the ranks (each runs its own on one rank), then summed. Collective.
+std::vector<std::vector<double>> design_study(const engine::Context& ctx, const DesignParams& params,
+                                              const std::vector<Acquisition>& acquisitions,
+                                              const Dag* dag = nullptr, const Eigen::MatrixXd* weights = nullptr);
+
+}  // namespace tessera::solvers::search

@@ -1,0 +1,41 @@
+// A query signature (e.g. disease vs healthy log fold change) and its matching to a library's genes.
+//
+// File: CSV, first column a gene identifier (symbol or Entrez id), second column the value; the header line is
+// skipped whatever it says (the COVID-19 file's is ",0"). Rows whose value is empty, "NA" or not finite are
+// dropped; a gene listed twice keeps its first value (both are counted in the report).
+//
+// Matching: the query ids are looked up in each identifier field of the library's rows (the row id,
+// pr_gene_symbol, pr_gene_id, whichever exist), case-sensitively after trimming; the field with the most
+// matches wins. Fewer matches than `min_genes` is an Error that says how many matched and by which field.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "io/meta_table.h"
+
+namespace tessera::solvers::search {
+
+struct QuerySignature {
+  std::vector<std::string> genes;
+  std::vector<double> values;
+  std::size_t dropped = 0;     // rows without a finite value
+  std::size_t duplicates = 0;  // repeated genes (first kept)
+};
+
+QuerySignature read_query_csv(const std::filesystem::path& path);
+
+struct GeneMatch {
+  std::string field;              // the row field that matched ("id", "pr_gene_symbol", ...)
+  std::vector<int> library_rows;  // library row of each matched query gene
+  std::vector<double> values;     // the query value of each
+  std::size_t query_genes = 0;    // distinct query genes
+  std::size_t library_genes = 0;  // rows of the library
+  std::size_t matched() const { return library_rows.size(); }
+};
+
+// Local. Throws tessera::Error when fewer than min_genes match.
+GeneMatch match_genes(const QuerySignature& query, const io::MetaTable& rows, std::size_t min_genes);
+
+}  // namespace tessera::solvers::search

@@ -1,0 +1,118 @@
+#include "solvers/search/rank.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "engine/collectives.h"
+#include "engine/error.h"
+#include "engine/partition.h"
+#include "engine/progress.h"
+#include "engine/random.h"
+#include "solvers/search/top_k.h"
+
+namespace tessera::solvers::search {
+
+std::pair<std::int64_t, std::int64_t> CandidateSpace::decode(std::int64_t index) const {
+  TESSERA_ASSERT(index >= 0 && index < size());
+  if (index < signatures) return {index, -1};
+  const std::int64_t p = index - signatures, n = signatures;
+  // Row i starts at start(i) = i (2n - i - 1) / 2; solve start(i) <= p by the quadratic formula, then fix the
+  // floating-point rounding by a step either way.
+  auto start = [n](std::int64_t i) { return i * (2 * n - i - 1) / 2; };
+  const double b = 2.0 * double(n) - 1.0;
+  std::int64_t i = std::int64_t(std::floor((b - std::sqrt(b * b - 8.0 * double(p))) / 2.0));
+  i = std::clamp<std::int64_t>(i, 0, n - 2);
+  while (i > 0 && start(i) > p) --i;
+  while (i + 1 < n - 1 && start(i + 1) <= p) ++i;
+  return {i, i + 1 + (p - start(i))};
+}
+
+namespace {
+
+// Residual bootstrap of one imputed signature's ranking score: (low, high) quantiles.
+std::pair<double, double> bootstrap_interval(const Library::Residuals& pool, const Eigen::VectorXf& signature,
+                                             Scorer& scorer, const RankOptions& options, std::int64_t index) {
+  std::vector<std::int64_t> folds = pool.folds;
+  std::sort(folds.begin(), folds.end());
+  folds.erase(std::unique(folds.begin(), folds.end()), folds.end());
+  engine::RandomStream random(options.seed, "rank/bootstrap", std::uint64_t(index));
+  std::vector<double> scores;
+  Eigen::VectorXf perturbed(signature.size());
+  std::vector<Eigen::Index> in_fold;
+  for (int b = 0; b < options.bootstrap; ++b) {
+    const std::int64_t fold = folds[random.uniform_int(folds.size())];
+    in_fold.clear();
+    for (std::size_t r = 0; r < pool.folds.size(); ++r)
+      if (pool.folds[r] == fold) in_fold.push_back(Eigen::Index(r));
+    perturbed = signature + pool.values.col(in_fold[random.uniform_int(in_fold.size())]);
+    scores.push_back(scorer.score({perturbed.data(), std::size_t(perturbed.size())}, options.rank_by));
+  }
+  std::sort(scores.begin(), scores.end());
+  auto quantile = [&](double q) {
+    const double at = q * double(scores.size() - 1);
+    const std::size_t lo = std::size_t(std::floor(at));
+    const std::size_t hi = std::min(lo + 1, scores.size() - 1);
+    return scores[lo] + (at - double(lo)) * (scores[hi] - scores[lo]);
+  };
+  return {quantile((1 - options.level) / 2), quantile(1 - (1 - options.level) / 2)};
+}
+
+}  // namespace
+
+RankResult rank_candidates(const engine::Context& ctx, const Library& library, const PreparedQuery& query,
+                           const RankOptions& options) {
+  TESSERA_CHECK(library.size() > 0, "the library holds no signature (check --cell and the library files)");
+  TESSERA_CHECK(query.num_library_genes == library.num_genes(), "query prepared for ", query.num_library_genes,
+                " genes, library has ", library.num_genes());
+  TESSERA_CHECK(options.top_k >= 1, "--top-k must be at least 1");
+  TESSERA_CHECK(options.level > 0 && options.level < 1, "--level must lie in (0, 1)");
+  const CandidateSpace space{library.size(), options.pairs};
+  const auto range = engine::block_range(space.size(), ctx.size(), ctx.rank());
+  const auto& values = library.values();
+  const std::size_t genes = std::size_t(library.num_genes());
+
+  const auto start = std::chrono::steady_clock::now();
+  Scorer scorer(query);
+  TopK top(options.top_k);
+  Eigen::VectorXf sum(library.num_genes());
+  engine::Progress progress("rank", range.size() * ctx.size(), "candidates");
+  std::int64_t i = 0, j = -1;
+  if (range.size() > 0) std::tie(i, j) = space.decode(range.begin);
+  for (std::int64_t index = range.begin; index < range.end; ++index) {
+    if (j < 0) {
+      top.offer(scorer.score({values.col(i).data(), genes}, options.rank_by), index);
+      if (++i == space.signatures) i = 0, j = 1;  // singles done: the first pair is (0, 1)
+    } else {
+      sum = values.col(i) + values.col(j);
+      top.offer(scorer.score({sum.data(), genes}, options.rank_by), index);
+      if (++j == space.signatures) ++i, j = i + 1;
+    }
+    if (options.progress && ((index - range.begin) & 0xffff) == 0) progress.update((index - range.begin) * ctx.size());
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (options.progress) progress.finish();
+
+  RankResult result;
+  result.seconds = engine::allreduce_max(ctx, seconds);
+  result.candidates = engine::allreduce_sum(ctx, std::int64_t(range.size()));
+  // Every rank holds the library, so each finishes the k winners itself: no second round of messages.
+  for (const auto& ranked : top.merge_over_ranks(ctx)) {
+    RankedCandidate c;
+    c.index = ranked.index;
+    std::tie(c.first, c.second) = space.decode(ranked.index);
+    Eigen::VectorXf signature = values.col(c.first);
+    if (c.second >= 0) signature += values.col(c.second);
+    c.scores = scorer.score({signature.data(), genes});
+    c.score = ranked.score;
+    // An interval only for a single imputed signature whose method left heldout residuals for its cell type.
+    const auto& info = library.info(c.first);
+    if (c.second < 0 && !info.method.empty() && options.bootstrap > 0)
+      if (const auto* pool = library.residuals(info.method, info.cell))
+        std::tie(c.low, c.high) = bootstrap_interval(*pool, signature, scorer, options, c.index);
+    result.top.push_back(c);
+  }
+  return result;
+}
+
+}  // namespace tessera::solvers::search

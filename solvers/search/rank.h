@@ -1,0 +1,58 @@
+// Ranking every candidate of a library against a query, in parallel over ranks, in O(k) memory per rank.
+//
+// Candidates: index i < n is signature i; with pairs, index n + p is the p-th pair (i, j), i < j, in
+// lexicographic order, whose signature is the sum s_i + s_j (an additive model of a drug combination). The
+// index range is split over ranks by engine::block_range and pairs are decoded on the fly, so no candidate list
+// is ever stored; each rank keeps a TopK and the k best are merged at the end. The order is total (score, then
+// index), so 1, 2 or 3 ranks return the same table.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "engine/context.h"
+#include "solvers/search/library.h"
+#include "solvers/search/scores.h"
+
+namespace tessera::solvers::search {
+
+struct RankOptions {
+  std::size_t top_k = 20;
+  RankBy rank_by = RankBy::kConnectivity;
+  bool pairs = false;
+  int bootstrap = 200;      // replicates of the residual bootstrap of imputed signatures (0: none)
+  double level = 0.95;      // coverage of the bootstrap interval
+  std::uint64_t seed = 1;
+  bool progress = true;     // a progress line on rank 0
+};
+
+// The candidate index space.
+struct CandidateSpace {
+  std::int64_t signatures = 0;
+  bool pairs = false;
+  std::int64_t size() const { return signatures + (pairs ? signatures * (signatures - 1) / 2 : 0); }
+  // Signature(s) of candidate `index`: {i, -1} for a single, {i, j} (i < j) for a pair.
+  std::pair<std::int64_t, std::int64_t> decode(std::int64_t index) const;
+};
+
+struct RankedCandidate {
+  std::int64_t index = 0;
+  std::int64_t first = 0;
+  std::int64_t second = -1;  // -1: a single signature
+  Scores scores;
+  double score = 0;          // the ranking score (RankOptions::rank_by)
+  double low = NAN, high = NAN;  // bootstrap interval of `score`; NaN: not imputed or no residuals
+};
+
+struct RankResult {
+  std::vector<RankedCandidate> top;  // best first
+  std::int64_t candidates = 0;       // scored over all ranks
+  double seconds = 0;                // wall time of the scoring loop (max over ranks)
+};
+
+// Collective over ctx: every rank holds the same library and query and gets the same result.
+RankResult rank_candidates(const engine::Context& ctx, const Library& library, const PreparedQuery& query,
+                           const RankOptions& options);
+
+}  // namespace tessera::solvers::search

@@ -1,0 +1,85 @@
+// Similarity of a drug signature to a query (disease) signature: cosine, Pearson and a CMap-style weighted
+// connectivity score.
+//
+// Orientation: a drug is a candidate when it REVERSES the query, so cosine and Pearson are taken against the
+// reversed query -q, and the connectivity score reported for ranking is -WTCS (CMap's WTCS is negative for a
+// reversing drug). In all three, larger = stronger reversal.
+//
+// Connectivity (Subramanian et al. 2005 GSEA, Lamb et al. 2006, Subramanian et al. 2017 CMap):
+//   * the query's up set U (its N largest positive values) and down set D (its N most negative values);
+//   * each signature s ranks ALL its genes in descending order (ties: lower gene index first);
+//   * ES(S) is the weighted Kolmogorov-Smirnov running sum of set S down that ranking:
+//       RS(i) = sum_{hits j <= i} |s_j|^p / N_R  -  (misses <= i) / (G - |S|),  N_R = sum_{j in S} |s_j|^p,
+//     and ES is the value of RS farthest from zero (p = 1: CMap's weighted score; p = 0: Lamb's unweighted);
+//     when N_R = 0 every hit weighs the same;
+//   * WTCS = (ES_up - ES_down) / 2 when ES_up and ES_down have opposite signs, else 0.
+// RS only rises at hits and falls in between, so its maximum is reached at a hit and its minimum just before
+// one; enrichment_score() therefore needs only each hit's rank, found by binary search of every gene among the
+// sorted hit values: O(G log |S|) per set, no sort of the G genes. All functions are local (no MPI).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace tessera::solvers::search {
+
+// Query-side quantities computed once and shared by every candidate.
+struct PreparedQuery {
+  std::vector<int> genes;          // library row (gene) index of each matched query gene
+  std::vector<double> reversed;    // -q over `genes`
+  double reversed_norm = 0;        // ||-q||
+  std::vector<double> centred;     // -q - mean(-q)
+  double centred_norm = 0;         // ||centred||
+  std::vector<int> up;             // library rows of the up set (largest q first)
+  std::vector<int> down;           // library rows of the down set (most negative q first)
+  int num_library_genes = 0;       // G: genes every signature ranks
+  double weight_power = 1.0;       // p of the weighted KS statistic
+};
+
+// genes: library row of each query value; values: q. set_size: N of the up and down sets (each may be smaller
+// when fewer genes are up or down). Throws tessera::Error when a set would be empty or N < 1.
+PreparedQuery prepare_query(std::span<const int> genes, std::span<const double> values, int num_library_genes,
+                            int set_size, double weight_power = 1.0);
+
+struct Scores {
+  double cosine = 0;        // cos(-q, s) over matched genes
+  double pearson = 0;       // corr(-q, s) over matched genes (0 when s is constant)
+  double es_up = 0;         // ES of the up set in s's ranking
+  double es_down = 0;       // ES of the down set
+  double wtcs = 0;          // CMap's weighted connectivity score (negative: s reverses the query)
+  double connectivity() const { return -wtcs; }  // reversal score: larger = stronger reversal
+};
+
+enum class RankBy { kConnectivity, kCosine, kPearson };
+RankBy parse_rank_by(const std::string_view name);  // "connectivity" | "cosine" | "pearson"
+const char* rank_by_name(RankBy by);
+inline double score_of(const Scores& s, RankBy by) {
+  return by == RankBy::kCosine ? s.cosine : by == RankBy::kPearson ? s.pearson : s.connectivity();
+}
+
+// ES of `set` (library rows, distinct) in the descending ranking of `signature` (all G genes).
+// scratch is reused between calls to avoid allocation.
+double enrichment_score(std::span<const float> signature, std::span<const int> set, double weight_power,
+                        std::vector<std::pair<float, int>>& scratch, std::vector<std::int32_t>& counts);
+
+double wtcs(double es_up, double es_down);
+
+// All scores of one signature (G values, library row order). Local; reusable scratch space.
+class Scorer {
+ public:
+  explicit Scorer(const PreparedQuery& query) : query_(&query) {}
+  Scores score(std::span<const float> signature);
+  // Only the score used for ranking (skips the unused parts).
+  double score(std::span<const float> signature, RankBy by);
+
+ private:
+  void similarity(std::span<const float> signature, double& cosine, double& pearson) const;
+  const PreparedQuery* query_;
+  std::vector<std::pair<float, int>> scratch_;
+  std::vector<std::int32_t> counts_;
+};
+
+}  // namespace tessera::solvers::search

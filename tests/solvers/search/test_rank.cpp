@@ -1,0 +1,275 @@
+// Ranking a library against a query: hand-computed scores, gene matching, the planted reversing drug, the
+// streaming top-k against a full sort, and the same table on 1, 2 and 3 ranks (registered as an MPI test).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+#include "engine/context.h"
+#include "engine/random.h"
+#include "solvers/search/library.h"
+#include "solvers/search/query.h"
+#include "solvers/search/rank.h"
+#include "solvers/search/scores.h"
+#include "solvers/search/top_k.h"
+#include "tests/support/test_helpers.h"
+
+namespace tessera::solvers::search {
+namespace {
+
+constexpr double kEps = 1e-12;
+
+// The 6-gene example. Query q and signature s, genes g0..g5:
+//   q = ( 0.1,  2,  3, -0.5, -3, -2 )  -> up set (N = 2) {g2, g1}, down set {g4, g5}
+//   s = ( 3,   -1,  2,  0.5, -2,  1 )  -> ranking g0 g2 g5 g3 g1 g4
+// Up set, weighted (p = 1): N_R = |2| + |-1| = 3, each miss costs 1/(6 - 2) = 1/4.
+//   g0 miss -1/4 | g2 hit -1/4 + 2/3 = 5/12 | g5 miss 1/6 | g3 miss -1/12 | g1 hit -1/12 + 1/3 = 1/4 | g4 miss 0
+//   max 5/12, min -1/4 -> ES_up = 5/12.
+// Down set: N_R = |-2| + |1| = 3.
+//   g0 -1/4 | g2 -1/2 | g5 hit -1/2 + 1/3 = -1/6 | g3 -5/12 | g1 -2/3 | g4 hit -2/3 + 2/3 = 0
+//   max 0, min -2/3 -> ES_down = -2/3.
+// Opposite signs: WTCS = (5/12 - (-2/3)) / 2 = 13/24; the reversal score is -13/24 (s mimics q).
+// Unweighted (p = 0), up set: -1/4 | 1/4 | 0 | -1/4 | 1/4 | 0 -> max 1/4 = |min| -> ES_up = 1/4 (ties: max).
+const std::vector<double> kQuery{0.1, 2, 3, -0.5, -3, -2};
+const std::vector<float> kSignature{3, -1, 2, 0.5, -2, 1};
+
+PreparedQuery six_gene_query(double power = 1.0) {
+  const std::vector<int> genes{0, 1, 2, 3, 4, 5};
+  return prepare_query(genes, kQuery, 6, 2, power);
+}
+
+TEST(Scores, SixGeneExampleByHand) {
+  const auto q = six_gene_query();
+  EXPECT_EQ(q.up, (std::vector<int>{2, 1}));
+  EXPECT_EQ(q.down, (std::vector<int>{4, 5}));
+  Scorer scorer(q);
+  const auto s = scorer.score(kSignature);
+  EXPECT_NEAR(s.es_up, 5.0 / 12, kEps);
+  EXPECT_NEAR(s.es_down, -2.0 / 3, kEps);
+  EXPECT_NEAR(s.wtcs, 13.0 / 24, kEps);
+  EXPECT_NEAR(s.connectivity(), -13.0 / 24, kEps);
+  // q . s = 0.3 - 2 + 6 - 0.25 + 6 - 2 = 8.05; |q|^2 = 26.26; |s|^2 = 19.25.
+  EXPECT_NEAR(s.cosine, -8.05 / std::sqrt(26.26 * 19.25), kEps);
+  // Pearson: sum q = -0.4, sum s = 3.5; cov = 8.05 - (-0.4)(3.5)/6; var q = 26.26 - 0.16/6; var s = 19.25 - 12.25/6.
+  const double cov = 8.05 + 1.4 / 6, var_q = 26.26 - 0.16 / 6, var_s = 19.25 - 12.25 / 6;
+  EXPECT_NEAR(s.pearson, -cov / std::sqrt(var_q * var_s), 1e-9);
+
+  std::vector<std::pair<float, int>> scratch;
+  std::vector<std::int32_t> counts;
+  const std::vector<int> up{2, 1};
+  EXPECT_NEAR(enrichment_score(kSignature, up, 0.0, scratch, counts), 0.25, kEps);
+  EXPECT_EQ(scorer.score(kSignature, RankBy::kConnectivity), s.connectivity());
+  EXPECT_EQ(scorer.score(kSignature, RankBy::kCosine), s.cosine);
+}
+
+TEST(Scores, WtcsIsZeroOnSameSigns) {
+  EXPECT_EQ(wtcs(0.3, 0.2), 0.0);
+  EXPECT_EQ(wtcs(-0.3, -0.2), 0.0);
+  EXPECT_NEAR(wtcs(-0.4, 0.6), -0.5, kEps);
+}
+
+TEST(Scores, ExactReverseScoresOne) {
+  const auto q = six_gene_query();
+  std::vector<float> reverse(6);
+  for (int g = 0; g < 6; ++g) reverse[std::size_t(g)] = float(-kQuery[std::size_t(g)]);
+  Scorer scorer(q);
+  const auto s = scorer.score(reverse);
+  EXPECT_NEAR(s.cosine, 1.0, 1e-7);
+  EXPECT_NEAR(s.pearson, 1.0, 1e-7);
+  EXPECT_LT(s.es_up, 0);
+  EXPECT_GT(s.es_down, 0);
+  EXPECT_GT(s.connectivity(), 0);
+}
+
+io::MetaTable gene_rows(int genes) {
+  io::MetaTable rows;
+  io::MetaColumn symbol{"pr_gene_symbol", io::MetaType::kString, {}, {}};
+  for (int g = 0; g < genes; ++g) {
+    rows.ids.push_back(std::to_string(1000 + g));
+    symbol.text.push_back("GENE" + std::to_string(g));
+  }
+  rows.fields.push_back(symbol);
+  return rows;
+}
+
+TEST(GeneMatch, CountsBySymbolOrEntrezAndRefusesTooFew) {
+  const auto rows = gene_rows(100);
+  QuerySignature q;
+  for (int g = 0; g < 80; ++g) q.genes.push_back("GENE" + std::to_string(g * 2)), q.values.push_back(g);
+  const auto by_symbol = match_genes(q, rows, 10);
+  EXPECT_EQ(by_symbol.field, "pr_gene_symbol");
+  EXPECT_EQ(by_symbol.matched(), 50u);  // GENE0, GENE2, ..., GENE98
+  EXPECT_EQ(by_symbol.library_rows[3], 6);
+  EXPECT_EQ(by_symbol.values[3], 3.0);
+
+  QuerySignature entrez;
+  for (int g = 0; g < 30; ++g) entrez.genes.push_back(std::to_string(1000 + g)), entrez.values.push_back(1);
+  entrez.genes.push_back("99999"), entrez.values.push_back(1);
+  EXPECT_EQ(match_genes(entrez, rows, 30).field, "id");
+  EXPECT_EQ(match_genes(entrez, rows, 30).matched(), 30u);
+
+  const auto message = testing::error_of([&] { match_genes(entrez, rows, 31); });
+  testing::expect_mentions(message, {"only 30 of 31", "--min-genes", "pr_gene_symbol 0"});
+}
+
+// A library of `n` random signatures over `genes` genes, with cell types A/B, every third one imputed.
+io::GeneMatrix random_library(int n, int genes, std::uint64_t seed) {
+  io::GeneMatrix m;
+  m.rows = gene_rows(genes);
+  engine::RandomStream random(seed, "test/library");
+  m.values.resize(genes, n);
+  for (int c = 0; c < n; ++c)
+    for (int g = 0; g < genes; ++g) m.values(g, c) = float(random.normal());
+  io::MetaColumn cell{"cell_id", io::MetaType::kString, {}, {}}, pert{"pert_id", io::MetaType::kString, {}, {}};
+  io::MetaColumn imputed{"imputed", io::MetaType::kInt64, {}, {}};
+  for (int c = 0; c < n; ++c) {
+    m.cols.ids.push_back("sig" + std::to_string(c));
+    cell.text.push_back(c % 2 ? "B" : "A");
+    pert.text.push_back("drug" + std::to_string(c));
+    imputed.numbers.push_back(c % 3 == 2 ? 1 : 0);
+  }
+  m.cols.fields = {cell, pert, imputed};
+  return m;
+}
+
+std::vector<double> random_query(int genes, std::uint64_t seed) {
+  engine::RandomStream random(seed, "test/query");
+  std::vector<double> q(static_cast<std::size_t>(genes));
+  for (auto& v : q) v = random.normal();
+  return q;
+}
+
+PreparedQuery full_query(const std::vector<double>& values, int set_size) {
+  std::vector<int> genes(values.size());
+  std::iota(genes.begin(), genes.end(), 0);
+  return prepare_query(genes, values, int(values.size()), set_size);
+}
+
+TEST(Rank, PlantedReverseDrugRanksFirst) {
+  engine::Context world;
+  auto matrix = random_library(60, 200, 3);
+  const auto q = random_query(200, 4);
+  for (int g = 0; g < 200; ++g) matrix.values(g, 37) = float(-q[std::size_t(g)]);
+  Library library;
+  library.add(matrix, "ntk", {});
+  const auto query = full_query(q, 20);
+  for (auto by : {RankBy::kConnectivity, RankBy::kCosine, RankBy::kPearson}) {
+    RankOptions options;
+    options.top_k = 5;
+    options.rank_by = by;
+    options.progress = false;
+    const auto result = rank_candidates(world, library, query, options);
+    ASSERT_EQ(result.top.size(), 5u);
+    EXPECT_EQ(result.top[0].first, 37) << rank_by_name(by);
+    EXPECT_EQ(result.top[0].second, -1);
+    EXPECT_EQ(result.candidates, 60);
+  }
+}
+
+TEST(Rank, CandidateSpaceDecodesEveryPair) {
+  for (std::int64_t n : {2, 3, 7, 40}) {
+    const CandidateSpace space{n, true};
+    std::int64_t index = n;
+    for (std::int64_t i = 0; i < n; ++i)
+      for (std::int64_t j = i + 1; j < n; ++j, ++index)
+        ASSERT_EQ(space.decode(index), std::make_pair(i, j)) << n << " " << index;
+    EXPECT_EQ(index, space.size());
+  }
+  const CandidateSpace big{1415, true};
+  EXPECT_EQ(big.decode(big.size() - 1), std::make_pair(std::int64_t(1413), std::int64_t(1414)));
+  EXPECT_EQ(big.decode(1415 + 1413), std::make_pair(std::int64_t(0), std::int64_t(1414)));
+  EXPECT_EQ(big.decode(1415 + 1414), std::make_pair(std::int64_t(1), std::int64_t(2)));
+}
+
+TEST(TopK, KeepsTheBestWithTiesByIndex) {
+  TopK top(4);
+  const std::vector<double> scores{0.5, 0.9, 0.5, NAN, 0.1, 0.9, 0.7, 0.5};
+  for (std::size_t i = 0; i < scores.size(); ++i) top.offer(scores[i], std::int64_t(i));
+  const auto kept = top.sorted();
+  ASSERT_EQ(kept.size(), 4u);
+  EXPECT_EQ(kept[0].index, 1);
+  EXPECT_EQ(kept[1].index, 5);
+  EXPECT_EQ(kept[2].index, 6);
+  EXPECT_EQ(kept[3].index, 0);
+}
+
+// Streaming top-k over ranks (singles and pairs) equals a full sort of every candidate's score, on any number
+// of ranks; the scores of the winners match a one-rank recomputation exactly.
+TEST(Rank, StreamingTopKEqualsFullSortOnAnyRankCount) {
+  engine::Context world;
+  const auto matrix = random_library(31, 120, 5);
+  const auto q = random_query(120, 6);
+  Library library;
+  library.add(matrix, "ntk", {});
+  const auto query = full_query(q, 15);
+  for (auto by : {RankBy::kConnectivity, RankBy::kPearson}) {
+    RankOptions options;
+    options.top_k = 25;
+    options.pairs = true;
+    options.rank_by = by;
+    options.progress = false;
+    const auto result = rank_candidates(world, library, query, options);
+    EXPECT_EQ(result.candidates, 31 + 31 * 30 / 2);
+
+    Scorer scorer(query);
+    std::vector<Ranked> all;
+    const CandidateSpace space{31, true};
+    for (std::int64_t c = 0; c < space.size(); ++c) {
+      const auto [i, j] = space.decode(c);
+      Eigen::VectorXf s = library.values().col(i);
+      if (j >= 0) s += library.values().col(j);
+      all.push_back({scorer.score({s.data(), std::size_t(s.size())}, by), c});
+    }
+    std::sort(all.begin(), all.end(), better);
+    ASSERT_EQ(result.top.size(), 25u);
+    for (std::size_t k = 0; k < 25; ++k) {
+      EXPECT_EQ(result.top[k].index, all[k].index) << k;
+      EXPECT_EQ(result.top[k].score, all[k].score) << k;
+    }
+    const auto serial = rank_candidates(engine::Context(MPI_COMM_SELF), library, query, options);
+    for (std::size_t k = 0; k < 25; ++k) EXPECT_EQ(serial.top[k].index, result.top[k].index);
+  }
+}
+
+TEST(Library, SourcesDeduplicationAndBootstrap) {
+  engine::Context world;
+  const auto matrix = random_library(12, 50, 7);
+  Library library;
+  EXPECT_EQ(library.add(matrix, "ntk", {"A"}), 6u);   // cell filter
+  EXPECT_EQ(library.add(matrix, "mean", {"A"}), 2u);  // observed ones already there; imputed added again
+  EXPECT_EQ(library.num_imputed(), 4);
+  EXPECT_EQ(library.info(0).source, "observed");
+  EXPECT_EQ(library.info(1).source, "imputed:ntk");  // sig2
+  EXPECT_EQ(library.info(7).source, "imputed:mean");
+
+  // Heldout predictions of the observed signatures of A: observed + small noise, two folds.
+  io::GeneMatrix heldout = matrix;
+  engine::RandomStream random(9, "test/heldout");
+  for (Eigen::Index c = 0; c < heldout.values.cols(); ++c)
+    for (Eigen::Index g = 0; g < heldout.values.rows(); ++g) heldout.values(g, c) += float(0.1 * random.normal());
+  io::MetaColumn fold{"fold", io::MetaType::kInt64, {}, {}};
+  for (int c = 0; c < 12; ++c) fold.numbers.push_back(c % 4 < 2 ? 0 : 1);
+  heldout.cols.fields.push_back(fold);
+  EXPECT_EQ(library.add_heldout(heldout, "ntk"), 4u);  // observed A signatures: sig0, sig4, sig6, sig10
+
+  const auto q = random_query(50, 8);
+  RankOptions options;
+  options.top_k = 8;
+  options.progress = false;
+  const auto result = rank_candidates(world, library, full_query(q, 8), options);
+  int with_interval = 0;
+  for (const auto& c : result.top) {
+    if (library.info(c.first).method == "ntk") {
+      ASSERT_TRUE(std::isfinite(c.low)) << c.first;
+      EXPECT_LE(c.low, c.high);
+      ++with_interval;
+    } else {
+      EXPECT_TRUE(std::isnan(c.low));  // observed, or no heldout residuals for "mean"
+    }
+  }
+  EXPECT_EQ(with_interval, 2);
+}
+
+}  // namespace
+}  // namespace tessera::solvers::search
