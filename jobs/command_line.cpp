@@ -11,13 +11,6 @@ namespace tessera::jobs {
 
 namespace {
 
-std::string trim(const std::string& text) {
-  const auto begin = text.find_first_not_of(" \t\r");
-  if (begin == std::string::npos) return "";
-  const auto end = text.find_last_not_of(" \t\r");
-  return text.substr(begin, end - begin + 1);
-}
-
 // Keeps the top-level keys and those of this command's section; checks section names. Returns INI text for
 // Boost's parser, with each line's number remembered in a comment-free form.
 std::string config_for_command(const std::string& path, const std::string& command) {
@@ -49,6 +42,13 @@ std::string config_for_command(const std::string& path, const std::string& comma
 }
 
 }  // namespace
+
+std::string trim(const std::string& text) {
+  const auto begin = text.find_first_not_of(" \t\r");
+  if (begin == std::string::npos) return "";
+  const auto end = text.find_last_not_of(" \t\r");
+  return text.substr(begin, end - begin + 1);
+}
 
 const std::vector<std::string>& command_names() {
   static const std::vector<std::string> names{"simulate", "impute", "evaluate", "inspect", "sweep", "rank", "discover", "design"};

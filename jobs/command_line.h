@@ -39,6 +39,9 @@ bool given(const po::variables_map& vm, const std::string& name);
 void forbid_together(const po::variables_map& vm, const std::string& a, const std::string& b,
                      const std::string& why);
 
+// The text without leading and trailing spaces, tabs and carriage returns.
+std::string trim(const std::string& text);
+
 // "a,b, c" -> {"a", "b", "c"}; also accepts the option repeated.
 std::vector<std::string> split_list(const std::vector<std::string>& values);
 

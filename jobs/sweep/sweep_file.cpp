@@ -10,13 +10,6 @@ namespace tessera::jobs::sweep {
 
 namespace {
 
-std::string trim(const std::string& text) {
-  const auto begin = text.find_first_not_of(" \t\r");
-  if (begin == std::string::npos) return "";
-  const auto end = text.find_last_not_of(" \t\r");
-  return text.substr(begin, end - begin + 1);
-}
-
 // Drops a trailing comment (" #..." or " ;..."), so "folds = 3, 5   # small" works.
 std::string strip_comment(const std::string& text) {
   for (std::size_t i = 0; i < text.size(); ++i)

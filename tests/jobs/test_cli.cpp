@@ -23,12 +23,7 @@ namespace {
 
 const std::string kTessera = TESSERA_BIN;
 
-fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("tessera_cli_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path scratch(const std::string& name) { return tessera::testing::scratch_dir("tessera_cli", name); }
 
 bool has_temporary_files(const fs::path& dir) {
   for (const auto& entry : fs::recursive_directory_iterator(dir))

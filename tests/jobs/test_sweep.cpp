@@ -13,6 +13,7 @@
 #include "engine/fatal.h"
 #include "io/csv.h"
 #include "tests/support/run_command.h"
+#include "tests/support/test_helpers.h"
 
 namespace fs = std::filesystem;
 using tessera::testing::mpirun;
@@ -23,12 +24,7 @@ namespace {
 
 const std::string kTessera = TESSERA_BIN;
 
-fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("tessera_sweep_" + std::to_string(::getpid())) / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+fs::path scratch(const std::string& name) { return tessera::testing::scratch_dir("tessera_sweep", name); }
 
 fs::path write_file(const fs::path& path, const std::string& text) {
   std::ofstream(path) << text;

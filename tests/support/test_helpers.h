@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -21,6 +22,14 @@ inline std::filesystem::path data_dir() {
   if (const char* env = std::getenv("TESSERA_DATA_DIR"); env != nullptr && *env != '\0') return env;
   return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path() / "shared" /
          "data";
+}
+
+// A fresh, empty folder <tmp>/<prefix>_<pid>/<name> for one test's files.
+inline std::filesystem::path scratch_dir(const std::string& prefix, const std::string& name) {
+  const auto dir = std::filesystem::temp_directory_path() / (prefix + "_" + std::to_string(::getpid())) / name;
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir;
 }
 
 // The message of the tessera::Error that `call` throws; a test failure when it throws nothing.
