@@ -51,7 +51,7 @@ std::string trim(const std::string& text) {
 }
 
 const std::vector<std::string>& command_names() {
-  static const std::vector<std::string> names{"simulate", "impute", "evaluate", "inspect", "sweep", "rank", "discover", "design"};
+  static const std::vector<std::string> names{"simulate", "impute", "evaluate", "inspect", "sweep", "rank", "discover", "design", "train"};
   return names;
 }
 

@@ -4,6 +4,14 @@
 
 namespace tessera::jobs {
 
+#ifndef TESSERA_HAVE_TORCH
+// Builds without LibTorch have no jobs/train_command.cpp (jobs/CMakeLists.txt): say so instead.
+int run_train(const engine::Context&, const std::vector<std::string>&) {
+  TESSERA_FAIL("tessera train: this Tessera was built without LibTorch; install libtorch-dev and reconfigure ",
+               "with -DTESSERA_TORCH=ON");
+}
+#endif
+
 const std::vector<Command>& commands() {
   static const std::vector<Command> table{
       {{"simulate", "simulate a CMap-like screen from a causal gene network (GCTX + HDF5 ground truth)",
@@ -50,6 +58,12 @@ const std::vector<Command>& commands() {
         "information or at random, runs the chosen one on the simulated SEM and updates the posterior. Prints\n"
         "the mean distance to the target per round for each acquisition."},
        run_design},
+      {{"train", "train the autoencoder on the profiles of a GCTX file (data-parallel, checkpointed)",
+        "Trains the autoencoder of Belyaeva et al. (Nat. Commun. 2021; by default Linear(d, 1024) without bias,\n"
+        "LeakyReLU(0.01), Linear(1024, d), MSE, Adam 1e-4, batch 128) on every profile of --input, with data\n"
+        "parallelism over the MPI ranks. Checkpoints go to <out>/checkpoints; a SIGUSR1/USR2/TERM checkpoints at\n"
+        "the next step and exits with 75 (requeue); --resume continues. Needs a build with LibTorch."},
+       run_train},
       {{"discover", "learn a causal DAG from observational and interventional data (GSP, IGSP, UT-IGSP)",
         "Reads a CSV with one numeric column per variable and a setting column (observational rows and one\n"
         "setting per intervention), runs greedy sparsest permutation search (gsp: observational only; igsp:\n"

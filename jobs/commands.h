@@ -24,6 +24,8 @@ int run_inspect(const engine::Context& world, const std::vector<std::string>& ar
 int run_sweep(const engine::Context& world, const std::vector<std::string>& args);
 int run_rank(const engine::Context& world, const std::vector<std::string>& args);
 int run_design(const engine::Context& world, const std::vector<std::string>& args);
+// jobs/train_command.cpp in builds with LibTorch; otherwise commands.cpp's stub says "built without LibTorch".
+int run_train(const engine::Context& world, const std::vector<std::string>& args);
 int run_discover(const engine::Context& world, const std::vector<std::string>& args);
 
 // The table of commands, in the order `tessera --help` lists them.

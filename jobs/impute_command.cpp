@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "engine/log.h"
+#include "engine/signals.h"
 #include "io/csv.h"
 #include "io/gctx.h"
 #include "jobs/commands.h"
@@ -88,6 +89,9 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
   const auto parsed = parse_options(world, spec_of("impute"), impute_options(params), args);
   if (!parsed) return 0;
   const auto& vm = *parsed;
+  // SIGUSR1/USR2/TERM only set a flag: the NTK matrix-free solve checkpoints on it (--ntk-checkpoint-dir) and the
+  // command exits with the requeue code (engine/fatal.h) instead of dying mid-write.
+  engine::install_stop_handlers();
   for (const char* name : {"protocol", "folds", "sparse-train-drugs", "reference-cell", "min-drugs"})
     forbid_together(vm, "fold-file", name, "a fold file fixes the folds, the protocol options draw them");
 

@@ -6,4 +6,4 @@ cd "$(dirname "$0")/.."
 bash scripts/install_deps.sh
 bash scripts/build.sh
 source scripts/mpi_env.sh
-mpirun -np 2 build/tessera impute --out tessera-impute "$@"
+mpirun -np 2 build/jobs/tessera impute --out tessera-impute "$@"

@@ -12,6 +12,7 @@ packages=(
   libscalapack-openmpi-dev            # distributed dense algebra (NTK exact solver)
   libboost-program-options-dev        # command line and INI config files
   libgtest-dev googletest             # unit and MPI tests
+  libtorch-dev                        # LibTorch (CPU) for the autoencoder (TESSERA_TORCH=AUTO builds it when found)
   slurm-wlm munge                     # tests/slurm: a private one-node Slurm (started by the test, not systemd)
 )
 

@@ -3,6 +3,9 @@
 #include <functional>
 
 #include "engine/error.h"
+#ifdef TESSERA_HAVE_TORCH
+#include "solvers/autoencoder/factory.h"  // torch-free; set by solvers/autoencoder/CMakeLists.txt
+#endif
 
 namespace tessera::solvers {
 
@@ -32,6 +35,15 @@ const std::vector<MethodEntry>& methods() {
       {"synthetic_interventions", [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
          return std::make_unique<imputation::SyntheticInterventions>(p.si);
        }},
+      {"falrtc", [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
+         return std::make_unique<imputation::Falrtc>(p.falrtc);
+       }},
+      {"ntk", [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
+         return std::make_unique<ntk::NtkImputer>(p.ntk);
+       }},
+#ifdef TESSERA_HAVE_TORCH
+      {"autoencoder", [](const MethodParams& p) { return autoencoder::make_autoencoder_imputer(p.autoencoder); }},
+#endif
   };
   return table;
 }
@@ -42,6 +54,9 @@ void MethodParams::validate() const {
   baseline.validate();
   dnpp.validate();
   si.validate();
+  falrtc.validate();
+  ntk.validate();
+  autoencoder.validate();
 }
 
 std::vector<std::string> imputation_methods() {

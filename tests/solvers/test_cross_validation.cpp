@@ -1,5 +1,6 @@
 // Cross-validation runner (solvers/imputation/cross_validation.h). Runs at 1, 2 and 3 ranks: the distributed
-// answer must be bit-identical to the same call on one rank (MPI_COMM_SELF) and to folds run by hand.
+// answer must be bit-identical to the same call on one rank (MPI_COMM_SELF) and to folds run by hand, except for
+// methods that sum partial results over rank slabs (see kSummationOrderTolerance).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,6 +20,21 @@ namespace tessera::solvers::imputation {
 namespace {
 
 constexpr double kTol = 1e-12;
+
+// FaLRTC allreduces partial Gram matrices of its gene slabs and NTK factorises its kernel with ScaLAPACK on more
+// than one rank, so their answers on 2 or 3 ranks differ from one rank's in summation order only (falrtc.h,
+// ntk_imputer.h): within this relative tolerance. Every other method is bit-identical.
+constexpr double kSummationOrderTolerance = 1e-8;
+
+double allowed_difference(const std::string& method) { return method == "falrtc" || method == "ntk" ? kSummationOrderTolerance : 0; }
+
+// True when `got` equals `want` exactly or, for a method with a summation-order tolerance, to that tolerance
+// relative to the largest magnitude of `want`.
+bool agrees(const Eigen::MatrixXd& got, const Eigen::MatrixXd& want, const std::string& method) {
+  if (got.rows() != want.rows() || got.cols() != want.cols()) return false;
+  const double scale = std::max(1.0, want.cwiseAbs().maxCoeff());
+  return (got - want).cwiseAbs().maxCoeff() <= allowed_difference(method) * scale;
+}
 
 // 6 cell types x 12 drugs x 4 genes, ~70% observed, normal values; cell c5 observes only 2 drugs (dropped).
 io::PerturbationTable make_table() {
@@ -54,7 +70,7 @@ FoldPlan make_plan(const io::PerturbationTable& t, const std::string& protocol) 
   return make_folds(t, o);
 }
 
-TEST(CrossValidate, BaselinesBitIdenticalToSerialAndToFoldsByHand) {
+TEST(CrossValidate, EveryMethodMatchesSerialAndFoldsByHand) {
   const engine::Context world, self(MPI_COMM_SELF);
   const auto table = make_table();
   for (const std::string protocol : {"full", "sparse"}) {
@@ -66,7 +82,7 @@ TEST(CrossValidate, BaselinesBitIdenticalToSerialAndToFoldsByHand) {
       const CvPredictions serial = cross_validate(self, *imputer, table, plan);
       EXPECT_EQ(distributed.entries, serial.entries) << name;
       EXPECT_EQ(distributed.folds, serial.folds) << name;
-      EXPECT_TRUE(distributed.predicted == serial.predicted) << name << " " << protocol;
+      EXPECT_TRUE(agrees(distributed.predicted, serial.predicted, name)) << name << " " << protocol;
 
       // By hand: fold after fold, columns ordered by (fold, entry).
       std::int64_t column = 0;
@@ -77,7 +93,7 @@ TEST(CrossValidate, BaselinesBitIdenticalToSerialAndToFoldsByHand) {
           ASSERT_LT(column, std::int64_t(distributed.entries.size()));
           EXPECT_EQ(distributed.entries[std::size_t(column)], held[j]);
           EXPECT_EQ(distributed.folds[std::size_t(column)], k);
-          EXPECT_TRUE(distributed.predicted.col(column) == expected.col(Eigen::Index(j))) << name;
+          EXPECT_TRUE(agrees(distributed.predicted.col(column), expected.col(Eigen::Index(j)), name)) << name;
         }
       }
       EXPECT_EQ(column, distributed.predicted.cols());

@@ -1,0 +1,141 @@
+// `tessera train`: train the autoencoder (solvers/autoencoder/) on the profiles of a GCTX file, data-parallel
+// over the ranks, with checkpoints and resume. Compiled only in builds with LibTorch (jobs/CMakeLists.txt);
+// otherwise jobs/commands.cpp answers `tessera train` with "built without LibTorch".
+//
+// Outputs in --out: checkpoints/ (step-*.h5 and `latest`, solvers/autoencoder/checkpoint.h; the last one is the
+// trained model), loss.csv (mean training loss per epoch), latent.gctx (the latent code of every input profile,
+// width x samples, with the input's column metadata) and, with --zscore, scaling.h5 (per-gene mean and scale).
+// A SIGUSR1/SIGUSR2/SIGTERM makes every rank stop at the next step, checkpoint, and exit with kExitRequeue (75);
+// run again with --resume to continue bit-identically (same ranks and ae_threads).
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "engine/fatal.h"
+#include "engine/log.h"
+#include "engine/signals.h"
+#include "io/csv.h"
+#include "io/gctx.h"
+#include "io/hdf5_file.h"
+#include "io/atomic_file.h"
+#include "jobs/commands.h"
+#include "solvers/autoencoder/preprocess.h"
+#include "solvers/autoencoder/trainer.h"
+
+namespace tessera::jobs {
+
+namespace fs = std::filesystem;
+namespace ae = solvers::autoencoder;
+
+namespace {
+
+po::options_description train_options(ae::AutoencoderParams& params) {
+  po::options_description options("train options");
+  options.add_options()
+      ("input,i", po::value<std::string>(), "GCTX or GCT file of profiles (any level), genes x samples")
+      ("out,o", po::value<std::string>()->default_value("tessera-train"), "output folder")
+      ("resume", po::bool_switch(), "continue from <out>/checkpoints/latest when it exists")
+      ("checkpoint-every", po::value<std::int64_t>()->default_value(0),
+       "also checkpoint every N steps (0: at epoch ends, on a signal and at the end only)")
+      ("log2", po::bool_switch(), "preprocess: log2(x + 1) (raw or level-3 expression)")
+      ("minmax", po::bool_switch(), "preprocess: scale each sample to [0, 1] (Belyaeva et al.)")
+      ("zscore", po::bool_switch(), "preprocess: z-score each gene over the samples")
+      ("genes", po::value<std::vector<std::string>>()->multitoken(),
+       "train on these gene ids only (comma list, or @file with one id per line), e.g. the 978 landmarks");
+  po::options_description knobs("autoencoder parameters");
+  add_knob_options(knobs, params);
+  options.add(knobs);
+  return options;
+}
+
+std::vector<std::string> gene_list(const po::variables_map& vm) {
+  if (!vm.count("genes")) return {};
+  std::vector<std::string> genes;
+  for (const auto& item : split_list(vm["genes"].as<std::vector<std::string>>())) {
+    if (item.empty() || item[0] != '@') {
+      genes.push_back(item);
+      continue;
+    }
+    std::ifstream in(item.substr(1));
+    TESSERA_CHECK(in, "--genes: cannot open gene list file '", item.substr(1), "'");
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty() && line[0] != '#') genes.push_back(line.substr(0, line.find_last_not_of(" \t\r") + 1));
+  }
+  return genes;
+}
+
+void write_outputs(const fs::path& out, const ae::Trainer& trainer, const ae::TrainResult& result,
+                   const ae::PreprocessedData& data, const io::GeneMatrix& input) {
+  io::CsvTable loss{{"epoch", "loss"}, {}, {}};
+  for (std::size_t e = 0; e < result.epoch_losses.size(); ++e)
+    loss.rows.push_back({std::to_string(e + 1), std::to_string(result.epoch_losses[e])});
+  io::write_csv(out / "loss.csv", loss);
+
+  io::GeneMatrix latent;
+  latent.values = trainer.encode(data.samples);
+  for (Eigen::Index i = 0; i < latent.values.rows(); ++i)
+    latent.rows.ids.push_back(std::string("z").append(std::to_string(i)));
+  latent.cols = input.cols;
+  io::write_gctx(out / "latent.gctx", latent);
+
+  if (!data.scaling.empty()) {
+    io::write_atomically(out / "scaling.h5", [&](const fs::path& temporary) {
+      io::Hdf5Writer file(temporary);
+      file.write_strings("/genes", data.genes);
+      file.write_vector("/mean", {data.scaling.mean.begin(), data.scaling.mean.end()});
+      file.write_vector("/scale", {data.scaling.scale.begin(), data.scaling.scale.end()});
+    });
+  }
+}
+
+}  // namespace
+
+int run_train(const engine::Context& world, const std::vector<std::string>& args) {
+  ae::AutoencoderParams params;
+  const auto parsed = parse_options(world, spec_of("train"), train_options(params), args);
+  if (!parsed) return 0;
+  const auto& vm = *parsed;
+  TESSERA_CHECK(vm.count("input"), "tessera train needs --input (a GCTX or GCT file of profiles)");
+  params.validate();
+  ae::PreprocessOptions preprocess_options;
+  preprocess_options.log2 = vm["log2"].as<bool>();
+  preprocess_options.minmax = vm["minmax"].as<bool>();
+  preprocess_options.zscore = vm["zscore"].as<bool>();
+  preprocess_options.genes = gene_list(vm);
+  const fs::path out = vm["out"].as<std::string>();
+  const std::int64_t checkpoint_every = vm["checkpoint-every"].as<std::int64_t>();
+  TESSERA_CHECK(checkpoint_every >= 0, "--checkpoint-every must be >= 0");
+  engine::install_stop_handlers();
+
+  // Every rank holds every profile: the epoch permutation picks each rank's shard of each batch.
+  const auto input = io::read_gctx<float>(vm["input"].as<std::string>(), world);
+  const auto data = ae::preprocess(input, preprocess_options);
+  engine::info("train: ", data.samples.cols(), " profiles x ", data.samples.rows(), " genes on ", world.size(),
+               " rank(s); width ", params.width, ", depth ", params.depth, ", batch ", params.batch_size);
+
+  ae::Trainer trainer(world, params, data.samples.rows());
+  ae::TrainOptions options;
+  options.checkpoint_folder = out / "checkpoints";
+  options.resume = vm["resume"].as<bool>();
+  options.checkpoint_every_steps = checkpoint_every;
+  options.genes = data.genes;
+  const auto result = trainer.fit(data.samples, options);
+  if (result.stopped) {
+    engine::info("train: stopped at step ", result.steps, "; checkpoint in ", options.checkpoint_folder.string(),
+                 "; exiting with ", engine::kExitRequeue, " (requeue, then run again with --resume)");
+    return engine::kExitRequeue;
+  }
+  if (world.is_root()) {
+    write_outputs(out, trainer, result, data, input);
+    std::printf("Trained %lld epoch(s), %lld step(s), final loss %.6g%s; %.1f samples/s over %d rank(s)\n"
+                "Wrote %s/{checkpoints/, loss.csv, latent.gctx%s}\n",
+                (long long)result.epochs, (long long)result.steps, result.final_loss,
+                result.converged ? " (below the threshold)" : "",
+                result.seconds > 0 ? double(result.samples_processed) / result.seconds : 0.0, world.size(),
+                out.c_str(), data.scaling.empty() ? "" : ", scaling.h5");
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace tessera::jobs

@@ -1,0 +1,273 @@
+#include "solvers/imputation/falrtc.h"
+
+#include <chrono>
+#include <cmath>
+#include <span>
+#include <utility>
+
+#include "engine/collectives.h"
+#include "engine/error.h"
+#include "engine/log.h"
+
+namespace tessera::solvers::imputation {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// One mode's weight and smoothing schedule.
+struct ModeSchedule {
+  TensorMode mode = TensorMode::kDrug;
+  double alpha = 0;  // normalised weight; 0 leaves the mode out
+  double mu0 = 0, slope = 0, offset = 0;
+
+  bool active() const { return alpha > 0; }
+  double mu(int k) const { return std::max(slope / std::pow(double(k), kMuDecayPower) + offset, mu0); }
+};
+
+// Term i of f_mu from the spectrum of X_(i): (alpha^2 / 2 mu) (sum sigma^2 - sum_{sigma > tau} (sigma - tau)^2),
+// FaLRTC.m's a2m * (sum(sigma2) - sum(max(sqrt(sigma2) - ma, 0).^2)) halved.
+double smoothed_term(const GramSpectrum& spectrum, double alpha, double mu) {
+  const double tau = mu / alpha;
+  double excess = 0;
+  for (Eigen::Index j = 0; j < spectrum.sigma.size(); ++j)
+    if (spectrum.sigma(j) > tau) excess += (spectrum.sigma(j) - tau) * (spectrum.sigma(j) - tau);
+  return 0.5 * alpha * alpha / mu * (spectrum.squared_norm - excess);
+}
+
+// f_mu, its gradient and the nuclear norms of one tensor held as gene slabs, mode by mode.
+class SmoothedNuclearNorm {
+ public:
+  SmoothedNuclearNorm(const SlabLayout& layout, const std::vector<ModeSchedule>& modes) : layout_(layout), modes_(modes) {}
+
+  // Spectrum of X_(mode) for the gene slab x; leaves the drug slab of x in drug_slab_ when the mode needs it.
+  GramSpectrum spectrum(TensorMode mode, const Eigen::MatrixXd& x, bool vectors) {
+    return GramSpectrum::from_gram(mode_gram(layout_, mode, slab_for(mode, x)), vectors);
+  }
+
+  // f_mu(x) and sum_i alpha_i ||x_(i)||_*.
+  std::pair<double, double> value(const Eigen::MatrixXd& x, const std::array<double, 3>& mu) {
+    double f = 0, nuclear = 0;
+    for (const auto& m : modes_) {
+      if (!m.active()) continue;
+      const GramSpectrum s = spectrum(m.mode, x, false);
+      f += smoothed_term(s, m.alpha, mu[std::size_t(m.mode)]);
+      nuclear += m.alpha * s.sigma.sum();
+    }
+    return {f, nuclear};
+  }
+
+  // f_mu(x); grad = sum_i (alpha_i^2 / mu_i) fold_i(U min(S, tau_i) V^T), unprojected.
+  double value_and_gradient(const Eigen::MatrixXd& x, const std::array<double, 3>& mu, Eigen::MatrixXd& grad) {
+    grad.setZero(x.rows(), x.cols());
+    double f = 0;
+    for (const auto& m : modes_) {
+      if (!m.active()) continue;
+      const double mu_i = mu[std::size_t(m.mode)], a2m = m.alpha * m.alpha / mu_i;
+      const GramSpectrum s = spectrum(m.mode, x, true);
+      f += smoothed_term(s, m.alpha, mu_i);
+      const Eigen::MatrixXd clip = s.clip_operator(mu_i / m.alpha);
+      if (SlabLayout::uses_drug_slab(m.mode) && !layout_.serial()) {
+        apply_mode_operator_in_place(layout_, m.mode, clip, drug_slab_);
+        layout_.add_from_drug_slabs(drug_slab_, a2m, grad);
+      } else {
+        apply_mode_operator(layout_, m.mode, clip, x, a2m, grad);  // one rank: the drug slab is x itself
+      }
+    }
+    return f;
+  }
+
+ private:
+  const Eigen::MatrixXd& slab_for(TensorMode mode, const Eigen::MatrixXd& x) {
+    if (!SlabLayout::uses_drug_slab(mode) || layout_.serial()) return x;
+    layout_.to_drug_slabs(x, drug_slab_);
+    return drug_slab_;
+  }
+
+  const SlabLayout& layout_;
+  const std::vector<ModeSchedule>& modes_;
+  Eigen::MatrixXd drug_slab_;
+};
+
+double squared_norm(const engine::Context& ctx, const Eigen::MatrixXd& local) {
+  return engine::allreduce_sum(ctx, local.squaredNorm());
+}
+
+// Rank 0's values replace everyone's, so that every rank takes the same branch.
+template <std::size_t N>
+std::array<double, N> agree(const engine::Context& ctx, std::array<double, N> values) {
+  engine::broadcast(ctx, std::span<double>(values));
+  return values;
+}
+
+}  // namespace
+
+void FalrtcParams::validate() const {
+  TESSERA_CHECK(iterations >= 1, "falrtc_iterations = ", iterations, " is invalid: use at least 1 (Hodos: 20)");
+  const auto w = weights();
+  const char* names[3] = {"falrtc_alpha_drug", "falrtc_alpha_gene", "falrtc_alpha_cell"};
+  for (std::size_t i = 0; i < 3; ++i)
+    TESSERA_CHECK(std::isfinite(w[i]) && w[i] >= 0, names[i], " = ", w[i],
+                  " is invalid: mode weights are finite and >= 0 (Hodos: 1, 0.01, 1)");
+  TESSERA_CHECK(w[0] + w[1] + w[2] > 0, "falrtc mode weights are all 0: give at least one positive weight");
+  TESSERA_CHECK(std::isfinite(mu_scale) && mu_scale > 0, "falrtc_mu_scale = ", mu_scale,
+                " is invalid: use a positive smoothing scale (Hodos: 0.01)");
+  TESSERA_CHECK(std::isfinite(lipschitz_start) && lipschitz_start > 0, "falrtc_lipschitz_start = ", lipschitz_start,
+                " is invalid: use a positive initial Lipschitz constant (Hodos: 1e-5)");
+  TESSERA_CHECK(std::isfinite(lipschitz_shrink) && lipschitz_shrink > 0 && lipschitz_shrink < 1,
+                "falrtc_lipschitz_shrink = ", lipschitz_shrink, " is invalid: use a factor in (0, 1) (Hodos: 0.5)");
+  TESSERA_CHECK(std::isfinite(tolerance) && tolerance >= 0, "falrtc_tolerance = ", tolerance,
+                " is invalid: use a relative change >= 0 (0 runs every iteration)");
+}
+
+FalrtcResult falrtc_complete(const SlabLayout& layout, const Eigen::Ref<const Eigen::MatrixXd>& values_slab,
+                             const std::vector<std::uint8_t>& observed, const FalrtcParams& params,
+                             Eigen::MatrixXd& completed_slab) {
+  params.validate();
+  const auto start = Clock::now();
+  const engine::Context& ctx = layout.context();
+  const TensorShape& shape = layout.shape();
+  TESSERA_CHECK(values_slab.rows() == layout.genes().size() && values_slab.cols() == layout.gene_slab_cols(),
+                "falrtc: the data slab is ", values_slab.rows(), " x ", values_slab.cols(), ", expected ",
+                layout.genes().size(), " genes x ", layout.gene_slab_cols(), " (cells * drugs) columns");
+  TESSERA_CHECK(observed.size() == std::size_t(shape.entries()), "falrtc: ", observed.size(),
+                " observed flags for ", shape.entries(), " (cell, drug) entries");
+  std::vector<Eigen::Index> known;
+  for (std::size_t e = 0; e < observed.size(); ++e)
+    if (observed[e]) known.push_back(Eigen::Index(e));
+  TESSERA_CHECK(!known.empty(), "falrtc: no observed entry to complete the tensor from");
+
+  // Mean fill of the unobserved entries (FaLRTC.m: X(~Omega) = mean(M(Omega))).
+  double sums[2] = {0, 0};  // sum of observed values, their squared norm
+  for (const auto e : known) sums[0] += values_slab.col(e).sum(), sums[1] += values_slab.col(e).squaredNorm();
+  engine::allreduce_sum(ctx, std::span<double>(sums));
+  const double mean = sums[0] / (double(known.size()) * double(shape.genes));
+  const double norm_observed = std::sqrt(sums[1]);
+  Eigen::MatrixXd y = Eigen::MatrixXd::Constant(values_slab.rows(), values_slab.cols(), mean);
+  const auto reset_observed = [&](Eigen::MatrixXd& x) {
+    for (const auto e : known) x.col(e) = values_slab.col(e);
+  };
+  reset_observed(y);
+
+  // Weights and smoothing schedule.
+  const auto raw = params.weights();
+  const double weight_sum = raw[0] + raw[1] + raw[2];
+  std::vector<ModeSchedule> modes;
+  for (const auto mode : kTensorModes) {
+    ModeSchedule m;
+    m.mode = mode;
+    m.alpha = raw[std::size_t(mode)] / weight_sum;
+    m.mu0 = params.mu_scale * raw[std::size_t(mode)] / std::sqrt(double(std::max<std::int64_t>(shape.extent(mode), 1)));
+    modes.push_back(m);
+  }
+  SmoothedNuclearNorm norm(layout, modes);
+  FalrtcResult result;
+  const double decay_end = std::max(params.iterations - kMuFlatIterations, 2);
+  const double a = std::pow(decay_end, kMuDecayPower);
+  double lipschitz_max = 0;
+  for (auto& m : modes) {
+    if (!m.active()) continue;
+    const GramSpectrum s = norm.spectrum(m.mode, y, false);
+    result.initial_nuclear_objective += m.alpha * s.sigma.sum();
+    const double mu1 = kMuStartFactor * m.alpha * (s.sigma.size() > 0 ? s.sigma(0) : 0.0);
+    m.slope = (mu1 - m.mu0) * a / (a - 1);
+    m.offset = (m.mu0 * a - mu1) / (a - 1);
+    lipschitz_max += kLipschitzMaxFactor / m.mu0;
+  }
+
+  Eigen::MatrixXd z = y, x, grad;
+  double lipschitz = params.lipschitz_start, weight_total = 0;  // L and FaLRTC.m's B
+  for (int k = 1; k <= params.iterations; ++k) {
+    const auto iteration_start = Clock::now();
+    FalrtcIteration it;
+    it.iteration = k;
+    for (const auto& m : modes) it.mu[std::size_t(m.mode)] = m.active() ? m.mu(k) : 0.0;
+    double step = 0;  // b
+    while (true) {
+      ++it.trials;
+      ++result.evaluations;
+      step = (1 + std::sqrt(1 + 4 * lipschitz * weight_total)) / (2 * lipschitz);
+      x = (step / (weight_total + step)) * z + (weight_total / (weight_total + step)) * y;
+      reset_observed(x);
+      const double fx = norm.value_and_gradient(x, it.mu, grad);
+      for (const auto e : known) grad.col(e).setZero();
+      const double grad_norm2 = squared_norm(ctx, grad);
+      x -= grad / lipschitz;  // x is now the trial point Y
+      const auto [fy, nuclear] = norm.value(x, it.mu);
+      const auto [fx0, fy0, g0, nuclear0] = agree(ctx, std::array<double, 4>{fx, fy, grad_norm2, nuclear});
+      if (2 * (fx0 - fy0) * lipschitz >= g0) {
+        it.smoothed_objective = fy0;
+        it.nuclear_objective = nuclear0;
+        break;
+      }
+      if (lipschitz > lipschitz_max) {
+        result.lipschitz_limit = true;
+        break;
+      }
+      lipschitz /= params.lipschitz_shrink;
+    }
+    if (result.lipschitz_limit) {
+      engine::warn("falrtc: iteration ", k, ": the Lipschitz constant passed its limit ", lipschitz_max,
+                   " without sufficient decrease; stopping at iteration ", k - 1);
+      break;
+    }
+    const double change = std::sqrt(engine::allreduce_sum(ctx, (x - y).squaredNorm()));
+    it.relative_change = agree(ctx, std::array<double, 1>{norm_observed > 0 ? change / norm_observed : change})[0];
+    z -= step * grad;
+    weight_total += step;
+    std::swap(y, x);
+    it.lipschitz = lipschitz;
+    it.seconds = seconds_since(iteration_start);
+    result.history.push_back(it);
+    engine::info("falrtc iteration ", k, "/", params.iterations, ": objective ", it.nuclear_objective, " (smoothed ",
+                 it.smoothed_objective, "), relative change ", it.relative_change, ", L ", lipschitz, ", ",
+                 it.trials, it.trials == 1 ? " trial, " : " trials, ", it.seconds, " s");
+    if (it.relative_change < params.tolerance) {
+      result.converged = true;
+      break;
+    }
+  }
+  completed_slab = std::move(y);
+  result.seconds = seconds_since(start);
+  return result;
+}
+
+Falrtc::Falrtc(const FalrtcParams& params) : params_(params) { params_.validate(); }
+
+Eigen::MatrixXd Falrtc::impute(const engine::Context& ctx, const io::PerturbationTable& table,
+                               const std::vector<std::uint8_t>& train,
+                               const std::vector<std::int64_t>& queries) const {
+  TESSERA_CHECK(train.size() == std::size_t(table.num_entries()), name(), ": train mask has ", train.size(),
+                " flags but the table has ", table.num_entries(), " entries");
+  TESSERA_CHECK(table.values.rows() == table.num_genes() && table.values.cols() == table.num_entries(), name(),
+                ": table values are ", table.values.rows(), " x ", table.values.cols(), ", expected ",
+                table.num_genes(), " x ", table.num_entries());
+  for (const auto e : queries)
+    TESSERA_CHECK(e >= 0 && e < table.num_entries(), name(), ": query entry ", e, " is outside the table's ",
+                  table.num_entries(), " entries");
+  std::vector<std::uint8_t> observed(train.size(), 0);
+  bool any = false;
+  for (std::size_t e = 0; e < train.size(); ++e) {
+    observed[e] = train[e] && table.observed[e];
+    any = any || observed[e];
+  }
+  TESSERA_CHECK(any, name(), ": no training entry (the train mask selects no observed entry)");
+
+  const SlabLayout layout(ctx, {table.num_perts(), table.num_genes(), table.num_cells()});
+  const auto rows = layout.genes();
+  Eigen::MatrixXd completed;
+  falrtc_complete(layout, table.values.middleRows(rows.begin, rows.size()), observed, params_, completed);
+
+  // Each rank fills its gene rows; the sum over ranks adds only zeros to them, so it is exact.
+  Eigen::MatrixXd predicted = Eigen::MatrixXd::Zero(table.num_genes(), Eigen::Index(queries.size()));
+  for (std::size_t q = 0; q < queries.size(); ++q)
+    predicted.col(Eigen::Index(q)).segment(rows.begin, rows.size()) = completed.col(queries[q]);
+  engine::allreduce_sum(ctx, predicted);
+  return predicted;
+}
+
+}  // namespace tessera::solvers::imputation

@@ -1,0 +1,44 @@
+// The few BLAS level-3 calls the matrix-free kernel solver needs, on raw column-major buffers.
+//
+// Eigen's own GEMM runs at SSE2 speed in this build (no -march flags: about 10 GFLOP/s per core on the AVX-512
+// CI machine), while the system BLAS (OpenBLAS, which scripts/install_deps.sh installs and tessera_engine links)
+// reaches 30-48. The solver's cost is almost all GEMM, so these call the Fortran BLAS symbols directly.
+//
+// Threading: the solver runs its own worker threads, each calling these on its own tile, so the BLAS must run
+// single-threaded while it does. SequentialBlas pins OpenBLAS to one thread for its lifetime (found at run
+// time through a weak symbol, so another BLAS still links; with MKL or BLIS set their thread count to 1).
+// Every call is local (no MPI) and reentrant.
+#pragma once
+
+#include <cstdint>
+
+namespace tessera::solvers::ntk::blas {
+
+// C = alpha * op(A) * op(B) + beta * C, with op(X) = X or X^T ('N' or 'T'); C is rows x cols, op(A) is
+// rows x depth, op(B) is depth x cols. Leading dimensions in elements. Throws when a size exceeds BLAS's int.
+void gemm(char trans_a, char trans_b, std::int64_t rows, std::int64_t cols, std::int64_t depth, double alpha,
+          const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
+          std::int64_t ldc);
+
+// Solves X * L^T = B in place (B: rows x n, overwritten by X), L lower triangular n x n.
+void solve_right_lower_transposed(std::int64_t rows, std::int64_t n, const double* lower, std::int64_t ldl,
+                                  double* b, std::int64_t ldb);
+
+// Solves L * X = B (trans 'N') or L^T * X = B (trans 'T') in place, L lower triangular n x n, B n x cols.
+void solve_left_lower(char trans, std::int64_t n, std::int64_t cols, const double* lower, std::int64_t ldl,
+                      double* b, std::int64_t ldb);
+
+// While alive, OpenBLAS uses one thread per call (restored on destruction). Local; not thread-safe itself:
+// create it on the thread that starts the worker threads, before it starts them.
+class SequentialBlas {
+ public:
+  SequentialBlas();
+  ~SequentialBlas();
+  SequentialBlas(const SequentialBlas&) = delete;
+  SequentialBlas& operator=(const SequentialBlas&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
+}  // namespace tessera::solvers::ntk::blas

@@ -1,0 +1,116 @@
+// The NTK imputer: kernel regression with the neural tangent kernel of an infinitely wide ReLU network on
+// (cell type, drug) pair features (Radhakrishnan, Stefanakis, Belkin, Uhler, PNAS 2022).
+//
+// impute() regresses every gene at once on the training pairs:
+//   Y_query^T = K_cross^T K_train^-1 Y_train^T
+// with K_train[i, j] = NTK(rho_ij) over training pairs (one-hot term on its diagonal) and K_cross between
+// training and query pairs (solvers/ntk/features.h, solvers/ntk/kernel.h). No ridge is added unless the
+// kernel is not numerically positive definite (then a stated jitter, solvers/ntk/exact.h).
+//
+// Training rows: the entries flagged in `train` that the table marks observed; with the reference prior the
+// reference cell types' entries only build the prior and are not rows of the regression (as in the published
+// code, where the reference cell type is removed from the data after the prior is made), unless
+// ntk_reference_in_kernel is set. ntk_reference_cell names the reference cell type(s) (comma list); empty means
+// the cell type with the most training signatures (MCF7 in CMap), chosen per call and logged.
+//
+// Solvers: ntk_solver = exact (Cholesky, solvers/ntk/exact.h), matrix_free (PCG with a Nystrom preconditioner,
+// solvers/ntk/matrix_free.h; lambda 0, so it converges to the same interpolant) or auto
+// (solvers/ntk/solver_choice.h): exact when its memory per rank fits ntk_memory_gb (default: half the node's
+// physical memory divided by the ranks on the node), else matrix-free.
+//
+// Preemption: the matrix-free solve polls engine::stop_signalled() before every PCG iteration. With
+// ntk_checkpoint_dir set, a stop writes the CG state to <dir>/ntk_cg_<hash>.h5 (the hash names the problem: the
+// training rows, the queries and the kernel's parameters) and impute() throws engine::StopRequested on every rank
+// (the command exits with the requeue code); the same call later resumes from that file and returns the same
+// bits as an uninterrupted run on the same rank count. The exact solver is not interruptible (one factorisation).
+//
+// Collective over ctx (distributes_itself() is true): every rank passes the same table, mask and queries and
+// gets the same genes x queries predictions; the kernel and the solve are spread over the ranks.
+#pragma once
+
+#include <string>
+
+#include "solvers/imputation/imputer.h"
+#include "solvers/ntk/exact.h"
+#include "solvers/ntk/features.h"
+#include "solvers/ntk/kernel.h"
+#include "solvers/ntk/matrix_free.h"
+
+namespace tessera::solvers::ntk {
+
+struct NtkParams {
+  double alpha = 0.75;               // weight of the cell block (published: 0.75)
+  double beta = 1.5;                 // weight of the one-hot block (published: 1.5)
+  int depth = 1;                     // hidden layers of the ReLU network (published: 1)
+  double bias = 0.0;                 // first-layer bias (published: none)
+  std::string prior = "reference";   // reference | all_cells | similarity
+  std::string reference_cell;        // comma list of cell ids; empty = the cell type with most training entries
+  bool reference_in_kernel = false;  // also use the reference cell types' entries as regression rows
+  std::string solver = "auto";       // auto | exact | matrix_free
+  double memory_gb = 0.0;            // kernel memory budget per rank for auto; 0 = half of RAM / ranks per node
+  double jitter = 1e-10;             // first relative jitter tried when the Cholesky factorisation fails
+  int block_size = 128;              // ScaLAPACK block size of the exact solver
+  std::string checkpoint_dir;        // matrix-free: folder of CG checkpoints (one file per problem); empty = none
+  MatrixFreeParams matrix_free;      // the matrix-free solver's settings (four of them are knobs below)
+
+  // Throws tessera::Error naming the bad knob (as ntk_<name>) and its valid range.
+  void validate() const;
+
+  // visit(name, value&, help) over every knob, names prefixed ntk_.
+  template <typename Self, typename Visit>
+  static void for_each_knob(Self& self, Visit&& visit) {
+    visit("ntk_alpha", self.alpha, "NTK: weight alpha of the cell block of the pair features (>= 0)");
+    visit("ntk_beta", self.beta, "NTK: weight beta of the one-hot block of the pair features (>= 0)");
+    visit("ntk_depth", self.depth, "NTK: hidden layers of the ReLU network (>= 1)");
+    visit("ntk_bias", self.bias, "NTK: first-layer bias (>= 0; 0 = none)");
+    visit("ntk_prior", self.prior, "NTK: drug prior, reference | all_cells | similarity");
+    visit("ntk_reference_cell", self.reference_cell,
+          "NTK: reference cell type(s) of the reference prior (comma list; empty = the most measured one)");
+    visit("ntk_reference_in_kernel", self.reference_in_kernel,
+          "NTK: also regress on the reference cell types' entries (the published code does not)");
+    visit("ntk_solver", self.solver, "NTK: auto | exact | matrix_free");
+    visit("ntk_memory_gb", self.memory_gb,
+          "NTK: kernel memory per rank for ntk_solver=auto (GB; 0 = half of RAM / ranks per node)");
+    visit("ntk_jitter", self.jitter, "NTK: first relative diagonal jitter tried if Cholesky fails, in (0, 1)");
+    visit("ntk_block_size", self.block_size, "NTK: ScaLAPACK block size of the exact solver");
+    visit("ntk_cg_tolerance", self.matrix_free.tolerance,
+          "NTK matrix-free: relative residual per gene at which PCG stops, in (0, 1)");
+    visit("ntk_cg_max_iterations", self.matrix_free.max_iterations, "NTK matrix-free: most PCG iterations");
+    visit("ntk_nystrom_centres", self.matrix_free.num_centres,
+          "NTK matrix-free: Nystrom preconditioner centres (0 = plain CG)");
+    visit("ntk_checkpoint_dir", self.checkpoint_dir,
+          "NTK matrix-free: folder for CG checkpoints, one per fold; a run stopped by a signal resumes from them");
+    visit("ntk_checkpoint_every", self.matrix_free.checkpoint_every,
+          "NTK matrix-free: PCG iterations between checkpoints (0 = only when stopped by a signal)");
+  }
+};
+
+class NtkImputer : public imputation::Imputer {
+ public:
+  // Validates params.
+  explicit NtkImputer(const NtkParams& params = {});
+
+  std::string name() const override { return "ntk"; }
+  bool distributes_itself() const override { return true; }
+
+  // Collective. Throws tessera::Error for a bad mask or query, NaN in a training signature, an unknown
+  // reference cell type, no training pair, or a solver that cannot run.
+  Eigen::MatrixXd impute(const engine::Context& ctx, const io::PerturbationTable& table,
+                         const std::vector<std::uint8_t>& train,
+                         const std::vector<std::int64_t>& queries) const override;
+
+  const NtkParams& params() const { return params_; }
+
+ private:
+  NtkParams params_;
+};
+
+// The cell types the reference prior uses: params.reference_cell resolved against the table, or (empty) the
+// cell type with the most training entries (the first in table order on a tie). Local.
+std::vector<std::int64_t> resolve_reference_cells(const NtkParams& params, const io::PerturbationTable& table,
+                                                  const std::vector<std::uint8_t>& train);
+
+// The memory budget of auto in bytes: params.memory_gb, or half the physical memory over node_size ranks.
+double ntk_memory_budget_bytes(const NtkParams& params, int ranks_per_node);
+
+}  // namespace tessera::solvers::ntk
