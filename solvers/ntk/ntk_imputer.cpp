@@ -217,8 +217,10 @@ Eigen::MatrixXd NtkImputer::impute(const engine::Context& ctx, const io::Perturb
   const auto& x = solution.local();
   const auto q_total = std::int64_t(queries.size());
   Eigen::MatrixXd predicted = Eigen::MatrixXd::Zero(genes, q_total);
-  const std::int64_t chunk =
-      std::max<std::int64_t>(256, (std::int64_t(1) << 23) / std::max<std::int64_t>(1, mine.size()));
+  // The chunk width must be the same on every rank (each chunk is one allreduce), so it derives from the
+  // largest row block, not from this rank's.
+  const std::int64_t largest_block = (n + ctx.size() - 1) / ctx.size();
+  const std::int64_t chunk = std::max<std::int64_t>(256, (std::int64_t(1) << 23) / largest_block);
   const int threads = default_threads(ctx, params_.matrix_free);
   Eigen::MatrixXd cross, part;
   for (std::int64_t q0 = 0; q0 < q_total; q0 += chunk) {

@@ -60,6 +60,14 @@ Eigen::MatrixXd ntk_gram(Eigen::Index n, Eigen::Index d, std::uint64_t seed) {
 
 double relative(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) { return (a - b).norm() / b.norm(); }
 
+// Every entry the table did not measure: the queries of a completion.
+std::vector<std::int64_t> unobserved_entries(const io::PerturbationTable& table) {
+  std::vector<std::int64_t> queries;
+  for (std::int64_t e = 0; e < table.num_entries(); ++e)
+    if (!table.observed[std::size_t(e)]) queries.push_back(e);
+  return queries;
+}
+
 TEST(NtkExact, MatchesDenseEigenSolveOnEveryRankCount) {
   const engine::Context world;
   const engine::Context self(MPI_COMM_SELF);
@@ -219,10 +227,8 @@ INSTANTIATE_TEST_SUITE_P(Priors, NtkImputerTest,
 TEST(NtkImputer, RegressesOnReferenceRowsWhenAsked) {
   const engine::Context world;
   const auto table = simulated_table(8);
-  std::vector<std::uint8_t> train(table.observed.begin(), table.observed.end());
-  std::vector<std::int64_t> queries;
-  for (std::int64_t e = 0; e < table.num_entries(); ++e)
-    if (!table.observed[std::size_t(e)]) queries.push_back(e);
+  const std::vector<std::uint8_t> train(table.observed.begin(), table.observed.end());
+  const std::vector<std::int64_t> queries = unobserved_entries(table);
   NtkParams params;  // reference_cell empty: cell0 has the most training entries
   params.reference_in_kernel = true;
   const Eigen::MatrixXd predicted = NtkImputer(params).impute(world, table, train, queries);
@@ -239,10 +245,8 @@ TEST(NtkImputer, RegressesOnReferenceRowsWhenAsked) {
 TEST(NtkImputer, MatrixFreeSolverAgreesWithExact) {
   const engine::Context world;
   const auto table = simulated_table(4);
-  std::vector<std::uint8_t> train(table.observed.begin(), table.observed.end());
-  std::vector<std::int64_t> queries;
-  for (std::int64_t e = 0; e < table.num_entries(); ++e)
-    if (!table.observed[std::size_t(e)]) queries.push_back(e);
+  const std::vector<std::uint8_t> train(table.observed.begin(), table.observed.end());
+  const std::vector<std::int64_t> queries = unobserved_entries(table);
   NtkParams params;
   params.solver = "exact";
   const Eigen::MatrixXd exact = NtkImputer(params).impute(world, table, train, queries);
@@ -260,10 +264,8 @@ TEST(NtkImputer, MatrixFreeSolverAgreesWithExact) {
 TEST(NtkImputer, SignalCheckpointsTheMatrixFreeSolveAndTheSameCallResumes) {
   const engine::Context world;
   const auto table = simulated_table(4);
-  std::vector<std::uint8_t> train(table.observed.begin(), table.observed.end());
-  std::vector<std::int64_t> queries;
-  for (std::int64_t e = 0; e < table.num_entries(); ++e)
-    if (!table.observed[std::size_t(e)]) queries.push_back(e);
+  const std::vector<std::uint8_t> train(table.observed.begin(), table.observed.end());
+  const std::vector<std::int64_t> queries = unobserved_entries(table);
   NtkParams params;
   params.solver = "matrix_free";
   params.matrix_free.num_centres = 20;
