@@ -41,6 +41,9 @@ const std::vector<MethodEntry>& methods() {
       {"ntk", [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
          return std::make_unique<ntk::NtkImputer>(p.ntk);
        }},
+      {"ntk_dnpp", [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
+         return std::make_unique<ntk::NtkDnppImputer>(p.ntk_dnpp, p.ntk, p.dnpp);
+       }},
 #ifdef TESSERA_HAVE_TORCH
       {"autoencoder", [](const MethodParams& p) { return autoencoder::make_autoencoder_imputer(p.autoencoder); }},
 #endif
@@ -56,6 +59,7 @@ void MethodParams::validate() const {
   si.validate();
   falrtc.validate();
   ntk.validate();
+  ntk_dnpp.validate();
   autoencoder.validate();
 }
 

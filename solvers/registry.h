@@ -2,6 +2,7 @@
 //
 // Names: "cell_mean", "drug_mean", "two_way_mean" (solvers/imputation/baselines.h), "dnpp" (dnpp.h),
 // "synthetic_interventions" (synthetic_interventions.h), "falrtc" (falrtc.h), "ntk" (solvers/ntk/ntk_imputer.h),
+// "ntk_dnpp" (solvers/ntk/ntk_dnpp.h),
 // "autoencoder" (solvers/autoencoder/latent_transport.h; only in builds with LibTorch, its ae_* knobs always).
 // MethodParams gathers each method family's Params struct; a method reads only its own. Local (no MPI).
 #pragma once
@@ -16,6 +17,7 @@
 #include "solvers/imputation/falrtc.h"
 #include "solvers/imputation/imputer.h"
 #include "solvers/imputation/synthetic_interventions.h"
+#include "solvers/ntk/ntk_dnpp.h"
 #include "solvers/ntk/ntk_imputer.h"
 
 namespace tessera::solvers {
@@ -26,6 +28,7 @@ struct MethodParams {
   imputation::FalrtcParams falrtc;
   imputation::SiParams si;
   ntk::NtkParams ntk;
+  ntk::NtkDnppParams ntk_dnpp;
   autoencoder::AutoencoderParams autoencoder;
 
   // visit(name, value&, help) for every knob of every method family: the command line and config files offer
@@ -52,6 +55,7 @@ struct MethodParams {
     visit("falrtc_tolerance", self.falrtc.tolerance,
           "falrtc: stop when the relative change of the iterate falls below this (0 = run all iterations)");
     ntk::NtkParams::for_each_knob(self.ntk, visit);
+    ntk::NtkDnppParams::for_each_knob(self.ntk_dnpp, visit);
     autoencoder::AutoencoderParams::for_each_knob(self.autoencoder, visit);
   }
 

@@ -13,6 +13,11 @@
 
 namespace tessera::solvers::imputation {
 
+// True when entry e trains: flagged in `train` and observed in the table.
+inline bool is_training(const io::PerturbationTable& table, const std::vector<std::uint8_t>& train, std::int64_t e) {
+  return train[std::size_t(e)] && table.observed[std::size_t(e)];
+}
+
 // tessera::Error naming `method` for a train mask of the wrong size or a query outside the table.
 void check_impute_arguments(const std::string& method, const io::PerturbationTable& table,
                             const std::vector<std::uint8_t>& train, const std::vector<std::int64_t>& queries);

@@ -4,16 +4,11 @@
 #include <cmath>
 
 #include "engine/error.h"
+#include "solvers/imputation/training_set.h"
 
 namespace tessera::solvers::ntk {
 
-namespace {
-
-bool is_training(const io::PerturbationTable& table, const std::vector<std::uint8_t>& train, std::int64_t e) {
-  return train[std::size_t(e)] && table.observed[std::size_t(e)];
-}
-
-}  // namespace
+using imputation::is_training;
 
 PriorKind parse_prior(const std::string& name) {
   if (name == "reference") return PriorKind::kReference;

@@ -21,12 +21,14 @@ namespace {
 
 constexpr double kTol = 1e-12;
 
-// FaLRTC allreduces partial Gram matrices of its gene slabs and NTK factorises its kernel with ScaLAPACK on more
-// than one rank, so their answers on 2 or 3 ranks differ from one rank's in summation order only (falrtc.h,
-// ntk_imputer.h): within this relative tolerance. Every other method is bit-identical.
+// FaLRTC allreduces partial Gram matrices of its gene slabs, and NTK and NTK + DNPP factorise their kernels with
+// ScaLAPACK on more than one rank, so their answers on 2 or 3 ranks differ from one rank's in summation order
+// only (falrtc.h, ntk_imputer.h): within this relative tolerance. Every other method is bit-identical.
 constexpr double kSummationOrderTolerance = 1e-8;
 
-double allowed_difference(const std::string& method) { return method == "falrtc" || method == "ntk" ? kSummationOrderTolerance : 0; }
+double allowed_difference(const std::string& method) {
+  return method == "falrtc" || method == "ntk" || method == "ntk_dnpp" ? kSummationOrderTolerance : 0;
+}
 
 // True when `got` equals `want` exactly or, for a method with a summation-order tolerance, to that tolerance
 // relative to the largest magnitude of `want`.
