@@ -141,7 +141,10 @@ max_parallel = 2
 points_per_task = 3
 out = $SWEEP
 [fixed]
-method = cell_mean
+# FaLRTC for one iteration: about 3 s per fit, so a point lasts several seconds and the USR2 sent after point 0
+# always lands while the task is still working (with cell_mean a fast machine finished all 3 points first).
+method = falrtc
+falrtc-iterations = 1
 [grid]
 folds = 2, 3
 seed = 1, 2, 3
