@@ -1,7 +1,6 @@
 #include "solvers/ntk/kernel_regression.h"
 
 #include <algorithm>
-#include <climits>
 #include <cstdio>
 #include <filesystem>
 
@@ -10,17 +9,13 @@
 #include "engine/log.h"
 #include "engine/sharded_matrix.h"
 #include "engine/signals.h"
+#include "solvers/ntk/blas.h"
 #include "solvers/ntk/cg_checkpoint.h"
 #include "solvers/ntk/exact.h"
 #include "solvers/ntk/matrix_free.h"
 #include "solvers/ntk/parallel_for.h"
 #include "solvers/ntk/solver_choice.h"
 
-extern "C" {
-void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const double* alpha,
-            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
-            const int* ldc, std::size_t transa_len, std::size_t transb_len);
-}
 
 namespace tessera::solvers::ntk {
 
@@ -47,23 +42,20 @@ MatrixFreeParams matrix_free_params_for(const NtkParams& params, const std::vect
   return cg;
 }
 
-}  // namespace
-
-// Eigen's GEMM is several times slower than the system BLAS in this build (no -march flags).
+// c (m x n) = a^T b through the system BLAS (solvers/ntk/blas.h: Eigen's GEMM is several times slower here). A rank
+// that holds no training rows contributes zeros.
 void gemm_tn(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, Eigen::MatrixXd& c) {
   TESSERA_ASSERT(a.rows() == b.rows());
   c.resize(a.cols(), b.cols());
-  if (c.size() == 0) return;
   if (a.rows() == 0) {
     c.setZero();
     return;
   }
-  TESSERA_CHECK(a.rows() < INT_MAX && a.cols() < INT_MAX && b.cols() < INT_MAX, "ntk: GEMM sizes exceed 2^31");
-  const int m = int(a.cols()), n = int(b.cols()), k = int(a.rows());
-  const double one = 1.0, zero = 0.0;
-  dgemm_("T", "N", &m, &n, &k, &one, a.data(), &k, b.data(), &k, &zero, c.data(), &m, 1, 1);
+  blas::gemm('T', 'N', a.cols(), b.cols(), a.rows(), 1.0, a.data(), a.rows(), b.data(), b.rows(), 0.0, c.data(),
+             c.rows());
 }
 
+}  // namespace
 
 Eigen::MatrixXd kernel_regression(const engine::Context& ctx, const KernelOperator& kernel, const CrossKernel& cross,
                                   const io::PerturbationTable& table, const std::vector<std::int64_t>& train_entries,

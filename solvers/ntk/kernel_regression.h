@@ -32,7 +32,4 @@ Eigen::MatrixXd kernel_regression(const engine::Context& ctx, const KernelOperat
                                   const io::PerturbationTable& table, const std::vector<std::int64_t>& train_entries,
                                   const std::vector<std::int64_t>& queries, const NtkParams& params);
 
-// c (m x n) = a^T b through the system BLAS. Local.
-void gemm_tn(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, Eigen::MatrixXd& c);
-
 }  // namespace tessera::solvers::ntk
