@@ -14,8 +14,9 @@
 //     when N_R = 0 every hit weighs the same;
 //   * WTCS = (ES_up - ES_down) / 2 when ES_up and ES_down have opposite signs, else 0.
 // RS only rises at hits and falls in between, so its maximum is reached at a hit and its minimum just before
-// one; enrichment_score() therefore needs only each hit's rank, found by binary search of every gene among the
-// sorted hit values: O(G log |S|) per set, no sort of the G genes. All functions are local (no MPI).
+// one; enrichment_scores() therefore needs only each hit's position in the ranking. It sorts the 2N hits of both
+// sets by an integer rank key and places every gene among them by a branch-free binary search: one pass of
+// O(G log 2N) for both sets, no sort of the G genes. All functions are local (no MPI).
 #pragma once
 
 #include <cstdint>
@@ -60,10 +61,24 @@ inline double score_of(const Scores& s, RankBy by) {
   return by == RankBy::kCosine ? s.cosine : by == RankBy::kPearson ? s.pearson : s.connectivity();
 }
 
-// ES of `set` (library rows, distinct) in the descending ranking of `signature` (all G genes).
-// scratch is reused between calls to avoid allocation.
-double enrichment_score(std::span<const float> signature, std::span<const int> set, double weight_power,
-                        std::vector<std::pair<float, int>>& scratch, std::vector<std::int32_t>& counts);
+// Reused between calls so that scoring a candidate allocates nothing.
+struct EnrichmentScratch {
+  struct Hit {
+    std::uint64_t key;  // position key in the ranking
+    float value;
+    bool in_up;
+  };
+  std::vector<Hit> hits;
+  std::vector<std::uint64_t> keys;       // of the hits, sorted
+  std::vector<std::uint64_t> gene_keys;  // of every gene
+  std::vector<std::int32_t> below;
+};
+
+// (ES of `up`, ES of `down`) in the descending ranking of `signature` (all G genes); up and down are disjoint,
+// non-empty sets of library rows.
+std::pair<double, double> enrichment_scores(std::span<const float> signature, std::span<const int> up,
+                                            std::span<const int> down, double weight_power,
+                                            EnrichmentScratch& scratch);
 
 double wtcs(double es_up, double es_down);
 
@@ -78,8 +93,7 @@ class Scorer {
  private:
   void similarity(std::span<const float> signature, double& cosine, double& pearson) const;
   const PreparedQuery* query_;
-  std::vector<std::pair<float, int>> scratch_;
-  std::vector<std::int32_t> counts_;
+  EnrichmentScratch scratch_;
 };
 
 }  // namespace tessera::solvers::search

@@ -55,12 +55,58 @@ TEST(Scores, SixGeneExampleByHand) {
   const double cov = 8.05 + 1.4 / 6, var_q = 26.26 - 0.16 / 6, var_s = 19.25 - 12.25 / 6;
   EXPECT_NEAR(s.pearson, -cov / std::sqrt(var_q * var_s), 1e-9);
 
-  std::vector<std::pair<float, int>> scratch;
-  std::vector<std::int32_t> counts;
-  const std::vector<int> up{2, 1};
-  EXPECT_NEAR(enrichment_score(kSignature, up, 0.0, scratch, counts), 0.25, kEps);
+  EnrichmentScratch scratch;
+  EXPECT_NEAR(enrichment_scores(kSignature, q.up, q.down, 0.0, scratch).first, 0.25, kEps);
   EXPECT_EQ(scorer.score(kSignature, RankBy::kConnectivity), s.connectivity());
   EXPECT_EQ(scorer.score(kSignature, RankBy::kCosine), s.cosine);
+}
+
+// The running sum evaluated at every gene of a full sort: the definition, with no shortcut. Sums run in rank
+// order, as in the fast path, so that equal-magnitude extremes (ties go to the positive one) compare exactly.
+double brute_force_es(const std::vector<float>& s, const std::vector<int>& set, double power) {
+  std::vector<int> order(s.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return s[a] > s[b] || (s[a] == s[b] && a < b); });
+  auto in_set = [&](int g) { return std::find(set.begin(), set.end(), g) != set.end(); };
+  double total = 0;
+  for (int g : order)
+    if (in_set(g)) total += std::pow(std::fabs(double(s[g])), power);
+  double hits = 0, best = 0;
+  std::int64_t misses = 0;
+  for (int g : order) {
+    if (in_set(g)) hits += std::pow(std::fabs(double(s[g])), power);
+    else ++misses;
+    const double running = hits / total - double(misses) / double(s.size() - set.size());
+    if (std::fabs(running) > std::fabs(best) || (std::fabs(running) == std::fabs(best) && running > best))
+      best = running;
+  }
+  return best;
+}
+
+// Random signatures with many ties (values on a coarse grid, signed zeros) against the brute force.
+TEST(Scores, OnePassEnrichmentEqualsBruteForceWithTies) {
+  engine::RandomStream random(3, "test/es");
+  EnrichmentScratch scratch;
+  for (int trial = 0; trial < 200; ++trial) {
+    const int genes = 20 + int(random.uniform_int(60));
+    std::vector<float> s(static_cast<std::size_t>(genes));
+    for (auto& v : s) v = float(int(random.uniform_int(9)) - 4) * 0.5f;
+    if (trial % 2) s[0] = -0.0f;
+    std::vector<int> all(static_cast<std::size_t>(genes));
+    std::iota(all.begin(), all.end(), 0);
+    random.shuffle(all);
+    const int up_size = 1 + int(random.uniform_int(8)), down_size = 1 + int(random.uniform_int(8));
+    const std::vector<int> up(all.begin(), all.begin() + up_size);
+    const std::vector<int> down(all.begin() + up_size, all.begin() + up_size + down_size);
+    for (double power : {0.0, 1.0}) {
+      const auto [es_up, es_down] = enrichment_scores(s, up, down, power, scratch);
+      // An all-zero set weighs its hits equally, as power 0 does.
+      const bool zero_up = power > 0 && std::all_of(up.begin(), up.end(), [&](int g) { return s[g] == 0; });
+      const bool zero_down = power > 0 && std::all_of(down.begin(), down.end(), [&](int g) { return s[g] == 0; });
+      EXPECT_NEAR(es_up, brute_force_es(s, up, zero_up ? 0.0 : power), 1e-12) << trial;
+      EXPECT_NEAR(es_down, brute_force_es(s, down, zero_down ? 0.0 : power), 1e-12) << trial;
+    }
+  }
 }
 
 TEST(Scores, WtcsIsZeroOnSameSigns) {
