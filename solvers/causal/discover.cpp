@@ -15,12 +15,13 @@
 namespace tessera::solvers::causal {
 
 void DiscoveryParams::check() const {
-  TESSERA_CHECK(algorithm == "gsp" || algorithm == "igsp" || algorithm == "utigsp", "unknown algorithm '",
-                algorithm, "'; choose gsp, igsp or utigsp");
+  TESSERA_CHECK(algorithm == "gsp" || algorithm == "igsp" || algorithm == "utigsp", "unknown algorithm '", algorithm,
+                "'; choose gsp, igsp or utigsp");
   TESSERA_CHECK(alpha >= 0 && alpha < 1, "alpha must be in (0, 1) (or 0 for 1/n), got ", alpha);
   TESSERA_CHECK(alpha_inv > 0 && alpha_inv < 1, "alpha-inv must be in (0, 1), got ", alpha_inv);
   TESSERA_CHECK(depth >= 1, "depth must be at least 1, got ", depth);
   TESSERA_CHECK(restarts >= 1, "restarts must be at least 1, got ", restarts);
+  TESSERA_CHECK(shrinkage <= 1, "shrinkage must be in [0, 1] (or negative for auto), got ", shrinkage);
 }
 
 DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingStats>& stats,
@@ -35,8 +36,8 @@ DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingSt
     TESSERA_CHECK(known_targets.size() == stats.size(), "igsp: known targets for ", known_targets.size(),
                   " settings, data have ", stats.size());
     for (std::size_t k = 1; k < known_targets.size(); ++k)
-      TESSERA_CHECK(!known_targets[k].empty(), "igsp needs the targets of every interventional setting; setting ",
-                    k, " has none (give --targets, or use utigsp)");
+      TESSERA_CHECK(!known_targets[k].empty(), "igsp needs the targets of every interventional setting; setting ", k,
+                    " has none (give --targets, or use utigsp)");
   }
   if (!params.fixed_order.empty()) {
     std::vector<int> sorted = params.fixed_order;
@@ -46,6 +47,8 @@ DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingSt
                     " variables");
   }
 
+  // Every rank resolves auto from the same allreduced statistics, so all ranks use the same lambda.
+  const double lambda = resolve_shrinkage(stats[0], params.shrinkage);
   const EdgeConstraints constraints(p, params.required, params.forbidden);
   if (!params.fixed_order.empty())
     TESSERA_CHECK(constraints.respect_required(params.fixed_order) == params.fixed_order,
@@ -57,11 +60,14 @@ DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingSt
   std::vector<std::vector<char>> pcor_graph;
   auto prepare = [&] {
     if (ci) return;
-    ci = std::make_unique<GaussianCiTest>(stats[0], params.alpha);
+    ci = std::make_unique<GaussianCiTest>(stats[0], params.alpha, lambda);
     if (interventional) inv = std::make_unique<GaussianInvarianceTest>(stats, params.alpha_inv);
-    if (params.algorithm == "igsp") policy = std::make_unique<IgspPolicy>(*inv, known_targets);
-    else if (params.algorithm == "utigsp") policy = std::make_unique<UtIgspPolicy>(*inv);
-    else policy = std::make_unique<GspPolicy>();
+    if (params.algorithm == "igsp")
+      policy = std::make_unique<IgspPolicy>(*inv, known_targets);
+    else if (params.algorithm == "utigsp")
+      policy = std::make_unique<UtIgspPolicy>(*inv);
+    else
+      policy = std::make_unique<GspPolicy>();
     if (params.fixed_order.empty()) pcor_graph = partial_correlation_graph(*ci);
   };
   const int restarts = params.fixed_order.empty() ? params.restarts : 1;
@@ -83,6 +89,7 @@ DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingSt
   out.penalty = best.penalty;
   out.restart = best.restart;
   out.dags_visited = best.dags_visited;
+  out.shrinkage = lambda;
   out.targets.assign(stats.size(), {});
   if (params.algorithm == "utigsp") {
     GaussianInvarianceTest test(stats, params.alpha_inv);  // every rank, so every rank returns the targets

@@ -22,19 +22,27 @@ struct DiscoveryParams {
   int depth = 4;                  // covered-arc reversals per DFS branch
   int restarts = 10;
   std::uint64_t seed = 1;
-  std::vector<int> fixed_order;   // when non-empty: no search, the minimal I-map of this order
-  std::vector<Arc> required;      // prior knowledge: arcs always present, never reversed
-  std::vector<Arc> forbidden;     // prior knowledge: arcs never present
-  void check() const;             // throws tessera::Error naming the bad parameter
+  // Shrinkage of the observational correlation matrix used by the CI tests, the minimal I-maps and the starting
+  // orders: R_lambda = (1 - lambda) R + lambda I (see citest/gaussian_ci_test.h). Negative = auto: no shrinkage
+  // when R is safely invertible (more than p + 1 observational rows, not ill-conditioned), so such results are
+  // exactly those without shrinkage; otherwise (n_obs <= p + 1, collinear columns) the Schaefer-Strimmer optimal
+  // lambda computed from the data. 0 = never (singular data then stop with an error naming this option);
+  // a value in (0, 1] = that lambda. The invariance tests (small conditioning sets, pooled data) are not shrunk.
+  double shrinkage = -1;
+  std::vector<int> fixed_order;  // when non-empty: no search, the minimal I-map of this order
+  std::vector<Arc> required;     // prior knowledge: arcs always present, never reversed
+  std::vector<Arc> forbidden;    // prior knowledge: arcs never present
+  void check() const;            // throws tessera::Error naming the bad parameter
 };
 
 struct DiscoveryResult {
   Dag dag;
   std::vector<std::vector<int>> targets;  // per setting: learned (utigsp) or the known ones (igsp); [0] empty
   long edges = 0;
-  long penalty = 0;             // tie-break score of the chosen DAG (contradicting arcs / changed mechanisms)
-  int restart = -1;             // the restart that found it
+  long penalty = 0;               // tie-break score of the chosen DAG (contradicting arcs / changed mechanisms)
+  int restart = -1;               // the restart that found it
   std::int64_t dags_visited = 0;  // over all restarts and ranks
+  double shrinkage = 0;           // the lambda used (auto resolved)
 };
 
 // stats[0] observational, stats[k] setting k; known_targets per setting (used by igsp only).

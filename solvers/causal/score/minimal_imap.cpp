@@ -1,5 +1,6 @@
 #include "solvers/causal/score/minimal_imap.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/error.h"
@@ -68,27 +69,48 @@ Dag minimal_imap_gaussian(const std::vector<int>& order, const GaussianCiTest& t
                 " variables");
   Dag dag(p);
   if (p == 0) return dag;
-  const Eigen::VectorXd inv_sd = s.cov.diagonal().cwiseSqrt().cwiseInverse();
+  const double lambda = test.shrinkage();
   Eigen::MatrixXd c(p, p);  // permuted correlation matrix
-  for (int a = 0; a < p; ++a)
-    for (int b = 0; b < p; ++b) c(a, b) = s.cov(order[a], order[b]) * inv_sd(order[a]) * inv_sd(order[b]);
+  if (lambda == 0) {
+    // Unshrunk: the same arithmetic as before shrinkage existed, so results are bit-identical.
+    const Eigen::VectorXd inv_sd = s.cov.diagonal().cwiseSqrt().cwiseInverse();
+    for (int a = 0; a < p; ++a)
+      for (int b = 0; b < p; ++b) c(a, b) = s.cov(order[a], order[b]) * inv_sd(order[a]) * inv_sd(order[b]);
+  } else {
+    const Eigen::MatrixXd& r = test.correlation();  // R_lambda
+    for (int a = 0; a < p; ++a)
+      for (int b = 0; b < p; ++b) c(a, b) = r(order[a], order[b]);
+  }
   Eigen::MatrixXd prec = Eigen::MatrixXd::Zero(p, p);  // leading t x t block = inverse of c's leading block
   prec(0, 0) = 1 / c(0, 0);
-  Eigen::VectorXd u(p);
+  Eigen::VectorXd u(p), drop(p);  // drop(a) = |P e_a|^2 / P_aa, before P grows
   for (int t = 1; t < p; ++t) {
+    // Under shrinkage, the test of (order[a], order[t]) given S = {order[0..t)} \ {order[a]} uses the effective
+    // size df(S) = |S| - lambda tr(C_SS^-1) (see gaussian_ci_test.h). With P = C_LL^-1 for L = {order[0..t)},
+    // the inverse of the block without a is P - P e_a e_a' P / P_aa, so tr(C_SS^-1) = tr(P) - |P e_a|^2 / P_aa.
+    double trace = 0;
+    if (lambda > 0) {
+      const Eigen::MatrixXd full = prec.topLeftCorner(t, t).selfadjointView<Eigen::Lower>();
+      drop.head(t) = full.colwise().squaredNorm().transpose().cwiseQuotient(full.diagonal());
+      trace = full.trace();
+    }
     // Block inverse: u = P b, s = c_tt - b' P b; new P = [[P + u u'/s, -u/s], [-u'/s, 1/s]].
     const auto b = c.col(t).head(t);
     u.head(t).noalias() = prec.topLeftCorner(t, t).selfadjointView<Eigen::Lower>() * b;
     const double schur = c(t, t) - b.dot(u.head(t));
-    TESSERA_CHECK(schur > 1e-12, "minimal_imap_gaussian: the covariance is singular (variable '", order[t],
-                  "' is a linear combination of others); drop collinear variables");
+    TESSERA_CHECK(schur > 1e-12, "minimal_imap_gaussian: the observational correlation matrix is singular (", s.n,
+                  " rows, ", p, " variables; variable ", order[t],
+                  " is a linear combination of others); use shrinkage (auto, or a larger value in (0, 1]) or drop ",
+                  "collinear variables");
     prec.topLeftCorner(t, t).selfadjointView<Eigen::Lower>().rankUpdate(u.head(t), 1 / schur);
     prec.row(t).head(t) = -u.head(t).transpose() / schur;
     prec(t, t) = 1 / schur;
     for (int a = 0; a < t; ++a) {
       if (constraints.forbidden(order[a], order[t])) continue;
       const double r = -prec(t, a) / std::sqrt(prec(a, a) * prec(t, t));
-      if (constraints.required(order[a], order[t]) || !(fisher_z_p_value(r, s.n, t - 1) > test.alpha()))
+      double cond_size = t - 1;
+      if (lambda > 0 && t > 1) cond_size = std::clamp(cond_size - lambda * (trace - drop(a)), 0.0, cond_size);
+      if (constraints.required(order[a], order[t]) || !(fisher_z_p_value(r, s.n, cond_size) > test.alpha()))
         dag.add_edge(order[a], order[t]);
     }
   }

@@ -31,7 +31,9 @@ Dag minimal_imap(const std::vector<int>& order, CiTest& test, const EdgeConstrai
 
 // The same DAG for a Gaussian test in O(p^3) total: the precision matrix of the leading block of the permuted
 // correlation matrix is grown one node at a time (bordering), and its last row gives every partial correlation
-// of the new node with its predecessors given the others. Same p-values as test.p_value up to rounding.
+// of the new node with its predecessors given the others. Same p-values as test.p_value up to rounding, shrinkage
+// included (test.correlation() is R_lambda; the effective conditioning sizes come from the same growing inverse).
+// Throws, naming the fix (shrinkage), when the unshrunk correlation matrix is singular.
 Dag minimal_imap_gaussian(const std::vector<int>& order, const GaussianCiTest& test,
                           const EdgeConstraints& constraints = {});
 

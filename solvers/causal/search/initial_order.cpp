@@ -10,19 +10,46 @@ namespace tessera::solvers::causal {
 std::vector<std::vector<char>> partial_correlation_graph(const GaussianCiTest& test) {
   const SettingStats& s = test.stats();
   const int p = s.num_variables();
-  const Eigen::VectorXd inv_sd = s.cov.diagonal().cwiseSqrt().cwiseInverse();
-  const Eigen::MatrixXd corr = inv_sd.asDiagonal() * s.cov * inv_sd.asDiagonal();
+  const double lambda = test.shrinkage();
+  Eigen::MatrixXd corr;
+  if (lambda == 0) {  // the arithmetic from before shrinkage existed: bit-identical results
+    const Eigen::VectorXd inv_sd = s.cov.diagonal().cwiseSqrt().cwiseInverse();
+    corr = inv_sd.asDiagonal() * s.cov * inv_sd.asDiagonal();
+  } else {
+    corr = test.correlation();
+  }
   const Eigen::LDLT<Eigen::MatrixXd> ldlt(corr);
   TESSERA_CHECK(ldlt.info() == Eigen::Success && ldlt.isPositive(),
-                "partial_correlation_graph: the observational covariance is not positive definite (",
-                s.n, " observational rows, ", p, " variables); Gaussian tests need more observational rows than ",
-                "variables and no collinear columns");
+                "partial_correlation_graph: the observational correlation matrix is not positive definite (", s.n,
+                " observational rows, ", p, " variables); use shrinkage (auto, or a value in (0, 1]), or ",
+                "add observational rows or drop collinear variables");
   const Eigen::MatrixXd prec = ldlt.solve(Eigen::MatrixXd::Identity(p, p));
+  // Under shrinkage each pair's test uses df(U) = |U| - lambda tr(C_UU^-1), U = all but {i, j}
+  // (gaussian_ci_test.h). With P = C^-1 and V = {i, j}: C_UU^-1 = P_UU - P_UV P_VV^-1 P_VU, so
+  // tr(C_UU^-1) = tr(P) - P_ii - P_jj - tr(P_VV^-1 G), G_ab = sum_{u in U} P_au P_ub = (P^2)_ab - sum_{v in V} P_av
+  // P_vb.
+  Eigen::MatrixXd prec2;
+  double trace = 0;
+  if (lambda > 0) {
+    prec2.noalias() = prec * prec;
+    trace = prec.trace();
+  }
   std::vector<std::vector<char>> adj(p, std::vector<char>(p, 0));
   for (int i = 0; i < p; ++i)
     for (int j = i + 1; j < p; ++j) {
       const double r = -prec(i, j) / std::sqrt(prec(i, i) * prec(j, j));
-      if (!(fisher_z_p_value(r, s.n, p - 2) > test.alpha())) adj[i][j] = adj[j][i] = 1;
+      double cond_size = p - 2;
+      if (lambda > 0 && p > 2) {
+        const double pii = prec(i, i), pjj = prec(j, j), pij = prec(i, j);
+        const double gii = prec2(i, i) - pii * pii - pij * pij;
+        const double gjj = prec2(j, j) - pij * pij - pjj * pjj;
+        const double gij = prec2(i, j) - pii * pij - pij * pjj;
+        const double det = pii * pjj - pij * pij;
+        const double tr_inv_vv_g = (pjj * gii - 2 * pij * gij + pii * gjj) / det;
+        const double tr_u = trace - pii - pjj - tr_inv_vv_g;
+        cond_size = std::clamp(cond_size - lambda * tr_u, 0.0, cond_size);
+      }
+      if (!(fisher_z_p_value(r, s.n, cond_size) > test.alpha())) adj[i][j] = adj[j][i] = 1;
     }
   return adj;
 }

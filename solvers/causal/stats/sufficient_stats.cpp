@@ -1,5 +1,8 @@
 #include "solvers/causal/stats/sufficient_stats.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "engine/collectives.h"
 #include "engine/error.h"
 #include "engine/partition.h"
@@ -38,8 +41,50 @@ std::vector<SettingStats> compute_setting_stats(const engine::Context& ctx, cons
     scatter = scatter.selfadjointView<Eigen::Lower>();
     engine::allreduce_sum(ctx, scatter);
     out[s].cov = scatter / (out[s].n - 1);
+    if (s != 0) continue;
+    // Pass 3 (observational setting only): sum_k z_ki^2 z_kj^2 of the standardised rows, for the shrinkage
+    // intensity. The sd comes from the allreduced covariance, so every rank standardises alike. A constant
+    // column (sd 0) is left at 0 here; GaussianCiTest reports it.
+    Eigen::VectorXd inv_sd = out[s].cov.diagonal().cwiseSqrt().cwiseInverse();
+    for (Eigen::Index j = 0; j < p; ++j)
+      if (!std::isfinite(inv_sd(j))) inv_sd(j) = 0;
+    Eigen::MatrixXd sq_cross = Eigen::MatrixXd::Zero(p, p);
+    if (!mine.empty()) {
+      const Eigen::MatrixXd z2 = (centred * inv_sd.asDiagonal()).array().square().matrix();
+      sq_cross.selfadjointView<Eigen::Lower>().rankUpdate(z2.transpose());
+    }
+    sq_cross = sq_cross.selfadjointView<Eigen::Lower>();
+    engine::allreduce_sum(ctx, sq_cross);
+    out[s].sq_cross = std::move(sq_cross);
   }
   return out;
+}
+
+double shrinkage_intensity(const SettingStats& s) {
+  const Eigen::Index p = s.cov.rows();
+  const double n = s.n;
+  TESSERA_CHECK(n > 1, "shrinkage_intensity: ", n, " samples; at least 2 are needed");
+  const bool gaussian = s.sq_cross.size() == 0;
+  TESSERA_CHECK(gaussian || (s.sq_cross.rows() == p && s.sq_cross.cols() == p),
+                "shrinkage_intensity: fourth-moment matrix of the wrong size");
+  const Eigen::VectorXd inv_sd = s.cov.diagonal().cwiseSqrt().cwiseInverse();
+  double var_sum = 0, r2_sum = 0;
+  for (Eigen::Index j = 0; j < p; ++j)
+    for (Eigen::Index i = j + 1; i < p; ++i) {  // symmetric: half the pairs, the ratio is the same
+      const double r = s.cov(i, j) * inv_sd(i) * inv_sd(j);
+      if (!std::isfinite(r)) continue;  // a constant column: no correlation to shrink
+      double var;
+      if (gaussian) {
+        var = (1 - r * r) * (1 - r * r) / (n - 1);
+      } else {
+        const double wbar = (n - 1) / n * r;
+        var = n / ((n - 1) * (n - 1) * (n - 1)) * std::max(s.sq_cross(i, j) - n * wbar * wbar, 0.0);
+      }
+      var_sum += var;
+      r2_sum += r * r;
+    }
+  if (!(r2_sum > 0)) return var_sum > 0 ? 1.0 : 0.0;
+  return std::clamp(var_sum / r2_sum, 0.0, 1.0);
 }
 
 SettingStats pool(const SettingStats& a, const SettingStats& b) {

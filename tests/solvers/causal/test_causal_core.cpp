@@ -7,6 +7,7 @@
 #include <numeric>
 
 #include "engine/context.h"
+#include "engine/error.h"
 #include "solvers/causal/citest/gaussian_ci_test.h"
 #include "solvers/causal/citest/gaussian_invariance_test.h"
 #include "solvers/causal/citest/hsic_ci_test.h"
@@ -21,7 +22,7 @@ constexpr double kEps = 1e-12;
 
 // "Data" that are the population: exact covariance and a huge n, so every test is exact.
 SettingStats population_stats(const LinearSem& sem) {
-  return {1e9, Eigen::VectorXd::Zero(sem.dag.num_nodes()), population_covariance(sem)};
+  return {1e9, Eigen::VectorXd::Zero(sem.dag.num_nodes()), population_covariance(sem), {}};
 }
 
 LinearSem random_sem(int p, double degree, std::uint64_t seed) {
@@ -192,8 +193,8 @@ TEST(HsicCiTest, SeesNonlinearDependenceThatCorrelationMisses) {
   for (int r = 0; r < n; ++r) {
     x(r, 0) = rng.normal();
     x(r, 1) = x(r, 0) * x(r, 0) + 0.3 * rng.normal();  // uncorrelated with column 0, but dependent
-    x(r, 2) = rng.normal();                             // independent of everything
-    x(r, 3) = 0.8 * x(r, 2) + 0.5 * rng.normal();       // depends on 2 only
+    x(r, 2) = rng.normal();                            // independent of everything
+    x(r, 3) = 0.8 * x(r, 2) + 0.5 * rng.normal();      // depends on 2 only
   }
   HsicCiTest test(x, 0.01);
   EXPECT_LT(test.p_value(0, 1, {}), 1e-6);
@@ -208,6 +209,129 @@ TEST(HsicCiTest, SeesNonlinearDependenceThatCorrelationMisses) {
     rejected += hsic_gamma_p_value(a, b) < 0.05 ? 1 : 0;
   }
   EXPECT_LE(rejected, 6);
+}
+
+// --- Shrinkage (n <= p, collinear columns) ---
+
+InterventionalData tiny_data() {
+  InterventionalData d;
+  d.variables = {"a", "b", "c"};
+  d.samples.resize(5, 3);
+  d.samples << 1, 2, 0,  //
+      2, 1, 1,           //
+      3, 5, 1,           //
+      4, 3, 0,           //
+      6, 4, 2;
+  d.setting.assign(5, 0);
+  d.setting_names = {"observational"};
+  d.known_targets = {{}};
+  return d;
+}
+
+TEST(Shrinkage, SchaeferStrimmerIntensityMatchesHandComputedValue) {
+  const auto stats = compute_setting_stats(engine::Context(MPI_COMM_SELF), tiny_data());
+  // Computed by hand (plain Python, no library) from the definition in sufficient_stats.h: standardised columns,
+  // w_kij = z_ki z_kj, r = n/(n-1) wbar, Var^(r) = n/(n-1)^3 sum_k (w - wbar)^2; correlations
+  // r_ab = 0.575396..., r_ac = 0.652438..., r_bc = 0.377964... (= 1/sqrt(7)).
+  EXPECT_NEAR(stats[0].cov(1, 2) / std::sqrt(stats[0].cov(1, 1) * stats[0].cov(2, 2)), 1 / std::sqrt(7.0), 1e-14);
+  EXPECT_NEAR(shrinkage_intensity(stats[0]), 0.5418454935622318, 1e-13);
+  // Without the fourth moments: the Gaussian plug-in Var(r) = (1 - r^2)^2 / (n - 1).
+  SettingStats no_moments = stats[0];
+  no_moments.sq_cross.resize(0, 0);
+  EXPECT_NEAR(shrinkage_intensity(no_moments), 0.420178819991052, 1e-13);
+  // Uncorrelated columns: nothing to shrink towards, lambda = 1; identical columns: a finite value in [0, 1].
+  SettingStats diag = stats[0];
+  diag.cov = Eigen::Vector3d(1, 2, 3).asDiagonal();
+  diag.sq_cross.resize(0, 0);
+  EXPECT_EQ(shrinkage_intensity(diag), 1.0);
+}
+
+TEST(Shrinkage, AutoIsZeroForWellPosedDataAndShrinksSingularOnes) {
+  const LinearSem sem = random_sem(10, 2, 4);
+  const auto many = compute_setting_stats(engine::Context(MPI_COMM_SELF), simulate_interventional(sem, 200, {}, 0, 1));
+  EXPECT_EQ(resolve_shrinkage(many[0], -1), 0.0);
+  EXPECT_EQ(resolve_shrinkage(many[0], 0.25), 0.25);
+  EXPECT_THROW(resolve_shrinkage(many[0], 1.5), Error);
+  // n <= p + 1: shrunk, within the documented clamp.
+  const auto few = compute_setting_stats(engine::Context(MPI_COMM_SELF), simulate_interventional(sem, 8, {}, 0, 1));
+  const double lambda = resolve_shrinkage(few[0], -1);
+  EXPECT_GE(lambda, kMinAutoShrinkage);
+  EXPECT_LE(lambda, kMaxAutoShrinkage);
+  // n > p but an exactly collinear column (x9 = x0 + x1): singular, so auto shrinks too.
+  auto data = simulate_interventional(sem, 200, {}, 0, 1);
+  data.samples.col(9) = data.samples.col(0) + data.samples.col(1);
+  const auto collinear = compute_setting_stats(engine::Context(MPI_COMM_SELF), data);
+  EXPECT_GT(resolve_shrinkage(collinear[0], -1), 0.0);
+  // Unshrunk, the singular matrix is reported with the fix named.
+  GaussianCiTest plain(collinear[0], 1e-3, 0.0);
+  std::vector<int> order(10);
+  std::iota(order.begin(), order.end(), 0);
+  try {
+    minimal_imap_gaussian(order, plain);
+    ADD_FAILURE() << "singular correlation matrix accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("shrinkage"), std::string::npos) << e.what();
+  }
+  // A constant observational column is named.
+  SettingStats constant = many[0];
+  constant.cov.row(3).setZero();
+  constant.cov.col(3).setZero();
+  EXPECT_THROW(GaussianCiTest(constant, 1e-3), Error);
+}
+
+TEST(Shrinkage, LambdaZeroIsTheUnshrunkTestBitForBit) {
+  const LinearSem sem = random_sem(8, 3, 5);
+  const auto stats = compute_setting_stats(engine::Context(MPI_COMM_SELF), simulate_interventional(sem, 500, {}, 0, 7));
+  GaussianCiTest test(stats[0], 1e-3, 0.0);
+  const Eigen::VectorXd inv_sd = stats[0].cov.diagonal().cwiseSqrt().cwiseInverse();
+  const Eigen::MatrixXd corr = inv_sd.asDiagonal() * stats[0].cov * inv_sd.asDiagonal();
+  EXPECT_EQ(test.correlation(), corr);
+  for (const std::vector<int>& s : {std::vector<int>{}, {2}, {5, 2}, {3, 4, 6, 7}}) {
+    const double r = test.partial_correlation(0, 1, s);
+    EXPECT_EQ(test.effective_conditioning_size(s), double(s.size()));
+    const double dof = 500.0 - double(s.size()) - 3;
+    EXPECT_EQ(test.p_value(0, 1, s), std::erfc(std::abs(std::atanh(r) * std::sqrt(dof)) / std::sqrt(2.0)));
+  }
+}
+
+TEST(Shrinkage, ShrunkPartialCorrelationRidgeDofAndBorderingAgree) {
+  const LinearSem sem = random_sem(15, 3, 9);
+  // 12 rows for 15 variables: the sample correlation matrix is singular.
+  const auto stats = compute_setting_stats(engine::Context(MPI_COMM_SELF), simulate_interventional(sem, 12, {}, 0, 4));
+  const double lambda = 0.3;
+  GaussianCiTest test(stats[0], 1e-2, lambda);
+  const Eigen::VectorXd inv_sd = stats[0].cov.diagonal().cwiseSqrt().cwiseInverse();
+  const Eigen::MatrixXd r = inv_sd.asDiagonal() * stats[0].cov * inv_sd.asDiagonal();
+  const std::vector<int> s{2, 7, 3, 11, 14, 5, 9, 10, 12, 13, 6};  // 11 of them: as many as n - 1
+  // Partial correlation: from the inverse of (1 - lambda) R + lambda I on {0, 1} + S.
+  std::vector<int> idx{0, 1};
+  idx.insert(idx.end(), s.begin(), s.end());
+  const int m = int(idx.size());
+  Eigen::MatrixXd sub(m, m);
+  for (int a = 0; a < m; ++a)
+    for (int b = 0; b < m; ++b) sub(a, b) = (1 - lambda) * r(idx[a], idx[b]) + (a == b ? lambda : 0.0);
+  const Eigen::MatrixXd prec = sub.inverse();
+  EXPECT_NEAR(test.partial_correlation(0, 1, s), -prec(0, 1) / std::sqrt(prec(0, 0) * prec(1, 1)), 1e-10);
+  // Effective size: ridge degrees of freedom sum_k d_k / (d_k + kappa), d = eigenvalues of R_SS, kappa = l/(1-l).
+  const int q = int(s.size());
+  Eigen::MatrixXd rss(q, q);
+  for (int a = 0; a < q; ++a)
+    for (int b = 0; b < q; ++b) rss(a, b) = r(s[a], s[b]);
+  const Eigen::VectorXd d = Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(rss).eigenvalues();
+  const double kappa = lambda / (1 - lambda);
+  double df = 0;
+  for (int k = 0; k < q; ++k) df += std::max(d(k), 0.0) / (std::max(d(k), 0.0) + kappa);
+  EXPECT_NEAR(test.effective_conditioning_size(s), df, 1e-9);
+  EXPECT_LT(df, 11.0);  // R_SS has rank <= n - 1 = 11 and is shrunk: fewer than |S| parameters
+  EXPECT_NEAR(test.p_value(0, 1, s), fisher_z_p_value(test.partial_correlation(0, 1, s), 12, df), 1e-9);
+  // The O(p^3) bordering gives the DAG of the pairwise tests, shrinkage and effective sizes included.
+  engine::RandomStream rng(1, "test/order");
+  for (int rep = 0; rep < 5; ++rep) {
+    std::vector<int> order(15);
+    std::iota(order.begin(), order.end(), 0);
+    rng.shuffle(order);
+    EXPECT_EQ(minimal_imap_gaussian(order, test), minimal_imap(order, test)) << "rep " << rep;
+  }
 }
 
 }  // namespace

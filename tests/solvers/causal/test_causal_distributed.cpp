@@ -33,6 +33,32 @@ TEST(CausalDistributed, StatisticsMatchOneRank) {
   }
 }
 
+TEST(CausalDistributed, ShrinkageStatisticsMatchOneRank) {
+  const engine::Context world;
+  engine::RandomStream rng(6, "test/sem");
+  const LinearSem sem = random_linear_sem(random_er_dag(40, 1.5, rng), rng);
+  const auto data = simulate_interventional(sem, 30, {{{2}}}, 30, 6);  // 30 rows, 40 variables
+  const auto mine = compute_setting_stats(world, data);
+  const auto alone = compute_setting_stats(engine::Context(MPI_COMM_SELF), data);
+  ASSERT_EQ(mine[0].sq_cross.rows(), 40);
+  EXPECT_LE((mine[0].sq_cross - alone[0].sq_cross).norm(), 1e3 * 2.2e-16 * alone[0].sq_cross.norm());
+  EXPECT_EQ(mine[1].sq_cross.size(), 0);  // only the observational setting carries the fourth moments
+  EXPECT_NEAR(shrinkage_intensity(mine[0]), shrinkage_intensity(alone[0]), 1e-12);
+  for (const char* algorithm : {"gsp", "utigsp"}) {
+    DiscoveryParams params;
+    params.algorithm = algorithm;
+    params.alpha = 1e-3;
+    params.restarts = 5;
+    const DiscoveryResult distributed = discover(world, data, params);
+    const DiscoveryResult single = discover(engine::Context(MPI_COMM_SELF), data, params);
+    EXPECT_GT(distributed.shrinkage, 0.0);
+    EXPECT_NEAR(distributed.shrinkage, single.shrinkage, 1e-12);
+    EXPECT_EQ(distributed.dag, single.dag) << algorithm << " ranks " << world.size();
+    EXPECT_EQ(distributed.targets, single.targets) << algorithm;
+    EXPECT_EQ(distributed.dags_visited, single.dags_visited) << algorithm;
+  }
+}
+
 TEST(CausalDistributed, SameDagForAnyRankCount) {
   const engine::Context world;
   for (const char* algorithm : {"gsp", "igsp", "utigsp"}) {
@@ -69,8 +95,10 @@ TEST(CausalDistributed, BootstrapFrequenciesMatchOneRank) {
   int n_on = 0, n_off = 0;
   for (int i = 0; i < 10; ++i)
     for (int j = i + 1; j < 10; ++j) {
-      if (sem.dag.adjacent(i, j)) on += mine.adjacency(i, j), ++n_on;
-      else off += mine.adjacency(i, j), ++n_off;
+      if (sem.dag.adjacent(i, j))
+        on += mine.adjacency(i, j), ++n_on;
+      else
+        off += mine.adjacency(i, j), ++n_off;
     }
   EXPECT_GT(on / n_on, 0.8);
   EXPECT_LT(off / n_off, 0.2);
