@@ -62,7 +62,8 @@ std::size_t Library::add(const io::GeneMatrix& matrix, const std::string& method
                   "' is marked imputed but its file is not named completed_<method>.gctx");
     // Same id and observed: the same signature repeated by another completed_<method>.gctx.
     if (!is_imputed && !ids_.insert(matrix.cols.ids[c]).second) continue;
-    if (!is_imputed && !cell[c].empty()) observed_.emplace(std::make_pair(cell[c], pert[c]), size() + std::int64_t(keep.size()));
+    // This signature becomes column size() of the library (info_ grows below).
+    if (!is_imputed && !cell[c].empty()) observed_.emplace(std::make_pair(cell[c], pert[c]), size());
     keep.push_back(Eigen::Index(c));
     info_.push_back({matrix.cols.ids[c], cell[c], pert[c], is_imputed ? "imputed:" + method : "observed",
                      is_imputed ? method : "", name[c]});
@@ -89,7 +90,8 @@ std::size_t Library::add_heldout(const io::GeneMatrix& heldout, const std::strin
     const Eigen::Index r = pool.values.cols();
     pool.values.conservativeResize(values_.rows(), r + 1);
     for (std::size_t g = 0; g < order.size(); ++g)
-      pool.values(Eigen::Index(g), r) = heldout.values(order[g], Eigen::Index(c)) - values_(Eigen::Index(g), hit->second);
+      pool.values(Eigen::Index(g), r) =
+          heldout.values(order[g], Eigen::Index(c)) - values_(Eigen::Index(g), hit->second);
     pool.folds.push_back(std::int64_t(fold.numbers[c]));
     ++kept;
   }

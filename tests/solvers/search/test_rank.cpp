@@ -74,8 +74,10 @@ double brute_force_es(const std::vector<float>& s, const std::vector<int>& set, 
   double hits = 0, best = 0;
   std::int64_t misses = 0;
   for (int g : order) {
-    if (in_set(g)) hits += std::pow(std::fabs(double(s[g])), power);
-    else ++misses;
+    if (in_set(g))
+      hits += std::pow(std::fabs(double(s[g])), power);
+    else
+      ++misses;
     const double running = hits / total - double(misses) / double(s.size() - set.size());
     if (std::fabs(running) > std::fabs(best) || (std::fabs(running) == std::fabs(best) && running > best))
       best = running;
@@ -298,6 +300,13 @@ TEST(Library, SourcesDeduplicationAndBootstrap) {
   for (int c = 0; c < 12; ++c) fold.numbers.push_back(c % 4 < 2 ? 0 : 1);
   heldout.cols.fields.push_back(fold);
   EXPECT_EQ(library.add_heldout(heldout, "ntk"), 4u);  // observed A signatures: sig0, sig4, sig6, sig10
+  // Each residual is the heldout prediction minus that same signature's observed values.
+  const auto* residuals = library.residuals("ntk", "A");
+  ASSERT_NE(residuals, nullptr);
+  const std::vector<Eigen::Index> columns{0, 4, 6, 10};
+  for (std::size_t k = 0; k < columns.size(); ++k)
+    EXPECT_EQ(residuals->values.col(Eigen::Index(k)), heldout.values.col(columns[k]) - matrix.values.col(columns[k]))
+        << k;
 
   const auto q = random_query(50, 8);
   RankOptions options;
