@@ -66,10 +66,18 @@ const std::vector<Command>& commands() {
        run_train},
       {{"discover", "learn a causal DAG from observational and interventional data (GSP, IGSP, UT-IGSP)",
         "Reads a CSV with one numeric column per variable and a setting column (observational rows and one\n"
-        "setting per intervention), runs greedy sparsest permutation search (gsp: observational only; igsp:\n"
-        "known targets via --targets 'setting:var1;var2,...'; utigsp: unknown targets, learned), with restarts\n"
-        "spread over the ranks, and writes <out>/dag_edges.csv, <out>/dag.dot and <out>/targets.csv."},
+        "setting per intervention), a DCDI folder (data_interv<i>.npy, intervention<i>.csv, regime<i>.csv) or a\n"
+        "GCTX/GCT file (genes as variables, a column field such as pert_iname as the setting), runs greedy\n"
+        "sparsest permutation search (gsp: observational only; igsp: known targets via --targets\n"
+        "'setting:var1;var2,...'; utigsp: unknown targets, learned), with restarts spread over the ranks, and\n"
+        "writes <out>/dag_edges.csv, <out>/dag.dot and <out>/targets.csv."},
        run_discover},
+      {{"simulate-dag", "simulate observational and interventional data from a random linear Gaussian SEM",
+        "Draws a random DAG (Erdos-Renyi or scale-free) and a linear SEM with weights +-U(0.25, 1), samples\n"
+        "observational rows and interventional settings (perfect or shift interventions on random targets,\n"
+        "optionally with unlisted off-targets or settings whose targets are not listed), and writes them as a\n"
+        "CSV (data.csv + targets.txt) or a DCDI folder, with the truth (truth_edges.csv, truth_targets.csv)."},
+       run_simulate_dag},
   };
   return table;
 }

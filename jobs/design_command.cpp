@@ -1,13 +1,19 @@
 // `tessera design`: sequential optimal intervention design on a linear SEM (a known DAG, e.g. from
 // `tessera discover`, or random ones): the mean distance to the target per round for each acquisition.
+// Candidates are random shifts in a ball, or a finite pool: a CSV of named shifts (--pool), or the real
+// perturbations of an interventional data set (--pool-data), whose shifts and SEM are fitted on the DAG.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <map>
 
 #include "engine/log.h"
 #include "io/csv.h"
+#include "jobs/causal_input.h"
+#include "jobs/dag_file.h"
 #include "jobs/commands.h"
 #include "solvers/search/design.h"
+#include "solvers/search/shift_pool.h"
 
 namespace tessera::jobs {
 
@@ -15,44 +21,53 @@ namespace search = solvers::search;
 
 namespace {
 
-struct DagFile {
-  search::Dag dag;
-  Eigen::MatrixXd weights;  // NaN where the file gives no weight
-  std::vector<std::string> names;
-};
-
-// CSV with header source,target[,weight]; nodes are numbered in order of first appearance.
-DagFile read_dag_csv(const std::string& path) {
+// CSV with header perturbation,<node>,... : one named shift per row; a node without a column is not shifted.
+search::ShiftPool read_pool_csv(const std::string& path, const std::vector<std::string>& nodes) {
   const auto table = io::read_csv(path);
-  const auto source = table.column("source", path), target = table.column("target", path);
-  const bool has_weight = std::find(table.header.begin(), table.header.end(), "weight") != table.header.end();
-  std::map<std::string, int> index;
-  DagFile out;
-  auto node = [&](const std::string& name) {
-    const auto [it, added] = index.emplace(name, int(out.names.size()));
-    if (added) out.names.push_back(name);
-    return it->second;
-  };
-  std::vector<std::pair<int, int>> edges;
-  std::vector<double> weights;
-  for (std::size_t r = 0; r < table.rows.size(); ++r) {
-    edges.emplace_back(node(table.rows[r][source]), node(table.rows[r][target]));
-    double w = NAN;
-    if (has_weight && !table.rows[r][table.column("weight", path)].empty()) {
-      try {
-        w = std::stod(table.rows[r][table.column("weight", path)]);
-      } catch (const std::exception&) {
-        TESSERA_FAIL("DAG file '", path, "' line ", table.line_numbers[r], ": weight is not a number");
-      }
-    }
-    weights.push_back(w);
+  const auto name = table.column("perturbation", path);
+  std::vector<std::pair<std::size_t, Eigen::Index>> columns;  // (CSV column, node)
+  for (std::size_t c = 0; c < table.header.size(); ++c) {
+    if (c == name) continue;
+    const auto node = std::find(nodes.begin(), nodes.end(), table.header[c]);
+    TESSERA_CHECK(node != nodes.end(), "pool file '", path, "': column '", table.header[c],
+                  "' is not a node of the DAG; name columns after the DAG's nodes");
+    columns.emplace_back(c, Eigen::Index(node - nodes.begin()));
   }
-  TESSERA_CHECK(!edges.empty(), "DAG file '", path, "' has no edge");
-  out.dag = search::Dag::from_edges(int(out.names.size()), edges);
-  const Eigen::Index p = Eigen::Index(out.names.size());
-  out.weights = Eigen::MatrixXd::Constant(p, p, NAN);
-  for (std::size_t e = 0; e < edges.size(); ++e) out.weights(edges[e].second, edges[e].first) = weights[e];
-  return out;
+  TESSERA_CHECK(!table.rows.empty(), "pool file '", path, "' has no perturbation");
+  search::ShiftPool pool;
+  pool.shifts = Eigen::MatrixXd::Zero(Eigen::Index(nodes.size()), Eigen::Index(table.rows.size()));
+  for (std::size_t r = 0; r < table.rows.size(); ++r) {
+    pool.names.push_back(table.rows[r][name]);
+    for (const auto& [c, node] : columns) {
+      const auto& text = table.rows[r][c];
+      double value = NAN;
+      std::size_t used = 0;
+      try {
+        value = std::stod(text, &used);
+      } catch (const std::exception&) {
+      }
+      TESSERA_CHECK(used == text.size() && std::isfinite(value), "pool file '", path, "' line ",
+                    table.line_numbers[r], ", column '", table.header[c], "': '", text, "' is not a finite number");
+      pool.shifts(node, Eigen::Index(r)) = value;
+    }
+  }
+  return pool;
+}
+
+void write_pool_csv(const std::string& path, const search::ShiftPool& pool, const std::vector<std::string>& nodes) {
+  io::CsvTable table;
+  table.header = {"perturbation"};
+  table.header.insert(table.header.end(), nodes.begin(), nodes.end());
+  for (int k = 0; k < pool.size(); ++k) {
+    std::vector<std::string> row{pool.names[std::size_t(k)]};
+    for (Eigen::Index i = 0; i < pool.shifts.rows(); ++i) {
+      char text[32];
+      std::snprintf(text, sizeof text, "%.6g", pool.shifts(i, k));
+      row.push_back(text);
+    }
+    table.rows.push_back(row);
+  }
+  io::write_csv(path, table);
 }
 
 }  // namespace
@@ -61,11 +76,16 @@ int run_design(const engine::Context& world, const std::vector<std::string>& arg
   search::DesignParams params;
   po::options_description options("design options");
   options.add_options()
-      ("dag", po::value<std::string>(), "CSV source,target[,weight] (e.g. from tessera discover); default: random DAGs")
+      ("dag", po::value<std::string>(), "CSV source,target[,weight] or from,to (tessera discover's dag_edges.csv); "
+       "default: random DAGs")
+      ("pool", po::value<std::string>(), "CSV perturbation,<node>,...: a finite pool of named shifts (needs --dag)")
       ("acquisition,a", po::value<std::vector<std::string>>()->multitoken(),
        "greedy, variance, ucb, mi, random (comma list); default all")
       ("seed", po::value<std::uint64_t>()->default_value(1), "seed of instances, data and candidates")
       ("out,o", po::value<std::string>()->default_value("tessera-design.csv"), "CSV of the distance per round");
+  add_causal_input_options(options, "pool-data",
+                           "interventional data (as for tessera discover): fit the SEM on --dag from its observational "
+                           "rows and make one candidate per interventional setting; writes <out>.pool.csv");
   add_knob_options(options, params);
   const auto parsed = parse_options(world, spec_of("design"), options, args);
   if (!parsed) return 0;
@@ -78,14 +98,46 @@ int run_design(const engine::Context& world, const std::vector<std::string>& arg
       acquisitions.push_back(search::parse_acquisition(name));
   else
     acquisitions = search::all_acquisitions();
+  const std::string out = vm["out"].as<std::string>();
 
-  std::optional<DagFile> dag;
-  if (vm.count("dag")) dag = read_dag_csv(vm["dag"].as<std::string>());
-  engine::info("design: ", params.instances, " instance(s) of ", dag ? int(dag->names.size()) : params.nodes,
-               " nodes, ", params.rounds, " rounds, ", acquisitions.size(), " acquisition(s), ", world.size(),
+  TESSERA_CHECK(!(vm.count("pool") && vm.count("pool-data")), "give --pool or --pool-data, not both");
+  TESSERA_CHECK(vm.count("dag") || !(vm.count("pool") || vm.count("pool-data")),
+                "--pool and --pool-data need --dag: the pool's shifts are named by the DAG's nodes");
+  std::optional<DagFile> dag_file;
+  std::optional<search::Dag> dag;
+  if (vm.count("dag")) {
+    dag_file = read_dag_csv(vm["dag"].as<std::string>());
+    TESSERA_CHECK(!dag_file->edges.empty(), "DAG file '", vm["dag"].as<std::string>(), "' has no edge");
+    dag = search::Dag::from_edges(int(dag_file->names.size()), dag_file->edges);
+  }
+  search::DesignSetup setup;
+  std::optional<search::ShiftPool> pool;
+  std::optional<search::FittedSem> fitted;
+  if (vm.count("pool")) pool = read_pool_csv(vm["pool"].as<std::string>(), dag_file->names);
+  if (vm.count("pool-data")) {
+    const auto data = read_causal_input(world, vm, "pool-data");
+    fitted = search::fit_sem(*dag, dag_file->names, data);
+    pool = search::shift_pool_from_settings(fitted->sem, dag_file->names, data);
+    // The fitted model is the truth the instances simulate, unless the user set the noise level.
+    if (vm["noise-sd"].defaulted()) params.noise_sd = fitted->noise_sd;
+    setup.weights = &fitted->sem.weights;
+    setup.intercepts = &fitted->sem.intercepts;
+    engine::info("design: fitted the SEM on ", dag_file->names.size(), " nodes from ",
+                 std::count(data.setting.begin(), data.setting.end(), 0), " observational rows (noise sd ",
+                 fitted->noise_sd, "); pool of ", pool->size(), " perturbations");
+    if (world.is_root() && !out.empty()) write_pool_csv(out + ".pool.csv", *pool, dag_file->names);
+  }
+  if (dag) {
+    setup.dag = &*dag;
+    if (!fitted) setup.weights = &dag_file->weights;
+  }
+  if (pool) setup.pool = &*pool;
+  engine::info("design: ", params.instances, " instance(s) of ", dag ? int(dag_file->names.size()) : params.nodes,
+               " nodes, ", params.rounds, " rounds, ", acquisitions.size(), " acquisition(s), ",
+               pool ? std::to_string(pool->size()) + " pooled candidates, " : std::string(), world.size(),
                " rank(s)");
-  const auto curves = search::design_study(world, params, acquisitions, dag ? &dag->dag : nullptr,
-                                           dag ? &dag->weights : nullptr);
+  const auto study = search::design_study(world, params, acquisitions, setup);
+  const auto& curves = study.distance;
   if (!world.is_root()) return 0;
   io::CsvTable table;
   table.header = {"round"};
@@ -102,7 +154,13 @@ int run_design(const engine::Context& world, const std::vector<std::string>& arg
   std::printf("Mean distance ||E[x | do shift a_rec] - mu*|| over %d instance(s), per round (round 0: after %d "
               "observational samples):\n%s",
               params.instances, params.initial_samples, io::to_csv_text(table).c_str());
-  if (!vm["out"].as<std::string>().empty()) io::write_csv(vm["out"].as<std::string>(), table);
+  if (pool) {
+    std::printf("Final recommendation = the perturbation behind the target in:");
+    for (std::size_t a = 0; a < acquisitions.size(); ++a)
+      std::printf(" %s %.0f%%", search::acquisition_name(acquisitions[a]), 100 * study.found[a]);
+    std::printf(" of %d instances (%d perturbations in the pool)\n", params.instances, pool->size());
+  }
+  if (!out.empty()) io::write_csv(out, table);
   return 0;
 }
 

@@ -1,11 +1,13 @@
-// `tessera discover`: causal discovery (GSP, IGSP, UT-IGSP) from a CSV of observational and interventional
-// samples. Writes the DAG as an edge list (dag_edges.csv) and Graphviz (dag.dot), and the targets per setting
-// (targets.csv: learned by utigsp, the given ones for igsp) into --out. Restarts run spread over the ranks.
+// `tessera discover`: causal discovery (GSP, IGSP, UT-IGSP) from observational and interventional samples (a
+// CSV, a DCDI folder or a GCTX file: jobs/causal_input.h). Writes the DAG as an edge list (dag_edges.csv) and
+// Graphviz (dag.dot), and the targets per setting (targets.csv: learned by utigsp, the given ones for igsp) into
+// --out. Restarts run spread over the ranks.
 // With --bootstrap N it also reruns discovery on N resamples (one per rank at a time) and writes how often each arc
 // appears (edge_stability.csv). The bootstrap checkpoints on SIGUSR1/USR2/TERM into <out>/bootstrap.checkpoint
 // and exits with 75 (requeue); the same command resumes from it.
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -15,9 +17,12 @@
 #include "engine/signals.h"
 #include "io/atomic_file.h"
 #include "io/csv.h"
+#include "jobs/causal_input.h"
 #include "jobs/commands.h"
+#include "jobs/dag_file.h"
 #include "solvers/causal/bootstrap.h"
 #include "solvers/causal/discover.h"
+#include "solvers/causal/evaluation.h"
 
 namespace tessera::jobs {
 
@@ -112,31 +117,112 @@ void run_bootstrap(const engine::Context& world, const causal::InterventionalDat
   world.barrier();
 }
 
+double parse_shrinkage(const std::string& text) {
+  if (text == "auto") return -1;
+  std::size_t used = 0;
+  double value = NAN;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+  }
+  TESSERA_CHECK(used == text.size() && value >= 0 && value <= 1, "--shrinkage '", text,
+                "' is not auto or a number in [0, 1]");
+  return value;
+}
+
+int variable_of(const causal::InterventionalData& data, const std::string& name, const std::string& option) {
+  const int v = data.variable_index(name);
+  TESSERA_CHECK(v >= 0, option, " names '", name, "', which is not a variable of the data");
+  return v;
+}
+
+// "a>b,c>d" -> arcs.
+std::vector<causal::Arc> parse_arcs(const causal::InterventionalData& data, const std::string& text,
+                                    const std::string& option) {
+  std::vector<causal::Arc> arcs;
+  for (const auto& item : split_list({text})) {
+    const auto arrow = item.find('>');
+    TESSERA_CHECK(arrow != std::string::npos, option, " item '", item, "' is not 'from>to'");
+    arcs.emplace_back(variable_of(data, item.substr(0, arrow), option),
+                      variable_of(data, item.substr(arrow + 1), option));
+  }
+  return arcs;
+}
+
+std::vector<int> parse_order(const causal::InterventionalData& data, const std::string& text) {
+  std::vector<int> order;
+  for (const auto& name : split_list({text})) order.push_back(variable_of(data, name, "--order"));
+  if (order.empty()) return order;
+  std::vector<int> sorted = order;
+  std::sort(sorted.begin(), sorted.end());
+  TESSERA_CHECK(int(order.size()) == data.num_variables() && std::unique(sorted.begin(), sorted.end()) == sorted.end(),
+                "--order must list every one of the ", data.num_variables(), " variables once (got ", order.size(),
+                " names)");
+  return order;
+}
+
+// CSV setting,target[,...]: the true targets of each setting of `data`.
+std::vector<std::vector<int>> read_targets_csv(const std::string& path, const causal::InterventionalData& data) {
+  const auto table = io::read_csv(path);
+  const auto setting = table.column("setting", path), target = table.column("target", path);
+  std::vector<std::vector<int>> targets(std::size_t(data.num_settings()));
+  for (std::size_t r = 0; r < table.rows.size(); ++r) {
+    const auto& name = table.rows[r][setting];
+    const auto k = std::find(data.setting_names.begin(), data.setting_names.end(), name) - data.setting_names.begin();
+    TESSERA_CHECK(k > 0 && k < data.num_settings(), "targets file '", path, "' line ", table.line_numbers[r],
+                  ": setting '", name, "' is not an interventional setting of the data");
+    targets[std::size_t(k)].push_back(variable_of(data, table.rows[r][target], "targets file '" + path + "'"));
+  }
+  return targets;
+}
+
+void write_metrics(const std::filesystem::path& path, const causal::DiscoveryMetrics& m) {
+  io::CsvTable table;
+  table.header = {"shd", "essential_shd", "precision", "recall", "learned_arcs", "true_arcs", "true_targets",
+                  "learned_targets", "correct_targets"};
+  table.rows.push_back({std::to_string(m.shd), std::to_string(m.essential_shd), shortest(m.accuracy.precision()),
+                        shortest(m.accuracy.recall()), std::to_string(m.accuracy.learned_edges),
+                        std::to_string(m.accuracy.true_edges), std::to_string(m.true_targets),
+                        std::to_string(m.learned_targets), std::to_string(m.correct_targets)});
+  io::write_csv(path, table);
+  std::printf("Against the truth: SHD %d, essential-graph SHD %d, precision %.3f, recall %.3f (%d of %d true arcs); "
+              "targets %d of %d found, %d learned\nWrote %s\n",
+              m.shd, m.essential_shd, m.accuracy.precision(), m.accuracy.recall(), m.accuracy.true_positives,
+              m.accuracy.true_edges, m.correct_targets, m.true_targets, m.learned_targets, path.string().c_str());
+}
+
 }  // namespace
 
 int run_discover(const engine::Context& world, const std::vector<std::string>& args) {
   causal::DiscoveryParams params;
   po::options_description options("discover options");
+  add_causal_input_options(options, "input,i",
+                           "the data: a CSV (one numeric column per variable plus the setting column), a DCDI folder "
+                           "or a GCTX/GCT file");
   options.add_options()
-      ("input,i", po::value<std::string>()->required(), "CSV: one numeric column per variable plus the setting column")
-      ("setting-column", po::value<std::string>()->default_value("setting"), "column naming each row's setting")
-      ("observational", po::value<std::vector<std::string>>()->multitoken(),
-       "setting values that are observational (default: 0, obs, observational)")
-      ("settings", po::value<std::vector<std::string>>()->multitoken(),
-       "keep only rows of these setting values (default: all)")
-      ("targets", po::value<std::string>()->default_value(""),
-       "known targets, 'setting:var1;var2,setting:var3' (needed by igsp)")
       ("algorithm", po::value<std::string>(&params.algorithm)->default_value(params.algorithm), "gsp | igsp | utigsp")
       ("alpha", po::value<double>(&params.alpha)->default_value(params.alpha), "CI test level (0: 1/n)")
       ("alpha-inv", po::value<double>(&params.alpha_inv)->default_value(params.alpha_inv), "invariance test level")
       ("depth", po::value<int>(&params.depth)->default_value(params.depth), "covered-arc reversals per DFS branch")
       ("restarts", po::value<int>(&params.restarts)->default_value(params.restarts), "random restarts (over ranks)")
       ("seed", po::value<std::uint64_t>(&params.seed)->default_value(params.seed), "random seed")
+      ("shrinkage", po::value<std::string>()->default_value("auto"),
+       "correlation shrinkage lambda for the CI tests: auto (none when the observational covariance is "
+       "well-posed, else data-driven, at most 0.1), 0 (never) or a value in (0, 1]")
+      ("required", po::value<std::string>()->default_value(""), "arcs always present, 'a>b,c>d'")
+      ("forbidden", po::value<std::string>()->default_value(""), "arcs never present, 'a>b,c>d'")
+      ("order", po::value<std::string>()->default_value(""),
+       "a fixed causal order 'a,b,c,...' of every variable: no search, its minimal I-map")
+      ("truth", po::value<std::string>(),
+       "true DAG (CSV source,target or from,to, e.g. simulate-dag's truth_edges.csv): print and write metrics.csv")
+      ("truth-targets", po::value<std::string>(),
+       "true targets (CSV setting,target, e.g. simulate-dag's truth_targets.csv); default: the known targets")
       ("bootstrap", po::value<int>()->default_value(0),
        "bootstrap resamples for edge_stability.csv (0: none); checkpointed on SIGUSR1/USR2/TERM, resumed on rerun")
       ("out,o", po::value<std::string>()->default_value("discover_out"), "output folder");
   const auto vm = parse_options(world, spec_of("discover"), options, args);
   if (!vm) return 0;
+  params.shrinkage = parse_shrinkage((*vm)["shrinkage"].as<std::string>());
   params.check();
   const int resamples = (*vm)["bootstrap"].as<int>();
   TESSERA_CHECK(resamples >= 0, "--bootstrap must be >= 0 (0: no bootstrap), got ", resamples);
@@ -145,12 +231,10 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
   // on the sbatch's --signal=USR2@300.
   engine::install_stop_handlers();
 
-  causal::CausalCsvOptions csv;
-  if (vm->count("observational")) csv.observational = split_list((*vm)["observational"].as<std::vector<std::string>>());
-  if (vm->count("settings")) csv.keep_settings = split_list((*vm)["settings"].as<std::vector<std::string>>());
-  const auto data = causal::read_causal_csv((*vm)["input"].as<std::string>(),
-                                            (*vm)["setting-column"].as<std::string>(),
-                                            (*vm)["targets"].as<std::string>(), csv);
+  const auto data = read_causal_input(world, *vm, "input");
+  params.required = parse_arcs(data, (*vm)["required"].as<std::string>(), "--required");
+  params.forbidden = parse_arcs(data, (*vm)["forbidden"].as<std::string>(), "--forbidden");
+  params.fixed_order = parse_order(data, (*vm)["order"].as<std::string>());
   engine::info("discover: ", data.samples.rows(), " rows, ", data.num_variables(), " variables, ",
                data.num_settings() - 1, " interventional settings; ", params.algorithm, ", ", params.restarts,
                " restarts over ", world.size(), " ranks");
@@ -158,10 +242,19 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
   const std::filesystem::path out = (*vm)["out"].as<std::string>();
   if (world.is_root()) {
     write_outputs(out, data, res);
-    std::printf("%s: %ld arcs (tie-break score %ld, restart %d, %lld DAGs visited)\nWrote %s/dag_edges.csv, "
-                "dag.dot, targets.csv\n",
+    std::printf("%s: %ld arcs (tie-break score %ld, restart %d, %lld DAGs visited, shrinkage %g)\nWrote "
+                "%s/dag_edges.csv, dag.dot, targets.csv\n",
                 params.algorithm.c_str(), res.edges, res.penalty, res.restart,
-                static_cast<long long>(res.dags_visited), out.string().c_str());
+                static_cast<long long>(res.dags_visited), res.shrinkage, out.string().c_str());
+    if (vm->count("truth")) {
+      const auto truth = read_dag_csv((*vm)["truth"].as<std::string>(), data.variables);
+      causal::Dag truth_dag(data.num_variables());
+      for (const auto& [i, j] : truth.edges) truth_dag.add_edge(i, j);
+      const auto true_targets = vm->count("truth-targets")
+                                    ? read_targets_csv((*vm)["truth-targets"].as<std::string>(), data)
+                                    : data.known_targets;
+      write_metrics(out / "metrics.csv", causal::evaluate_discovery(truth_dag, true_targets, res.dag, res.targets));
+    }
   }
   world.barrier();
   if (resamples > 0) run_bootstrap(world, data, params, resamples, out);

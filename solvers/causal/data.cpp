@@ -55,8 +55,7 @@ void validate(const InterventionalData& data, const std::string& where) {
   const auto n = data.samples.rows();
   TESSERA_CHECK(data.samples.cols() == p, where, ": ", data.samples.cols(), " sample columns but ", p,
                 " variable names");
-  TESSERA_CHECK(std::ssize(data.setting) == n, where, ": ", data.setting.size(), " setting labels for ", n,
-                " rows");
+  TESSERA_CHECK(std::ssize(data.setting) == n, where, ": ", data.setting.size(), " setting labels for ", n, " rows");
   TESSERA_CHECK(n >= p, where, ": ", n, " rows but ", p, " variables; causal discovery needs at least as many ",
                 "samples as variables (add rows or drop variables)");
   std::map<std::string, int> seen;
@@ -76,8 +75,8 @@ void validate(const InterventionalData& data, const std::string& where) {
   std::unordered_map<std::uint64_t, std::vector<int>> by_hash;
   for (int j = 0; j < p; ++j) {
     const auto col = data.samples.col(j);
-    TESSERA_CHECK(n == 0 || (col.array() != col(0)).any(), where, ": column '", data.variables[j],
-                  "' is constant (", n ? col(0) : 0.0, " in every row); drop it");
+    TESSERA_CHECK(n == 0 || (col.array() != col(0)).any(), where, ": column '", data.variables[j], "' is constant (",
+                  n ? col(0) : 0.0, " in every row); drop it");
     std::uint64_t h = 1469598103934665603ULL;
     for (Eigen::Index r = 0; r < n; ++r) {
       std::uint64_t bits;
@@ -92,60 +91,44 @@ void validate(const InterventionalData& data, const std::string& where) {
   }
 }
 
-InterventionalData read_causal_csv(const std::filesystem::path& path, const std::string& setting_column,
-                                   const std::string& targets_spec, const CausalCsvOptions& options) {
-  const io::CsvTable table = io::read_csv(path);
-  const std::string where = path.string();
-  const std::size_t scol = table.column(setting_column, where);
+namespace {
+
+bool listed(const std::vector<std::string>& values, const std::string& v) {
+  return std::find(values.begin(), values.end(), v) != values.end();
+}
+
+}  // namespace
+
+InterventionalData interventional_data_from_rows(std::vector<std::string> variables, const Eigen::MatrixXd& samples,
+                                                 const std::vector<std::string>& setting_values,
+                                                 const std::string& targets_spec, const CausalCsvOptions& options,
+                                                 const std::string& where, const std::string& setting_label) {
+  TESSERA_CHECK(samples.rows() == std::ssize(setting_values), where, ": ", setting_values.size(),
+                " setting values for ", samples.rows(), " rows");
+  auto is_obs = [&](const std::string& v) { return listed(options.observational, v); };
   InterventionalData data;
-  std::vector<std::size_t> var_cols;
-  for (std::size_t c = 0; c < table.header.size(); ++c)
-    if (c != scol) {
-      data.variables.push_back(trim(table.header[c]));
-      var_cols.push_back(c);
-    }
-  auto is_obs = [&](const std::string& v) {
-    return std::find(options.observational.begin(), options.observational.end(), v) != options.observational.end();
-  };
-  auto kept = [&](const std::string& v) {
-    return options.keep_settings.empty() ||
-           std::find(options.keep_settings.begin(), options.keep_settings.end(), v) != options.keep_settings.end();
-  };
+  data.variables = std::move(variables);
   data.setting_names = {"observational"};
   std::map<std::string, int> index_of;
-  std::vector<std::size_t> rows;
-  for (std::size_t r = 0; r < table.rows.size(); ++r) {
-    const std::string v = trim(table.rows[r][scol]);
-    if (!kept(v)) continue;
+  std::vector<Eigen::Index> rows;
+  for (std::size_t r = 0; r < setting_values.size(); ++r) {
+    const std::string v = trim(setting_values[r]);
+    if (!options.keep_settings.empty() && !listed(options.keep_settings, v)) continue;
     int s = 0;
     if (!is_obs(v)) {
       auto [it, fresh] = index_of.emplace(v, data.num_settings());
       if (fresh) data.setting_names.push_back(v);
       s = it->second;
     }
-    rows.push_back(r);
+    rows.push_back(Eigen::Index(r));
     data.setting.push_back(s);
   }
-  const int p = int(var_cols.size());
-  data.samples.resize(Eigen::Index(rows.size()), p);
-  for (std::size_t a = 0; a < rows.size(); ++a) {
-    const auto& row = table.rows[rows[a]];
-    for (int j = 0; j < p; ++j) {
-      double v;
-      TESSERA_CHECK(parse_double(row[var_cols[j]], v), where, " line ", table.line_numbers[rows[a]], " column '",
-                    data.variables[j], "': '", row[var_cols[j]], "' is not a finite number");
-      data.samples(Eigen::Index(a), j) = v;
-    }
-  }
-  // Settings named in keep_settings or the targets spec must have rows.
+  data.samples = samples(rows, Eigen::all);
+  // Settings named in keep_settings must have rows.
   for (const auto& v : options.keep_settings) {
-    const bool present = is_obs(v) ? std::count(data.setting.begin(), data.setting.end(), 0) > 0
-                                   : index_of.count(v) > 0;
-    if (!present) {
-      const bool in_file = std::any_of(table.rows.begin(), table.rows.end(),
-                                       [&](const auto& row) { return trim(row[scol]) == v; });
-      TESSERA_CHECK(in_file, where, ": setting '", v, "' has no rows (column '", setting_column, "')");
-    }
+    const bool present =
+        is_obs(v) ? std::count(data.setting.begin(), data.setting.end(), 0) > 0 : index_of.count(v) > 0;
+    TESSERA_CHECK(present, where, ": setting '", v, "' has no rows (", setting_label, ")");
   }
   data.known_targets.assign(data.num_settings(), {});
   if (!trim(targets_spec).empty()) {
@@ -156,13 +139,13 @@ InterventionalData read_causal_csv(const std::filesystem::path& path, const std:
       const std::string name = trim(item.substr(0, colon));
       auto it = index_of.find(name);
       TESSERA_CHECK(it != index_of.end(), where, ": targets name setting '", name, "', which has no rows",
-                    is_obs(name) ? " (it is observational)" : "", " in column '", setting_column, "'");
+                    is_obs(name) ? " (it is observational)" : "", " in ", setting_label);
       auto& targets = data.known_targets[it->second];
       for (const auto& var : split(item.substr(colon + 1), ';')) {
         if (var.empty()) continue;
         const int j = data.variable_index(var);
         TESSERA_CHECK(j >= 0, where, ": targets of setting '", name, "' name unknown variable '", var,
-                      "'; the variables are the columns other than '", setting_column, "'");
+                      "'; the variables are the columns other than ", setting_label);
         targets.push_back(j);
       }
       std::sort(targets.begin(), targets.end());
@@ -171,6 +154,41 @@ InterventionalData read_causal_csv(const std::filesystem::path& path, const std:
   }
   validate(data, where);
   return data;
+}
+
+InterventionalData read_causal_csv(const std::filesystem::path& path, const std::string& setting_column,
+                                   const std::string& targets_spec, const CausalCsvOptions& options) {
+  const io::CsvTable table = io::read_csv(path);
+  const std::string where = path.string();
+  const std::size_t scol = table.column(setting_column, where);
+  std::vector<std::string> variables;
+  std::vector<std::size_t> var_cols;
+  for (std::size_t c = 0; c < table.header.size(); ++c)
+    if (c != scol) {
+      variables.push_back(trim(table.header[c]));
+      var_cols.push_back(c);
+    }
+  // Only the rows of kept settings are parsed: the others may hold anything.
+  std::vector<std::size_t> rows;
+  std::vector<std::string> setting_values;
+  for (std::size_t r = 0; r < table.rows.size(); ++r) {
+    const std::string v = trim(table.rows[r][scol]);
+    if (!options.keep_settings.empty() && !listed(options.keep_settings, v)) continue;
+    rows.push_back(r);
+    setting_values.push_back(v);
+  }
+  Eigen::MatrixXd samples(Eigen::Index(rows.size()), Eigen::Index(var_cols.size()));
+  for (std::size_t a = 0; a < rows.size(); ++a) {
+    const auto& row = table.rows[rows[a]];
+    for (std::size_t j = 0; j < var_cols.size(); ++j) {
+      double v;
+      TESSERA_CHECK(parse_double(row[var_cols[j]], v), where, " line ", table.line_numbers[rows[a]], " column '",
+                    variables[j], "': '", row[var_cols[j]], "' is not a finite number");
+      samples(Eigen::Index(a), Eigen::Index(j)) = v;
+    }
+  }
+  return interventional_data_from_rows(std::move(variables), samples, setting_values, targets_spec, options, where,
+                                       "column '" + setting_column + "'");
 }
 
 }  // namespace tessera::solvers::causal

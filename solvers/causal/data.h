@@ -6,19 +6,18 @@
 // setting k when they are known (empty for setting 0 and for settings with unknown targets).
 // Every rank holds all rows; the statistics split the rows over ranks (stats/sufficient_stats.h).
 #pragma once
+#include <Eigen/Dense>
 #include <filesystem>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 namespace tessera::solvers::causal {
 
 struct InterventionalData {
   std::vector<std::string> variables;
-  Eigen::MatrixXd samples;                    // n x p
-  std::vector<int> setting;                   // per row, 0 = observational
-  std::vector<std::string> setting_names;     // per setting; [0] = "observational"
+  Eigen::MatrixXd samples;                      // n x p
+  std::vector<int> setting;                     // per row, 0 = observational
+  std::vector<std::string> setting_names;       // per setting; [0] = "observational"
   std::vector<std::vector<int>> known_targets;  // per setting, sorted variable indices
 
   int num_variables() const { return int(variables.size()); }
@@ -39,6 +38,13 @@ struct CausalCsvOptions {
 // duplicated column, fewer rows than variables, a setting in the spec with no rows, an unknown target name.
 InterventionalData read_causal_csv(const std::filesystem::path& path, const std::string& setting_column,
                                    const std::string& targets_spec, const CausalCsvOptions& options = {});
+
+// The same from rows already parsed (the GCTX and DCDI readers): setting_values[r] is row r's setting value,
+// `setting_label` names where it came from in messages (e.g. "column 'grp'").
+InterventionalData interventional_data_from_rows(std::vector<std::string> variables, const Eigen::MatrixXd& samples,
+                                                 const std::vector<std::string>& setting_values,
+                                                 const std::string& targets_spec, const CausalCsvOptions& options,
+                                                 const std::string& where, const std::string& setting_label);
 
 // The checks read_causal_csv applies, for data built in memory (`where` names the source in messages).
 void validate(const InterventionalData& data, const std::string& where);

@@ -22,6 +22,35 @@ Dag random_er_dag(int p, double expected_degree, engine::RandomStream& rng) {
   return dag;
 }
 
+Dag random_scale_free_dag(int p, double expected_degree, engine::RandomStream& rng) {
+  TESSERA_CHECK(p >= 1 && expected_degree >= 0, "random_scale_free_dag: p = ", p, ", expected degree ",
+                expected_degree);
+  std::vector<int> order(p);
+  std::iota(order.begin(), order.end(), 0);
+  rng.shuffle(order);
+  const double per_node = expected_degree / 2;
+  std::vector<double> weight;  // degree + 1 of each node already placed, in order of arrival
+  Dag dag(p);
+  for (int a = 0; a < p; ++a) {
+    int wanted = int(per_node) + (rng.bernoulli(per_node - std::floor(per_node)) ? 1 : 0);
+    wanted = std::min(wanted, a);
+    for (int chosen = 0; chosen < wanted;) {
+      // Draw by weight; a node drawn twice is drawn again.
+      double total = 0;
+      for (double w : weight) total += w;
+      double u = rng.uniform() * total;
+      int b = 0;
+      while (b + 1 < a && u >= weight[std::size_t(b)]) u -= weight[std::size_t(b++)];
+      if (dag.has_edge(order[b], order[a])) continue;
+      dag.add_edge(order[b], order[a]);
+      weight[std::size_t(b)] += 1;
+      ++chosen;
+    }
+    weight.push_back(1.0 + wanted);
+  }
+  return dag;
+}
+
 LinearSem random_linear_sem(const Dag& dag, engine::RandomStream& rng, double low, double high) {
   const int p = dag.num_nodes();
   LinearSem sem{dag, Eigen::MatrixXd::Zero(p, p), Eigen::VectorXd::Ones(p)};
@@ -67,7 +96,7 @@ InterventionalData simulate_interventional(const LinearSem& sem, int n_observati
   const int p = sem.dag.num_nodes();
   const int k = int(interventions.size());
   InterventionalData data;
-  for (int j = 0; j < p; ++j) data.variables.push_back("X" + std::to_string(j));
+  for (int j = 0; j < p; ++j) data.variables.push_back(std::string("X").append(std::to_string(j)));
   data.samples.resize(n_observational + Eigen::Index(k) * n_per_setting, p);
   data.setting_names = {"observational"};
   data.known_targets = {{}};

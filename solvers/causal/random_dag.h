@@ -3,10 +3,9 @@
 // Model: x_j = sum_{i in pa(j)} B(i, j) x_i + e_j, e_j ~ N(0, noise_var_j); in row form x = x B + e, so the
 // population covariance is (I - B)^{-T} D (I - B)^{-1}, D = diag(noise_var).
 #pragma once
+#include <Eigen/Dense>
 #include <cstdint>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "engine/random.h"
 #include "solvers/causal/dag.h"
@@ -24,6 +23,12 @@ struct LinearSem {
 // expected_degree neighbours), directed along a uniformly random order.
 Dag random_er_dag(int p, double expected_degree, engine::RandomStream& rng);
 
+// Scale-free DAG by preferential attachment (Barabasi-Albert): nodes join in a uniformly random order and each
+// takes parents among the nodes already there with probability proportional to (their degree + 1), about
+// expected_degree / 2 of them (the integer part, plus one more with the fractional part as probability), so a
+// node has on average about expected_degree neighbours and a few hubs have many.
+Dag random_scale_free_dag(int p, double expected_degree, engine::RandomStream& rng);
+
 // Weights +-U(low, high) with a random sign; unit noise variances.
 LinearSem random_linear_sem(const Dag& dag, engine::RandomStream& rng, double low = 0.25, double high = 1.0);
 
@@ -33,9 +38,9 @@ struct Intervention {
   enum class Kind { kPerfect, kShift };
   std::vector<int> targets;
   Kind kind = Kind::kPerfect;
-  double value = 2.0;   // perfect: the target is value + N(0, variance), cut from its parents
+  double value = 2.0;  // perfect: the target is value + N(0, variance), cut from its parents
   double variance = 0.1;
-  double shift = 2.0;   // shift: the target's equation gains + shift
+  double shift = 2.0;  // shift: the target's equation gains + shift
 };
 
 // n samples (n x p) from the SEM under `intervention` (no targets = observational).

@@ -63,13 +63,12 @@ Eigen::MatrixXd draw_samples(const SemParams& sem, double noise_sd, const Eigen:
 
 }  // namespace
 
-DesignInstance make_instance(const DesignParams& params, std::uint64_t index, const Dag* dag,
-                             const Eigen::MatrixXd* weights) {
+DesignInstance make_instance(const DesignParams& params, std::uint64_t index, const DesignSetup& setup) {
   engine::RandomStream random(params.seed, "design/instance", index);
   DesignInstance in;
   in.index = index;
-  if (dag) {
-    in.dag = *dag;
+  if (setup.dag) {
+    in.dag = *setup.dag;
   } else {
     std::vector<std::pair<int, int>> edges;
     for (int i = 0; i < params.nodes; ++i)
@@ -81,13 +80,20 @@ DesignInstance make_instance(const DesignParams& params, std::uint64_t index, co
   in.truth.weights = Eigen::MatrixXd::Zero(p, p);
   for (int i = 0; i < p; ++i)
     for (int j : in.dag.parents[std::size_t(i)]) {
-      const double given = weights ? (*weights)(i, j) : NAN;
+      const double given = setup.weights ? (*setup.weights)(i, j) : NAN;
       const double w = random.uniform(params.weight_low, params.weight_high) * (random.bernoulli(0.5) ? 1 : -1);
       in.truth.weights(i, j) = std::isnan(given) ? w : given;
     }
   in.truth.intercepts.resize(p);
   for (int i = 0; i < p; ++i) in.truth.intercepts(i) = random.normal();
-  const Eigen::VectorXd a_true = random_direction(random, p) * params.optimum_norm;
+  if (setup.intercepts) in.truth.intercepts = *setup.intercepts;
+  Eigen::VectorXd a_true = random_direction(random, p) * params.optimum_norm;
+  if (setup.pool) {
+    TESSERA_CHECK(setup.pool->shifts.rows() == p && setup.pool->size() > 0, "the candidate pool has ",
+                  setup.pool->shifts.rows(), " rows for ", p, " nodes");
+    in.hidden = int(random.uniform_int(std::uint64_t(setup.pool->size())));
+    a_true = setup.pool->shifts.col(in.hidden);
+  }
   in.target = in.truth.mean_response(a_true);
   in.optimum = analytic_optimum(in.truth, in.target);
   return in;
@@ -151,25 +157,29 @@ DesignTrace run_design(const engine::Context& ctx, const DesignInstance& instanc
   return trace;
 }
 
-std::vector<std::vector<double>> design_study(const engine::Context& ctx, const DesignParams& params,
-                                              const std::vector<Acquisition>& acquisitions, const Dag* dag,
-                                              const Eigen::MatrixXd* weights) {
+DesignStudy design_study(const engine::Context& ctx, const DesignParams& params,
+                         const std::vector<Acquisition>& acquisitions, const DesignSetup& setup) {
   params.validate();
   const engine::Context self(MPI_COMM_SELF);
   const auto mine = engine::block_range(params.instances, ctx.size(), ctx.rank());
-  std::vector<std::vector<double>> curves;
+  const Eigen::MatrixXd* pool = setup.pool ? &setup.pool->shifts : nullptr;
+  DesignStudy study;
   for (auto acquisition : acquisitions) {
-    std::vector<double> sum(std::size_t(params.rounds + 1), 0.0);
+    // Distances per round, then the count of instances that found the hidden member.
+    std::vector<double> sum(std::size_t(params.rounds + 2), 0.0);
     for (std::int64_t r = mine.begin; r < mine.end; ++r) {
-      const auto instance = make_instance(params, std::uint64_t(r), dag, weights);
-      const auto trace = run_design(self, instance, params, acquisition);
-      for (std::size_t k = 0; k < sum.size(); ++k) sum[k] += trace.distance[k];
+      const auto instance = make_instance(params, std::uint64_t(r), setup);
+      const auto trace = run_design(self, instance, params, acquisition, pool);
+      for (std::size_t k = 0; k < trace.distance.size(); ++k) sum[k] += trace.distance[k];
+      if (pool && trace.recommendation == pool->col(instance.hidden)) sum.back() += 1;
     }
     engine::allreduce_sum(ctx, std::span<double>(sum));
     for (auto& v : sum) v /= double(params.instances);
-    curves.push_back(sum);
+    if (pool) study.found.push_back(sum.back());
+    sum.pop_back();
+    study.distance.push_back(sum);
   }
-  return curves;
+  return study;
 }
 
 }  // namespace tessera::solvers::search

@@ -6,6 +6,7 @@
 
 #include "engine/context.h"
 #include "solvers/search/design.h"
+#include "solvers/search/shift_pool.h"
 #include "tests/support/test_helpers.h"
 
 namespace tessera::solvers::search {
@@ -86,8 +87,9 @@ TEST(Design, DistanceShrinksWithRounds) {
   params.samples_per_round = 5;
   params.rounds = 8;
   params.instances = 6;
-  const auto curves = design_study(world, params, {Acquisition::kGreedy, Acquisition::kMutualInformation});
-  for (const auto& curve : curves) EXPECT_LT(curve.back(), curve.front());
+  const auto study = design_study(world, params, {Acquisition::kGreedy, Acquisition::kMutualInformation});
+  EXPECT_TRUE(study.found.empty());
+  for (const auto& curve : study.distance) EXPECT_LT(curve.back(), curve.front());
 }
 
 // Candidates split over the ranks give the same trace as one rank (the merge is a total order), and the study
@@ -105,11 +107,89 @@ TEST(Design, AnyRankCountGivesTheSameAnswer) {
       EXPECT_EQ((spread.chosen[r] - serial.chosen[r]).norm(), 0.0) << acquisition_name(acquisition) << " " << r;
     EXPECT_EQ(spread.distance, serial.distance);
   }
-  const auto all = design_study(world, params, all_acquisitions());
-  const auto one = design_study(self, params, all_acquisitions());
+  const auto all = design_study(world, params, all_acquisitions()).distance;
+  const auto one = design_study(self, params, all_acquisitions()).distance;
   for (std::size_t a = 0; a < all.size(); ++a)
     for (std::size_t r = 0; r < all[a].size(); ++r)
       EXPECT_NEAR(all[a][r], one[a][r], 1e-12 * (1 + std::abs(one[a][r])));
+}
+
+// Interventional data from x = (I - B)^-1 (c + a + e): `n` observational rows, then `n` rows per shift.
+causal::InterventionalData sem_data(const SemParams& sem, double noise_sd, const Eigen::MatrixXd& shifts, int n) {
+  const Eigen::Index p = sem.weights.rows();
+  const Eigen::MatrixXd m = (Eigen::MatrixXd::Identity(p, p) - sem.weights).inverse();
+  causal::InterventionalData data;
+  for (Eigen::Index i = 0; i < p; ++i) data.variables.push_back(std::string("N").append(std::to_string(i)));
+  data.setting_names = {"observational"};
+  data.samples.resize((shifts.cols() + 1) * n, p);
+  engine::RandomStream random(5, "test/pool");
+  for (Eigen::Index k = 0; k <= shifts.cols(); ++k) {
+    if (k > 0) data.setting_names.push_back(std::string("drug").append(std::to_string(k)));
+    const Eigen::VectorXd a = k > 0 ? Eigen::VectorXd(shifts.col(k - 1)) : Eigen::VectorXd::Zero(p);
+    for (int r = 0; r < n; ++r) {
+      Eigen::VectorXd e(p);
+      for (Eigen::Index i = 0; i < p; ++i) e(i) = noise_sd * random.normal();
+      data.samples.row(k * n + r) = (m * (sem.intercepts + a + e)).transpose();
+      data.setting.push_back(int(k));
+    }
+  }
+  data.known_targets.resize(data.setting_names.size());
+  return data;
+}
+
+// Least squares on the DAG recovers B, c and sigma, and each setting's mean gives back its planted shift, to
+// within a few standard errors (sigma / sqrt(n) ~ 0.0035 here).
+TEST(ShiftPool, RecoversThePlantedSemAndShifts) {
+  auto params = small_params();
+  params.nodes = 5;
+  const auto instance = make_instance(params, 3);
+  ASSERT_GT(instance.truth.weights.cwiseAbs().sum(), 0);
+  Eigen::MatrixXd shifts(5, 3);
+  shifts << 1, 0, -0.5, 0, 2, 0.3, 0, 0, 1, -1, 0, 0, 0.5, 0.5, 0;
+  const auto data = sem_data(instance.truth, params.noise_sd, shifts, 20000);
+  const std::vector<std::string> nodes{"N0", "N1", "N2", "N3", "N4"};
+  const auto fit = fit_sem(instance.dag, nodes, data);
+  EXPECT_LT((fit.sem.weights - instance.truth.weights).cwiseAbs().maxCoeff(), 0.03);
+  EXPECT_LT((fit.sem.intercepts - instance.truth.intercepts).cwiseAbs().maxCoeff(), 0.03);
+  EXPECT_NEAR(fit.noise_sd, params.noise_sd, 0.01);
+  const auto pool = shift_pool_from_settings(fit.sem, nodes, data);
+  EXPECT_EQ(pool.names, (std::vector<std::string>{"drug1", "drug2", "drug3"}));
+  EXPECT_LT((pool.shifts - shifts).cwiseAbs().maxCoeff(), 0.05);
+  // Nodes are matched by name, not position.
+  const std::vector<std::string> missing{"N0", "N1", "N2", "N3", "X"};
+  testing::expect_mentions(testing::error_of([&] { fit_sem(instance.dag, missing, data); }), {"'X'", "not a column"});
+}
+
+// With a pool, every target is the response to a hidden member: once B is well known (many observational
+// rows), the plug-in recommendation is that member in every instance and the distance is exactly zero; 1 rank
+// and all ranks agree.
+TEST(Design, PoolTargetsAreFoundWhenTheModelIsKnown) {
+  engine::Context world;
+  const engine::Context self(MPI_COMM_SELF);
+  auto params = small_params();
+  params.initial_samples = 2000;
+  params.rounds = 2;
+  params.instances = 7;
+  const auto dag = make_instance(params, 0).dag;
+  ShiftPool pool;
+  engine::RandomStream random(8, "test/pool/members");
+  pool.shifts.resize(dag.size(), 6);
+  for (Eigen::Index k = 0; k < 6; ++k) {
+    pool.names.push_back(std::string("p").append(std::to_string(k)));
+    for (Eigen::Index i = 0; i < pool.shifts.rows(); ++i) pool.shifts(i, k) = random.normal();
+  }
+  DesignSetup setup;
+  setup.dag = &dag;
+  setup.pool = &pool;
+  const auto instance = make_instance(params, 4, setup);
+  EXPECT_GE(instance.hidden, 0);
+  EXPECT_LT((instance.optimum - pool.shifts.col(instance.hidden)).norm(), 1e-9);
+  const auto study = design_study(world, params, {Acquisition::kGreedy, Acquisition::kRandom}, setup);
+  const auto serial = design_study(self, params, {Acquisition::kGreedy, Acquisition::kRandom}, setup);
+  ASSERT_EQ(study.found.size(), 2u);
+  EXPECT_EQ(study.found, (std::vector<double>{1.0, 1.0}));
+  EXPECT_EQ(study.found, serial.found);
+  for (const auto& curve : study.distance) EXPECT_EQ(curve.back(), 0.0);
 }
 
 }  // namespace

@@ -1,0 +1,60 @@
+#include "jobs/dag_file.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "engine/error.h"
+#include "io/csv.h"
+
+namespace tessera::jobs {
+
+namespace {
+
+bool has_column(const io::CsvTable& table, const std::string& name) {
+  return std::find(table.header.begin(), table.header.end(), name) != table.header.end();
+}
+
+}  // namespace
+
+DagFile read_dag_csv(const std::string& path, const std::vector<std::string>& nodes) {
+  const auto table = io::read_csv(path);
+  const bool from_to = has_column(table, "from") && !has_column(table, "source");
+  const auto source = table.column(from_to ? "from" : "source", path);
+  const auto target = table.column(from_to ? "to" : "target", path);
+  const bool has_weight = has_column(table, "weight");
+  DagFile out;
+  out.names = nodes;
+  std::map<std::string, int> index;
+  for (std::size_t i = 0; i < nodes.size(); ++i) index.emplace(nodes[i], int(i));
+  std::vector<double> weights;
+  for (std::size_t r = 0; r < table.rows.size(); ++r) {
+    auto node = [&](const std::string& name) {
+      if (nodes.empty()) {
+        const auto [it, added] = index.emplace(name, int(out.names.size()));
+        if (added) out.names.push_back(name);
+        return it->second;
+      }
+      const auto it = index.find(name);
+      TESSERA_CHECK(it != index.end(), "DAG file '", path, "' line ", table.line_numbers[r], ": '", name,
+                    "' is not a variable of the data");
+      return it->second;
+    };
+    out.edges.emplace_back(node(table.rows[r][source]), node(table.rows[r][target]));
+    double w = NAN;
+    if (has_weight && !table.rows[r][table.column("weight", path)].empty()) {
+      try {
+        w = std::stod(table.rows[r][table.column("weight", path)]);
+      } catch (const std::exception&) {
+        TESSERA_FAIL("DAG file '", path, "' line ", table.line_numbers[r], ": weight is not a number");
+      }
+    }
+    weights.push_back(w);
+  }
+  const Eigen::Index p = Eigen::Index(out.names.size());
+  out.weights = Eigen::MatrixXd::Constant(p, p, NAN);
+  for (std::size_t e = 0; e < out.edges.size(); ++e) out.weights(out.edges[e].second, out.edges[e].first) = weights[e];
+  return out;
+}
+
+}  // namespace tessera::jobs

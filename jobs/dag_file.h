@@ -1,0 +1,24 @@
+// DAG files as the commands exchange them: a CSV edge list with header source,target[,weight] (simulate-dag's
+// truth_edges.csv, design's --dag) or from,to (discover's dag_edges.csv).
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <Eigen/Dense>
+
+namespace tessera::jobs {
+
+struct DagFile {
+  std::vector<std::string> names;          // node i's name
+  std::vector<std::pair<int, int>> edges;  // (from, to) node indices, in file order
+  Eigen::MatrixXd weights;                 // weights(to, from); NaN where the file gives no weight
+};
+
+// Without `nodes`, nodes are numbered in order of first appearance; with them, every name must be one of them
+// (a tessera::Error names the file, line and name otherwise) and nodes keep their index there, isolated ones
+// included.
+DagFile read_dag_csv(const std::string& path, const std::vector<std::string>& nodes = {});
+
+}  // namespace tessera::jobs
