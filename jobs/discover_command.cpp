@@ -206,6 +206,10 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
       ("depth", po::value<int>(&params.depth)->default_value(params.depth), "covered-arc reversals per DFS branch")
       ("restarts", po::value<int>(&params.restarts)->default_value(params.restarts), "random restarts (over ranks)")
       ("seed", po::value<std::uint64_t>(&params.seed)->default_value(params.seed), "random seed")
+      ("ci-test", po::value<std::string>(&params.ci_test)->default_value(params.ci_test),
+       "gaussian (partial correlation, Fisher z) or hsic (kernel test, for nonlinear data; O(n^2) per test)")
+      ("hsic-samples", po::value<int>(&params.hsic_samples)->default_value(params.hsic_samples),
+       "hsic: observational rows the kernel test uses (the first ones)")
       ("shrinkage", po::value<std::string>()->default_value("auto"),
        "correlation shrinkage lambda for the CI tests: auto (none when the observational covariance is "
        "well-posed, else data-driven, at most 0.1), 0 (never) or a value in (0, 1]")

@@ -6,6 +6,7 @@
 #include "engine/error.h"
 #include "solvers/causal/citest/gaussian_ci_test.h"
 #include "solvers/causal/citest/gaussian_invariance_test.h"
+#include "solvers/causal/citest/hsic_ci_test.h"
 #include "solvers/causal/score/minimal_imap.h"
 #include "solvers/causal/search/gsp.h"
 #include "solvers/causal/search/igsp.h"
@@ -22,11 +23,18 @@ void DiscoveryParams::check() const {
   TESSERA_CHECK(depth >= 1, "depth must be at least 1, got ", depth);
   TESSERA_CHECK(restarts >= 1, "restarts must be at least 1, got ", restarts);
   TESSERA_CHECK(shrinkage <= 1, "shrinkage must be in [0, 1] (or negative for auto), got ", shrinkage);
+  TESSERA_CHECK(ci_test == "gaussian" || ci_test == "hsic", "unknown --ci-test '", ci_test,
+                "'; choose gaussian or hsic");
+  TESSERA_CHECK(hsic_samples >= 6, "hsic-samples must be at least 6, got ", hsic_samples);
 }
 
-DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingStats>& stats,
-                         const std::vector<std::vector<int>>& known_targets, const DiscoveryParams& params) {
-  params.check();
+namespace {
+
+// The body of both overloads. obs_rows: the observational samples (at most hsic_samples of them), given only
+// when ci_test is hsic.
+DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<SettingStats>& stats,
+                              const std::vector<std::vector<int>>& known_targets, const DiscoveryParams& params,
+                              const Eigen::MatrixXd* obs_rows) {
   TESSERA_CHECK(!stats.empty(), "discover: no observational statistics");
   const int p = stats[0].num_variables();
   const bool interventional = params.algorithm != "gsp";
@@ -53,14 +61,30 @@ DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingSt
   if (!params.fixed_order.empty())
     TESSERA_CHECK(constraints.respect_required(params.fixed_order) == params.fixed_order,
                   "the fixed order puts a required arc backwards");
-  // Built lazily per rank: only ranks that run a restart pay for them, and each keeps its own memo.
-  std::unique_ptr<GaussianCiTest> ci;
+  const bool hsic = params.ci_test == "hsic";
+  // Checked on every rank before the restarts: a throw inside one would leave the ranks without a restart
+  // waiting in the gather.
+  if (hsic)
+    TESSERA_CHECK(obs_rows && obs_rows->rows() >= 6, "--ci-test hsic needs at least 6 observational rows, got ",
+                  obs_rows ? obs_rows->rows() : 0);
+  // Built lazily per rank: only ranks that run a restart pay for them, and each keeps its own memo. Every rank
+  // builds them from the same data, and a test's p-values do not depend on the order it is asked in, so the
+  // result does not depend on the rank count.
+  std::unique_ptr<GaussianCiTest> gaussian;  // the starting orders, and the CI test unless hsic
+  std::unique_ptr<HsicCiTest> kernel;        // the CI test when hsic
+  CiTest* ci = nullptr;                      // the test that decides the arcs
   std::unique_ptr<GaussianInvarianceTest> inv;
   std::unique_ptr<SearchPolicy> policy;
   std::vector<std::vector<char>> pcor_graph;
   auto prepare = [&] {
     if (ci) return;
-    ci = std::make_unique<GaussianCiTest>(stats[0], params.alpha, lambda);
+    gaussian = std::make_unique<GaussianCiTest>(stats[0], params.alpha, lambda);
+    ci = gaussian.get();
+    if (hsic) {
+      const double alpha = params.alpha > 0 ? params.alpha : 1.0 / double(obs_rows->rows());
+      kernel = std::make_unique<HsicCiTest>(*obs_rows, alpha, params.hsic_samples);
+      ci = kernel.get();
+    }
     if (interventional) inv = std::make_unique<GaussianInvarianceTest>(stats, params.alpha_inv);
     if (params.algorithm == "igsp")
       policy = std::make_unique<IgspPolicy>(*inv, known_targets);
@@ -68,20 +92,25 @@ DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingSt
       policy = std::make_unique<UtIgspPolicy>(*inv);
     else
       policy = std::make_unique<GspPolicy>();
-    if (params.fixed_order.empty()) pcor_graph = partial_correlation_graph(*ci);
+    // With hsic this graph misses the dependences HSIC is there for; it is only a heuristic start (its
+    // min-degree orders), and the HSIC tests of the minimal I-map and the search decide every arc.
+    if (params.fixed_order.empty()) pcor_graph = partial_correlation_graph(*gaussian);
+  };
+  auto imap = [&](const std::vector<int>& order) {
+    return kernel ? minimal_imap(order, *kernel, constraints) : minimal_imap_gaussian(order, *gaussian, constraints);
   };
   const int restarts = params.fixed_order.empty() ? params.restarts : 1;
   SearchResult best = run_restarts(ctx, restarts, params.seed, "gsp/restart", [&](int, engine::RandomStream& rng) {
     prepare();
     if (!params.fixed_order.empty()) {
       SearchResult r;
-      r.dag = minimal_imap_gaussian(params.fixed_order, *ci, constraints);
+      r.dag = imap(params.fixed_order);
       r.edges = r.dag.num_edges();
       for (int v = 0; v < p; ++v) r.penalty += policy->node_penalty(v, r.dag.parents(v));
       return r;
     }
     const std::vector<int> order = constraints.respect_required(min_degree_order(pcor_graph, rng));
-    const Dag start = minimal_imap_gaussian(order, *ci, constraints);
+    const Dag start = imap(order);
     return search_from(start, *ci, *policy, params.depth, rng, constraints);
   });
   DiscoveryResult out;
@@ -101,9 +130,28 @@ DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingSt
   return out;
 }
 
+}  // namespace
+
+DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingStats>& stats,
+                         const std::vector<std::vector<int>>& known_targets, const DiscoveryParams& params) {
+  params.check();
+  TESSERA_CHECK(params.ci_test != "hsic",
+                "--ci-test hsic needs the samples, not only their sufficient statistics (covariances); call "
+                "discover with the InterventionalData");
+  return run_discovery(ctx, stats, known_targets, params, nullptr);
+}
+
 DiscoveryResult discover(const engine::Context& ctx, const InterventionalData& data, const DiscoveryParams& params) {
+  params.check();
   const auto stats = compute_setting_stats(ctx, data);
-  return discover(ctx, stats, data.known_targets, params);
+  if (params.ci_test != "hsic") return run_discovery(ctx, stats, data.known_targets, params, nullptr);
+  // Every rank holds all rows (data.h); the first hsic_samples observational ones, in file order, on each.
+  Eigen::MatrixXd obs(std::min<Eigen::Index>(params.hsic_samples, data.samples.rows()), data.num_variables());
+  Eigen::Index taken = 0;
+  for (Eigen::Index r = 0; r < data.samples.rows() && taken < obs.rows(); ++r)
+    if (data.setting[std::size_t(r)] == 0) obs.row(taken++) = data.samples.row(r);
+  obs.conservativeResize(taken, Eigen::NoChange);
+  return run_discovery(ctx, stats, data.known_targets, params, &obs);
 }
 
 }  // namespace tessera::solvers::causal

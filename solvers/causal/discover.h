@@ -1,5 +1,6 @@
 // Causal discovery entry point: GSP (observational), IGSP (known targets) or UT-IGSP (unknown targets) on the
-// sufficient statistics of interventional data, with restarts spread over the ranks of a Context.
+// sufficient statistics of interventional data (or, with the HSIC CI test, on its observational rows), with
+// restarts spread over the ranks of a Context.
 //
 // Collective: every rank must call with the same data and parameters; every rank returns the same result, and
 // the result does not depend on the number of ranks (restart r always uses RandomStream(seed, "gsp/restart", r)).
@@ -29,6 +30,18 @@ struct DiscoveryParams {
   // lambda computed from the data. 0 = never (singular data then stop with an error naming this option);
   // a value in (0, 1] = that lambda. The invariance tests (small conditioning sets, pooled data) are not shrunk.
   double shrinkage = -1;
+  // The CI test behind the minimal I-maps and the search (--ci-test). gaussian: partial correlations from the
+  // sufficient statistics (linear Gaussian models). hsic: the kernel test of citest/hsic_ci_test.h on the
+  // observational rows, which sees non-monotone dependences that have no correlation (y = x^2 + noise); it needs
+  // the samples, so only the InterventionalData overload accepts it. alpha = 0 then means 1 / (rows it uses).
+  // It conditions by linear regression on S, so it is exact when each variable depends additively and linearly
+  // on the variables it is tested given: a nonlinear dependence is seen, but not regressed out of a conditioning set.
+  // Either way the starting orders come from the Gaussian partial-correlation graph and the invariance tests of
+  // igsp / utigsp stay Gaussian.
+  std::string ci_test = "gaussian";  // gaussian | hsic
+  // hsic: the first min(hsic_samples, observational rows) observational rows are used; a test costs
+  // O(hsic_samples^2) time and memory.
+  int hsic_samples = 1000;
   std::vector<int> fixed_order;  // when non-empty: no search, the minimal I-map of this order
   std::vector<Arc> required;     // prior knowledge: arcs always present, never reversed
   std::vector<Arc> forbidden;    // prior knowledge: arcs never present
@@ -46,6 +59,7 @@ struct DiscoveryResult {
 };
 
 // stats[0] observational, stats[k] setting k; known_targets per setting (used by igsp only).
+// ci_test = "hsic" throws here: the statistics hold no samples.
 DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingStats>& stats,
                          const std::vector<std::vector<int>>& known_targets, const DiscoveryParams& params);
 

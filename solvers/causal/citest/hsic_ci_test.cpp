@@ -1,9 +1,8 @@
 #include "solvers/causal/citest/hsic_ci_test.h"
 
 #include <algorithm>
-#include <cmath>
-
 #include <boost/math/distributions/gamma.hpp>
+#include <cmath>
 
 #include "engine/error.h"
 
@@ -74,7 +73,11 @@ double HsicCiTest::p_value(int i, int j, const std::vector<int>& cond) {
   std::sort(key.begin() + 2, key.end());
   auto it = memo_.find(key);
   if (it != memo_.end()) return it->second;
-  const double p = hsic_gamma_p_value(residual(i, cond), residual(j, cond));
+  // Computed from the key (i < j, S sorted), not from the arguments: the regression's column order and the
+  // x/y roles change the last bits, so the memoised value would otherwise depend on which caller asked first
+  // (on how restarts are spread over ranks).
+  const std::vector<int> sorted_cond(key.begin() + 2, key.end());
+  const double p = hsic_gamma_p_value(residual(key[0], sorted_cond), residual(key[1], sorted_cond));
   memo_.emplace(std::move(key), p);
   return p;
 }
