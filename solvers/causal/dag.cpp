@@ -14,8 +14,8 @@ bool Dag::has_edge(int from, int to) const {
 }
 
 void Dag::add_edge(int from, int to) {
-  TESSERA_CHECK(from != to && from >= 0 && to >= 0 && from < num_nodes() && to < num_nodes(),
-                "Dag::add_edge: bad arc ", from, " -> ", to, " in a DAG of ", num_nodes(), " nodes");
+  TESSERA_CHECK(from != to && from >= 0 && to >= 0 && from < num_nodes() && to < num_nodes(), "Dag::add_edge: bad arc ",
+                from, " -> ", to, " in a DAG of ", num_nodes(), " nodes");
   auto& pa = parents_[to];
   auto it = std::lower_bound(pa.begin(), pa.end(), from);
   if (it != pa.end() && *it == from) return;
@@ -100,6 +100,19 @@ std::vector<int> kahn(const std::vector<std::vector<int>>& parents, int first, i
   return order;
 }
 }  // namespace
+
+Dag Dag::from_edges(int nodes, const std::vector<Arc>& edges) {
+  TESSERA_CHECK(nodes >= 1, "a DAG needs at least one node");
+  Dag dag(nodes);
+  for (const auto& [from, to] : edges) {
+    TESSERA_CHECK(from >= 0 && from < nodes && to >= 0 && to < nodes, "edge ", from, " -> ", to,
+                  " names a node outside 0..", nodes - 1);
+    TESSERA_CHECK(from != to, "edge ", from, " -> ", to, " is a self loop");
+    dag.add_edge(from, to);
+  }
+  dag.topological_order();  // throws on a cycle
+  return dag;
+}
 
 std::vector<int> Dag::topological_order() const { return kahn(parents_, -1, -1); }
 

@@ -12,6 +12,8 @@ using Arc = std::pair<int, int>;  // (from, to)
 class Dag {
  public:
   explicit Dag(int num_nodes = 0) : parents_(num_nodes) {}
+  // From (from, to) node pairs; throws tessera::Error on a node outside 0..nodes-1, a self loop or a cycle.
+  static Dag from_edges(int nodes, const std::vector<Arc>& edges);
   int num_nodes() const { return int(parents_.size()); }
   int num_edges() const { return num_edges_; }
   bool has_edge(int from, int to) const;

@@ -15,11 +15,16 @@ Acquisition parse_acquisition(const std::string& name) {
 
 const char* acquisition_name(Acquisition a) {
   switch (a) {
-    case Acquisition::kGreedy: return "greedy";
-    case Acquisition::kVariance: return "variance";
-    case Acquisition::kUcb: return "ucb";
-    case Acquisition::kMutualInformation: return "mi";
-    case Acquisition::kRandom: return "random";
+    case Acquisition::kGreedy:
+      return "greedy";
+    case Acquisition::kVariance:
+      return "variance";
+    case Acquisition::kUcb:
+      return "ucb";
+    case Acquisition::kMutualInformation:
+      return "mi";
+    case Acquisition::kRandom:
+      return "random";
   }
   return "?";
 }
@@ -54,7 +59,7 @@ AcquisitionState AcquisitionState::build(const BayesLinearSem& model, const Eige
     s.draws.push_back(model.sample_sem(random));
     s.draw_covariances.push_back(noise_covariance(s.draws.back(), model.noise_sd()));
   }
-  for (int i = 0; i < model.dag().size(); ++i) {
+  for (int i = 0; i < model.dag().num_nodes(); ++i) {
     s.node_covariances.push_back(model.posterior_covariance(i));
     s.node_precisions.push_back(model.precision(i));
   }
@@ -90,13 +95,13 @@ double acquisition_score(Acquisition kind, const AcquisitionState& s, const Eige
       double total = 0;
       std::vector<Eigen::VectorXd> reference_means;
       for (const auto& r : s.references) reference_means.push_back(s.plug_in.mean_response(r));
-      for (int i = 0; i < dag.size(); ++i) {
+      for (int i = 0; i < dag.num_nodes(); ++i) {
         const Eigen::MatrixXd after =
             (s.node_precisions[std::size_t(i)] + gain * feature_second_moment(dag, i, m, s.plug_in_covariance))
                 .llt()
                 .solve(Eigen::MatrixXd::Identity(s.node_precisions[std::size_t(i)].rows(),
                                                  s.node_precisions[std::size_t(i)].cols()));
-        const auto& pa = dag.parents[std::size_t(i)];
+        const auto& pa = dag.parents(i);
         for (const auto& rm : reference_means) {
           Eigen::VectorXd phi(Eigen::Index(pa.size()) + 1);
           for (std::size_t k = 0; k < pa.size(); ++k) phi(Eigen::Index(k)) = rm(pa[k]);
@@ -111,7 +116,7 @@ double acquisition_score(Acquisition kind, const AcquisitionState& s, const Eige
       double total = 0;
       for (std::size_t d = 0; d < s.draws.size(); ++d) {
         const Eigen::VectorXd m = s.draws[d].mean_response(a);
-        for (int i = 0; i < dag.size(); ++i) {
+        for (int i = 0; i < dag.num_nodes(); ++i) {
           const Eigen::MatrixXd& cov = s.node_covariances[std::size_t(i)];
           const Eigen::MatrixXd k = Eigen::MatrixXd::Identity(cov.rows(), cov.cols()) +
                                     gain * cov * feature_second_moment(dag, i, m, s.draw_covariances[d]);

@@ -6,38 +6,6 @@
 
 namespace tessera::solvers::search {
 
-Dag Dag::from_edges(int nodes, const std::vector<std::pair<int, int>>& edges) {
-  TESSERA_CHECK(nodes >= 1, "a DAG needs at least one node");
-  Dag dag;
-  dag.parents.assign(std::size_t(nodes), {});
-  for (const auto& [from, to] : edges) {
-    TESSERA_CHECK(from >= 0 && from < nodes && to >= 0 && to < nodes, "edge ", from, " -> ", to,
-                  " names a node outside 0..", nodes - 1);
-    TESSERA_CHECK(from != to, "edge ", from, " -> ", to, " is a self loop");
-    auto& pa = dag.parents[std::size_t(to)];
-    if (std::find(pa.begin(), pa.end(), from) == pa.end()) pa.push_back(from);
-  }
-  for (auto& pa : dag.parents) std::sort(pa.begin(), pa.end());
-  // Kahn's algorithm: every node must be removable.
-  std::vector<int> in(std::size_t(nodes), 0);
-  std::vector<std::vector<int>> children(static_cast<std::size_t>(nodes));
-  for (int i = 0; i < nodes; ++i)
-    for (int j : dag.parents[std::size_t(i)]) children[std::size_t(j)].push_back(i), ++in[std::size_t(i)];
-  std::vector<int> ready;
-  for (int i = 0; i < nodes; ++i)
-    if (in[std::size_t(i)] == 0) ready.push_back(i);
-  int removed = 0;
-  while (!ready.empty()) {
-    const int i = ready.back();
-    ready.pop_back();
-    ++removed;
-    for (int k : children[std::size_t(i)])
-      if (--in[std::size_t(k)] == 0) ready.push_back(k);
-  }
-  TESSERA_CHECK(removed == nodes, "the edges form a cycle: a DAG is required");
-  return dag;
-}
-
 Eigen::VectorXd SemParams::mean_response(const Eigen::VectorXd& shift) const {
   const Eigen::Index p = weights.rows();
   const Eigen::MatrixXd i_minus_b = Eigen::MatrixXd::Identity(p, p) - weights;
@@ -47,18 +15,18 @@ Eigen::VectorXd SemParams::mean_response(const Eigen::VectorXd& shift) const {
 BayesLinearSem::BayesLinearSem(Dag dag, double noise_sd, double prior_sd)
     : dag_(std::move(dag)), noise_sd_(noise_sd), prior_sd_(prior_sd) {
   TESSERA_CHECK(noise_sd > 0 && prior_sd > 0, "noise and prior sd must be positive");
-  for (const auto& pa : dag_.parents) {
-    const Eigen::Index d = Eigen::Index(pa.size()) + 1;
+  for (int i = 0; i < dag_.num_nodes(); ++i) {
+    const Eigen::Index d = Eigen::Index(dag_.parents(i).size()) + 1;
     gram_.push_back(Eigen::MatrixXd::Zero(d, d));
     moment_.push_back(Eigen::VectorXd::Zero(d));
   }
 }
 
 void BayesLinearSem::observe(const Eigen::MatrixXd& samples, const Eigen::VectorXd& shift) {
-  TESSERA_CHECK(samples.rows() == dag_.size() && shift.size() == dag_.size(), "observe: samples have ",
-                samples.rows(), " rows and the shift ", shift.size(), " entries for ", dag_.size(), " nodes");
-  for (int i = 0; i < dag_.size(); ++i) {
-    const auto& pa = dag_.parents[std::size_t(i)];
+  TESSERA_CHECK(samples.rows() == dag_.num_nodes() && shift.size() == dag_.num_nodes(), "observe: samples have ",
+                samples.rows(), " rows and the shift ", shift.size(), " entries for ", dag_.num_nodes(), " nodes");
+  for (int i = 0; i < dag_.num_nodes(); ++i) {
+    const auto& pa = dag_.parents(i);
     const Eigen::Index d = Eigen::Index(pa.size()) + 1;
     Eigen::VectorXd z(d);
     for (Eigen::Index s = 0; s < samples.cols(); ++s) {
@@ -86,21 +54,21 @@ Eigen::MatrixXd BayesLinearSem::posterior_covariance(int node) const {
 
 namespace {
 void place(const Dag& dag, int node, const Eigen::VectorXd& theta, SemParams& sem) {
-  const auto& pa = dag.parents[std::size_t(node)];
+  const auto& pa = dag.parents(node);
   for (std::size_t k = 0; k < pa.size(); ++k) sem.weights(node, pa[k]) = theta(Eigen::Index(k));
   sem.intercepts(node) = theta(Eigen::Index(pa.size()));
 }
 }  // namespace
 
 SemParams BayesLinearSem::mean_sem() const {
-  const int p = dag_.size();
+  const int p = dag_.num_nodes();
   SemParams sem{Eigen::MatrixXd::Zero(p, p), Eigen::VectorXd::Zero(p)};
   for (int i = 0; i < p; ++i) place(dag_, i, posterior_mean(i), sem);
   return sem;
 }
 
 SemParams BayesLinearSem::sample_sem(engine::RandomStream& random) const {
-  const int p = dag_.size();
+  const int p = dag_.num_nodes();
   SemParams sem{Eigen::MatrixXd::Zero(p, p), Eigen::VectorXd::Zero(p)};
   for (int i = 0; i < p; ++i) {
     const Eigen::MatrixXd cov = posterior_covariance(i);
@@ -114,7 +82,7 @@ SemParams BayesLinearSem::sample_sem(engine::RandomStream& random) const {
 
 Eigen::MatrixXd feature_second_moment(const Dag& dag, int node, const Eigen::VectorXd& mean,
                                       const Eigen::MatrixXd& covariance) {
-  const auto& pa = dag.parents[std::size_t(node)];
+  const auto& pa = dag.parents(node);
   const Eigen::Index d = Eigen::Index(pa.size()) + 1;
   Eigen::MatrixXd m(d, d);
   for (std::size_t a = 0; a < pa.size(); ++a) {

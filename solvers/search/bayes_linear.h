@@ -9,22 +9,17 @@
 // Nodes are few (tens): dense p x p matrices are used throughout.
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <vector>
 
-#include <Eigen/Dense>
-
 #include "engine/random.h"
+#include "solvers/causal/dag.h"
 
 namespace tessera::solvers::search {
 
-// A DAG as parent lists; nodes 0..p-1.
-struct Dag {
-  std::vector<std::vector<int>> parents;
-  int size() const { return int(parents.size()); }
-  // Throws tessera::Error on an out-of-range node, a self loop or a cycle.
-  static Dag from_edges(int nodes, const std::vector<std::pair<int, int>>& edges);
-};
+// The DAG of causal discovery (parent lists; nodes 0..p-1), so that `tessera discover`'s result is design's input.
+using causal::Dag;
 
 // One linear SEM: B (p x p, B(i, j) for j -> i), intercepts c, noise sd.
 struct SemParams {
@@ -57,8 +52,8 @@ class BayesLinearSem {
   Dag dag_;
   double noise_sd_;
   double prior_sd_;
-  std::vector<Eigen::MatrixXd> gram_;   // Z^T Z per node
-  std::vector<Eigen::VectorXd> moment_; // Z^T y per node
+  std::vector<Eigen::MatrixXd> gram_;    // Z^T Z per node
+  std::vector<Eigen::VectorXd> moment_;  // Z^T y per node
 };
 
 // E[z_i z_i^T] for node i's features z_i = (x_pa(i), 1) when x ~ SEM `sem` under shift a (noise sd sigma):

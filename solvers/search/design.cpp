@@ -76,10 +76,10 @@ DesignInstance make_instance(const DesignParams& params, std::uint64_t index, co
         if (random.bernoulli(params.edge_prob)) edges.emplace_back(j, i);
     in.dag = Dag::from_edges(params.nodes, edges);
   }
-  const int p = in.dag.size();
+  const int p = in.dag.num_nodes();
   in.truth.weights = Eigen::MatrixXd::Zero(p, p);
   for (int i = 0; i < p; ++i)
-    for (int j : in.dag.parents[std::size_t(i)]) {
+    for (int j : in.dag.parents(i)) {
       const double given = setup.weights ? (*setup.weights)(i, j) : NAN;
       const double w = random.uniform(params.weight_low, params.weight_high) * (random.bernoulli(0.5) ? 1 : -1);
       in.truth.weights(i, j) = std::isnan(given) ? w : given;
@@ -101,7 +101,7 @@ DesignInstance make_instance(const DesignParams& params, std::uint64_t index, co
 
 DesignTrace run_design(const engine::Context& ctx, const DesignInstance& instance, const DesignParams& params,
                        Acquisition acquisition, const Eigen::MatrixXd* pool) {
-  const int p = instance.dag.size();
+  const int p = instance.dag.num_nodes();
   TESSERA_CHECK(!pool || pool->rows() == p, "the candidate pool has ", pool ? pool->rows() : 0, " rows for ", p,
                 " nodes");
   const std::uint64_t key = instance.index;

@@ -37,18 +37,19 @@ Eigen::VectorXd setting_mean(const causal::InterventionalData& data, const std::
 }  // namespace
 
 FittedSem fit_sem(const Dag& dag, const std::vector<std::string>& nodes, const causal::InterventionalData& data) {
-  TESSERA_CHECK(int(nodes.size()) == dag.size(), "fit_sem: ", nodes.size(), " names for ", dag.size(), " nodes");
+  TESSERA_CHECK(int(nodes.size()) == dag.num_nodes(), "fit_sem: ", nodes.size(), " names for ", dag.num_nodes(),
+                " nodes");
   const auto columns = node_columns(nodes, data);
   std::vector<Eigen::Index> observational;
   for (Eigen::Index r = 0; r < data.samples.rows(); ++r)
     if (data.setting[std::size_t(r)] == 0) observational.push_back(r);
-  const int p = dag.size();
+  const int p = dag.num_nodes();
   FittedSem fit;
   fit.sem.weights = Eigen::MatrixXd::Zero(p, p);
   fit.sem.intercepts = Eigen::VectorXd::Zero(p);
   double residual_variance = 0;
   for (int i = 0; i < p; ++i) {
-    const auto& parents = dag.parents[std::size_t(i)];
+    const auto& parents = dag.parents(i);
     const Eigen::Index q = Eigen::Index(parents.size()) + 1, n = Eigen::Index(observational.size());
     TESSERA_CHECK(n > q, "node '", nodes[std::size_t(i)], "' has ", parents.size(), " parents but only ", n,
                   " observational rows: too few to fit its equation");

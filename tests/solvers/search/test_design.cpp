@@ -37,7 +37,7 @@ TEST(Design, AnalyticOptimumMatchesTheTarget) {
 TEST(Design, DagRejectsCycles) {
   const auto message = testing::error_of([] { Dag::from_edges(3, {{0, 1}, {1, 2}, {2, 0}}); });
   testing::expect_mentions(message, {"cycle"});
-  EXPECT_EQ(Dag::from_edges(3, {{0, 2}, {1, 2}}).parents[2], (std::vector<int>{0, 1}));
+  EXPECT_EQ(Dag::from_edges(3, {{0, 2}, {1, 2}}).parents(2), (std::vector<int>{0, 1}));
 }
 
 TEST(Design, PosteriorRecoversTheSem) {
@@ -46,7 +46,7 @@ TEST(Design, PosteriorRecoversTheSem) {
   BayesLinearSem model(instance.dag, params.noise_sd, params.prior_sd);
   engine::RandomStream random(3, "test/design");
   // Shifts in several directions so every coefficient (intercepts included) is identified.
-  const int p = instance.dag.size();
+  const int p = instance.dag.num_nodes();
   for (int k = 0; k < 20; ++k) {
     Eigen::VectorXd shift(p);
     for (int i = 0; i < p; ++i) shift(i) = random.normal();
@@ -173,7 +173,7 @@ TEST(Design, PoolTargetsAreFoundWhenTheModelIsKnown) {
   const auto dag = make_instance(params, 0).dag;
   ShiftPool pool;
   engine::RandomStream random(8, "test/pool/members");
-  pool.shifts.resize(dag.size(), 6);
+  pool.shifts.resize(dag.num_nodes(), 6);
   for (Eigen::Index k = 0; k < 6; ++k) {
     pool.names.push_back(std::string("p").append(std::to_string(k)));
     for (Eigen::Index i = 0; i < pool.shifts.rows(); ++i) pool.shifts(i, k) = random.normal();
