@@ -6,18 +6,15 @@
 #include <limits>
 #include <vector>
 
+#include "engine/blas.h"
 #include "engine/collectives.h"
 #include "engine/error.h"
 
 namespace tessera::solvers::imputation {
 
 extern "C" {
-// Fortran BLAS/LAPACK (OpenBLAS and the reference LAPACK that tessera_engine links), column-major.
-void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha, const double* a,
-            const int* lda, const double* beta, double* c, const int* ldc);
-void dgemm_(const char* trans_a, const char* trans_b, const int* m, const int* n, const int* k, const double* alpha,
-            const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
-            const int* ldc);
+// Fortran LAPACK (the reference LAPACK that tessera_engine links), column-major. BLAS calls go through
+// engine/blas.h.
 void dsyevd_(const char* jobz, const char* uplo, const int* n, double* a, const int* lda, double* w, double* work,
              const int* lwork, int* iwork, const int* liwork, int* info);
 }
@@ -61,30 +58,25 @@ std::int64_t cells_per_chunk(const TensorShape& shape, int size) {
   return std::clamp<std::int64_t>(kChunkValues / per_cell, 1, std::max<std::int64_t>(shape.cells, 1));
 }
 
-// The system BLAS rather than Eigen's products: this build has no -march flags, so Eigen's GEMM runs at SSE2
-// speed (17 GFLOP/s on one core of the dev machine against OpenBLAS's 42-48); Grams and operators are almost
-// all of FaLRTC's time.
+// LAPACK's int.
 int blas_int(std::int64_t n) {
   TESSERA_CHECK(n >= 0 && n <= INT_MAX, "tensor unfolding: dimension ", n, " exceeds BLAS's int; use more ranks");
   return int(n);
 }
 
+// The system BLAS rather than Eigen's products: this build has no -march flags, so Eigen's GEMM runs at SSE2
+// speed (17 GFLOP/s on one core of the dev machine against OpenBLAS's 42-48); Grams and operators are almost
+// all of FaLRTC's time.
 // C (n x n, lower triangle) += A^T A for A k x n (trans 'T'), or A A^T for A n x k (trans 'N').
 void syrk_lower(char trans, std::int64_t n, std::int64_t k, const double* a, std::int64_t lda, Eigen::MatrixXd& c) {
   if (n == 0 || k == 0) return;
-  const int nn = blas_int(n), kk = blas_int(k), la = blas_int(std::max<std::int64_t>(lda, 1)), lc = nn;
-  const double one = 1.0;
-  dsyrk_("L", &trans, &nn, &kk, &one, a, &la, &one, c.data(), &lc);
+  engine::blas::syrk_lower(trans, n, k, 1.0, a, std::max<std::int64_t>(lda, 1), 1.0, c.data(), n);
 }
 
 // C = alpha A B + beta C; A m x k, B k x n, C m x n, leading dimensions in elements.
 void gemm(std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const double* a, std::int64_t lda,
           const double* b, std::int64_t ldb, double beta, double* c, std::int64_t ldc) {
-  if (m == 0 || n == 0) return;
-  const int mm = blas_int(m), nn = blas_int(n), kk = blas_int(k);
-  const int la = blas_int(std::max<std::int64_t>(lda, 1)), lb = blas_int(std::max<std::int64_t>(ldb, 1)),
-            lc = blas_int(std::max<std::int64_t>(ldc, 1));
-  dgemm_("N", "N", &mm, &nn, &kk, &alpha, a, &la, b, &lb, &beta, c, &lc);
+  engine::blas::gemm('N', 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, std::max<std::int64_t>(ldc, 1));
 }
 
 Eigen::MatrixXd symmetric_from_lower(const Eigen::MatrixXd& lower) {
@@ -199,9 +191,7 @@ Eigen::MatrixXd GramSpectrum::clip_operator(double tau) const {
                 "spectrum with vectors = true");
   // W = I - S S^T with S = U_k diag(sqrt(1 - tau / sigma)), one symmetric rank-k update.
   const Eigen::MatrixXd scaled = u.leftCols(k) * (1.0 - tau / sigma.head(k).array()).sqrt().matrix().asDiagonal();
-  const int nn = blas_int(n), kk = blas_int(k);
-  const double minus_one = -1.0, one = 1.0;
-  dsyrk_("L", "N", &nn, &kk, &minus_one, scaled.data(), &nn, &one, w.data(), &nn);
+  engine::blas::syrk_lower('N', n, k, -1.0, scaled.data(), n, 1.0, w.data(), n);
   return symmetric_from_lower(w);
 }
 

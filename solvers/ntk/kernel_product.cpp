@@ -6,7 +6,7 @@
 #include <exception>
 
 #include "engine/error.h"
-#include "solvers/ntk/blas.h"
+#include "engine/blas.h"
 #include "solvers/ntk/parallel_for.h"
 
 namespace tessera::solvers::ntk {
@@ -135,7 +135,7 @@ void KernelProduct::multiply_block(int owner, const double* block, std::int64_t 
       Eigen::Map<Eigen::MatrixXd> view(tile, nr, nc);
       kernel_.tile(mine_.begin + r0, theirs.begin + c0, view);
       const double middle = thread_cpu_seconds();
-      blas::gemm('N', 'N', nr, cols, nc, 1.0, tile, nr, block + c0, their_rows, 1.0, out + r0, rows);
+      engine::blas::gemm('N', 'N', nr, cols, nc, 1.0, tile, nr, block + c0, their_rows, 1.0, out + r0, rows);
       tile_time[std::size_t(thread)] += middle - start;
       gemm_time[std::size_t(thread)] += thread_cpu_seconds() - middle;
     }

@@ -9,7 +9,7 @@
 #include "engine/log.h"
 #include "engine/sharded_matrix.h"
 #include "engine/signals.h"
-#include "solvers/ntk/blas.h"
+#include "engine/blas.h"
 #include "solvers/ntk/cg_checkpoint.h"
 #include "solvers/ntk/exact.h"
 #include "solvers/ntk/matrix_free.h"
@@ -51,7 +51,7 @@ void gemm_tn(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, Eigen::MatrixXd
     c.setZero();
     return;
   }
-  blas::gemm('T', 'N', a.cols(), b.cols(), a.rows(), 1.0, a.data(), a.rows(), b.data(), b.rows(), 0.0, c.data(),
+  engine::blas::gemm('T', 'N', a.cols(), b.cols(), a.rows(), 1.0, a.data(), a.rows(), b.data(), b.rows(), 0.0, c.data(),
              c.rows());
 }
 

@@ -17,7 +17,7 @@
 #include "engine/log.h"
 #include "engine/partition.h"
 #include "engine/progress.h"
-#include "solvers/ntk/blas.h"
+#include "engine/blas.h"
 #include "solvers/ntk/cg_checkpoint.h"
 #include "solvers/ntk/kernel_product.h"
 #include "solvers/ntk/nystrom.h"
@@ -176,7 +176,7 @@ class PcgRun {
     }
 
     const auto setup_start = Clock::now();
-    const blas::SequentialBlas sequential_blas;
+    const engine::blas::SequentialBlas sequential_blas;
     if (plan.num_centres > 0) {
       preconditioner_ = std::make_unique<NystromPreconditioner>(ctx_, kernel_, plan.num_centres, params_.lambda,
                                                                 params_.preconditioner_shift, params_.seed,

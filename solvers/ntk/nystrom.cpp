@@ -11,7 +11,7 @@
 #include "engine/error.h"
 #include "engine/log.h"
 #include "engine/random.h"
-#include "solvers/ntk/blas.h"
+#include "engine/blas.h"
 #include "solvers/ntk/parallel_for.h"
 
 namespace tessera::solvers::ntk {
@@ -115,7 +115,7 @@ NystromPreconditioner::NystromPreconditioner(const engine::Context& ctx, const K
   // B = K_NM L^-T, by row chunks.
   parallel_for(chunks, threads_, [&](std::int64_t c, int) {
     const std::int64_t r0 = c * kRowChunk, nr = std::min(kRowChunk, rows - r0);
-    blas::solve_right_lower_transposed(nr, m, lower.data(), m, b_.data() + r0, rows);
+    engine::blas::solve_right_lower_transposed(nr, m, lower.data(), m, b_.data() + r0, rows);
   });
 
   // diag(E) = K_ii - ||B_i||^2: the automatic shift and a report of how much the Nystrom part misses.
@@ -140,7 +140,7 @@ NystromPreconditioner::NystromPreconditioner(const engine::Context& ctx, const K
   Eigen::MatrixXd h = Eigen::MatrixXd::Zero(m, m);
   parallel_for(ceil_div(m, kPanel), threads_, [&](std::int64_t p, int) {
     const std::int64_t c0 = p * kPanel, nc = std::min(kPanel, m - c0);
-    blas::gemm('T', 'N', m, nc, rows, 1.0, b_.data(), rows, b_.data() + c0 * rows, rows, 0.0,
+    engine::blas::gemm('T', 'N', m, nc, rows, 1.0, b_.data(), rows, b_.data() + c0 * rows, rows, 0.0,
                h.data() + c0 * m, m);
   });
   engine::allreduce_sum(ctx, h);
@@ -159,16 +159,16 @@ void NystromPreconditioner::apply(const double* r, std::int64_t cols, double* z)
   Eigen::MatrixXd w = Eigen::MatrixXd::Zero(m, cols);
   parallel_for(ceil_div(m, kPanel), threads_, [&](std::int64_t p, int) {
     const std::int64_t c0 = p * kPanel, nc = std::min(kPanel, m - c0);
-    blas::gemm('T', 'N', nc, cols, rows, 1.0, b_.data() + c0 * rows, rows, r, rows, 0.0, w.data() + c0, m);
+    engine::blas::gemm('T', 'N', nc, cols, rows, 1.0, b_.data() + c0 * rows, rows, r, rows, 0.0, w.data() + c0, m);
   });
   engine::allreduce_sum(ctx_, w);
-  blas::solve_left_lower('N', m, cols, h_lower_.data(), m, w.data(), m);
-  blas::solve_left_lower('T', m, cols, h_lower_.data(), m, w.data(), m);
+  engine::blas::solve_left_lower('N', m, cols, h_lower_.data(), m, w.data(), m);
+  engine::blas::solve_left_lower('T', m, cols, h_lower_.data(), m, w.data(), m);
   std::copy(r, r + rows * cols, z);
   const double inverse_mu = 1.0 / mu_;
   parallel_for(ceil_div(rows, kRowChunk), threads_, [&](std::int64_t c, int) {
     const std::int64_t r0 = c * kRowChunk, nr = std::min(kRowChunk, rows - r0);
-    blas::gemm('N', 'N', nr, cols, m, -1.0, b_.data() + r0, rows, w.data(), m, 1.0, z + r0, rows);
+    engine::blas::gemm('N', 'N', nr, cols, m, -1.0, b_.data() + r0, rows, w.data(), m, 1.0, z + r0, rows);
     for (std::int64_t j = 0; j < cols; ++j)
       for (std::int64_t i = r0; i < r0 + nr; ++i) z[j * rows + i] *= inverse_mu;
   });

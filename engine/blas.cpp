@@ -1,4 +1,4 @@
-#include "solvers/ntk/blas.h"
+#include "engine/blas.h"
 
 #include <climits>
 #include <cstddef>
@@ -10,6 +10,9 @@ extern "C" {
 void dgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k, const double* alpha,
             const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
             const int* ldc, std::size_t transa_len, std::size_t transb_len);
+void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha, const double* a,
+            const int* lda, const double* beta, double* c, const int* ldc, std::size_t uplo_len,
+            std::size_t trans_len);
 void dtrsm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m, const int* n,
             const double* alpha, const double* a, const int* lda, double* b, const int* ldb, std::size_t side_len,
             std::size_t uplo_len, std::size_t transa_len, std::size_t diag_len);
@@ -18,7 +21,7 @@ void openblas_set_num_threads(int threads) __attribute__((weak));
 int openblas_get_num_threads() __attribute__((weak));
 }
 
-namespace tessera::solvers::ntk::blas {
+namespace tessera::engine::blas {
 
 namespace {
 
@@ -38,6 +41,14 @@ void gemm(char trans_a, char trans_b, std::int64_t rows, std::int64_t cols, std:
   const int la = as_int(lda < 1 ? 1 : lda, "lda"), lb = as_int(ldb < 1 ? 1 : ldb, "ldb");
   const int lc = as_int(ldc, "ldc");
   dgemm_(&trans_a, &trans_b, &m, &n, &k, &alpha, a, &la, b, &lb, &beta, c, &lc, 1, 1);
+}
+
+void syrk_lower(char trans, std::int64_t n, std::int64_t depth, double alpha, const double* a, std::int64_t lda,
+                double beta, double* c, std::int64_t ldc) {
+  if (n == 0) return;
+  const int nn = as_int(n, "n"), k = as_int(depth, "depth"), la = as_int(lda < 1 ? 1 : lda, "lda");
+  const int lc = as_int(ldc, "ldc");
+  dsyrk_("L", &trans, &nn, &k, &alpha, a, &la, &beta, c, &lc, 1, 1);
 }
 
 void solve_right_lower_transposed(std::int64_t rows, std::int64_t n, const double* lower, std::int64_t ldl,
@@ -67,4 +78,4 @@ SequentialBlas::~SequentialBlas() {
   if (openblas_set_num_threads != nullptr && previous_ > 1) openblas_set_num_threads(previous_);
 }
 
-}  // namespace tessera::solvers::ntk::blas
+}  // namespace tessera::engine::blas

@@ -1,4 +1,5 @@
-// The few BLAS level-3 calls the matrix-free kernel solver needs, on raw column-major buffers.
+// The BLAS level-3 calls of the solvers (NTK kernel products and solves, FaLRTC's Grams and operators), on raw
+// column-major buffers: one declaration of the Fortran symbols for the whole project.
 //
 // Eigen's own GEMM runs at SSE2 speed in this build (no -march flags: about 10 GFLOP/s per core on the AVX-512
 // CI machine), while the system BLAS (OpenBLAS, which scripts/install_deps.sh installs and tessera_engine links)
@@ -12,13 +13,18 @@
 
 #include <cstdint>
 
-namespace tessera::solvers::ntk::blas {
+namespace tessera::engine::blas {
 
 // C = alpha * op(A) * op(B) + beta * C, with op(X) = X or X^T ('N' or 'T'); C is rows x cols, op(A) is
 // rows x depth, op(B) is depth x cols. Leading dimensions in elements. Throws when a size exceeds BLAS's int.
 void gemm(char trans_a, char trans_b, std::int64_t rows, std::int64_t cols, std::int64_t depth, double alpha,
           const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
           std::int64_t ldc);
+
+// C (n x n, lower triangle only) = alpha * A^T A + beta * C for A depth x n (trans 'T'), or alpha * A A^T +
+// beta * C for A n x depth (trans 'N').
+void syrk_lower(char trans, std::int64_t n, std::int64_t depth, double alpha, const double* a, std::int64_t lda,
+                double beta, double* c, std::int64_t ldc);
 
 // Solves X * L^T = B in place (B: rows x n, overwritten by X), L lower triangular n x n.
 void solve_right_lower_transposed(std::int64_t rows, std::int64_t n, const double* lower, std::int64_t ldl,
@@ -41,4 +47,4 @@ class SequentialBlas {
   int previous_ = 0;
 };
 
-}  // namespace tessera::solvers::ntk::blas
+}  // namespace tessera::engine::blas
