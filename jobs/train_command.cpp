@@ -15,10 +15,13 @@
 #include "engine/log.h"
 #include "engine/signals.h"
 #include "io/csv.h"
+#include "io/gct.h"
 #include "io/gctx.h"
 #include "io/hdf5_file.h"
 #include "io/atomic_file.h"
 #include "jobs/commands.h"
+#include "jobs/table_input.h"
+#include "solvers/autoencoder/alignment.h"
 #include "solvers/autoencoder/preprocess.h"
 #include "solvers/autoencoder/trainer.h"
 
@@ -41,7 +44,13 @@ po::options_description train_options(ae::AutoencoderParams& params) {
       ("minmax", po::bool_switch(), "preprocess: scale each sample to [0, 1] (Belyaeva et al.)")
       ("zscore", po::bool_switch(), "preprocess: z-score each gene over the samples")
       ("genes", po::value<std::vector<std::string>>()->multitoken(),
-       "train on these gene ids only (comma list, or @file with one id per line), e.g. the 978 landmarks");
+       "train on these gene ids only (comma list, or @file with one id per line), e.g. the 978 landmarks")
+      ("alignment", po::value<std::vector<std::string>>()->multitoken(),
+       "after training, cell types A,B: for each perturbation measured in both, the cosine of its signatures in "
+       "the input and in the latent space (alignment.csv; the table is built from --input with the options below)");
+  po::options_description table("table options for --alignment");
+  add_aggregation_options(table);
+  options.add(table);
   po::options_description knobs("autoencoder parameters");
   add_knob_options(knobs, params);
   options.add(knobs);
@@ -88,6 +97,27 @@ void write_outputs(const fs::path& out, const ae::Trainer& trainer, const ae::Tr
   }
 }
 
+// Collective (the table is built on every rank); rank 0 writes <out>/alignment.csv and prints the means.
+void report_alignment(const engine::Context& world, const po::variables_map& vm, const ae::Trainer& trainer,
+                      const ae::PreprocessedData& data, const std::vector<std::string>& cells, const fs::path& out) {
+  const auto input = load_table(world, vm["input"].as<std::string>(), aggregation_options(vm), 0);
+  if (!world.is_root()) return;
+  const auto rows = ae::alignment_report(trainer, input.table, cells[0], cells[1], data.scaling);
+  io::CsvTable table{{"pert_id", "input_cosine", "latent_cosine"}, {}, {}};
+  double input_sum = 0, latent_sum = 0;
+  for (const auto& row : rows) {
+    table.rows.push_back({row.pert, std::to_string(row.input_cosine), std::to_string(row.latent_cosine)});
+    input_sum += row.input_cosine;
+    latent_sum += row.latent_cosine;
+  }
+  io::write_csv(out / "alignment.csv", table);
+  const double n = std::max<double>(1, double(rows.size()));
+  std::printf("Alignment of %s and %s over %zu shared perturbations: mean cosine %.4f in the input space, %.4f in "
+              "the latent space\nWrote %s/alignment.csv\n",
+              cells[0].c_str(), cells[1].c_str(), rows.size(), input_sum / n, latent_sum / n, out.c_str());
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int run_train(const engine::Context& world, const std::vector<std::string>& args) {
@@ -105,10 +135,22 @@ int run_train(const engine::Context& world, const std::vector<std::string>& args
   const fs::path out = vm["out"].as<std::string>();
   const std::int64_t checkpoint_every = vm["checkpoint-every"].as<std::int64_t>();
   TESSERA_CHECK(checkpoint_every >= 0, "--checkpoint-every must be >= 0");
+  std::vector<std::string> alignment_cells;
+  if (vm.count("alignment")) {
+    alignment_cells = split_list(vm["alignment"].as<std::vector<std::string>>());
+    TESSERA_CHECK(alignment_cells.size() == 2, "--alignment takes two cell types, A,B (got ", alignment_cells.size(),
+                  ")");
+    // The report rebuilds signatures from the raw table; only a per-gene z-score can be replayed on them.
+    TESSERA_CHECK(!preprocess_options.log2 && !preprocess_options.minmax && preprocess_options.genes.empty(),
+                  "--alignment works with --zscore or no preprocessing; drop --log2, --minmax and --genes (transform "
+                  "the input file first instead)");
+  }
   engine::install_stop_handlers();
 
   // Every rank holds every profile: the epoch permutation picks each rank's shard of each batch.
-  const auto input = io::read_gctx<float>(vm["input"].as<std::string>(), world);
+  const fs::path input_path = vm["input"].as<std::string>();
+  const auto input = input_path.extension() == ".gct" ? io::read_gct<float>(input_path)
+                                                      : io::read_gctx<float>(input_path, world);
   const auto data = ae::preprocess(input, preprocess_options);
   engine::info("train: ", data.samples.cols(), " profiles x ", data.samples.rows(), " genes on ", world.size(),
                " rank(s); width ", params.width, ", depth ", params.depth, ", batch ", params.batch_size);
@@ -135,6 +177,7 @@ int run_train(const engine::Context& world, const std::vector<std::string>& args
                 out.c_str(), data.scaling.empty() ? "" : ", scaling.h5");
     std::fflush(stdout);
   }
+  if (!alignment_cells.empty()) report_alignment(world, vm, trainer, data, alignment_cells, out);
   return 0;
 }
 
