@@ -48,7 +48,9 @@ const std::vector<Command>& commands() {
         "(and, with --pairs, every pair, as the sum of the two) by cosine and Pearson against the reversed query\n"
         "and by CMap's weighted connectivity score (WTCS of the query's up and down sets), in parallel over ranks\n"
         "with a bounded top-k per rank, and prints the top-k table. Imputed signatures (completed_<method>.gctx)\n"
-        "get a bootstrap interval when the matching heldout_<method>.gctx is given (--heldout)."},
+        "get a bootstrap interval when the matching heldout_<method>.gctx is given (--heldout).\n"
+        "--pair-space latent sums a pair's two latent shifts in a `tessera train` model instead (--model,\n"
+        "--controls; Belyaeva et al. 2021), for pairs of one cell type (needs a build with LibTorch)."},
        run_rank},
       {{"design", "sequential optimal intervention design on a linear SEM (acquisitions vs a random baseline)",
         "Chooses shift interventions a (||a|| <= radius) so that the SEM's mean response (I - B)^-1 (c + a)\n"
@@ -58,7 +60,7 @@ const std::vector<Command>& commands() {
         "information or at random, runs the chosen one on the simulated SEM and updates the posterior. Prints\n"
         "the mean distance to the target per round for each acquisition."},
        run_design},
-      {{"train", "train the autoencoder on the profiles of a GCTX file (data-parallel, checkpointed)",
+      {{"train", "train the autoencoder on the profiles of a GCTX or GCT file (data-parallel, checkpointed)",
         "Trains the autoencoder of Belyaeva et al. (Nat. Commun. 2021; by default Linear(d, 1024) without bias,\n"
         "LeakyReLU(0.01), Linear(1024, d), MSE, Adam 1e-4, batch 128) on every profile of --input, with data\n"
         "parallelism over the MPI ranks. Checkpoints go to <out>/checkpoints; a SIGUSR1/USR2/TERM checkpoints at\n"

@@ -14,7 +14,7 @@ namespace {
 void print_usage() {
   std::printf("Usage: tessera <command> [options]   (tessera <command> --help for its options)\n\nCommands:\n");
   for (const auto& command : tessera::jobs::commands())
-    std::printf("  %-10s %s\n", command.spec.name.c_str(), command.spec.summary.c_str());
+    std::printf("  %-13s %s\n", command.spec.name.c_str(), command.spec.summary.c_str());
   std::printf("\nRun over MPI with: mpirun -np N tessera <command> ...   (or srun under Slurm)\n");
 }
 

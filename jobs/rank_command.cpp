@@ -1,17 +1,25 @@
 // `tessera rank`: rank a library of drug signatures (observed and imputed) by how strongly each reverses a
 // query signature, e.g. a disease-vs-healthy log fold change; optionally drug pairs (summed signatures).
+// --pair-space latent sums a pair in the latent space of a `tessera train` model instead (--model, --controls;
+// solvers/autoencoder/latent_pairs.h): only pairs of one cell type are combined. It needs LibTorch: in a build
+// without it (no TESSERA_HAVE_TORCH, jobs/CMakeLists.txt) it is an error that says so.
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 
 #include "engine/log.h"
 #include "io/csv.h"
 #include "jobs/commands.h"
 #include "jobs/signature_file.h"
+#include "solvers/search/cell_controls.h"
 #include "solvers/search/library.h"
 #include "solvers/search/query.h"
 #include "solvers/search/rank.h"
+#ifdef TESSERA_HAVE_TORCH
+#include "solvers/autoencoder/latent_pairs.h"
+#endif
 
 namespace tessera::jobs {
 
@@ -36,6 +44,13 @@ po::options_description rank_options() {
       ("rank-by", po::value<std::string>()->default_value("connectivity"), "connectivity | cosine | pearson")
       ("top-k,k", po::value<int>()->default_value(20), "rows of the table")
       ("pairs", po::bool_switch(), "also score every pair of signatures (sum of the two)")
+      ("pair-space", po::value<std::string>()->default_value("gene"),
+       "gene: a pair is the sum of the two signatures | latent: the sum of the two latent shifts of a trained "
+       "autoencoder (--model, --controls), decoded; pairs of two cell types are then not ranked")
+      ("model", po::value<std::string>(), "--pair-space latent: the --out folder of `tessera train`")
+      ("controls", po::value<std::string>(),
+       "--pair-space latent: CSV of per-cell control profiles (first column cell name, then one column per "
+       "gene, e.g. basal_DMSO_modz_level3_by_cell.csv)")
       ("bootstrap", po::value<int>()->default_value(200), "bootstrap replicates for imputed signatures (0: none)")
       ("seed", po::value<std::uint64_t>()->default_value(1), "seed of the bootstrap")
       ("out,o", po::value<std::string>()->default_value("tessera-rank.csv"), "CSV of the top-k table ('' : none)");
@@ -76,6 +91,22 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
   options.pairs = vm["pairs"].as<bool>();
   options.bootstrap = vm["bootstrap"].as<int>();
   options.seed = vm["seed"].as<std::uint64_t>();
+  const std::string pair_space = vm["pair-space"].as<std::string>();
+  TESSERA_CHECK(pair_space == "gene" || pair_space == "latent", "--pair-space must be gene or latent (got '",
+                pair_space, "')");
+  const bool latent = pair_space == "latent";
+  if (latent) {
+#ifndef TESSERA_HAVE_TORCH
+    TESSERA_CHECK(false, "--pair-space latent needs the autoencoder, but this tessera was built without LibTorch "
+                         "(apt-get install libtorch-dev and rebuild, TESSERA_TORCH=AUTO|ON)");
+#endif
+    TESSERA_CHECK(options.pairs, "--pair-space latent only applies to pairs: add --pairs");
+    TESSERA_CHECK(vm.count("model"), "--pair-space latent needs --model (the --out folder of `tessera train`)");
+    TESSERA_CHECK(vm.count("controls"), "--pair-space latent needs --controls (CSV of per-cell control profiles)");
+  } else {
+    TESSERA_CHECK(!vm.count("model") && !vm.count("controls"), "--model and --controls only apply to "
+                  "--pair-space latent");
+  }
 
   const auto query_signature = search::read_query_csv(vm["query"].as<std::string>());
   search::Library library;
@@ -98,8 +129,34 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
                query.down.size());
   const search::CandidateSpace space{library.size(), options.pairs};
   engine::info("scoring ", space.size(), " candidates (", library.size(), " signatures, ", library.num_imputed(),
-               " imputed", options.pairs ? ", plus pairs" : "", ") on ", world.size(), " rank(s)");
+               " imputed", options.pairs ? (latent ? ", plus pairs in latent space" : ", plus pairs") : "", ") on ",
+               world.size(), " rank(s)");
 
+#ifdef TESSERA_HAVE_TORCH
+  std::unique_ptr<solvers::autoencoder::LatentPairs> latent_pairs;
+  if (latent) {
+    namespace ae = solvers::autoencoder;
+    const auto controls = search::read_cell_controls(vm["controls"].as<std::string>(), library);
+    const auto model = ae::load_latent_model(world, vm["model"].as<std::string>());
+    // A model trained with a gene list is matched to the library's rows by id (or symbol); else by position.
+    std::vector<int> model_rows;
+    if (!model.genes.empty()) {
+      TESSERA_CHECK(std::int64_t(model.genes.size()) == library.num_genes(), "--model ", model.checkpoint.string(),
+                    " was trained on ", model.genes.size(), " genes, the library has ", library.num_genes(),
+                    ": train on the library's genes (tessera train --genes)");
+      std::string field;
+      model_rows = search::match_gene_ids(model.genes, library.rows(), field);
+      for (std::size_t g = 0; g < model_rows.size(); ++g)
+        TESSERA_CHECK(model_rows[g] >= 0, "--model gene ", model.genes[g], " is not a gene of the library");
+    }
+    latent_pairs = std::make_unique<ae::LatentPairs>(world, *model.trainer, model.scaling, library.values(),
+                                                     controls.values, controls.cell_of, model_rows);
+    options.pair_signature = latent_pairs.get();
+    engine::info("latent pairs: model ", model.checkpoint.string(), " (width ", latent_pairs->latent_width(),
+                 model.scaling.empty() ? ", no scaling" : ", z-scored", "), controls of ", controls.cells.size(),
+                 " cell type(s) matched by ", controls.field, "; pairs of two cell types are not ranked");
+  }
+#endif
   const auto result = search::rank_candidates(world, library, query, options);
   if (!world.is_root()) return 0;
 
@@ -113,7 +170,7 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
     std::string id = a.id, pert = label(a), source = a.source;
     if (c.second >= 0) {
       const auto& b = library.info(c.second);
-      id += " + " + b.id, pert += " + " + label(b), source += " + " + b.source;
+      id += " + " + b.id, pert += " + " + label(b), source += " + " + b.source + (latent ? " (latent)" : "");
     }
     table.rows.push_back({std::to_string(r + 1), id, a.cell, pert, source, format_number(c.score),
                           format_number(c.low), format_number(c.high), format_number(c.scores.cosine),
@@ -126,6 +183,9 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
               vm["query"].as<std::string>().c_str(), match.matched(), match.query_genes, match.field.c_str(),
               result.top.size(), static_cast<long long>(result.candidates), search::rank_by_name(options.rank_by),
               options.bootstrap, result.seconds, double(result.candidates) / std::max(result.seconds, 1e-9));
+  if (result.declined > 0)
+    std::printf("(%lld pairs of two cell types not combined in latent space, not scored)\n",
+                static_cast<long long>(result.declined));
   std::printf("%s", io::to_csv_text(table).c_str());
   if (!vm["out"].as<std::string>().empty()) io::write_csv(vm["out"].as<std::string>(), table);
   return 0;

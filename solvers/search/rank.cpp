@@ -76,16 +76,24 @@ RankResult rank_candidates(const engine::Context& ctx, const Library& library, c
   Scorer scorer(query);
   TopK top(options.top_k);
   Eigen::VectorXf sum(library.num_genes());
+  PairSignature* const combiner = options.pairs ? options.pair_signature : nullptr;
   engine::Progress progress("rank", range.size() * ctx.size(), "candidates");
-  std::int64_t i = 0, j = -1;
+  std::int64_t i = 0, j = -1, declined = 0;
   if (range.size() > 0) std::tie(i, j) = space.decode(range.begin);
   for (std::int64_t index = range.begin; index < range.end; ++index) {
     if (j < 0) {
       top.offer(scorer.score({values.col(i).data(), genes}, options.rank_by), index);
       if (++i == space.signatures) i = 0, j = 1;  // singles done: the first pair is (0, 1)
-    } else {
+    } else if (combiner == nullptr) {
       sum = values.col(i) + values.col(j);
       top.offer(scorer.score({sum.data(), genes}, options.rank_by), index);
+      if (++j == space.signatures) ++i, j = i + 1;
+    } else {
+      // A declined pair (e.g. two cell types in latent space) is simply not offered: it can never rank.
+      if (combiner->combine(i, j, {sum.data(), genes}))
+        top.offer(scorer.score({sum.data(), genes}, options.rank_by), index);
+      else
+        ++declined;
       if (++j == space.signatures) ++i, j = i + 1;
     }
     if (options.progress && ((index - range.begin) & 0xffff) == 0) progress.update((index - range.begin) * ctx.size());
@@ -95,14 +103,22 @@ RankResult rank_candidates(const engine::Context& ctx, const Library& library, c
 
   RankResult result;
   result.seconds = engine::allreduce_max(ctx, seconds);
-  result.candidates = engine::allreduce_sum(ctx, std::int64_t(range.size()));
+  result.candidates = engine::allreduce_sum(ctx, std::int64_t(range.size()) - declined);
+  result.declined = engine::allreduce_sum(ctx, declined);
   // Every rank holds the library, so each finishes the k winners itself: no second round of messages.
   for (const auto& ranked : top.merge_over_ranks(ctx)) {
     RankedCandidate c;
     c.index = ranked.index;
     std::tie(c.first, c.second) = space.decode(ranked.index);
     Eigen::VectorXf signature = values.col(c.first);
-    if (c.second >= 0) signature += values.col(c.second);
+    if (c.second >= 0) {
+      if (combiner == nullptr) {
+        signature += values.col(c.second);
+      } else {
+        [[maybe_unused]] const bool combined = combiner->combine(c.first, c.second, {signature.data(), genes});
+        TESSERA_ASSERT(combined);  // it was offered, so the combiner accepted it on some rank
+      }
+    }
     c.scores = scorer.score({signature.data(), genes});
     c.score = ranked.score;
     // An interval only for a single imputed signature whose method left heldout residuals for its cell type.

@@ -5,6 +5,10 @@
 // index range is split over ranks by engine::block_range and pairs are decoded on the fly, so no candidate list
 // is ever stored; each rank keeps a TopK and the k best are merged at the end. The order is total (score, then
 // index), so 1, 2 or 3 ranks return the same table.
+//
+// RankOptions::pair_signature replaces the sum by another combination (solvers/search/pair_signature.h, e.g.
+// the latent-space pairs of solvers/autoencoder/latent_pairs.h); a pair it declines is not ranked. Null (the
+// default) keeps the inline sum: the gene path makes no virtual call and its results are bit-identical to before.
 #pragma once
 
 #include <cstdint>
@@ -13,6 +17,7 @@
 
 #include "engine/context.h"
 #include "solvers/search/library.h"
+#include "solvers/search/pair_signature.h"
 #include "solvers/search/scores.h"
 
 namespace tessera::solvers::search {
@@ -21,10 +26,13 @@ struct RankOptions {
   std::size_t top_k = 20;
   RankBy rank_by = RankBy::kConnectivity;
   bool pairs = false;
-  int bootstrap = 200;      // replicates of the residual bootstrap of imputed signatures (0: none)
-  double level = 0.95;      // coverage of the bootstrap interval
+  int bootstrap = 200;  // replicates of the residual bootstrap of imputed signatures (0: none)
+  double level = 0.95;  // coverage of the bootstrap interval
   std::uint64_t seed = 1;
-  bool progress = true;     // a progress line on rank 0
+  bool progress = true;  // a progress line on rank 0
+  // Pairs only: the pair's signature; null = the sum of the two (gene space). Not owned; must give the same
+  // values on every rank.
+  PairSignature* pair_signature = nullptr;
 };
 
 // The candidate index space.
@@ -41,13 +49,14 @@ struct RankedCandidate {
   std::int64_t first = 0;
   std::int64_t second = -1;  // -1: a single signature
   Scores scores;
-  double score = 0;          // the ranking score (RankOptions::rank_by)
+  double score = 0;              // the ranking score (RankOptions::rank_by)
   double low = NAN, high = NAN;  // bootstrap interval of `score`; NaN: not imputed or no residuals
 };
 
 struct RankResult {
   std::vector<RankedCandidate> top;  // best first
   std::int64_t candidates = 0;       // scored over all ranks
+  std::int64_t declined = 0;         // pairs the PairSignature declined (not scored, not in `candidates`)
   double seconds = 0;                // wall time of the scoring loop (max over ranks)
 };
 

@@ -163,6 +163,9 @@ TEST(CliCausal, BadInputEndsWithAClearError) {
       {"design --pool " + (dir / "pool.csv").string(), "need --dag"},
       {"design --dag " + (dir / "dag.csv").string() + " --pool " + (dir / "pool.csv").string(), "NOT_A_NODE"},
       {"rank -q " + (dir / "q.csv").string() + " -l " + (dir / "missing.gctx").string(), "missing.gctx"},
+      {"rank -q q.csv -l missing.gctx --pair-space latent", "add --pairs"},
+      {"rank -q q.csv -l missing.gctx --pairs --pair-space latent --controls c.csv", "needs --model"},
+      {"rank -q q.csv -l missing.gctx --pairs --pair-space protein", "--pair-space must be gene or latent"},
   };
   for (const auto& c : cases) {
     for (int ranks : {1, 2}) {
