@@ -5,13 +5,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <map>
+#include <optional>
 
 #include "engine/log.h"
 #include "io/csv.h"
 #include "jobs/causal_input.h"
-#include "jobs/dag_file.h"
 #include "jobs/commands.h"
+#include "jobs/dag_file.h"
 #include "solvers/search/design.h"
 #include "solvers/search/shift_pool.h"
 
