@@ -17,11 +17,13 @@ bool IgspPolicy::targets(int setting, int node) const {
   return std::binary_search(t.begin(), t.end(), node);
 }
 
-bool IgspPolicy::may_reverse(const Dag&, int from, int to) {
+bool IgspPolicy::i_covered(int from, int to) {
   for (int k = 1; k < int(known_targets_.size()); ++k)
     if (targets(k, from) && !targets(k, to) && !invariance_.invariant(to, {}, k)) return false;
   return true;
 }
+
+bool IgspPolicy::may_reverse(const Dag&, int from, int to) { return i_covered(from, to); }
 
 bool IgspPolicy::contradicting(int from, int to) {
   for (int k = 1; k < int(known_targets_.size()); ++k) {
@@ -33,7 +35,7 @@ bool IgspPolicy::contradicting(int from, int to) {
 
 long IgspPolicy::node_penalty(int node, const std::vector<int>& parents) {
   long count = 0;
-  for (int i : parents) count += contradicting(i, node) ? 1 : 0;
+  for (int i : parents) count += i_covered(i, node) && contradicting(i, node) ? 1 : 0;
   return count;
 }
 

@@ -1,9 +1,11 @@
 // IGSP (Wang, Solus, Yang, Uhler, NeurIPS 2017): GSP with known intervention targets.
 // A covered arc i -> j may be reversed only when it is I-covered: for every setting k whose targets hold i but
 // not j, the marginal of j is invariant (intervening on i did not move j). Ties between DAGs with equally many
-// arcs go to fewer I-contradicting arcs; i -> j contradicts the data when some setting targeting i but not j
-// leaves j invariant, or some setting targeting j but not i changes i (the single-target reduction of the
-// paper's definition, with the empty conditioning set).
+// arcs go to fewer arcs that are both I-covered and I-contradicting; i -> j contradicts the data when some
+// setting targeting i but not j leaves j invariant, or some setting targeting j but not i changes i.
+// With single-node targets (the usual case, and Sachs) these are exactly the reference implementation's rules
+// (causaldag's igsp). For multi-node targets the paper also searches conditioning sets among the neighbours;
+// here the marginal (empty conditioning set) test stands in for them.
 #pragma once
 #include <vector>
 
@@ -19,6 +21,7 @@ class IgspPolicy final : public SearchPolicy {
   bool may_reverse(const Dag& dag, int from, int to) override;
   long node_penalty(int node, const std::vector<int>& parents) override;
   bool contradicting(int from, int to);
+  bool i_covered(int from, int to);
 
  private:
   bool targets(int setting, int node) const;
