@@ -210,6 +210,8 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
        "gaussian (partial correlation, Fisher z) or hsic (kernel test, for nonlinear data; O(n^2) per test)")
       ("hsic-samples", po::value<int>(&params.hsic_samples)->default_value(params.hsic_samples),
        "hsic: observational rows the kernel test uses (the first ones)")
+      ("start-graph", po::value<std::string>(&params.start_graph)->default_value(params.start_graph),
+       "rows whose partial-correlation graph gives the starting orders: pooled (all settings) or observational")
       ("shrinkage", po::value<std::string>()->default_value("auto"),
        "correlation shrinkage lambda for the CI tests: auto (none when the observational covariance is "
        "well-posed, else data-driven, at most 0.1), 0 (never) or a value in (0, 1]")

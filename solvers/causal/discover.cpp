@@ -22,6 +22,8 @@ void DiscoveryParams::check() const {
   TESSERA_CHECK(alpha_inv > 0 && alpha_inv < 1, "alpha-inv must be in (0, 1), got ", alpha_inv);
   TESSERA_CHECK(depth >= 1, "depth must be at least 1, got ", depth);
   TESSERA_CHECK(restarts >= 1, "restarts must be at least 1, got ", restarts);
+  TESSERA_CHECK(start_graph == "pooled" || start_graph == "observational", "unknown --start-graph '", start_graph,
+                "'; choose pooled or observational");
   TESSERA_CHECK(shrinkage <= 1, "shrinkage must be in [0, 1] (or negative for auto), got ", shrinkage);
   TESSERA_CHECK(ci_test == "gaussian" || ci_test == "hsic", "unknown --ci-test '", ci_test,
                 "'; choose gaussian or hsic");
@@ -94,7 +96,19 @@ DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<Sett
       policy = std::make_unique<GspPolicy>();
     // With hsic this graph misses the dependences HSIC is there for; it is only a heuristic start (its
     // min-degree orders), and the HSIC tests of the minimal I-map and the search decide every arc.
-    if (params.fixed_order.empty()) pcor_graph = partial_correlation_graph(*gaussian);
+    if (params.fixed_order.empty()) {
+      if (params.start_graph == "pooled" && stats.size() > 1) {
+        // All rows together estimate the skeleton far better than the observational ones alone (6x the rows
+        // in the benchmark): p = 1,000 SHD 417 -> 236. Interventions change some dependences, but the graph
+        // only picks the starting orders; the observational tests still decide every arc.
+        SettingStats all = stats[0];
+        for (std::size_t k = 1; k < stats.size(); ++k) all = pool(all, stats[k]);
+        const GaussianCiTest pooled(all, params.alpha, resolve_shrinkage(all, params.shrinkage));
+        pcor_graph = partial_correlation_graph(pooled);
+      } else {
+        pcor_graph = partial_correlation_graph(*gaussian);
+      }
+    }
   };
   auto imap = [&](const std::vector<int>& order) {
     return kernel ? minimal_imap(order, *kernel, constraints) : minimal_imap_gaussian(order, *gaussian, constraints);

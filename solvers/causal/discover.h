@@ -30,6 +30,10 @@ struct DiscoveryParams {
   // lambda computed from the data. 0 = never (singular data then stop with an error naming this option);
   // a value in (0, 1] = that lambda. The invariance tests (small conditioning sets, pooled data) are not shrunk.
   double shrinkage = -1;
+  // The rows whose thresholded partial-correlation graph gives the restarts' starting orders (minimum-degree
+  // orders): "pooled" (every setting; the default) or "observational". Only the starting orders; the CI tests
+  // always use the observational rows.
+  std::string start_graph = "pooled";
   // The CI test behind the minimal I-maps and the search (--ci-test). gaussian: partial correlations from the
   // sufficient statistics (linear Gaussian models). hsic: the kernel test of citest/hsic_ci_test.h on the
   // observational rows, which sees non-monotone dependences that have no correlation (y = x^2 + noise); it needs

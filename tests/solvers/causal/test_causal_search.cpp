@@ -93,6 +93,39 @@ TEST(Discover, FixedOrderGivesTheMinimalImapAndBadParamsThrow) {
   EXPECT_THROW(discover(self(), pr.data, bad), Error);
 }
 
+// The benchmark's p = 100 problem (ER degree 1.5, 1,000 observational + 5 x 1,000 perfect-intervention rows):
+// starting orders from all rows beat those from the observational rows alone. Measured UT-IGSP SHD: 13 pooled,
+// 18 observational (of 75 arcs).
+TEST(Discover, PooledStartingGraphBeatsTheObservationalOne) {
+  engine::RandomStream rng(42, "bench/sem", 100);
+  const LinearSem sem = random_linear_sem(random_er_dag(100, 1.5, rng), rng);
+  std::vector<int> nodes(100);
+  for (int j = 0; j < 100; ++j) nodes[std::size_t(j)] = j;
+  rng.shuffle(nodes);
+  std::vector<Intervention> ivs;
+  for (int k = 0; k < 5; ++k) ivs.push_back({{nodes[std::size_t(k)]}, Intervention::Kind::kPerfect});
+  const InterventionalData data = simulate_interventional(sem, 1000, ivs, 1000, 7);
+  DiscoveryParams params;
+  params.algorithm = "utigsp";
+  params.alpha = params.alpha_inv = 1e-5;
+  const int pooled = shd(sem.dag, discover(self(), data, params).dag);
+  params.start_graph = "observational";
+  const int observational = shd(sem.dag, discover(self(), data, params).dag);
+  EXPECT_LE(pooled, 15);
+  EXPECT_LT(pooled, observational);
+  params.start_graph = "setting1";
+  EXPECT_THROW(
+      {
+        try {
+          discover(self(), data, params);
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("--start-graph 'setting1'"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      Error);
+}
+
 TEST(Discover, RequiredAndForbiddenArcsAreObeyed) {
   Dag chain(3);  // 0 -> 1 -> 2: its Markov equivalence class has three DAGs
   chain.add_edge(0, 1);
