@@ -144,8 +144,7 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
       TESSERA_CHECK(std::int64_t(model.genes.size()) == library.num_genes(), "--model ", model.checkpoint.string(),
                     " was trained on ", model.genes.size(), " genes, the library has ", library.num_genes(),
                     ": train on the library's genes (tessera train --genes)");
-      std::string field;
-      model_rows = search::match_gene_ids(model.genes, library.rows(), field);
+      model_rows = search::match_gene_ids(model.genes, library.rows()).rows;
       for (std::size_t g = 0; g < model_rows.size(); ++g)
         TESSERA_CHECK(model_rows[g] >= 0, "--model gene ", model.genes[g], " is not a gene of the library");
     }

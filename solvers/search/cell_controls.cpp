@@ -3,10 +3,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <map>
-#include <unordered_map>
-#include <unordered_set>
 
 #include "engine/error.h"
+#include "solvers/search/query.h"
 
 namespace tessera::solvers::search {
 
@@ -20,43 +19,14 @@ std::string trim(const std::string& text) {
 
 }  // namespace
 
-std::vector<int> match_gene_ids(std::span<const std::string> ids, const io::MetaTable& rows, std::string& field) {
-  std::vector<std::pair<std::string, std::vector<std::string>>> keys;
-  keys.emplace_back("id", rows.ids);
-  for (const char* name : {"pr_gene_symbol", "pr_gene_id", "gene_symbol", "gene_id"}) {
-    if (const auto* column = rows.find(name)) {
-      std::vector<std::string> text(rows.size());
-      for (std::size_t i = 0; i < rows.size(); ++i) text[i] = column->is_missing(i) ? "" : trim(column->as_string(i));
-      keys.emplace_back(name, std::move(text));
-    }
-  }
-  std::vector<int> best(ids.size(), -1);
-  std::size_t best_count = 0;
-  field = keys.front().first;
-  for (const auto& [name, key] : keys) {
-    std::unordered_map<std::string, int> row_of;
-    for (std::size_t i = 0; i < key.size(); ++i)
-      if (!key[i].empty()) row_of.emplace(key[i], int(i));
-    std::vector<int> found(ids.size(), -1);
-    std::unordered_set<int> used;
-    std::size_t count = 0;
-    for (std::size_t g = 0; g < ids.size(); ++g) {
-      const auto hit = row_of.find(trim(ids[g]));
-      if (hit == row_of.end() || !used.insert(hit->second).second) continue;
-      found[g] = hit->second;
-      ++count;
-    }
-    if (count > best_count) best = std::move(found), best_count = count, field = name;
-  }
-  return best;
-}
-
 CellControls match_cell_controls(const io::CsvTable& table, const std::string& where, const Library& library) {
   TESSERA_CHECK(table.header.size() >= 2, where, ": a controls file needs a cell column and gene columns");
   const std::int64_t genes = library.num_genes();
   CellControls out;
   const std::span<const std::string> names(table.header.begin() + 1, table.header.end());
-  const std::vector<int> rows = match_gene_ids(names, library.rows(), out.field);
+  const auto matched = match_gene_ids(names, library.rows());
+  out.field = matched.field;
+  const std::vector<int>& rows = matched.rows;
   std::vector<int> column_of_row(std::size_t(genes), -1);
   for (std::size_t c = 0; c < rows.size(); ++c)
     if (rows[c] >= 0) column_of_row[std::size_t(rows[c])] = int(c + 1);

@@ -31,10 +31,6 @@ struct CellControls {
   std::string field;                  // the library row field the gene names matched
 };
 
-// Library row of each of `ids` (-1 when not found) by the identifier field with the most matches; `field`
-// receives that field's name. A row matched twice keeps the first id.
-std::vector<int> match_gene_ids(std::span<const std::string> ids, const io::MetaTable& rows, std::string& field);
-
 CellControls match_cell_controls(const io::CsvTable& table, const std::string& where, const Library& library);
 CellControls read_cell_controls(const std::filesystem::path& path, const Library& library);
 

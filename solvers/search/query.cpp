@@ -13,9 +13,9 @@ namespace tessera::solvers::search {
 
 namespace {
 std::string trim(const std::string& text) {
-  const auto begin = text.find_first_not_of(" \t\r\"");
+  const auto begin = text.find_first_not_of(" \t\r\n\"");
   if (begin == std::string::npos) return "";
-  const auto end = text.find_last_not_of(" \t\r\"");
+  const auto end = text.find_last_not_of(" \t\r\n\"");
   return text.substr(begin, end - begin + 1);
 }
 }  // namespace
@@ -52,7 +52,7 @@ QuerySignature read_query_csv(const std::filesystem::path& path) {
   return q;
 }
 
-GeneMatch match_genes(const QuerySignature& query, const io::MetaTable& rows, std::size_t min_genes) {
+GeneIdMatch match_gene_ids(std::span<const std::string> ids, const io::MetaTable& rows) {
   std::vector<std::pair<std::string, std::vector<std::string>>> keys;
   keys.emplace_back("id", rows.ids);
   for (const char* name : {"pr_gene_symbol", "pr_gene_id", "gene_symbol", "gene_id"}) {
@@ -62,33 +62,42 @@ GeneMatch match_genes(const QuerySignature& query, const io::MetaTable& rows, st
       keys.emplace_back(name, std::move(text));
     }
   }
-  GeneMatch best;
-  best.query_genes = query.genes.size();
-  best.library_genes = rows.size();
-  std::string tried;
-  for (const auto& [name, ids] : keys) {
+  GeneIdMatch best;
+  best.rows.assign(ids.size(), -1);
+  best.field = keys.front().first;
+  for (const auto& [name, key] : keys) {
     std::unordered_map<std::string, int> row_of;
-    for (std::size_t i = 0; i < ids.size(); ++i)
-      if (!ids[i].empty()) row_of.emplace(ids[i], int(i));  // first row wins for a repeated id
-    GeneMatch m;
-    m.field = name;
-    m.query_genes = best.query_genes;
-    m.library_genes = best.library_genes;
+    for (std::size_t i = 0; i < key.size(); ++i)
+      if (!key[i].empty()) row_of.emplace(key[i], int(i));  // first row wins for a repeated id
+    std::vector<int> found(ids.size(), -1);
     std::unordered_set<int> used;
-    for (std::size_t g = 0; g < query.genes.size(); ++g) {
-      const auto hit = row_of.find(query.genes[g]);
+    std::size_t count = 0;
+    for (std::size_t g = 0; g < ids.size(); ++g) {
+      const auto hit = row_of.find(trim(ids[g]));
       if (hit == row_of.end() || !used.insert(hit->second).second) continue;
-      m.library_rows.push_back(hit->second);
-      m.values.push_back(query.values[g]);
+      found[g] = hit->second;
+      ++count;
     }
-    tried += (tried.empty() ? "" : ", ") + name + " " + std::to_string(m.matched());
-    if (m.matched() > best.matched()) best = std::move(m);
+    best.tried += (best.tried.empty() ? "" : ", ") + name + " " + std::to_string(count);
+    if (count > best.matched) best.rows = std::move(found), best.matched = count, best.field = name;
   }
-  TESSERA_CHECK(best.matched() >= min_genes, "only ", best.matched(), " of ", query.genes.size(),
-                " query genes match the library's ", rows.size(), " genes (by field: ", tried,
-                "); at least ", min_genes, " are required (--min-genes): check that both use gene symbols or "
-                "both Entrez ids, or give a library whose rows carry pr_gene_symbol");
   return best;
+}
+
+GeneMatch match_genes(const QuerySignature& query, const io::MetaTable& rows, std::size_t min_genes) {
+  const auto ids = match_gene_ids(query.genes, rows);
+  GeneMatch match;
+  match.query_genes = query.genes.size();
+  match.library_genes = rows.size();
+  if (ids.matched > 0) match.field = ids.field;
+  for (std::size_t g = 0; g < query.genes.size(); ++g)
+    if (ids.rows[g] >= 0) match.library_rows.push_back(ids.rows[g]), match.values.push_back(query.values[g]);
+  TESSERA_CHECK(match.matched() >= min_genes, "only ", match.matched(), " of ", query.genes.size(),
+                " query genes match the library's ", rows.size(), " genes (by field: ", ids.tried, "); at least ",
+                min_genes,
+                " are required (--min-genes): check that both use gene symbols or "
+                "both Entrez ids, or give a library whose rows carry pr_gene_symbol");
+  return match;
 }
 
 }  // namespace tessera::solvers::search

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,17 @@ struct GeneMatch {
   std::size_t library_genes = 0;  // rows of the library
   std::size_t matched() const { return library_rows.size(); }
 };
+
+// Library row of each of `ids` (-1 when not found), looked up as above in the identifier field with the most
+// matches (ties: the first field tried; a row matched twice keeps the first id). Local; never throws. Shared by
+// the query, the control profiles of latent pairs and a model's gene list.
+struct GeneIdMatch {
+  std::vector<int> rows;  // per id
+  std::string field;      // the winning field ("id" when nothing matched)
+  std::size_t matched = 0;
+  std::string tried;  // "id 0, pr_gene_symbol 913": the count of every field, for messages
+};
+GeneIdMatch match_gene_ids(std::span<const std::string> ids, const io::MetaTable& rows);
 
 // Local. Throws tessera::Error when fewer than min_genes match.
 GeneMatch match_genes(const QuerySignature& query, const io::MetaTable& rows, std::size_t min_genes);
