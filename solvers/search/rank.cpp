@@ -84,13 +84,15 @@ RankResult rank_candidates(const engine::Context& ctx, const Library& library, c
     if (j < 0) {
       top.offer(scorer.score({values.col(i).data(), genes}, options.rank_by), index);
       if (++i == space.signatures) i = 0, j = 1;  // singles done: the first pair is (0, 1)
-    } else if (combiner == nullptr) {
-      sum = values.col(i) + values.col(j);
-      top.offer(scorer.score({sum.data(), genes}, options.rank_by), index);
-      if (++j == space.signatures) ++i, j = i + 1;
     } else {
-      // A declined pair (e.g. two cell types in latent space) is simply not offered: it can never rank.
-      if (combiner->combine(i, j, {sum.data(), genes}))
+      // The gene path sums inline (no virtual call). A declined pair (e.g. two cell types in latent space) is
+      // simply not offered: it can never rank.
+      bool combined = true;
+      if (combiner == nullptr)
+        sum = values.col(i) + values.col(j);
+      else
+        combined = combiner->combine(i, j, {sum.data(), genes});
+      if (combined)
         top.offer(scorer.score({sum.data(), genes}, options.rank_by), index);
       else
         ++declined;
