@@ -7,6 +7,7 @@
 #include "io/csv.h"
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -169,8 +170,8 @@ CsvTable read_csv(const fs::path& path) {
 
 std::string to_csv_text(const CsvTable& table) {
   for (std::size_t r = 0; r < table.rows.size(); ++r)
-    TESSERA_CHECK(table.rows[r].size() == table.header.size(), "CSV table row ", r, " has ",
-                  table.rows[r].size(), " cells where the header has ", table.header.size());
+    TESSERA_CHECK(table.rows[r].size() == table.header.size(), "CSV table row ", r, " has ", table.rows[r].size(),
+                  " cells where the header has ", table.header.size());
   std::string out;
   append_row(out, table.header);
   for (const auto& row : table.rows) append_row(out, row);
@@ -187,6 +188,12 @@ void write_csv(const fs::path& path, const CsvTable& table) {
     out.close();
     TESSERA_CHECK(!out.fail(), "cannot write CSV file '", path.string(), "' (disk full?)");
   });
+}
+
+std::string shortest_text(double value) {
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof text, value).ptr;
+  return std::string(text, end);
 }
 
 }  // namespace tessera::io

@@ -24,4 +24,7 @@ void write_csv(const std::filesystem::path& path, const CsvTable& table);
 // The same rows as CSV text (for printing).
 std::string to_csv_text(const CsvTable& table);
 
+// A cell for a double: the shortest text that reads back to the same value (0.7, not 0.69999999999999996).
+std::string shortest_text(double value);
+
 }  // namespace tessera::io

@@ -6,7 +6,6 @@
 // appears (edge_stability.csv). The bootstrap checkpoints on SIGUSR1/USR2/TERM into <out>/bootstrap.checkpoint
 // and exits with 75 (requeue); the same command resumes from it.
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -77,17 +76,10 @@ std::vector<ArcFrequency> stable_arcs(const causal::InterventionalData& data, co
   return arcs;
 }
 
-// Shortest text that reads back to the same double (0.7, not 0.69999999999999996).
-std::string shortest(double value) {
-  char text[32];
-  const auto end = std::to_chars(text, text + sizeof text, value).ptr;
-  return std::string(text, end);
-}
-
 void write_stability(const std::filesystem::path& path, const std::vector<ArcFrequency>& arcs) {
   io::CsvTable table;
   table.header = {"source", "target", "frequency"};
-  for (const auto& a : arcs) table.rows.push_back({a.source, a.target, shortest(a.frequency)});
+  for (const auto& a : arcs) table.rows.push_back({a.source, a.target, io::shortest_text(a.frequency)});
   io::write_csv(path, table);
 }
 
@@ -180,8 +172,9 @@ void write_metrics(const std::filesystem::path& path, const causal::DiscoveryMet
   io::CsvTable table;
   table.header = {"shd", "essential_shd", "precision", "recall", "learned_arcs", "true_arcs", "true_targets",
                   "learned_targets", "correct_targets"};
-  table.rows.push_back({std::to_string(m.shd), std::to_string(m.essential_shd), shortest(m.accuracy.precision()),
-                        shortest(m.accuracy.recall()), std::to_string(m.accuracy.learned_edges),
+  table.rows.push_back({std::to_string(m.shd), std::to_string(m.essential_shd),
+                        io::shortest_text(m.accuracy.precision()), io::shortest_text(m.accuracy.recall()),
+                        std::to_string(m.accuracy.learned_edges),
                         std::to_string(m.accuracy.true_edges), std::to_string(m.true_targets),
                         std::to_string(m.learned_targets), std::to_string(m.correct_targets)});
   io::write_csv(path, table);

@@ -19,19 +19,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string number(double value) {
-  char text[32];
-  std::snprintf(text, sizeof text, "%.17g", value);
-  return text;
-}
-
 void write_data_csv(const fs::path& path, const causal::InterventionalData& data) {
   io::CsvTable table;
   table.header = data.variables;
   table.header.push_back("setting");
   for (Eigen::Index r = 0; r < data.samples.rows(); ++r) {
     std::vector<std::string> row;
-    for (Eigen::Index j = 0; j < data.samples.cols(); ++j) row.push_back(number(data.samples(r, j)));
+    for (Eigen::Index j = 0; j < data.samples.cols(); ++j) row.push_back(io::shortest_text(data.samples(r, j)));
     const int setting = data.setting[std::size_t(r)];
     row.push_back(setting == 0 ? "obs" : data.setting_names[std::size_t(setting)]);
     table.rows.push_back(std::move(row));
@@ -56,7 +50,7 @@ void write_truth(const fs::path& out, const causal::SimulatedDagData& sim) {
   io::CsvTable edges;
   edges.header = {"source", "target", "weight"};
   for (const auto& [i, j] : sim.sem.dag.edges())
-    edges.rows.push_back({names[std::size_t(i)], names[std::size_t(j)], number(sim.sem.weights(i, j))});
+    edges.rows.push_back({names[std::size_t(i)], names[std::size_t(j)], io::shortest_text(sim.sem.weights(i, j))});
   io::write_csv(out / "truth_edges.csv", edges);
   io::CsvTable targets;
   targets.header = {"setting", "target", "listed"};
