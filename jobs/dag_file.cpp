@@ -23,6 +23,7 @@ DagFile read_dag_csv(const std::string& path, const std::vector<std::string>& no
   const auto source = table.column(from_to ? "from" : "source", path);
   const auto target = table.column(from_to ? "to" : "target", path);
   const bool has_weight = has_column(table, "weight");
+  const std::size_t weight = has_weight ? table.column("weight", path) : 0;
   DagFile out;
   out.names = nodes;
   std::map<std::string, int> index;
@@ -42,9 +43,9 @@ DagFile read_dag_csv(const std::string& path, const std::vector<std::string>& no
     };
     out.edges.emplace_back(node(table.rows[r][source]), node(table.rows[r][target]));
     double w = NAN;
-    if (has_weight && !table.rows[r][table.column("weight", path)].empty()) {
+    if (has_weight && !table.rows[r][weight].empty()) {
       try {
-        w = std::stod(table.rows[r][table.column("weight", path)]);
+        w = std::stod(table.rows[r][weight]);
       } catch (const std::exception&) {
         TESSERA_FAIL("DAG file '", path, "' line ", table.line_numbers[r], ": weight is not a number");
       }

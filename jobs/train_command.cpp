@@ -15,11 +15,11 @@
 #include "engine/log.h"
 #include "engine/signals.h"
 #include "io/csv.h"
-#include "io/gct.h"
 #include "io/gctx.h"
 #include "io/hdf5_file.h"
 #include "io/atomic_file.h"
 #include "jobs/commands.h"
+#include "jobs/signature_file.h"
 #include "jobs/table_input.h"
 #include "solvers/autoencoder/alignment.h"
 #include "solvers/autoencoder/preprocess.h"
@@ -148,9 +148,7 @@ int run_train(const engine::Context& world, const std::vector<std::string>& args
   engine::install_stop_handlers();
 
   // Every rank holds every profile: the epoch permutation picks each rank's shard of each batch.
-  const fs::path input_path = vm["input"].as<std::string>();
-  const auto input = input_path.extension() == ".gct" ? io::read_gct<float>(input_path)
-                                                      : io::read_gctx<float>(input_path, world);
+  const auto input = read_whole_signature_file(world, vm["input"].as<std::string>());
   const auto data = ae::preprocess(input, preprocess_options);
   engine::info("train: ", data.samples.cols(), " profiles x ", data.samples.rows(), " genes on ", world.size(),
                " rank(s); width ", params.width, ", depth ", params.depth, ", batch ", params.batch_size);
