@@ -16,6 +16,7 @@
 
 namespace fs = std::filesystem;
 using tessera::testing::data_dir;
+using tessera::testing::has_temporary_files;
 using tessera::testing::mpirun;
 using tessera::testing::quote;
 using tessera::testing::run_command;
@@ -25,12 +26,6 @@ namespace {
 const std::string kTessera = TESSERA_BIN;
 
 fs::path scratch(const std::string& name) { return tessera::testing::scratch_dir("tessera_cli", name); }
-
-bool has_temporary_files(const fs::path& dir) {
-  for (const auto& entry : fs::recursive_directory_iterator(dir))
-    if (entry.path().filename().string().find(".tmp-") != std::string::npos) return true;
-  return false;
-}
 
 // The metrics CSV without its timing column, which legitimately differs run to run.
 tessera::io::CsvTable metrics_without_time(const fs::path& csv) {

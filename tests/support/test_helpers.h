@@ -32,6 +32,13 @@ inline std::filesystem::path scratch_dir(const std::string& prefix, const std::s
   return dir;
 }
 
+// True when a "<name>.tmp-<...>" temporary (io/atomic_file.h) is left anywhere under dir.
+inline bool has_temporary_files(const std::filesystem::path& dir) {
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
+    if (entry.path().filename().string().find(".tmp-") != std::string::npos) return true;
+  return false;
+}
+
 // The message of the tessera::Error that `call` throws; a test failure when it throws nothing.
 template <typename Call>
 std::string error_of(Call&& call) {
