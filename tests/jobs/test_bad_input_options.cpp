@@ -1,0 +1,2 @@
+// Placeholder: filled in by the hardening work (issue 22).
+#include <gtest/gtest.h>
