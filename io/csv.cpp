@@ -6,14 +6,18 @@
 // readable, and always ends lines with "\n".
 #include "io/csv.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string_view>
+#include <unordered_map>
 
 #include "engine/error.h"
 #include "io/atomic_file.h"
+#include "io/text_encoding.h"
 
 namespace tessera::io {
 namespace {
@@ -148,13 +152,28 @@ std::size_t CsvTable::column(const std::string& name, const std::string& where) 
 
 CsvTable read_csv(const fs::path& path) {
   const std::string text = read_whole_file(path);
+  // A NUL byte would cut ids short wherever they are used as C strings (HDF5, printf): refused at its line.
+  if (const std::size_t nul = text.find('\0'); nul != std::string::npos)
+    TESSERA_FAIL("CSV file '", path.string(), "', line ", std::count(text.begin(), text.begin() + std::ptrdiff_t(nul),
+                 '\n') + 1, ": a NUL byte (\\0); the file is damaged or binary: copy or regenerate it");
   auto records = parse_records(text, path);
+  // Cells are metadata (ids, names) or numbers; text that is not UTF-8 is read as Latin-1 (io/text_encoding.h).
+  if (!is_valid_utf8(text))
+    for (auto& record : records)
+      for (auto& cell : record.cells) cell = as_utf8(cell);
   while (!records.empty() && records.back().blank_line) records.pop_back();
   TESSERA_CHECK(!records.empty(), "CSV file '", path.string(), "' is empty; expected a header line");
 
   CsvTable table;
   table.header = std::move(records.front().cells);
   const std::size_t width = table.header.size();
+  std::unordered_map<std::string_view, std::size_t> seen;  // name -> its column, to name both places
+  for (std::size_t c = 0; c < width; ++c) {
+    const auto [it, fresh] = seen.emplace(table.header[c], c);
+    TESSERA_CHECK(fresh, "CSV file '", path.string(), "', line ", records.front().line, ": column ", c + 1,
+                  " is named '", table.header[c], "' like column ", it->second + 1,
+                  "; column names must be unique: rename one");
+  }
   table.rows.reserve(records.size() - 1);
   table.line_numbers.reserve(records.size() - 1);
   for (std::size_t r = 1; r < records.size(); ++r) {
@@ -180,14 +199,7 @@ std::string to_csv_text(const CsvTable& table) {
 
 void write_csv(const fs::path& path, const CsvTable& table) {
   const std::string text = to_csv_text(table);
-  write_atomically(path, [&](const fs::path& temporary) {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    TESSERA_CHECK(out.is_open(), "cannot create '", temporary.string(), "' for CSV output '", path.string(),
-                  "': ", std::strerror(errno), "; check that the folder is writable");
-    out.write(text.data(), std::streamsize(text.size()));
-    out.close();
-    TESSERA_CHECK(!out.fail(), "cannot write CSV file '", path.string(), "' (disk full?)");
-  });
+  write_bytes_atomically(path, text);
 }
 
 std::string shortest_text(double value) {

@@ -14,7 +14,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -23,6 +22,7 @@
 
 #include "engine/error.h"
 #include "io/atomic_file.h"
+#include "io/text_encoding.h"
 
 namespace tessera::io {
 namespace {
@@ -131,6 +131,22 @@ void check_id_copy(const std::vector<std::string>& values, const std::vector<std
                   "'; rename the field (ids and fields share the name 'id' in GCTX)");
 }
 
+// Blank lines and NUL bytes, found line by line before anything else is parsed, so that each is reported at its
+// own line; counted as rows they would be blamed on the row count or on the last line, and a NUL inside a
+// metadata value would only fail much later, when an output is written.
+void check_line_contents(const fs::path& path, const std::vector<std::string_view>& lines) {
+  for (std::size_t index = 1; index < lines.size(); ++index) {
+    const std::string_view line = lines[index];
+    TESSERA_CHECK(line.find_first_not_of(' ') != std::string_view::npos, at_line(path, index + 1),
+                  " is blank; a GCT file has no blank lines before its end: remove the line, or fill in the row "
+                  "that is missing there");
+    const std::size_t nul = line.find('\0');
+    TESSERA_CHECK(nul == std::string_view::npos, at_line(path, index + 1), ", column ",
+                  std::count(line.begin(), line.begin() + std::ptrdiff_t(nul), '\t') + 1,
+                  ": a NUL byte (\\0); the file is damaged or binary: copy or regenerate it");
+  }
+}
+
 struct Dimensions {
   GctVersion version = GctVersion::k1_3;
   Index rows = 0, cols = 0, row_fields = 0, col_fields = 0;
@@ -148,6 +164,7 @@ Dimensions read_dimensions(const fs::path& path, const std::vector<std::string_v
                 "', expected '#1.2' or '#1.3'; this is not a GCT text file (a .gctx is HDF5: use read_gctx)");
   Dimensions dims;
   dims.version = version == "#1.2" ? GctVersion::k1_2 : GctVersion::k1_3;
+  check_line_contents(path, lines);
   TESSERA_CHECK(lines.size() >= 2, at_line(path, 2), ": the file ends before the dimension line");
   const auto numbers = split(trim(lines[1]), '\t');
   const std::size_t expected = dims.version == GctVersion::k1_2 ? 2 : 4;
@@ -165,6 +182,9 @@ Dimensions read_dimensions(const fs::path& path, const std::vector<std::string_v
   dims.cols = values[1];
   dims.row_fields = values[2];
   dims.col_fields = values[3];
+  TESSERA_CHECK(dims.rows > 0 && dims.cols > 0, at_line(path, 2), ": the file holds ", dims.rows,
+                " rows (genes) x ", dims.cols, " columns (signatures); there is nothing to read: give a file with "
+                "at least one gene and one signature");
   // Checked before anything is allocated, so a truncated file is reported as such.
   const std::size_t needed = 3 + std::size_t(dims.col_fields) + std::size_t(dims.rows);
   TESSERA_CHECK(lines.size() >= needed, at_line(path, lines.size()), ": the file ends after ", lines.size(),
@@ -213,6 +233,10 @@ bool parse_value(std::string_view cell, Scalar& value) {
 template <typename Scalar>
 BasicGeneMatrix<Scalar> read_gct(const fs::path& path) {
   const std::string text = read_whole_file(path);
+  // Metadata text is kept as UTF-8 (io/text_encoding.h); a file that is UTF-8 (or ASCII) throughout, as nearly
+  // all are, is not converted value by value.
+  const bool utf8 = is_valid_utf8(text);
+  auto meta_text = [utf8](std::string_view value) { return utf8 ? std::string(value) : as_utf8(value); };
   const auto lines = split_lines(text);
   const Dimensions dims = read_dimensions(path, lines);
   const std::size_t row_fields = std::size_t(dims.row_fields), cols = std::size_t(dims.cols);
@@ -227,21 +251,24 @@ BasicGeneMatrix<Scalar> read_gct(const fs::path& path) {
     const auto [it, fresh] = seen.emplace(id, 2 + row_fields + c);
     TESSERA_CHECK(fresh, at_line(path, 3), ", column ", 2 + row_fields + c, ": column id '", id,
                   "' repeats the one in column ", it->second, "; column ids must be unique");
-    matrix.cols.ids.emplace_back(id);
+    matrix.cols.ids.push_back(meta_text(id));
   }
 
   // Column metadata: "<field>\t<placeholders under the row fields>\t<one value per column>".
   for (Index f = 0; f < dims.col_fields; ++f) {
     const std::size_t index = 3 + std::size_t(f);
     const auto cells = cells_of(path, lines, index, width, "column metadata");
-    std::vector<std::string> values(cells.begin() + std::ptrdiff_t(1 + row_fields), cells.end());
-    TESSERA_CHECK(matrix.cols.find(cells[0]) == nullptr, at_line(path, index + 1), ": column metadata field '",
-                  cells[0], "' appears twice; rename or remove one");
-    if (cells[0] == "id") {
+    std::vector<std::string> values;
+    values.reserve(cols);
+    for (std::size_t c = 0; c < cols; ++c) values.push_back(meta_text(cells[1 + row_fields + c]));
+    std::string name = meta_text(cells[0]);
+    TESSERA_CHECK(matrix.cols.find(name) == nullptr, at_line(path, index + 1), ": column metadata field '", name,
+                  "' appears twice; rename or remove one");
+    if (name == "id") {
       check_id_copy(values, matrix.cols.ids, path, index + 1, "column");
       continue;
     }
-    matrix.cols.fields.push_back(typed_column(std::string(cells[0]), std::move(values)));
+    matrix.cols.fields.push_back(typed_column(std::move(name), std::move(values)));
   }
 
   // Data lines: "<row id>\t<row field values>\t<one number per column>".
@@ -270,8 +297,8 @@ BasicGeneMatrix<Scalar> read_gct(const fs::path& path) {
     const auto [it, fresh] = seen.emplace(id, line_number);
     TESSERA_CHECK(fresh, at_line(path, line_number), ": row id '", id, "' repeats the one on line ", it->second,
                   "; row ids must be unique");
-    matrix.rows.ids.emplace_back(id);
-    for (std::size_t f = 0; f < row_fields; ++f) row_values[f][std::size_t(r)] = next_cell();
+    matrix.rows.ids.push_back(meta_text(id));
+    for (std::size_t f = 0; f < row_fields; ++f) row_values[f][std::size_t(r)] = meta_text(next_cell());
     for (std::size_t c = 0; c < cols; ++c) {
       const std::string_view cell = next_cell();
       TESSERA_CHECK(parse_value(cell, matrix.values(r, Index(c))), at_line(path, line_number), ", column ",
@@ -281,14 +308,14 @@ BasicGeneMatrix<Scalar> read_gct(const fs::path& path) {
     }
   }
   for (std::size_t f = 0; f < row_fields; ++f) {
-    const std::string_view name = header[1 + f];
+    std::string name = meta_text(header[1 + f]);
     TESSERA_CHECK(matrix.rows.find(name) == nullptr, at_line(path, 3), ", column ", 2 + f,
                   ": row metadata field '", name, "' appears twice; rename or remove one");
     if (name == "id") {
       check_id_copy(row_values[f], matrix.rows.ids, path, 3, "row");
       continue;
     }
-    matrix.rows.fields.push_back(typed_column(std::string(name), std::move(row_values[f])));
+    matrix.rows.fields.push_back(typed_column(std::move(name), std::move(row_values[f])));
   }
   return matrix;
 }
@@ -385,14 +412,7 @@ void write_gct(const fs::path& path, const BasicGeneMatrix<Scalar>& matrix, GctV
   check_shape(matrix.rows, matrix.num_genes(), path, "row");
   check_shape(matrix.cols, matrix.num_signatures(), path, "column");
   const std::string text = gct_text(matrix, version);
-  write_atomically(path, [&](const fs::path& temporary) {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    TESSERA_CHECK(out.is_open(), "cannot create '", temporary.string(), "' for GCT output '", path.string(),
-                  "': ", std::strerror(errno), "; check that the folder is writable");
-    out.write(text.data(), std::streamsize(text.size()));
-    out.close();
-    TESSERA_CHECK(!out.fail(), "cannot write GCT file '", path.string(), "' (disk full?)");
-  });
+  write_bytes_atomically(path, text);
 }
 
 template BasicGeneMatrix<float> read_gct<float>(const fs::path&);

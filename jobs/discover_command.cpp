@@ -9,7 +9,6 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <tuple>
 
 #include "engine/log.h"
@@ -37,19 +36,17 @@ std::string dot_quote(const std::string& s) {
 
 void write_outputs(const std::filesystem::path& out, const causal::InterventionalData& data,
                    const causal::DiscoveryResult& res) {
-  std::filesystem::create_directories(out);
+  io::make_output_folder(out, "--out");
   io::CsvTable edges;
   edges.header = {"from", "to"};
   for (const auto& [i, j] : res.dag.edges()) edges.rows.push_back({data.variables[i], data.variables[j]});
   io::write_csv(out / "dag_edges.csv", edges);
-  io::write_atomically(out / "dag.dot", [&](const std::filesystem::path& tmp) {
-    std::ofstream f(tmp);
+  io::write_stream_atomically(out / "dag.dot", [&](std::ostream& f) {
     f << "digraph causal {\n";
     for (const auto& v : data.variables) f << "  " << dot_quote(v) << ";\n";
     for (const auto& [i, j] : res.dag.edges())
       f << "  " << dot_quote(data.variables[i]) << " -> " << dot_quote(data.variables[j]) << ";\n";
     f << "}\n";
-    TESSERA_CHECK(f.good(), "could not write '", tmp.string(), "'");
   });
   io::CsvTable targets;
   targets.header = {"setting", "target"};
@@ -225,10 +222,10 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
   params.check();
   const int resamples = (*vm)["bootstrap"].as<int>();
   TESSERA_CHECK(resamples >= 0, "--bootstrap must be >= 0 (0: no bootstrap), got ", resamples);
-  // A signal during the first discovery is honoured after the bootstrap's first round. Without --bootstrap
-  // nothing polls the flag: the run finishes (or Slurm kills it at the time limit) instead of dying 300 s early
-  // on the sbatch's --signal=USR2@300.
-  engine::install_stop_handlers();
+  // A signal during the first discovery is honoured after the bootstrap's first round. Without --bootstrap the
+  // search has no safe point: SIGTERM (time limit, scancel) ends it at once with exit 75 and nothing written,
+  // while USR1/USR2 (the sbatch's early --signal=USR2@300) only set the flag and the run finishes.
+  if (resamples == 0) engine::install_stop_handlers(engine::StopMode::kEndOnTerm, "discover");
 
   const auto data = read_causal_input(world, *vm, "input");
   params.required = parse_arcs(data, (*vm)["required"].as<std::string>(), "--required");

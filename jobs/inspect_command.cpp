@@ -5,6 +5,7 @@
 #include <set>
 
 #include "engine/collectives.h"
+#include "engine/error.h"
 #include "jobs/commands.h"
 #include "jobs/signature_file.h"
 
@@ -50,6 +51,10 @@ int run_inspect(const engine::Context& world, const std::vector<std::string>& ar
   const std::string path = (*vm)["file"].as<std::string>();
 
   const auto data = read_signature_file(world, path);
+  // Statistics of no values would print min inf and max -inf as if they were data.
+  TESSERA_CHECK(!data.rows.ids.empty() && !data.cols.ids.empty(), "'", path, "' holds ", data.rows.size(),
+                " genes x ", data.cols.size(), " signatures: there is nothing to inspect; check that this is the "
+                "file you meant");
   // Value statistics over every rank's block: count, NaNs, min, max, sum, sum of squares.
   double stats[4] = {0, 0, 0, 0};  // count, nan, sum, sum of squares
   double low = std::numeric_limits<double>::infinity(), high = -low;
@@ -75,7 +80,10 @@ int run_inspect(const engine::Context& world, const std::vector<std::string>& ar
     std::printf("%s\n  %zu genes x %zu signatures\n", path.c_str(), data.rows.size(), data.cols.size());
     const double mean = stats[0] > 0 ? stats[2] / stats[0] : NAN;
     const double sd = stats[0] > 1 ? std::sqrt((stats[3] - stats[0] * mean * mean) / (stats[0] - 1)) : NAN;
-    std::printf("  values: min %.4g, max %.4g, mean %.4g, sd %.4g, %.0f NaN\n", low, high, mean, sd, stats[1]);
+    if (stats[0] > 0)
+      std::printf("  values: min %.4g, max %.4g, mean %.4g, sd %.4g, %.0f NaN\n", low, high, mean, sd, stats[1]);
+    else
+      std::printf("  values: all %.0f are NaN\n", stats[1]);
     for (const char* key : {"cell_id", "pert_id", "pert_type", "pert_idose", "pert_itime"}) {
       if (const auto* field = data.cols.find(key)) {
         std::set<std::string> distinct;

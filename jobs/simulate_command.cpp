@@ -1,9 +1,11 @@
-// `tessera simulate`: write a simulated CMap-like screen (GCTX) and its ground truth (HDF5).
+// `tessera simulate`: write a simulated CMap-like screen (GCTX, or GCT text for a .gct name) and its ground
+// truth (HDF5).
 // Every knob of SimulationParams is an option (--num-genes, --density, ...), declared once in the struct.
 #include <cstdio>
 #include <type_traits>
 
 #include "engine/log.h"
+#include "io/gct.h"
 #include "io/gctx.h"
 #include "jobs/commands.h"
 #include "solvers/simulation/cmap_simulator.h"
@@ -24,7 +26,8 @@ int run_simulate(const engine::Context& world, const std::vector<std::string>& a
   solvers::simulation::SimulationParams params;
   po::options_description options("simulate options");
   options.add_options()
-      ("out,o", po::value<std::string>()->default_value("simulated.gctx"), "GCTX file of the simulated samples")
+      ("out,o", po::value<std::string>()->default_value("simulated.gctx"),
+       "file of the simulated samples: GCT text when the name ends in .gct, else GCTX")
       ("truth", po::value<std::string>()->default_value("simulated_truth.h5"), "HDF5 file of the ground truth")
       ("seed", po::value<std::uint64_t>(&params.seed)->default_value(params.seed), "random seed");
   // Each knob's option writes straight into params; its default is the struct's default.
@@ -41,7 +44,12 @@ int run_simulate(const engine::Context& world, const std::vector<std::string>& a
   const auto screen = solvers::simulation::simulate_screen(params);
   // The simulation is deterministic, so one rank simulates and writes; the others have nothing to add.
   if (world.is_root()) {
-    io::write_gctx((*vm)["out"].as<std::string>(), screen.samples);
+    // The format follows the name, as every reader of signature files (jobs/signature_file.h) expects it to.
+    const std::filesystem::path out = (*vm)["out"].as<std::string>();
+    if (out.extension() == ".gct")
+      io::write_gct(out, screen.samples);
+    else
+      io::write_gctx(out, screen.samples);
     solvers::simulation::write_ground_truth((*vm)["truth"].as<std::string>(), screen.truth);
     std::int64_t observed = 0;
     for (auto o : screen.truth.observed) observed += o;

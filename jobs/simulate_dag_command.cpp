@@ -3,7 +3,6 @@
 // reads, and every setting's true targets.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 
 #include "engine/log.h"
 #include "io/atomic_file.h"
@@ -85,14 +84,10 @@ int run_simulate_dag(const engine::Context& world, const std::vector<std::string
   if (world.is_root()) {
     const auto sim = causal::simulate_dag_data(params);
     const fs::path out = (*vm)["out"].as<std::string>();
-    fs::create_directories(out);
+    io::make_output_folder(out, "--out");
     if (format == "csv") {
       write_data_csv(out / "data.csv", sim.data);
-      io::write_atomically(out / "targets.txt", [&](const fs::path& temporary) {
-        std::ofstream file(temporary);
-        file << targets_spec(sim.data) << '\n';
-        TESSERA_CHECK(file.good(), "could not write '", temporary.string(), "'");
-      });
+      io::write_bytes_atomically(out / "targets.txt", targets_spec(sim.data) + '\n');
     } else {
       causal::write_dcdi(out, 1, sim.data, &sim.sem.dag);
     }

@@ -33,12 +33,8 @@ void write_status(const fs::path& dir, int index, PointState state, const std::s
   TESSERA_CHECK(state != PointState::kMissing, "write_status: a point cannot be written as missing");
   std::string line = detail;
   for (auto& c : line) c = (c == '\n' || c == '\r') ? ' ' : c;  // one line per status file
-  io::write_atomically(status_path(dir, index), [&](const fs::path& temporary) {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << (state == PointState::kDone ? "done " : "failed ") << line << "\n";
-    out.close();
-    TESSERA_CHECK(out, "cannot write status file '", temporary.string(), "'");
-  });
+  const std::string word = state == PointState::kDone ? "done " : "failed ";
+  io::write_bytes_atomically(status_path(dir, index), word + line + "\n");
 }
 
 SweepCounts count_points(const fs::path& dir, int num_points) {

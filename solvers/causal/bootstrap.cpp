@@ -87,12 +87,7 @@ std::string checkpoint_text(const Fields& fields, const State& state) {
 
 // Rank 0 only. Atomic, so a kill during the write leaves the previous checkpoint intact.
 void write_checkpoint(const std::filesystem::path& path, const Fields& fields, const State& state) {
-  io::write_atomically(path, [&](const std::filesystem::path& tmp) {
-    std::ofstream f(tmp);
-    f << checkpoint_text(fields, state);
-    f.close();
-    TESSERA_CHECK(f.good(), "could not write bootstrap checkpoint '", tmp.string(), "'");
-  });
+  io::write_bytes_atomically(path, checkpoint_text(fields, state), io::Durability::kFolder);
 }
 
 // Parses a checkpoint (its text, read by rank 0 and broadcast, so every rank fails or succeeds alike).

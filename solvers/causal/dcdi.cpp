@@ -116,13 +116,11 @@ std::optional<Dag> read_dcdi_dag(const std::filesystem::path& folder, int index)
 }
 
 void write_dcdi(const std::filesystem::path& folder, int index, const InterventionalData& data, const Dag* truth) {
-  std::filesystem::create_directories(folder);
+  io::make_output_folder(folder);
   io::write_npy(file(folder, "data_interv", index, ".npy"), data.samples);
   auto write_lines = [&](const std::filesystem::path& path, auto&& line_of) {
-    io::write_atomically(path, [&](const std::filesystem::path& temporary) {
-      std::ofstream out(temporary);
+    io::write_stream_atomically(path, [&](std::ostream& out) {
       for (std::size_t r = 0; r < data.setting.size(); ++r) out << line_of(data.setting[r]) << '\n';
-      TESSERA_CHECK(out.good(), "could not write '", temporary.string(), "'");
     });
   };
   write_lines(file(folder, "intervention", index, ".csv"), [&](int setting) {

@@ -148,4 +148,25 @@ TEST_F(CsvTest, WriterRejectsRaggedTable) {
   EXPECT_FALSE(fs::exists(dir_ / "bad.csv"));
 }
 
+// A NUL byte would cut an id short wherever it later meets a C string (HDF5, printf): refused at its line.
+TEST_F(CsvTest, NulByteIsAnErrorAtItsLine) {
+  const auto path = write_text("nul.csv", std::string("cell,pert\nA375,BRD-1\nPC3,BR\0D\n", 30));
+  expect_mentions(error_of([&] { read_csv(path); }), {"nul.csv", "line 3", "NUL byte", "damaged"});
+}
+
+TEST_F(CsvTest, RepeatedColumnNameIsAnError) {
+  const auto path = write_text("dup.csv", "x,y,x\n1,2,3\n");
+  expect_mentions(error_of([&] { read_csv(path); }),
+                  {"dup.csv", "line 1", "column 3", "'x'", "column 1", "must be unique"});
+}
+
+// Latin-1 metadata (the LINCS Level 5 dose "10 \xb5M") reads as UTF-8, as the user types it.
+TEST_F(CsvTest, Latin1CellsAreReadAsUtf8) {
+  const auto table = read_csv(write_text("latin1.csv", "cell,pert_idose\nA375,10 \xb5M\n"));
+  ASSERT_EQ(table.rows.size(), 1u);
+  EXPECT_EQ(table.rows[0][1], "10 \xc2\xb5M");
+  // Text that is UTF-8 already is kept byte for byte.
+  EXPECT_EQ(read_csv(write_text("utf8.csv", "d\n10 \xc2\xb5M\n")).rows[0][0], "10 \xc2\xb5M");
+}
+
 }  // namespace

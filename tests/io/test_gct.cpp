@@ -356,6 +356,18 @@ TEST_F(GctTest, EachMalformedInputGivesItsError) {
       {"truncated.gct", [](Lines& l) { l.pop_back(); }, {"line 7", "truncated", "3 data rows"}},
       {"extra.gct", [](Lines& l) { l.push_back("g4\tDDD\t1\t2"); }, {"line 9", "more lines than the 3 data rows"}},
       {"idfield.gct", [](Lines& l) { l[3] = "id\t-666\tS1\tX"; }, {"line 4", "'X'", "'S2'"}},
+      // A blank line inside the data block is reported at its own line, not as "more lines" at the end.
+      {"blank.gct", [](Lines& l) { l.insert(l.begin() + 6, ""); }, {"line 7 is blank", "remove the line"}},
+      {"blankmeta.gct", [](Lines& l) { l.insert(l.begin() + 4, ""); }, {"line 5 is blank"}},
+      // A NUL byte, in a value or in metadata, at read time and at its line and column.
+      {"nulvalue.gct", [](Lines& l) { l[6] = std::string("g2\tBBB\t-3\tN\0aN", 14); },
+       {"line 7", "column 4", "NUL byte", "damaged"}},
+      {"nulmeta.gct", [](Lines& l) { l[3] = std::string("pert\t-666\tA\0\tB", 14); },
+       {"line 4", "column 3", "NUL byte"}},
+      {"zerorows.gct", [](Lines& l) { l = {"#1.3", "0\t2\t1\t0", "id\tsymbol\tS1\tS2"}; },
+       {"line 2", "0 rows (genes) x 2 columns", "nothing to read"}},
+      {"zerobyzero.gct", [](Lines& l) { l = {"#1.2", "0\t0", "Name\tDescription"}; },
+       {"line 2", "0 rows (genes) x 0 columns", "nothing to read"}},
   };
   for (const auto& broken : cases) {
     SCOPED_TRACE(broken.file);
@@ -377,6 +389,22 @@ TEST_F(GctTest, WritingRejectsMismatchedShapesAndTabs) {
   matrix.rows.ids = {"g1", "g\t2"};
   expect_mentions(error_of([&] { write_gct(dir_ / "bad.gct", matrix); }), {"bad.gct", "tab"});
   EXPECT_FALSE(fs::exists(dir_ / "bad.gct"));
+}
+
+// The real Level 5 file stores pert_idose in Latin-1 ("10 \xb5M"): metadata reads as UTF-8 ("10 µM"), the
+// values are untouched, and a file that is UTF-8 already keeps its bytes.
+TEST_F(GctTest, Latin1MetadataIsReadAsUtf8) {
+  auto lines = small_lines();
+  lines[3] = "pert_idose\t-666\t10 \xb5M\t1 \xb5M";
+  lines[5] = "g1\tA\xe9\t1.5\t2";
+  const auto gct = read_gct<float>(write_text("latin1.gct", join(lines)));
+  EXPECT_EQ(field(gct.cols, "pert_idose").text, (std::vector<std::string>{"10 \xc2\xb5M", "1 \xc2\xb5M"}));
+  EXPECT_EQ(field(gct.rows, "symbol").text[0], "A\xc3\xa9");
+  EXPECT_EQ(gct.values(0, 0), 1.5f);
+  lines[3] = "pert_idose\t-666\t10 \xc2\xb5M\t1 uM";
+  lines[5] = "g1\tAAA\t1.5\t2";
+  const auto utf8 = read_gct<float>(write_text("utf8.gct", join(lines)));
+  EXPECT_EQ(field(utf8.cols, "pert_idose").text, (std::vector<std::string>{"10 \xc2\xb5M", "1 uM"}));
 }
 
 }  // namespace

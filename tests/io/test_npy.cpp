@@ -77,5 +77,44 @@ TEST(Npy, BadFilesNameTheProblem) {
   testing::expect_mentions(testing::error_of([&] { read_npy(dir / "cube.npy"); }), {"3-dimensional"});
 }
 
+// What a fuzzer or a damaged copy produces: every header field checked against the file's size before anything
+// is allocated or read, so nothing is read past the end and no size leads to a huge allocation.
+TEST(Npy, DamagedHeadersAreRefusedBeforeAnythingIsAllocated) {
+  const auto dir = scratch("damaged");
+  const auto refuses = [&](const std::string& name, const std::string& header, const std::string& payload,
+                           const std::vector<std::string>& words) {
+    SCOPED_TRACE(name);
+    write_raw_npy(dir / name, header, payload);
+    auto message = testing::error_of([&] { read_npy(dir / name); });
+    testing::expect_mentions(message, words);
+    testing::expect_mentions(message, {name});
+  };
+  const std::string eight(8, '\0');
+  refuses("huge.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (4000000000, 4000000000), }", eight,
+          {"truncated", "4000000000 x 4000000000"});
+  refuses("overflow.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (18446744073709551615, 2), }", eight,
+          {"truncated"});
+  refuses("digits.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999999, 1), }", eight,
+          {"shape", "not a size"});
+  refuses("negative.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (-1, 1), }", eight,
+          {"'-1'", "not a size"});
+  refuses("order.npy", "{'descr': '<f8', 'fortran_order': maybe, 'shape': (1, 1), }", eight,
+          {"fortran_order", "True or False"});
+  refuses("nodescr.npy", "{'fortran_order': False, 'shape': (1, 1), }", eight, {"lacks descr"});
+  refuses("bigendian.npy", "{'descr': '>f8', 'fortran_order': False, 'shape': (1, 1), }", eight,
+          {"'>f8'", "not supported"});
+  refuses("trailing.npy", "{'descr': '<f8', 'fortran_order': False, 'shape': (1, 1), }", eight + "extra",
+          {"5 bytes after", "damaged"});
+  // A header length beyond the end of the file (version 2: four bytes of length).
+  {
+    std::ofstream out(dir / "length.npy", std::ios::binary);
+    out.write("\x93NUMPY\x02\x00\xff\xff\xff\x7f{'descr'", 19);
+  }
+  testing::expect_mentions(testing::error_of([&] { read_npy(dir / "length.npy"); }),
+                           {"length.npy", "damaged .npy header"});
+  std::filesystem::create_directories(dir / "folder.npy");
+  testing::expect_mentions(testing::error_of([&] { read_npy(dir / "folder.npy"); }), {"folder.npy", "is a folder"});
+}
+
 }  // namespace
 }  // namespace tessera::io
