@@ -12,7 +12,10 @@
 #include "engine/collectives.h"
 #include "engine/error.h"
 #include "io/atomic_file.h"
+#include "io/hdf5_checks.h"
 #include "io/hdf5_handles.h"
+#include "io/hdf5_memory_file.h"
+#include "io/text_encoding.h"
 
 namespace tessera::io {
 
@@ -69,6 +72,8 @@ void check_unique_ids(const std::vector<std::string>& ids, const std::string& wh
 File open_collectively(const fs::path& path, const engine::Context& ctx) {
   TESSERA_CHECK(fs::exists(path), "GCTX file '", path.string(),
                 "' does not exist; check the path (and TESSERA_DATA_DIR or the input option)");
+  TESSERA_CHECK(!fs::is_directory(path), "'", path.string(),
+                "' is a folder, not a file; give the path of a .gctx file (inside that folder, if it holds one)");
   TESSERA_CHECK(H5Fis_hdf5(path.c_str()) > 0, "'", path.string(),
                 "' is not an HDF5 file (no HDF5 signature), so it cannot be GCTX; if it is GCT text, read it "
                 "with read_gct, otherwise check the path");
@@ -80,52 +85,53 @@ File open_collectively(const fs::path& path, const engine::Context& ctx) {
     TESSERA_CHECK(why.find("truncated") == std::string::npos, "GCTX file '", path.string(), "' is truncated (", why,
                   "): it is shorter than its HDF5 header records, as after an "
                   "interrupted copy or write; copy or write it again");
-    TESSERA_FAIL("cannot open GCTX file '", path.string(), "': ", why,
-                 "; the file may be damaged or locked by a writer, copy or write it again");
+    TESSERA_FAIL("cannot open GCTX file '", path.string(), "': HDF5 cannot read its header (", why,
+                 "); the file may be locked by a writer, or ", kDamagedFileFix);
   }
   return file;
 }
 
-// One metadata field as stored: strings, floats or integers; -666 becomes NaN for numbers.
-MetaColumn read_field(const fs::path& path, hid_t file, const std::string& dataset_path, const std::string& name) {
+// One metadata field as stored: strings, floats or integers; -666 becomes NaN for numbers, text is UTF-8
+// (io/text_encoding.h). Its length is checked against `expected` (the matrix's side, `what`) and its type and
+// storage against themselves (io/hdf5_checks.h) before anything is allocated or read.
+MetaColumn read_field(const fs::path& path, hid_t file, const std::string& dataset_path, const std::string& name,
+                      std::int64_t expected, const char* what) {
+  const std::string where = in_file(path, as_utf8(dataset_path));  // names come from the file, as text does
   Dataset dataset(H5Dopen2(file, dataset_path.c_str(), H5P_DEFAULT));
-  if (!dataset) TESSERA_FAIL(in_file(path, dataset_path), ": cannot open dataset: ", hdf5_error_detail());
+  if (!dataset) fail_damaged(where, "the dataset's header");
   const Dataspace space(H5Dget_space(dataset.get()));
   const int rank = H5Sget_simple_extent_ndims(space.get());
-  TESSERA_CHECK(rank == 1, in_file(path, dataset_path), ": metadata must be one-dimensional, found ", rank,
+  if (rank < 0) fail_damaged(where, "the dataset's shape");
+  TESSERA_CHECK(rank == 1, where, ": metadata must be one-dimensional, found ", rank,
                 " dimensions; rewrite the field as a vector with one value per id");
   hsize_t length = 0;
   H5Sget_simple_extent_dims(space.get(), &length, nullptr);
+  TESSERA_CHECK(length == hsize_t(expected), where, ": has ", length, " values but ", kMatrixPath, " has ", expected,
+                " ", what, "; every field, the id field too, needs one value for each: fix or regenerate the file");
   const Datatype type(H5Dget_type(dataset.get()));
+  check_type(type.get(), where, kStrings | kFloats | kIntegers, "strings, float32/64 or integers");
+  check_storage(dataset.get(), where);
   const std::size_t size = H5Tget_size(type.get());
   MetaColumn column{name, MetaType::kString, {}, {}};
   auto read_into = [&](hid_t memory_type, void* buffer) {
     return H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer);
   };
   bool ok = true;
-  switch (H5Tget_class(type.get())) {
-    case H5T_STRING:
-      ok = read_string_values(type.get(), std::size_t(length), space.get(), read_into, column.text);
-      break;
-    case H5T_FLOAT:
-      TESSERA_CHECK(size == 4 || size == 8, in_file(path, dataset_path), ": stored as ", describe_type(type.get()),
-                    "; supported metadata types are strings, float32/64 and integers: convert the field");
-      column.type = size == 4 ? MetaType::kFloat32 : MetaType::kFloat64;
-      column.numbers.resize(std::size_t(length));
-      if (length > 0) ok = read_into(H5T_NATIVE_DOUBLE, column.numbers.data()) >= 0;
-      break;
-    case H5T_INTEGER: {
-      column.type = size <= 4 ? MetaType::kInt32 : MetaType::kInt64;
-      std::vector<std::int64_t> integers(static_cast<std::size_t>(length));
-      if (length > 0) ok = read_into(H5T_NATIVE_INT64, integers.data()) >= 0;
-      column.numbers.assign(integers.begin(), integers.end());
-      break;
-    }
-    default:
-      TESSERA_FAIL(in_file(path, dataset_path), ": stored as ", describe_type(type.get()),
-                   "; supported metadata types are strings, float32/64 and integers: convert the field");
+  if (H5Tget_class(type.get()) == H5T_STRING) {
+    ok = read_string_values(type.get(), std::size_t(length), space.get(), read_into, column.text);
+    // Released files mix encodings (LINCS2020 stores pert_idose in Latin-1): every value leaves as UTF-8.
+    for (auto& text : column.text) text = as_utf8(text);
+  } else if (H5Tget_class(type.get()) == H5T_FLOAT) {
+    column.type = size == 4 ? MetaType::kFloat32 : MetaType::kFloat64;
+    column.numbers.resize(std::size_t(length));
+    if (length > 0) ok = read_into(H5T_NATIVE_DOUBLE, column.numbers.data()) >= 0;
+  } else {
+    column.type = size <= 4 ? MetaType::kInt32 : MetaType::kInt64;
+    std::vector<std::int64_t> integers(static_cast<std::size_t>(length));
+    if (length > 0) ok = read_into(H5T_NATIVE_INT64, integers.data()) >= 0;
+    column.numbers.assign(integers.begin(), integers.end());
   }
-  if (!ok) TESSERA_FAIL(in_file(path, dataset_path), ": read failed: ", hdf5_error_detail());
+  if (!ok) fail_damaged(where, "the values");
   for (double& v : column.numbers)
     if (v == kMissingNumber) v = std::numeric_limits<double>::quiet_NaN();
   return column;
@@ -135,8 +141,7 @@ MetaColumn read_field(const fs::path& path, hid_t file, const std::string& datas
 // in name order (HDF5's default index; what h5py-written files give).
 std::vector<std::string> field_names(const fs::path& path, hid_t group, const std::string& group_path) {
   H5G_info_t info{};
-  if (H5Gget_info(group, &info) < 0)
-    TESSERA_FAIL(in_file(path, group_path), ": cannot list fields: ", hdf5_error_detail());
+  if (H5Gget_info(group, &info) < 0) fail_damaged(in_file(path, group_path), "the list of fields");
   const PropertyList create(H5Gget_create_plist(group));
   unsigned order_flags = 0;
   H5Pget_link_creation_order(create.get(), &order_flags);
@@ -144,7 +149,7 @@ std::vector<std::string> field_names(const fs::path& path, hid_t group, const st
   std::vector<std::string> names;
   for (hsize_t i = 0; i < info.nlinks; ++i) {
     const ssize_t length = H5Lget_name_by_idx(group, ".", index, H5_ITER_INC, i, nullptr, 0, H5P_DEFAULT);
-    if (length < 0) TESSERA_FAIL(in_file(path, group_path), ": cannot list fields: ", hdf5_error_detail());
+    if (length < 0) fail_damaged(in_file(path, group_path), "the list of fields");
     std::string name(std::size_t(length) + 1, '\0');
     H5Lget_name_by_idx(group, ".", index, H5_ITER_INC, i, name.data(), name.size(), H5P_DEFAULT);
     name.resize(std::size_t(length));
@@ -153,13 +158,16 @@ std::vector<std::string> field_names(const fs::path& path, hid_t group, const st
   return names;
 }
 
-// Ids plus every other dataset of /0/META/ROW or /0/META/COL, each checked to have one value per id.
-MetaTable read_meta(const fs::path& path, hid_t file, const std::string& group_path, const char* what) {
+// Ids plus every other dataset of /0/META/ROW or /0/META/COL, each checked to have one value per `what` of the
+// matrix (`expected` of them) before it is read.
+MetaTable read_meta(const fs::path& path, hid_t file, const std::string& group_path, std::int64_t expected,
+                    const char* what) {
   const std::string id_path = group_path + "/id";
-  TESSERA_CHECK(path_exists(file, id_path), in_file(path, id_path), ": not found; a GCTX file names its ", what,
+  TESSERA_CHECK(readable_path_exists(file, id_path, in_file(path, id_path)), in_file(path, id_path),
+                ": not found; a GCTX file names its ", what,
                 " there (write the file with cmapPy or tessera's write_gctx)");
   MetaTable table;
-  MetaColumn id = read_field(path, file, id_path, "id");
+  MetaColumn id = read_field(path, file, id_path, "id", expected, what);
   if (id.type == MetaType::kString) {
     table.ids = std::move(id.text);
   } else {  // integer (or float) ids, e.g. Entrez gene ids: ids are text everywhere else
@@ -169,20 +177,18 @@ MetaTable read_meta(const fs::path& path, hid_t file, const std::string& group_p
   check_unique_ids(table.ids, in_file(path, id_path), "remove or rename the duplicate in the file");
 
   const Group group(H5Gopen2(file, group_path.c_str(), H5P_DEFAULT));
+  if (!group) fail_damaged(in_file(path, group_path), "the group");
   for (const auto& name : field_names(path, group.get(), group_path)) {
     if (name == "id") continue;
     const std::string field_path = group_path + "/" + name;
     {  // Only datasets are fields; anything else a writer left there is not metadata.
       const hid_t object = H5Oopen(group.get(), name.c_str(), H5P_DEFAULT);
-      const bool is_dataset = object >= 0 && H5Iget_type(object) == H5I_DATASET;
-      if (object >= 0) H5Oclose(object);
+      if (object < 0) fail_damaged(in_file(path, as_utf8(field_path)), "the object header");
+      const bool is_dataset = H5Iget_type(object) == H5I_DATASET;
+      H5Oclose(object);
       if (!is_dataset) continue;
     }
-    MetaColumn column = read_field(path, file, field_path, name);
-    TESSERA_CHECK(column.size() == table.ids.size(), in_file(path, field_path), ": has ", column.size(), " values but ",
-                  id_path, " has ", table.ids.size(),
-                  " ids; every field needs one value per id: fix or regenerate the file");
-    table.fields.push_back(std::move(column));
+    table.fields.push_back(read_field(path, file, field_path, as_utf8(name), expected, what));
   }
   return table;
 }
@@ -203,7 +209,8 @@ struct OpenGctx {
 
 OpenGctx open_gctx(const fs::path& path, const engine::Context& ctx) {
   OpenGctx g{path, ctx, open_collectively(path, ctx), {}, MetaType::kFloat32, 0, 0, {}, {}};
-  TESSERA_CHECK(path_exists(g.file.get(), kMatrixPath), in_file(path, kMatrixPath),
+  TESSERA_CHECK(readable_path_exists(g.file.get(), kMatrixPath, in_file(path, kMatrixPath)),
+                in_file(path, kMatrixPath),
                 ": data matrix not found; a GCTX file stores its data there (is this another kind of HDF5 "
                 "file? convert it with cmapPy or tessera's write_gctx)");
   // No chunk cache: every chunk is read once per call, and the default 1 MiB cache would take chunks of up to
@@ -211,9 +218,10 @@ OpenGctx open_gctx(const fs::path& path, const engine::Context& ctx) {
   const PropertyList access(H5Pcreate(H5P_DATASET_ACCESS));
   H5Pset_chunk_cache(access.get(), H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, H5D_CHUNK_CACHE_W0_DEFAULT);
   g.matrix = Dataset(H5Dopen2(g.file.get(), kMatrixPath, access.get()));
-  if (!g.matrix) TESSERA_FAIL(in_file(path, kMatrixPath), ": cannot open dataset: ", hdf5_error_detail());
+  if (!g.matrix) fail_damaged(in_file(path, kMatrixPath), "the dataset's header");
 
   const Datatype type(H5Dget_type(g.matrix.get()));
+  if (!type) fail_damaged(in_file(path, kMatrixPath), "the dataset's datatype");
   const std::size_t size = H5Tget_size(type.get());
   TESSERA_CHECK(H5Tget_class(type.get()) == H5T_FLOAT && (size == 4 || size == 8), in_file(path, kMatrixPath),
                 ": unsupported data type ", describe_type(type.get()),
@@ -228,15 +236,14 @@ OpenGctx open_gctx(const fs::path& path, const engine::Context& ctx) {
   H5Sget_simple_extent_dims(space.get(), dims, nullptr);
   g.num_signatures = std::int64_t(dims[0]);  // stored (ncol x nrow): one signature per stored row
   g.num_genes = std::int64_t(dims[1]);
+  // An empty matrix is a sound file with nothing in it (a filter upstream kept nothing), not a damaged one.
+  TESSERA_CHECK(g.num_signatures > 0 && g.num_genes > 0, "GCTX file '", path.string(), "' holds ", g.num_signatures,
+                " signatures x ", g.num_genes, " genes: there is nothing to read; check the step that wrote it "
+                "(e.g. a filter that kept no signature or gene)");
+  check_storage(g.matrix.get(), in_file(path, kMatrixPath));
 
-  g.rows = read_meta(path, g.file.get(), kRowMetaPath, "genes (rows)");
-  g.cols = read_meta(path, g.file.get(), kColMetaPath, "signatures (columns)");
-  TESSERA_CHECK(std::int64_t(g.rows.size()) == g.num_genes, in_file(path, kMatrixPath), ": ", g.num_genes,
-                " genes (stored columns) but ", kRowMetaPath, "/id has ", g.rows.size(),
-                " ids; data and row metadata must describe the same genes: regenerate the file");
-  TESSERA_CHECK(std::int64_t(g.cols.size()) == g.num_signatures, in_file(path, kMatrixPath), ": ", g.num_signatures,
-                " signatures (stored rows) but ", kColMetaPath, "/id has ", g.cols.size(),
-                " ids; data and column metadata must describe the same signatures: regenerate the file");
+  g.rows = read_meta(path, g.file.get(), kRowMetaPath, g.num_genes, "genes (stored columns)");
+  g.cols = read_meta(path, g.file.get(), kColMetaPath, g.num_signatures, "signatures (stored rows)");
   return g;
 }
 
@@ -278,8 +285,8 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> read_block(const OpenGctx&
                                 transfer.get(), elements > 0 ? static_cast<void*>(values.data()) : &unused);
   const std::string why = status < 0 ? hdf5_error_detail() : std::string("failed on another rank");
   if (engine::allreduce_any(g.ctx, status < 0))
-    TESSERA_FAIL(in_file(g.path, kMatrixPath), ": reading signatures [", begin, ", ", end, "): ", why,
-                 "; the file may be damaged, copy or write it again");
+    TESSERA_FAIL(in_file(g.path, kMatrixPath), ": HDF5 cannot read signatures [", begin, ", ", end, ") (", why,
+                 "); ", kDamagedFileFix);
   return values;
 }
 
@@ -328,8 +335,7 @@ void write_vector(const fs::path& path, hid_t group, const std::string& dataset_
   const std::string name = dataset_path.substr(dataset_path.rfind('/') + 1);
   const Dataset dataset(H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   if (!dataset || (count > 0 && H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
-    TESSERA_FAIL("cannot write GCTX file '", path.string(), "', ", dataset_path, ": ", hdf5_error_detail(),
-                 "; check free disk space and permissions");
+    TESSERA_FAIL("cannot write GCTX file '", path.string(), "', ", dataset_path, ": ", hdf5_error_detail());
 }
 
 void write_meta(const fs::path& path, hid_t file, const std::string& group_path, const MetaTable& table) {
@@ -365,14 +371,12 @@ void write_meta(const fs::path& path, hid_t file, const std::string& group_path,
   }
 }
 
+// The whole file, built in memory (io/hdf5_memory_file.h): no HDF5 call here touches the disk.
 template <typename Scalar>
-void write_file(const fs::path& final_path, const fs::path& temporary, const BasicGeneMatrix<Scalar>& matrix,
-                const GctxWriteOptions& options) {
+std::string gctx_image(const fs::path& final_path, const BasicGeneMatrix<Scalar>& matrix,
+                       const GctxWriteOptions& options) {
   SilenceHdf5Errors silence;
-  File file(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  if (!file)
-    TESSERA_FAIL("cannot create GCTX file '", final_path.string(), "': ", hdf5_error_detail(),
-                 "; check that the folder is writable");
+  MemoryFile file(final_path.string());
   {
     const FixedStrings version = pack_fixed_strings({kVersion});
     const Dataspace scalar(H5Screate(H5S_SCALAR));
@@ -400,15 +404,11 @@ void write_file(const fs::path& final_path, const fs::path& temporary, const Bas
     // Eigen's column-major genes x signatures buffer is the stored row-major signatures x genes.
     if (!dataset || (matrix.values.size() > 0 && H5Dwrite(dataset.get(), native_type<Scalar>(), H5S_ALL, H5S_ALL,
                                                           H5P_DEFAULT, matrix.values.data()) < 0))
-      TESSERA_FAIL("cannot write GCTX file '", final_path.string(), "', ", kMatrixPath, ": ", hdf5_error_detail(),
-                   "; check free disk space and permissions");
+      TESSERA_FAIL("cannot write GCTX file '", final_path.string(), "', ", kMatrixPath, ": ", hdf5_error_detail());
   }
   write_meta(final_path, file.get(), kRowMetaPath, matrix.rows);
   write_meta(final_path, file.get(), kColMetaPath, matrix.cols);
-  // Closing flushes; its failure (e.g. disk full) must not pass unnoticed.
-  if (H5Fclose(file.release()) < 0)
-    TESSERA_FAIL("cannot finish GCTX file '", final_path.string(), "': ", hdf5_error_detail(),
-                 "; check free disk space");
+  return file.take_image();
 }
 
 }  // namespace
@@ -472,7 +472,8 @@ void write_gctx(const fs::path& path, const BasicGeneMatrix<Scalar>& matrix, con
   // Checked before anything is created, so a bad table leaves no file behind.
   check_table_for_write(path, matrix.rows, matrix.num_genes(), kRowMetaPath, "genes (rows)");
   check_table_for_write(path, matrix.cols, matrix.num_signatures(), kColMetaPath, "signatures (columns)");
-  write_atomically(path, [&](const fs::path& temporary) { write_file(path, temporary, matrix, options); });
+  // The disk sees only checked writes of finished bytes: a full disk is one Error naming `path`, and no file.
+  write_bytes_atomically(path, gctx_image(path, matrix, options));
 }
 
 template Eigen::MatrixXf GctxReader::read_signatures<float>(std::int64_t, std::int64_t) const;

@@ -7,8 +7,12 @@
 //
 // Reading is distributed: GctxReader opens the file on every rank of a Context through the MPI-IO driver,
 // reads all metadata (small) on every rank, and each rank reads only the block of signatures it asks for.
-// Every problem (missing file, not HDF5, missing dataset, data/metadata shape mismatch, duplicate ids,
-// truncated file) throws tessera::Error naming the file, the place inside it and what is wrong.
+// Every problem (missing file, a folder, not HDF5, missing dataset, an empty matrix, data/metadata shape
+// mismatch, duplicate ids, truncated or damaged file) throws tessera::Error naming the file, the place inside it
+// and what is wrong. Each dataset's length, type, filters and stored size are checked before it is read
+// (io/hdf5_checks.h), so a damaged file is refused rather than read past a buffer, and HDF5 failing to read its
+// internals is reported as a damaged file, never as a missing dataset. Text leaves the reader as UTF-8: values
+// stored in Latin-1 (LINCS2020's pert_idose "10 \xb5M") are re-encoded (io/text_encoding.h).
 #pragma once
 
 #include <cstdint>
@@ -69,8 +73,9 @@ struct GctxWriteOptions {
   std::int64_t max_chunk_kb = 1024;  // chunk size bound, as cmapPy
 };
 
-// Local (call on one rank): writes to "<path>.tmp-<pid>" and renames, so a failure leaves no half-written
-// file. Data is stored in Scalar's type; metadata in each field's own type; NaN numbers as -666.
+// Local (call on one rank): builds the file in memory, then writes it with io/atomic_file.h (temporary, checked
+// writes, fsync, rename), so a failure (a full disk included) is one Error naming `path` and leaves no file
+// under that name. Data is stored in Scalar's type; metadata in each field's own type; NaN numbers as -666.
 template <typename Scalar>
 void write_gctx(const std::filesystem::path& path, const BasicGeneMatrix<Scalar>& matrix,
                 const GctxWriteOptions& options = {});

@@ -1,9 +1,14 @@
 #include "io/hdf5_file.h"
 
+#include <exception>
 #include <filesystem>
+#include <system_error>
 
 #include "engine/error.h"
+#include "io/atomic_file.h"
+#include "io/hdf5_checks.h"
 #include "io/hdf5_handles.h"
+#include "io/hdf5_memory_file.h"
 
 namespace tessera::io {
 
@@ -35,13 +40,16 @@ bool is_numeric(hid_t type) {
 
 struct Hdf5Writer::Impl {
   std::filesystem::path path;
-  File file;
+  MemoryFile file;
+  bool closed = false;
+  int unwinding_at_start = std::uncaught_exceptions();
 
   // Creates `name` (and its missing parent groups) with the given stored type and shape.
   Dataset create(const std::string& name, hid_t file_type, const Dataspace& space) {
+    TESSERA_CHECK(!closed, place(path, name), ": the file is already closed; write every dataset before close()");
     TESSERA_CHECK(!name.empty() && name.front() == '/', place(path, name),
                   ": dataset names must be absolute HDF5 paths such as '/truth/signatures'");
-    TESSERA_CHECK(!path_exists(file.get(), name), place(path, name),
+    TESSERA_CHECK(!readable_path_exists(file.get(), name, place(path, name)), place(path, name),
                   ": already written; each dataset can be written once per file, use another name");
     PropertyList link_props(H5Pcreate(H5P_LINK_CREATE));
     H5Pset_create_intermediate_group(link_props.get(), 1);
@@ -51,24 +59,18 @@ struct Hdf5Writer::Impl {
     return dataset;
   }
 
+  // In memory: a failure here is HDF5's, never the disk's (that is reported by close()).
   void write(const std::string& name, const Dataset& dataset, hid_t memory_type, const void* data) {
     if (H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
-      TESSERA_FAIL(place(path, name), ": write failed: ", hdf5_error_detail(),
-                   "; check free disk space and permissions");
-    flush(name);
-  }
-
-  // The destructor cannot report a failing close, so each write is flushed (and checked) at once.
-  void flush(const std::string& name) {
-    if (H5Fflush(file.get(), H5F_SCOPE_LOCAL) < 0)
-      TESSERA_FAIL(place(path, name), ": flushing to disk failed: ", hdf5_error_detail(), "; check free disk space");
+      TESSERA_FAIL(place(path, name), ": write failed: ", hdf5_error_detail());
   }
 
   // Opens `object` (a group or dataset) for an attribute, creating a group when nothing exists there yet, so
   // that attributes can describe a section before its datasets are written.
   void with_attribute(const std::string& object, const std::string& name, hid_t file_type, hid_t memory_type,
                       const void* value) {
-    if (!path_exists(file.get(), object)) {
+    TESSERA_CHECK(!closed, place(path, object), ": the file is already closed; write every attribute before close()");
+    if (!readable_path_exists(file.get(), object, place(path, object))) {
       PropertyList link_props(H5Pcreate(H5P_LINK_CREATE));
       H5Pset_create_intermediate_group(link_props.get(), 1);
       Group group(H5Gcreate2(file.get(), object.c_str(), link_props.get(), H5P_DEFAULT, H5P_DEFAULT));
@@ -82,22 +84,31 @@ struct Hdf5Writer::Impl {
                                           H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
     if (!attribute || H5Awrite(attribute.get(), memory_type, value) < 0)
       TESSERA_FAIL(place(path, object), ": cannot write attribute '", name, "': ", hdf5_error_detail());
-    flush(object);
   }
 };
 
-Hdf5Writer::Hdf5Writer(const std::filesystem::path& path) : impl_(std::make_unique<Impl>()) {
+// The folder is made now, as every output's is (io/atomic_file.h): a path through a file fails before the work.
+Hdf5Writer::Hdf5Writer(const std::filesystem::path& path) {
   SilenceHdf5Errors silence;
-  impl_->path = path;
-  impl_->file = File(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  if (!impl_->file)
-    TESSERA_FAIL("cannot create HDF5 file '", path.string(), "': ", hdf5_error_detail(),
-                 "; check that the folder exists and is writable");
+  if (path.has_parent_path()) make_output_folder(path.parent_path());
+  impl_ = std::make_unique<Impl>(Impl{path, MemoryFile(path.string())});
 }
 
-Hdf5Writer::~Hdf5Writer() {
+Hdf5Writer::~Hdf5Writer() noexcept(false) {
   SilenceHdf5Errors silence;
-  impl_.reset();
+  // Unwinding from an error: the file is dropped unwritten (write_atomically removes any temporary).
+  if (impl_ && !impl_->closed && std::uncaught_exceptions() <= impl_->unwinding_at_start) {
+    auto impl = std::move(impl_);  // closed (and freed) even if writing fails
+    impl->closed = true;
+    write_bytes_atomically(impl->path, impl->file.take_image());
+  }
+}
+
+void Hdf5Writer::close(Durability durability) {
+  SilenceHdf5Errors silence;
+  TESSERA_CHECK(!impl_->closed, place(impl_->path, "/"), ": closed twice");
+  impl_->closed = true;
+  write_bytes_atomically(impl_->path, impl_->file.take_image(), durability);
 }
 
 void Hdf5Writer::write_matrix(const std::string& name, const Eigen::MatrixXd& matrix) {
@@ -149,11 +160,12 @@ struct Hdf5Reader::Impl {
   File file;
 
   Dataset open(const std::string& name) const {
-    TESSERA_CHECK(path_exists(file.get(), name), place(path, name),
+    TESSERA_CHECK(readable_path_exists(file.get(), name, place(path, name)), place(path, name),
                   ": no such dataset; check the name (absolute path, e.g. '/truth/signatures') and that the "
                   "file was written by the step that produces it");
     Dataset dataset(H5Dopen2(file.get(), name.c_str(), H5P_DEFAULT));
-    if (!dataset) TESSERA_FAIL(place(path, name), ": cannot open as a dataset: ", hdf5_error_detail());
+    if (!dataset) fail_damaged(place(path, name), "the dataset's header");
+    check_storage(dataset.get(), place(path, name));
     return dataset;
   }
 
@@ -173,17 +185,17 @@ struct Hdf5Reader::Impl {
     Datatype type(H5Dget_type(dataset.get()));
     TESSERA_CHECK(accept(type.get()), place(path, name), ": stored as ", describe_type(type.get()), ", expected ",
                   wanted, "; read it with the matching read_* call");
+    check_type(type.get(), place(path, name), kStrings | kFloats | kIntegers, "strings or numbers");
     return type;
   }
 
   void read(const std::string& name, const Dataset& dataset, hid_t memory_type, void* out) const {
     if (H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0)
-      TESSERA_FAIL(place(path, name), ": read failed: ", hdf5_error_detail(),
-                   "; the file may be truncated or damaged, write it again");
+      fail_damaged(place(path, name), "the values");
   }
 
   Attribute open_attribute(const std::string& object, const std::string& name) const {
-    TESSERA_CHECK(path_exists(file.get(), object), place(path, object),
+    TESSERA_CHECK(readable_path_exists(file.get(), object, place(path, object)), place(path, object),
                   ": no such group or dataset to hold attribute '", name, "'");
     TESSERA_CHECK(H5Aexists_by_name(file.get(), object.c_str(), name.c_str(), H5P_DEFAULT) > 0, place(path, object),
                   ": has no attribute '", name, "'");
@@ -198,6 +210,8 @@ Hdf5Reader::Hdf5Reader(const std::filesystem::path& path) : impl_(std::make_uniq
   impl_->path = path;
   TESSERA_CHECK(std::filesystem::exists(path), "HDF5 file '", path.string(),
                 "' does not exist; check the path (or run the step that writes it first)");
+  TESSERA_CHECK(!std::filesystem::is_directory(path), "'", path.string(),
+                "' is a folder, not a file; give the path of the HDF5 file");
   TESSERA_CHECK(H5Fis_hdf5(path.c_str()) > 0, "'", path.string(),
                 "' is not an HDF5 file (no HDF5 signature); check that the path names the right file");
   impl_->file = File(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT));
@@ -213,7 +227,7 @@ Hdf5Reader::~Hdf5Reader() {
 
 bool Hdf5Reader::has(const std::string& name) const {
   SilenceHdf5Errors silence;
-  return path_exists(impl_->file.get(), name);
+  return readable_path_exists(impl_->file.get(), name, place(impl_->path, name));
 }
 
 Eigen::MatrixXd Hdf5Reader::read_matrix(const std::string& name) const {
@@ -260,7 +274,7 @@ std::vector<std::string> Hdf5Reader::read_strings(const std::string& name) const
         return H5Dread(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer);
       },
       values);
-  if (!ok) TESSERA_FAIL(place(impl_->path, name), ": read failed: ", hdf5_error_detail());
+  if (!ok) fail_damaged(place(impl_->path, name), "the strings");
   return values;
 }
 
@@ -272,6 +286,7 @@ std::string Hdf5Reader::read_string_attribute(const std::string& object, const s
   TESSERA_CHECK(H5Tget_class(type.get()) == H5T_STRING && H5Sget_simple_extent_npoints(space.get()) == 1,
                 place(impl_->path, object), ": attribute '", name, "' is ", describe_type(type.get()), " with ",
                 H5Sget_simple_extent_npoints(space.get()), " values, expected one string");
+  check_type(type.get(), place(impl_->path, object) + " attribute '" + name + "'", kStrings, "a string");
   std::vector<std::string> values;
   const bool ok = read_string_values(
       type.get(), 1, space.get(),

@@ -4,6 +4,13 @@
 // (column-major) matrices transposed into HDF5's row-major order, i.e. dataset shape (cols, rows), so that a
 // column is contiguous on disk and the file reads naturally in Python as the transpose.
 // Errors name the file and the dataset path.
+//
+// Writing: the file is built in memory and reaches the disk only in close(), through io/atomic_file.h (temporary,
+// checked writes, fsync, rename): a full disk is one Error naming the file, with no HDF5 handle left open and no
+// file under the final name (io/hdf5_memory_file.h says why HDF5 is not left to write the disk itself).
+//
+// Reading: each dataset's type, filters and stored size are checked before it is read (io/hdf5_checks.h); a file
+// whose HDF5 internals cannot be read is reported as damaged, not as missing a dataset.
 #pragma once
 
 #include <cstdint>
@@ -14,13 +21,17 @@
 
 #include <Eigen/Dense>
 
+#include "io/atomic_file.h"
+
 namespace tessera::io {
 
 class Hdf5Writer {
  public:
-  // Creates (truncates) the file at `path` directly; wrap in write_atomically() for outputs.
+  // Starts the file for `path` in memory; `path`'s folder must exist.
   explicit Hdf5Writer(const std::filesystem::path& path);
-  ~Hdf5Writer();
+  // Without close(): writes the file as close() does unless an exception is on its way (then nothing is
+  // written), and throws what close() would. So keep a writer a local variable; prefer calling close().
+  ~Hdf5Writer() noexcept(false);
   Hdf5Writer(const Hdf5Writer&) = delete;
   Hdf5Writer& operator=(const Hdf5Writer&) = delete;
 
@@ -30,6 +41,10 @@ class Hdf5Writer {
   void write_strings(const std::string& name, const std::vector<std::string>& values);
   void write_attribute(const std::string& object, const std::string& name, const std::string& value);
   void write_attribute(const std::string& object, const std::string& name, double value);
+
+  // Writes the file to `path` atomically (io/atomic_file.h) and ends the writer; an Error names the file and
+  // the reason ("No space left on device") when the disk refuses it.
+  void close(Durability durability = Durability::kFile);
 
  private:
   struct Impl;

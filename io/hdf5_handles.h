@@ -1,5 +1,6 @@
 // Private to io/: RAII owners for HDF5 identifiers and the few helpers that io/hdf5_file.cpp and io/gctx.cpp
-// share (error-stack capture, path checks, typed string I/O). Not installed, not included outside io/.
+// share (error-stack capture, typed string I/O); what a reader checks before reading is in io/hdf5_checks.h,
+// how a file is written in io/hdf5_memory_file.h. Not installed, not included outside io/.
 //
 // Error convention: a failing HDF5 call is turned into tessera::Error by the caller, with the file, the
 // dataset path and a hint. HDF5 would otherwise print its own error stack to stderr; SilenceHdf5Errors turns
@@ -88,24 +89,6 @@ inline std::string hdf5_error_detail() {
   return innermost.empty() ? "no detail from HDF5" : innermost;
 }
 
-// True when every component of the absolute `path` exists below the file or group `location`.
-// (H5Lexists fails, rather than answering false, when an intermediate group is missing.)
-inline bool path_exists(hid_t location, const std::string& path) {
-  std::string prefix;
-  std::size_t start = 0;
-  while (start < path.size()) {
-    std::size_t slash = path.find('/', start);
-    if (slash == std::string::npos) slash = path.size();
-    if (slash > start) {
-      prefix.push_back('/');
-      prefix.append(path, start, slash - start);
-      if (H5Lexists(location, prefix.c_str(), H5P_DEFAULT) <= 0) return false;
-    }
-    start = slash + 1;
-  }
-  return true;
-}
-
 // A readable name for a stored type, for error messages: "float32", "int16", "fixed-length string (8 bytes)".
 inline std::string describe_type(hid_t type) {
   const std::size_t size = H5Tget_size(type);
@@ -182,8 +165,10 @@ bool read_string_values(hid_t file_type, std::size_t count, hid_t space, ReadFn&
   return true;
 }
 
-// A fixed-length, NUL-padded ASCII string type wide enough for the longest value (at least 1 byte: HDF5
-// does not allow 0), and the values packed into one buffer of that width. This is what cmapPy writes.
+// A fixed-length, NUL-padded string type wide enough for the longest value (at least 1 byte: HDF5 does not
+// allow 0), and the values packed into one buffer of that width. This is what cmapPy writes. The character set
+// is ASCII, or UTF-8 when a value has a byte above 127 (readers hand Tessera UTF-8 text), so that h5py and
+// cmapPy decode such values as the text they are.
 struct FixedStrings {
   Datatype type;
   std::vector<char> bytes;
@@ -195,6 +180,10 @@ inline FixedStrings pack_fixed_strings(const std::vector<std::string>& values) {
   FixedStrings packed{Datatype(H5Tcopy(H5T_C_S1)), std::vector<char>(values.size() * width + 1, '\0')};
   H5Tset_size(packed.type.get(), width);
   H5Tset_strpad(packed.type.get(), H5T_STR_NULLPAD);
+  const bool ascii = std::all_of(values.begin(), values.end(), [](const std::string& v) {
+    return std::all_of(v.begin(), v.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+  });
+  if (!ascii) H5Tset_cset(packed.type.get(), H5T_CSET_UTF8);
   for (std::size_t i = 0; i < values.size(); ++i)
     std::copy(values[i].begin(), values[i].end(), packed.bytes.begin() + std::ptrdiff_t(i * width));
   return packed;

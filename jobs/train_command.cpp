@@ -88,12 +88,11 @@ void write_outputs(const fs::path& out, const ae::Trainer& trainer, const ae::Tr
   io::write_gctx(out / "latent.gctx", latent);
 
   if (!data.scaling.empty()) {
-    io::write_atomically(out / "scaling.h5", [&](const fs::path& temporary) {
-      io::Hdf5Writer file(temporary);
+    io::Hdf5Writer file(out / "scaling.h5");
       file.write_strings("/genes", data.genes);
       file.write_vector("/mean", {data.scaling.mean.begin(), data.scaling.mean.end()});
       file.write_vector("/scale", {data.scaling.scale.begin(), data.scaling.scale.end()});
-    });
+    file.close();
   }
 }
 
@@ -145,7 +144,8 @@ int run_train(const engine::Context& world, const std::vector<std::string>& args
                   "--alignment works with --zscore or no preprocessing; drop --log2, --minmax and --genes (transform "
                   "the input file first instead)");
   }
-  engine::install_stop_handlers();
+  // Stop signals: jobs/main.cpp installed the handlers before MPI started, so a signal at any time, even during the
+  // read below, stops training at its first step with a checkpoint (trainer.h).
 
   // Every rank holds every profile: the epoch permutation picks each rank's shard of each batch.
   const auto input = read_whole_signature_file(world, vm["input"].as<std::string>());
@@ -161,8 +161,9 @@ int run_train(const engine::Context& world, const std::vector<std::string>& args
   options.genes = data.genes;
   const auto result = trainer.fit(data.samples, options);
   if (result.stopped) {
-    engine::info("train: stopped at step ", result.steps, "; checkpoint in ", options.checkpoint_folder.string(),
-                 "; exiting with ", engine::kExitRequeue, " (requeue, then run again with --resume)");
+    engine::info("train: stopped on ", engine::signal_name(engine::stop_signal_number()), " at step ", result.steps,
+                 "; checkpoint in ", options.checkpoint_folder.string(), "; exiting with ", engine::kExitRequeue,
+                 " (requeue, then run again with --resume)");
     return engine::kExitRequeue;
   }
   if (world.is_root()) {

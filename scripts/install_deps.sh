@@ -7,6 +7,7 @@ packages=(
   build-essential cmake pkg-config
   openmpi-bin libopenmpi-dev          # MPI runtime and headers
   libhdf5-openmpi-dev hdf5-tools      # parallel HDF5 (MPI-IO driver) for GCTX and checkpoints
+  zlib1g-dev                          # decoding gzip chunks to check them before HDF5 reads them
   libeigen3-dev                       # dense linear algebra
   libopenblas-dev                     # BLAS/LAPACK back end
   libscalapack-openmpi-dev            # distributed dense algebra (NTK exact solver)
@@ -14,6 +15,8 @@ packages=(
   libgtest-dev googletest             # unit and MPI tests
   libtorch-dev                        # LibTorch (CPU) for the autoencoder (TESSERA_TORCH=AUTO builds it when found)
   slurm-wlm munge                     # tests/slurm: a private one-node Slurm (started by the test, not systemd)
+  clang libclang-rt-14-dev llvm       # checking build (test.sh --sanitize, fuzz.sh): ASan/UBSan, libFuzzer,
+                                      # llvm-symbolizer for readable stacks (libclang-rt is only a Recommends)
 )
 
 missing=()

@@ -48,8 +48,8 @@ void check_version(const io::Hdf5Reader& in, const fs::path& file, const std::st
 
 fs::path write_checkpoint(const fs::path& folder, const TrainingState& state) {
   const fs::path file = folder / ("step-" + std::to_string(state.global_step) + ".h5");
-  io::write_atomically(file, [&](const fs::path& temporary) {
-    io::Hdf5Writer out(temporary);
+  {
+    io::Hdf5Writer out(file);
     out.write_attribute("/checkpoint", "format", kCheckpointFormat);
     out.write_attribute("/checkpoint", "version", double(kCheckpointVersion));
     for (const char* section : {"/model", "/optimizer", "/progress", "/rng", "/params", "/data"})
@@ -74,12 +74,10 @@ fs::path write_checkpoint(const fs::path& folder, const TrainingState& state) {
     out.write_strings("/params/names", state.param_names);
     out.write_strings("/params/values", state.param_values);
     if (!state.genes.empty()) out.write_strings("/data/genes", state.genes);
-  });
-  io::write_atomically(folder / "latest", [&](const fs::path& temporary) {
-    std::ofstream out(temporary);
-    out << file.filename().string() << "\n";
-    TESSERA_CHECK(out.good(), "cannot write checkpoint pointer '", temporary.string(), "'");
-  });
+    out.close(io::Durability::kFolder);
+  }
+  // kFolder on both: the pointer's rename must not reach the disk before the checkpoint's does.
+  io::write_bytes_atomically(folder / "latest", file.filename().string() + "\n", io::Durability::kFolder);
   // Keep the newest two: the pointer names the newest, the one before is a spare if the newest is damaged later.
   auto files = checkpoint_files(folder);
   std::error_code ignored;

@@ -182,32 +182,31 @@ void CgCheckpoint::save(const CgFingerprint& fingerprint, const CgState& state) 
   const engine::BlockRange mine = engine::block_range(fingerprint.n, ctx_.size(), ctx_.rank());
   std::string error;
   try {
-    io::write_atomically(shard_path(serial, ctx_.rank()), [&](const std::filesystem::path& file) {
-      io::Hdf5Writer out(file);
-      out.write_attribute("/shard", "format", std::string(kFormat));
-      out.write_attribute("/shard", "version", kVersion);
-      out.write_attribute("/shard", "serial", double(serial));
-      out.write_attribute("/shard", "rank", double(ctx_.rank()));
-      out.write_attribute("/shard", "ranks", double(ctx_.size()));
-      out.write_attribute("/shard", "row_begin", double(mine.begin));
-      out.write_attribute("/shard", "row_end", double(mine.end));
-      out.write_attribute("/state", "version", kVersion);
-      out.write_attribute("/state", "batch", double(state.batch));
-      out.write_attribute("/state", "iteration", double(state.iteration));
-      out.write_attribute("/state", "total_iterations", double(state.total_iterations));
-      out.write_attribute("/state", "max_batch_iterations", double(state.max_batch_iterations));
-      out.write_attribute("/state", "active_count", double(state.active.size()));
-      // Vectors are padded to the batch width: HDF5 datasets of zero length are best avoided.
-      const auto width = std::size_t(std::max<std::int64_t>(1, fingerprint.batch_columns));
-      out.write_ints("/state/active", padded(state.active, width));
-      out.write_vector("/state/rz", padded(state.rz, width));
-      out.write_matrix("/state/x", state.x);
-      out.write_matrix("/state/r", state.r);
-      out.write_matrix("/state/p", state.p);
-      out.write_ints("/columns/status", state.status);
-      out.write_ints("/columns/iterations", state.column_iterations);
-      out.write_vector("/columns/residuals", state.column_residuals);
-    });
+    io::Hdf5Writer out(shard_path(serial, ctx_.rank()));
+    out.write_attribute("/shard", "format", std::string(kFormat));
+    out.write_attribute("/shard", "version", kVersion);
+    out.write_attribute("/shard", "serial", double(serial));
+    out.write_attribute("/shard", "rank", double(ctx_.rank()));
+    out.write_attribute("/shard", "ranks", double(ctx_.size()));
+    out.write_attribute("/shard", "row_begin", double(mine.begin));
+    out.write_attribute("/shard", "row_end", double(mine.end));
+    out.write_attribute("/state", "version", kVersion);
+    out.write_attribute("/state", "batch", double(state.batch));
+    out.write_attribute("/state", "iteration", double(state.iteration));
+    out.write_attribute("/state", "total_iterations", double(state.total_iterations));
+    out.write_attribute("/state", "max_batch_iterations", double(state.max_batch_iterations));
+    out.write_attribute("/state", "active_count", double(state.active.size()));
+    // Vectors are padded to the batch width: HDF5 datasets of zero length are best avoided.
+    const auto width = std::size_t(std::max<std::int64_t>(1, fingerprint.batch_columns));
+    out.write_ints("/state/active", padded(state.active, width));
+    out.write_vector("/state/rz", padded(state.rz, width));
+    out.write_matrix("/state/x", state.x);
+    out.write_matrix("/state/r", state.r);
+    out.write_matrix("/state/p", state.p);
+    out.write_ints("/columns/status", state.status);
+    out.write_ints("/columns/iterations", state.column_iterations);
+    out.write_vector("/columns/residuals", state.column_residuals);
+    out.close(io::Durability::kFolder);
   } catch (const std::exception& e) {
     error = e.what();
   }
@@ -215,16 +214,15 @@ void CgCheckpoint::save(const CgFingerprint& fingerprint, const CgState& state) 
 
   if (ctx_.is_root()) {
     try {
-      io::write_atomically(path_, [&](const std::filesystem::path& file) {
-        io::Hdf5Writer out(file);
-        out.write_attribute("/checkpoint", "format", std::string(kFormat));
-        out.write_attribute("/checkpoint", "version", kVersion);
-        out.write_attribute("/checkpoint", "serial", double(serial));
-        out.write_attribute("/checkpoint", "ranks", double(ctx_.size()));
-        out.write_attribute("/checkpoint", "batch", double(state.batch));
-        out.write_attribute("/checkpoint", "iteration", double(state.iteration));
-        write_fingerprint(out, fingerprint);
-      });
+      io::Hdf5Writer out(path_);
+      out.write_attribute("/checkpoint", "format", std::string(kFormat));
+      out.write_attribute("/checkpoint", "version", kVersion);
+      out.write_attribute("/checkpoint", "serial", double(serial));
+      out.write_attribute("/checkpoint", "ranks", double(ctx_.size()));
+      out.write_attribute("/checkpoint", "batch", double(state.batch));
+      out.write_attribute("/checkpoint", "iteration", double(state.iteration));
+      write_fingerprint(out, fingerprint);
+      out.close(io::Durability::kFolder);
     } catch (const std::exception& e) {
       error = e.what();
     }

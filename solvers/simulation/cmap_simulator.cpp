@@ -300,8 +300,8 @@ SimulatedScreen simulate_screen(const SimulationParams& params) {
 }
 
 void write_ground_truth(const std::filesystem::path& path, const GroundTruth& truth) {
-  io::write_atomically(path, [&](const std::filesystem::path& temporary) {
-    io::Hdf5Writer file(temporary);
+  {
+    io::Hdf5Writer file(path);
     const std::string g = kTruthGroup;
     for (const auto& [name, ids] : string_datasets(truth)) file.write_strings(g + name, *ids);
     file.write_matrix(g + "/signatures", truth.signatures);
@@ -332,7 +332,8 @@ void write_ground_truth(const std::filesystem::path& path, const GroundTruth& tr
     SimulationParams::for_each_knob(truth.params, [&](const char* name, const auto& value) {
       file.write_attribute(g, name, double(value));
     });
-  });
+    file.close();
+  }
 }
 
 GroundTruth read_ground_truth(const std::filesystem::path& path) {

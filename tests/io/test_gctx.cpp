@@ -18,9 +18,11 @@
 
 #if __has_include(<hdf5.h>)
 #include <hdf5.h>
-#include "tests/support/test_helpers.h"
+#include <zlib.h>
 #define TESSERA_TEST_HAS_HDF5_HEADERS 1
 #endif
+#include "tests/io/gctx_damage.h"
+#include "tests/support/test_helpers.h"
 
 namespace tessera::io {
 namespace {
@@ -173,7 +175,7 @@ TEST(GctxRealData, L1000FieldTypesAndBytes) {
   EXPECT_EQ(cc.type, MetaType::kFloat32);
   EXPECT_EQ(cc.numbers[0], double(0x1.70a3d8p-3f));  // 0.18 as float32
   EXPECT_EQ(reader.cols().require("distil_nsample", "test").numbers[137], 2.0);
-  EXPECT_EQ(reader.cols().require("pert_idose", "test").text[0], "10 \xb5M");  // Latin-1 byte kept as stored
+  EXPECT_EQ(reader.cols().require("pert_idose", "test").text[0], "10 \xc2\xb5M");  // stored Latin-1, read as UTF-8
   EXPECT_EQ(reader.cols().require("pert_iname", "test").text[137], "vemurafenib");
   EXPECT_EQ(reader.rows().require("pr_gene_title", "test").text[1], "activating transcription factor 1");
   // Fields in the file's (name) order, id excluded.
@@ -245,6 +247,16 @@ TEST(GctxRoundTrip, ConvertsBetweenFloatAndDouble) {
   on_root([&] { write_gctx(dir / "f.gctx", original); });
   const auto as_double = read_gctx<double>(dir / "f.gctx", world());
   expect_same_values<double>(as_double.values, original.values.cast<double>());
+}
+
+// Latin-1 text (LINCS2020's pert_idose) is read as UTF-8, so that it compares equal to what a user types.
+TEST(GctxRoundTrip, Latin1TextIsReadAsUtf8) {
+  TempDir dir;
+  auto m = sample_matrix<float>(3, 2);
+  m.cols.set_text("pert_idose", {"10 \xb5M", "10 \xc2\xb5M"});  // Latin-1, and UTF-8 already
+  on_root([&] { write_gctx(dir / "latin1.gctx", m); });
+  const auto back = read_gctx<float>(dir / "latin1.gctx", world());
+  EXPECT_EQ(back.cols.require("pert_idose", "test").text, (std::vector<std::string>{"10 µM", "10 µM"}));
 }
 
 TEST(GctxRoundTrip, IntegerIdsBecomeText) {
@@ -393,11 +405,92 @@ TEST(GctxErrors, ShapeMismatchAndDuplicateIds) {
     base("dup.gctx", {"BRD-1", "BRD-1"});
   });
   expect_mentions(error_of([&] { read_gctx<float>(dir / "count.gctx", world()); }),
-                  {"count.gctx", "/0/DATA/0/matrix", "2 signatures", "/0/META/COL/id has 3 ids"});
+                  {"count.gctx", "/0/META/COL/id: has 3 values but /0/DATA/0/matrix has 2 signatures"});
   expect_mentions(error_of([&] { read_gctx<float>(dir / "field.gctx", world()); }),
-                  {"field.gctx", "/0/META/COL/cell_id", "has 1 values", "2 ids"});
+                  {"field.gctx", "/0/META/COL/cell_id: has 1 values but /0/DATA/0/matrix has 2 signatures"});
   expect_mentions(error_of([&] { read_gctx<float>(dir / "dup.gctx", world()); }),
                   {"dup.gctx", "/0/META/COL/id", "duplicate id 'BRD-1'", "unique"});
+}
+
+// Fields longer than the matrix are refused from their shape, before a buffer is sized by them.
+TEST(GctxErrors, FieldLengthsCheckedAgainstTheMatrixBeforeReading) {
+  TempDir dir;
+  on_root([&] {
+    Hdf5Writer out(dir / "long.gctx");
+    out.write_matrix("/0/DATA/0/matrix", Eigen::MatrixXd::Zero(3, 2));
+    out.write_strings("/0/META/ROW/id", {"a", "b", "c"});
+    out.write_strings("/0/META/COL/id", {"s1", "s2"});
+    out.write_vector("/0/META/ROW/weight", std::vector<double>(1000, 1.0));
+  });
+  expect_mentions(error_of([&] { read_gctx<float>(dir / "long.gctx", world()); }),
+                  {"long.gctx", "/0/META/ROW/weight: has 1000 values but /0/DATA/0/matrix has 3 genes",
+                   "one value for each"});
+}
+
+TEST(GctxErrors, EmptyMatrixSaysSoPlainly) {
+  TempDir dir;
+  on_root([&] {
+    write_gctx(dir / "no_signatures.gctx", sample_matrix<float>(4, 0));
+    write_gctx(dir / "no_genes.gctx", sample_matrix<float>(0, 3));
+  });
+  expect_mentions(error_of([&] { read_gctx<float>(dir / "no_signatures.gctx", world()); }),
+                  {"no_signatures.gctx", "holds 0 signatures x 4 genes", "nothing to read"});
+  expect_mentions(error_of([&] { read_gctx<float>(dir / "no_genes.gctx", world()); }),
+                  {"no_genes.gctx", "holds 3 signatures x 0 genes", "nothing to read"});
+}
+
+TEST(GctxErrors, FolderIsNotAFile) {
+  TempDir dir;
+  on_root([&] { fs::create_directories(dir / "x.gctx"); });
+  expect_mentions(error_of([&] { read_gctx<float>(dir / "x.gctx", world()); }),
+                  {"x.gctx", "is a folder, not a file"});
+}
+
+// One bit of a cmapPy file's gzip pipeline message flipped: HDF5 would read the compressed chunk as if raw,
+// past the end of its buffer (AddressSanitizer: heap-buffer-overflow in H5Dread), and hand back compressed
+// bytes as metadata. It must be refused, naming the file, the dataset and the fix.
+TEST(GctxErrors, DroppedFilterIsRefusedBeforeReading) {
+  const fs::path real = data_dir() / "l1000/modzs_n272x978.gctx";
+  if (!fs::exists(real)) GTEST_SKIP() << "real data not found at " << real << " (set TESSERA_DATA_DIR)";
+  TempDir dir;
+  on_root([&] { testing::copy_with_filter_dropped(real, dir / "flipped.gctx"); });
+  expect_mentions(error_of([&] { read_gctx<float>(dir / "flipped.gctx", world()); }),
+                  {"flipped.gctx", "/0/META/", "unfiltered chunks", "damaged", "h5dump"});
+}
+
+// Damaged HDF5 internals (here the local heaps that hold group member names) are a damaged file, not "data
+// matrix not found".
+TEST(GctxErrors, DamagedInternalsAreNotAMissingMatrix) {
+  const fs::path real = data_dir() / "l1000/modzs_n272x978.gctx";
+  if (!fs::exists(real)) GTEST_SKIP() << "real data not found at " << real << " (set TESSERA_DATA_DIR)";
+  TempDir dir;
+  on_root([&] { testing::copy_with_signature_damaged(real, dir / "heap.gctx", "HEAP"); });
+  const std::string message = error_of([&] { read_gctx<float>(dir / "heap.gctx", world()); });
+  expect_mentions(message, {"heap.gctx", "HDF5 cannot read", "damaged", "h5dump"});
+  EXPECT_EQ(message.find("not found"), std::string::npos) << message;
+}
+
+// A gzip chunk that inflates to fewer bytes than its shape needs (a damaged stream that still ends cleanly):
+// HDF5 1.10 would copy a whole chunk out of the short buffer (a heap-buffer-overflow found by fuzz_gctx). The
+// reader decodes each compressed chunk's length first and refuses the file.
+TEST(GctxErrors, CompressedChunkThatInflatesShortIsRefusedBeforeReading) {
+  TempDir dir;
+  const fs::path path = dir / "short_chunk.gctx";
+  on_root([&] {
+    write_gctx(path, sample_matrix<float>(6, 5), GctxWriteOptions{6, 1024});
+    const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
+    const hid_t matrix = H5Dopen2(file, "/0/DATA/0/matrix", H5P_DEFAULT);
+    const char short_data[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    unsigned char stream[64];
+    uLongf length = sizeof stream;
+    ASSERT_EQ(compress(stream, &length, reinterpret_cast<const Bytef*>(short_data), sizeof short_data), Z_OK);
+    const hsize_t origin[2] = {0, 0};
+    ASSERT_GE(H5Dwrite_chunk(matrix, H5P_DEFAULT, 0, origin, length, stream), 0);
+    H5Dclose(matrix);
+    H5Fclose(file);
+  });
+  expect_mentions(error_of([&] { read_gctx<float>(path, world()); }),
+                  {"short_chunk.gctx", "/0/DATA/0/matrix", "decompresses to 8 bytes", "damaged"});
 }
 
 TEST(GctxErrors, TruncatedFile) {

@@ -160,6 +160,23 @@ TEST_F(Hdf5FileTest, ErrorsNameFileAndDataset) {
   expect_mentions(error_of([&] { Hdf5Writer(file("no_such_folder") / "x.h5"); }), {"x.h5", "cannot create"});
 }
 
+// The file is built in memory and reaches the disk whole in close() (a full disk fails there, with the file's
+// name, and leaves no HDF5 state behind): nothing is on disk before, and nothing can be added after.
+TEST_F(Hdf5FileTest, CloseWritesTheWholeFileOnce) {
+  Hdf5Writer out(file("c.h5"));
+  out.write_vector("/x", {1, 2});
+  EXPECT_FALSE(fs::exists(file("c.h5")));
+  out.close();
+  EXPECT_EQ(Hdf5Reader(file("c.h5")).read_vector("/x"), (std::vector<double>{1, 2}));
+  expect_mentions(error_of([&] { out.write_vector("/y", {3}); }), {"c.h5", "/y", "already closed"});
+  expect_mentions(error_of([&] { out.close(); }), {"c.h5", "closed twice"});
+}
+
+TEST_F(Hdf5FileTest, FolderIsNotAFile) {
+  fs::create_directories(file("dir.h5"));
+  expect_mentions(error_of([&] { Hdf5Reader(file("dir.h5")); }), {"dir.h5", "is a folder, not a file"});
+}
+
 TEST_F(Hdf5FileTest, TruncatedFile) {
   {
     Hdf5Writer out(file("t.h5"));
