@@ -13,7 +13,7 @@ int run_or_abort(const Context& world, const std::function<int()>& body) {
   try {
     return body();
   } catch (const StopRequested& stop) {
-    info("stopped on signal ", stop_signal_number(), ": ", stop.what(), "; exiting with ", kExitRequeue,
+    info("stopped on ", signal_name(stop_signal_number()), ": ", stop.what(), "; exiting with ", kExitRequeue,
          " so that the job is requeued");
     return kExitRequeue;
   } catch (const Error& e) {

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "engine/log.h"
+#include "engine/signals.h"
 #include "io/csv.h"
 #include "jobs/commands.h"
 #include "jobs/metrics_table.h"
@@ -79,8 +80,13 @@ int run_evaluate(const engine::Context& world, const std::vector<std::string>& a
   } else {
     ref = reference_from_truth(solvers::simulation::read_ground_truth(vm["ground-truth"].as<std::string>()));
   }
+  // Safe points (engine/signals.h) after each read, the long parts: a stop signal ends the run there with exit 75.
+  engine::stop_point(world, "evaluate stopped after reading the reference; nothing written; run the same command "
+                     "again");
 
   const auto predicted = read_whole_signature_file(world, predictions_path);
+  engine::stop_point(world, "evaluate stopped after reading ", predictions_path, "; nothing written; run the same "
+                     "command again");
   const auto& cells = predicted.cols.require("cell_id", predictions_path);
   const auto& perts = predicted.cols.require("pert_id", predictions_path);
   const auto* imputed = predicted.cols.find("imputed");
@@ -102,15 +108,25 @@ int run_evaluate(const engine::Context& world, const std::vector<std::string>& a
   // Pairs present in both, grouped by cell type.
   std::map<std::string, std::vector<std::pair<Eigen::Index, const Eigen::VectorXd*>>> by_cell;
   std::set<std::pair<std::string, std::string>> seen;
+  std::int64_t considered = 0;
   for (Eigen::Index j = 0; j < predicted.num_signatures(); ++j) {
     if (vm["only-imputed"].as<bool>() && imputed->numbers[std::size_t(j)] != 1) continue;
+    ++considered;
     const std::pair<std::string, std::string> key{cells.as_string(std::size_t(j)), perts.as_string(std::size_t(j))};
     TESSERA_CHECK(seen.insert(key).second, predictions_path, ": pair (", key.first, ", ", key.second,
                   ") appears in more than one column; keep one prediction per pair");
     const auto it = ref.signatures.find(key);
     if (it != ref.signatures.end()) by_cell[key.first].push_back({j, &it->second});
   }
-  TESSERA_CHECK(!by_cell.empty(), predictions_path, ": no (cell_id, pert_id) pair is also in the reference");
+  TESSERA_CHECK(considered > 0 || !vm["only-imputed"].as<bool>(), predictions_path, ": --only-imputed leaves nothing "
+                "to score: no column has imputed = 1 (every pair of this table was measured); drop --only-imputed to "
+                "score them all");
+  const std::string reference =
+      given(vm, "truth") ? vm["truth"].as<std::string>() : vm["ground-truth"].as<std::string>();
+  TESSERA_CHECK(!by_cell.empty(), predictions_path, ": none of its ", considered, " (cell_id, pert_id) pairs is in ",
+                "the reference ", reference,
+                given(vm, "fold-file") ? " (only the pairs held out in --fold-file count)" : "",
+                ": both must name cell types and perturbations with the same ids (see --cell-field, --pert-field)");
 
   const std::string name = vm["name"].as<std::string>().empty() ? std::filesystem::path(predictions_path).stem().string()
                                                                  : vm["name"].as<std::string>();

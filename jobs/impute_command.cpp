@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "engine/log.h"
 #include "engine/signals.h"
@@ -53,8 +55,30 @@ po::options_description impute_options(solvers::MethodParams& params) {
 std::vector<std::string> chosen_methods(const po::variables_map& vm) {
   std::vector<std::string> names = vm.count("method") ? split_list(vm["method"].as<std::vector<std::string>>())
                                                       : std::vector<std::string>{"all"};
+  TESSERA_CHECK(!names.empty(), "--method names no method, so there is nothing to run: give a comma list such as "
+                "--method two_way_mean,dnpp, or --method all");
   if (names.size() == 1 && names[0] == "all") return solvers::imputation_methods();
   return names;
+}
+
+// "a, b and c" ("none" when empty).
+std::string join_names(const std::vector<std::string>& names) {
+  if (names.empty()) return "none";
+  std::string text = names[0];
+  for (std::size_t i = 1; i < names.size(); ++i) text += (i + 1 == names.size() ? " and " : ", ") + names[i];
+  return text;
+}
+
+// The log line of a run stopped by a signal: where it stopped, which outputs in `out` are complete, which are not
+// written, and what to do. Every file impute writes is written whole or not at all (io/atomic_file.h).
+engine::StopRequested stopped_during(const std::string& where, const std::vector<std::string>& methods,
+                                     std::size_t done, const fs::path& out) {
+  const std::vector<std::string> finished(methods.begin(), methods.begin() + std::ptrdiff_t(done));
+  const std::vector<std::string> left(methods.begin() + std::ptrdiff_t(done), methods.end());
+  return engine::StopRequested(
+      "impute " + where + "; complete in " + out.string() + ": folds.csv" +
+      (finished.empty() ? "" : " and the heldout_/completed_ tables of " + join_names(finished)) +
+      "; not written: metrics.csv and the tables of " + join_names(left) + "; run the same command again to redo it");
 }
 
 double fold_spread(const std::vector<solvers::imputation::Metrics>& per_fold) {
@@ -89,9 +113,6 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
   const auto parsed = parse_options(world, spec_of("impute"), impute_options(params), args);
   if (!parsed) return 0;
   const auto& vm = *parsed;
-  // SIGUSR1/USR2/TERM only set a flag: the NTK matrix-free solve checkpoints on it (--ntk-checkpoint-dir) and the
-  // command exits with the requeue code (engine/fatal.h) instead of dying mid-write.
-  engine::install_stop_handlers();
   for (const char* name : {"protocol", "folds", "sparse-train-drugs", "reference-cell", "min-drugs"})
     forbid_together(vm, "fold-file", name, "a fold file fixes the folds, the protocol options draw them");
 
@@ -115,16 +136,29 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
     TESSERA_CHECK(table.find_cell(cell) >= 0, "--reference-cell '", cell, "' is not a cell type of ", input.source);
   const FoldPlan plan = vm.count("fold-file") ? solvers::imputation::read_fold_file(vm["fold-file"].as<std::string>(), table)
                                               : solvers::imputation::make_folds(table, protocol);
+  // Stop signals (engine/signals.h) are honoured here, between methods, between folds and inside the methods'
+  // iterations; the run then exits 75 with a log line saying what is complete (stopped_during).
+  engine::stop_point(world, "impute stopped after reading ", input.source, "; nothing written");
   if (world.is_root()) solvers::imputation::write_fold_file(out / "folds.csv", table, plan);
 
   std::vector<MetricsRow> rows, truth_rows;
-  for (const auto& name : methods) {
+  for (std::size_t m = 0; m < methods.size(); ++m) {
+    const std::string& name = methods[m];
     const auto imputer = solvers::make_imputer(name, params);
-    engine::info("method ", name, ": cross-validating over ", plan.num_folds, " fold(s)");
     const auto start = std::chrono::steady_clock::now();
-    const auto predictions = solvers::imputation::cross_validate(world, *imputer, table, plan);
+    solvers::imputation::CvPredictions predictions;
+    Eigen::MatrixXd completed;
+    try {
+      engine::stop_point(world);
+      engine::info("method ", name, ": cross-validating over ", plan.num_folds, " fold(s)");
+      predictions = solvers::imputation::cross_validate(world, *imputer, table, plan);
+      completed = solvers::imputation::complete_table(world, *imputer, table, plan);
+    } catch (const engine::StopRequested& stop) {
+      const std::string inner = stop.what();
+      throw stopped_during(inner.empty() ? "stopped before method " + name : "method " + name + ": " + inner, methods,
+                           m, out);
+    }
     const auto report = solvers::imputation::evaluate(table, predictions);
-    const Eigen::MatrixXd completed = solvers::imputation::complete_table(world, *imputer, table, plan);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     rows.push_back({name, "all", report.overall, fold_spread(report.per_fold), seconds});

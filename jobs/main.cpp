@@ -1,15 +1,27 @@
 // `tessera <command> [options]`: the entry point of every Tessera job, run as `mpirun -np N tessera ...` or
-// `srun tessera ...`. A failure on any rank ends the whole job with the message (engine/fatal.h).
+// `srun tessera ...`. A failure on any rank ends the whole job with the message (engine/fatal.h); a stop signal
+// ends it at a safe point with exit 75 (engine/signals.h).
+#include <algorithm>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/context.h"
 #include "engine/fatal.h"
 #include "engine/log.h"
+#include "engine/signals.h"
 #include "jobs/commands.h"
 
 namespace {
+
+// The commands whose long loops poll the stop flag at safe points (engine::stop_point) and exit 75 there, after
+// their checkpoint where they have one. Every other command has no safe point: SIGTERM ends it at once with a
+// message and exit 75 (engine::StopMode::kEndOnTerm), and its atomic writers leave no half-written output.
+bool stops_at_safe_points(std::string_view command) {
+  constexpr std::string_view kCommands[] = {"impute", "evaluate", "train", "discover", "sweep"};
+  return std::find(std::begin(kCommands), std::end(kCommands), command) != std::end(kCommands);
+}
 
 void print_usage() {
   std::printf("Usage: tessera <command> [options]   (tessera <command> --help for its options)\n\nCommands:\n");
@@ -21,11 +33,19 @@ void print_usage() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // First thing, before MPI starts and before the options are parsed (both can take seconds on a busy node): from
+  // here on a stop signal only sets the flag, so a signal in the first seconds of a job is never fatal, and the
+  // command sees it at its first safe point (train: writes its checkpoint and exits 75).
+  tessera::engine::install_stop_handlers();
   tessera::engine::MpiSession mpi(&argc, &argv);
   const tessera::engine::Context world;
   tessera::engine::init_logging(world.rank(), world.size());
 
   const std::string name = argc > 1 ? argv[1] : "";
+  // Again after MPI_Init (which may install its own handlers), now in the command's mode.
+  tessera::engine::install_stop_handlers(stops_at_safe_points(name) ? tessera::engine::StopMode::kAtSafePoints
+                                                                    : tessera::engine::StopMode::kEndOnTerm,
+                                         name);
   if (name.empty() || name == "--help" || name == "-h" || name == "help") {
     if (world.is_root()) print_usage();
     return name.empty() ? tessera::engine::kExitUsage : tessera::engine::kExitOk;

@@ -8,6 +8,7 @@
 #include "engine/collectives.h"
 #include "engine/error.h"
 #include "engine/progress.h"
+#include "engine/signals.h"
 
 namespace tessera::solvers::imputation {
 
@@ -54,30 +55,46 @@ CvPredictions cross_validate(const engine::Context& ctx, const Imputer& imputer,
     result.predicted.middleCols(offset[std::size_t(k)], predicted.cols()) = predicted;
   };
 
+  // Safe points (engine/signals.h) between folds: a stop signal ends the loop there on every rank, with a
+  // StopRequested that says how many folds were done.
+  const auto stopped_after = [&](int done, const std::string& inner) {
+    return "cross-validation of " + imputer.name() + " stopped after " + std::to_string(done) + " of " +
+           std::to_string(num_folds) + " folds" + (inner.empty() ? "" : " (" + inner + ")");
+  };
   if (imputer.distributes_itself()) {
     engine::Progress progress("cross-validation " + imputer.name(), num_folds, "folds");
     for (int k = 0; k < num_folds; ++k) {
-      if (!held_out[std::size_t(k)].empty()) run_fold(ctx, k);
+      try {
+        engine::stop_point(ctx);
+        if (!held_out[std::size_t(k)].empty()) run_fold(ctx, k);
+      } catch (const engine::StopRequested& stop) {
+        throw engine::StopRequested(stopped_after(k, stop.what()));
+      }
       progress.update(k + 1);
     }
     progress.finish();
     return result;
   }
 
-  // Round-robin: fold k on rank k % size. The progress line (printed by rank 0) counts rank 0's own folds.
+  // Round-robin in rounds: in round r, rank i runs fold r * size + i (if there is one) on its own, and the ranks
+  // agree after every round (engine::run_agreeing_in_rounds) on failures and stop signals, so a signal to any rank
+  // ends every rank at the same round boundary. The progress line (printed by rank 0) counts rounds.
   const engine::Context self(MPI_COMM_SELF);
+  const int rounds = (num_folds + ctx.size() - 1) / ctx.size();
   std::vector<int> mine;
   for (int k = ctx.rank(); k < num_folds; k += ctx.size()) mine.push_back(k);
-  engine::run_agreeing(ctx, "cross-validation", [&] {
-    engine::Progress progress("cross-validation " + imputer.name() + " (rank 0's " + std::to_string(mine.size()) +
-                                  " of " + std::to_string(num_folds) + " folds)",
-                              std::int64_t(mine.size()), "folds");
-    for (std::size_t i = 0; i < mine.size(); ++i) {
-      if (!held_out[std::size_t(mine[i])].empty()) run_fold(self, mine[i]);
-      progress.update(std::int64_t(i) + 1);
-    }
-    progress.finish();
-  });
+  engine::Progress progress("cross-validation " + imputer.name() + " (" + std::to_string(num_folds) + " folds in " +
+                                std::to_string(rounds) + " rounds of " + std::to_string(ctx.size()) + " ranks)",
+                            rounds, "rounds");
+  engine::run_agreeing_in_rounds(
+      ctx, "cross-validation", rounds,
+      [&](std::int64_t round) {
+        const int k = int(round) * ctx.size() + ctx.rank();
+        if (k < num_folds && !held_out[std::size_t(k)].empty()) run_fold(self, k);
+        progress.update(round + 1);
+      },
+      [&](std::int64_t done) { return stopped_after(std::min(num_folds, int(done) * ctx.size()), ""); });
+  progress.finish();
   if (ctx.size() == 1) return result;
 
   // Each rank sends its folds' columns in fold order; the gather concatenates them in rank order.
@@ -169,17 +186,23 @@ Eigen::MatrixXd complete_table(const engine::Context& ctx, const Imputer& impute
                   table.num_genes(), " x ", queries.size());
   };
   Eigen::MatrixXd predicted;
-  if (imputer.distributes_itself()) {
-    predicted = imputer.impute(ctx, table, train, queries);
-    check_shape(predicted);
-  } else {
-    predicted = Eigen::MatrixXd::Zero(table.num_genes(), Eigen::Index(queries.size()));
-    engine::run_agreeing(ctx, "table completion", [&] {
-      if (!ctx.is_root()) return;
-      predicted = imputer.impute(engine::Context(MPI_COMM_SELF), table, train, queries);
+  try {
+    if (imputer.distributes_itself()) {
+      predicted = imputer.impute(ctx, table, train, queries);
       check_shape(predicted);
-    });
-    engine::broadcast(ctx, std::span<double>(predicted.data(), std::size_t(predicted.size())));
+    } else {
+      predicted = Eigen::MatrixXd::Zero(table.num_genes(), Eigen::Index(queries.size()));
+      engine::run_agreeing(ctx, "table completion", [&] {
+        if (!ctx.is_root()) return;
+        predicted = imputer.impute(engine::Context(MPI_COMM_SELF), table, train, queries);
+        check_shape(predicted);
+      });
+      engine::broadcast(ctx, std::span<double>(predicted.data(), std::size_t(predicted.size())));
+    }
+  } catch (const engine::StopRequested& stop) {
+    const std::string inner = stop.what();
+    throw engine::StopRequested("completing the table with " + imputer.name() + " stopped" +
+                                (inner.empty() ? "" : " (" + inner + ")"));
   }
   for (std::size_t j = 0; j < queries.size(); ++j) completed.col(queries[j]) = predicted.col(Eigen::Index(j));
   return completed;

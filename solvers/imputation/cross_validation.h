@@ -1,11 +1,14 @@
 // Runs an Imputer through a FoldPlan (solvers/imputation/protocol.h) and scores the held-out predictions.
 //
 // Distribution: when imputer.distributes_itself(), folds run one after another and each impute() is collective
-// over ctx. Otherwise whole folds go round-robin over the ranks (fold k on rank k % size), each rank calls
-// impute() with a one-rank Context (MPI_COMM_SELF), and an allgatherv gives every rank all predictions. A fold's
-// prediction does not depend on which rank computes it, so the result is the same for any rank count
-// (bit-identical for the mean baselines). If impute() throws on any rank, every rank throws (no rank is left
-// waiting in the gather); the rank that failed rethrows its own error.
+// over ctx. Otherwise whole folds go round-robin over the ranks (fold k on rank k % size, in rounds of size folds),
+// each rank calls impute() with a one-rank Context (MPI_COMM_SELF), and an allgatherv gives every rank all
+// predictions. A fold's prediction does not depend on which rank computes it, so the result is the same for any
+// rank count (bit-identical for the mean baselines). If impute() throws on any rank, every rank throws (no rank is
+// left waiting in the gather); the rank that failed rethrows its own error.
+// Stop signals (engine/signals.h): the ranks agree on the stop flag before every fold (distributed methods, which
+// also stop inside their own iterations) or after every round (round-robin); on a signal to any rank, every rank
+// throws engine::StopRequested("cross-validation of <method> stopped after <d> of <K> folds (...)").
 #pragma once
 
 #include <Eigen/Dense>
@@ -40,7 +43,8 @@ EvaluationReport evaluate(const io::PerturbationTable& table, const CvPrediction
 // Collective over ctx. Fits on every usable observed entry (plan label != kUnused) and predicts every unobserved
 // entry of the cell types not in plan.dropped_cells. Returns genes x num_entries: observed entries as measured,
 // predicted entries imputed, unobserved entries of dropped cell types zero. Identical on every rank (a method
-// that does not distribute itself runs on rank 0 and the result is broadcast).
+// that does not distribute itself runs on rank 0 and the result is broadcast). A stop inside the method throws
+// engine::StopRequested("completing the table with <method> stopped (...)") on every rank.
 Eigen::MatrixXd complete_table(const engine::Context& ctx, const Imputer& imputer, const io::PerturbationTable& table,
                                const FoldPlan& plan);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <span>
+#include <string>
 #include <utility>
 
 #include "engine/agree.h"
@@ -50,35 +51,43 @@ Eigen::MatrixXd standardized_signatures(const io::PerturbationTable& table, std:
 }
 
 // Collective: sum over shared cell types of r_u(a, b), in units of 2^-50; drugs x drugs, column-major,
-// exactly symmetric, zero diagonal. Each rank adds the cell types of its block; one allreduce sums them.
+// exactly symmetric, zero diagonal. Each rank adds the cell types of its block, one per round (the ranks agree on
+// failures and stop signals after each: engine::run_agreeing_in_rounds); one allreduce sums them.
 std::vector<std::int64_t> correlation_sums(const engine::Context& ctx, const io::PerturbationTable& table,
                                            const TrainingLayout& layout) {
   const std::int64_t n_drugs = layout.num_drugs;
   std::vector<std::int64_t> sums(std::size_t(n_drugs * n_drugs), 0);
-  engine::run_agreeing(ctx, "dnpp", [&] {
-    if (table.num_genes() < 2) return;  // every correlation undefined: all sums stay 0
-    const auto mine = engine::block_range(table.num_cells(), ctx.size(), ctx.rank());
-    for (std::int64_t c = mine.begin; c < mine.end; ++c) {
-      const auto& drugs = layout.drugs_of_cell[std::size_t(c)];
-      const auto n = Eigen::Index(drugs.size());
-      if (n < 2) continue;
-      const Eigen::MatrixXd z = standardized_signatures(table, c, drugs);
-      for (Eigen::Index b0 = 0; b0 < n; b0 += kBlockDrugs) {
-        const Eigen::Index nb = std::min(kBlockDrugs, n - b0);
-        // Rows i >= b0 only: the strict lower triangle of this column block, mirrored below.
-        const Eigen::MatrixXd g = z.rightCols(n - b0).transpose() * z.middleCols(b0, nb);
-        for (Eigen::Index jj = 0; jj < nb; ++jj) {
-          const std::int64_t dj = drugs[std::size_t(b0 + jj)];
-          for (Eigen::Index i = b0 + jj + 1; i < n; ++i) {
-            const double r = std::clamp(g(i - b0, jj), -1.0, 1.0);
-            const auto units = std::int64_t(std::llround(r * kFixedPointScale));
-            const std::int64_t di = drugs[std::size_t(i)];
-            sums[std::size_t(dj * n_drugs + di)] += units;
-            sums[std::size_t(di * n_drugs + dj)] += units;
-          }
+  if (table.num_genes() < 2) return sums;  // every correlation undefined: all sums stay 0
+  // One cell type per rank per round; the ranks agree after each (a round is n_u^2 x genes flops).
+  const auto mine = engine::block_range(table.num_cells(), ctx.size(), ctx.rank());
+  const std::int64_t rounds = engine::block_range(table.num_cells(), ctx.size(), 0).size();  // the largest block
+  const auto add_cell = [&](std::int64_t round) {
+    const std::int64_t c = mine.begin + round;
+    if (c >= mine.end) return;
+    const auto& drugs = layout.drugs_of_cell[std::size_t(c)];
+    const auto n = Eigen::Index(drugs.size());
+    if (n < 2) return;
+    const Eigen::MatrixXd z = standardized_signatures(table, c, drugs);
+    for (Eigen::Index b0 = 0; b0 < n; b0 += kBlockDrugs) {
+      const Eigen::Index nb = std::min(kBlockDrugs, n - b0);
+      // Rows i >= b0 only: the strict lower triangle of this column block, mirrored below.
+      const Eigen::MatrixXd g = z.rightCols(n - b0).transpose() * z.middleCols(b0, nb);
+      for (Eigen::Index jj = 0; jj < nb; ++jj) {
+        const std::int64_t dj = drugs[std::size_t(b0 + jj)];
+        for (Eigen::Index i = b0 + jj + 1; i < n; ++i) {
+          const double r = std::clamp(g(i - b0, jj), -1.0, 1.0);
+          const auto units = std::int64_t(std::llround(r * kFixedPointScale));
+          const std::int64_t di = drugs[std::size_t(i)];
+          sums[std::size_t(dj * n_drugs + di)] += units;
+          sums[std::size_t(di * n_drugs + dj)] += units;
         }
       }
     }
+  };
+  engine::run_agreeing_in_rounds(ctx, "dnpp", rounds, add_cell, [&](std::int64_t done) {
+    const std::int64_t cells = std::min(table.num_cells(), done * ctx.size());
+    return "dnpp: stopped after correlating the drugs of " + std::to_string(cells) + " of " +
+           std::to_string(table.num_cells()) + " cell types";
   });
   engine::allreduce_sum(ctx, std::span<std::int64_t>(sums));
   return sums;
@@ -129,8 +138,9 @@ Eigen::MatrixXd Dnpp::impute(const engine::Context& ctx, const io::PerturbationT
   const Similarity similarity(layout, correlation_sums(ctx, table, layout));
   const TrainingMeans means(table, train);
 
-  return predict_in_blocks(ctx, "dnpp", table.num_genes(), std::int64_t(queries.size()),
-                           [&](std::int64_t first, std::int64_t last, Eigen::MatrixXd& out) {
+  // A query costs microseconds (its cell type's similarities and k weighted columns): agree every 1024 queries.
+  return predict_in_blocks(ctx, "dnpp", table.num_genes(), std::int64_t(queries.size()), 1024,
+                           [&](std::int64_t first, std::int64_t last, Eigen::Ref<Eigen::MatrixXd> out) {
     std::vector<std::pair<double, std::int64_t>> neighbours;  // (s(a, j), j)
     for (std::int64_t q = first; q < last; ++q) {
       const auto c = table.cell_of(queries[std::size_t(q)]), a = table.pert_of(queries[std::size_t(q)]);

@@ -30,6 +30,8 @@
 // bit-identical for any rank count and summation order. Queries are then spread over ranks in contiguous
 // blocks and one allgatherv gives every rank all predictions: results are bit-identical for 1, 2, 3... ranks
 // (on nodes of one kind; Eigen's blocking follows the cache sizes, so mixed node types may differ by rounding).
+// Stopping: the ranks agree on the stop flag after every cell type's correlations and every 1024 queries
+// (engine::run_agreeing_in_rounds); on a signal to any rank, every rank throws engine::StopRequested there.
 // Cost: sum_u n_u^2 x genes flops for the correlations (n_u = training drugs of cell type u), queries x
 // (n_c + k x genes) for the predictions. Memory per rank: 8 x drugs^2 bytes for the similarity sums plus the
 // genes x queries result (and its gathered copy). At most 8191 cell types (the integer sums would overflow).

@@ -8,6 +8,7 @@
 #include "engine/collectives.h"
 #include "engine/error.h"
 #include "engine/log.h"
+#include "engine/signals.h"
 
 namespace tessera::solvers::imputation {
 
@@ -188,6 +189,9 @@ FalrtcResult falrtc_complete(const SlabLayout& layout, const Eigen::Ref<const Ei
     for (const auto& m : modes) it.mu[std::size_t(m.mode)] = m.active() ? m.mu(k) : 0.0;
     double step = 0;  // b
     while (true) {
+      // Safe point (engine/signals.h) before every line-search trial, the unit of work (an early iteration may take
+      // a dozen): every rank is at the same trial here, since all take rank 0's decisions.
+      engine::stop_point(ctx, "falrtc: stopped in iteration ", k, " of ", params.iterations);
       ++it.trials;
       ++result.evaluations;
       step = (1 + std::sqrt(1 + 4 * lipschitz * weight_total)) / (2 * lipschitz);

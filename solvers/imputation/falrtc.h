@@ -48,7 +48,9 @@
 // tiny, a test can sit within rounding of its threshold and go the other way on another rank count; L then
 // differs by 1/C for the remaining iterations and the result by up to ~1e-5 relative (seen once in 150
 // iterations at 3 ranks; tests: 1e-4).
-// Rank 0 logs one line per iteration.
+// Rank 0 logs one line per iteration. Every line-search trial starts with a collective stop check
+// (engine::stop_point): on a stop signal every rank throws engine::StopRequested there (FaLRTC keeps no checkpoint;
+// a rerun starts over).
 // Cost per line-search trial, N = drugs * genes * cells: per mode two Grams (of X and of the trial point, n_i N
 // flops each with dsyrk) and one operator (2 n_i N with dgemm), so 4 (drugs + genes + cells) N in all: 1.2e12
 // flops at 2000 drugs x 978 genes x 50 cells, split over the ranks; plus eigen-decompositions of the three Grams
@@ -113,7 +115,8 @@ struct FalrtcResult {
 // Collective over layout.context(). values_slab: this rank's gene slab of the data (layout.genes().size() x
 // (cells * drugs), table column order); only columns flagged in `observed` (cells * drugs flags, the same on
 // every rank) are read. completed_slab (resized): the same slab of the completed tensor, equal to values_slab
-// on observed columns. Throws tessera::Error for bad params or shapes, or when nothing is observed.
+// on observed columns. Throws tessera::Error for bad params or shapes, or when nothing is observed, and
+// engine::StopRequested on every rank after a stop signal.
 FalrtcResult falrtc_complete(const SlabLayout& layout, const Eigen::Ref<const Eigen::MatrixXd>& values_slab,
                              const std::vector<std::uint8_t>& observed, const FalrtcParams& params,
                              Eigen::MatrixXd& completed_slab);

@@ -40,14 +40,46 @@ int parse_fold(const std::string& text) {
   return value;
 }
 
+// A run whose options leave no cell type to evaluate would write empty metrics and completed tables: refuse it
+// before anything is written, naming the option to change and the value that works. most_drugs: the most observed
+// drugs of a cell type that is not a reference (-1 when there is none).
+[[noreturn]] void fail_nothing_to_evaluate(const io::PerturbationTable& table, const ProtocolOptions& options,
+                                           std::int64_t most_drugs, std::int64_t most_drugs_cell) {
+  TESSERA_CHECK(most_drugs >= 0, "every cell type of the table (", join(table.cells),
+                ") is a --reference-cell, so no cell type is left to evaluate: leave at least one out of "
+                "--reference-cell");
+  TESSERA_CHECK(most_drugs > 0, "no cell type outside --reference-cell has an observed perturbation, so none can "
+                "be evaluated: check --cell-field, --pert-field, --dose and --time");
+  const std::string& best = table.cells[std::size_t(most_drugs_cell)];
+  if (options.protocol == "sparse") {
+    // A cell type needs its B training drugs, at least one drug held out, and min_drugs in any case.
+    TESSERA_CHECK(most_drugs >= 2, "the sparse protocol needs a cell type with at least 2 observed drugs (1 to train, "
+                  "1 to hold out), and the most any cell type has is 1 (", best, "): use --protocol full or more data");
+    std::string options_named, fix;
+    if (options.sparse_train_drugs >= most_drugs) {
+      options_named = "--sparse-train-drugs " + std::to_string(options.sparse_train_drugs);
+      fix = "--sparse-train-drugs " + std::to_string(most_drugs - 1) + " or lower";
+    }
+    if (options.min_drugs > most_drugs) {
+      options_named += (options_named.empty() ? "" : " and ") + ("--min-drugs " + std::to_string(options.min_drugs));
+      fix += (fix.empty() ? "" : " and ") + ("--min-drugs " + std::to_string(most_drugs) + " or lower");
+    }
+    TESSERA_FAIL(options_named, " leaves no cell type to evaluate: the sparse protocol needs more observed drugs than "
+                 "--sparse-train-drugs and at least --min-drugs, and the most any cell type has is ", most_drugs, " (",
+                 best, "); use ", fix);
+  }
+  TESSERA_FAIL("--min-drugs ", options.min_drugs, " leaves no cell type to evaluate: the most observed drugs of any "
+               "cell type is ", most_drugs, " (", best, "); use --min-drugs ", most_drugs, " or lower");
+}
+
 }  // namespace
 
 void ProtocolOptions::validate() const {
-  TESSERA_CHECK(protocol == "full" || protocol == "sparse", "protocol '", protocol,
+  TESSERA_CHECK(protocol == "full" || protocol == "sparse", "--protocol '", protocol,
                 "' is unknown: use 'full' (K-fold per cell type) or 'sparse' (B training drugs per cell type)");
-  TESSERA_CHECK(folds >= 2, "folds = ", folds, " is invalid: the full protocol needs at least 2 folds");
-  TESSERA_CHECK(sparse_train_drugs >= 1, "sparse_train_drugs = ", sparse_train_drugs, " is invalid: use >= 1");
-  TESSERA_CHECK(min_drugs >= 1, "min_drugs = ", min_drugs, " is invalid: use >= 1");
+  TESSERA_CHECK(folds >= 2, "--folds ", folds, " is invalid: the full protocol needs at least 2 folds");
+  TESSERA_CHECK(sparse_train_drugs >= 1, "--sparse-train-drugs ", sparse_train_drugs, " is invalid: use >= 1");
+  TESSERA_CHECK(min_drugs >= 1, "--min-drugs ", min_drugs, " is invalid: use >= 1");
 }
 
 FoldPlan make_folds(const io::PerturbationTable& table, const ProtocolOptions& options) {
@@ -70,12 +102,14 @@ FoldPlan make_folds(const io::PerturbationTable& table, const ProtocolOptions& o
   plan.num_folds = sparse ? 1 : options.folds;
   plan.fold.assign(std::size_t(table.num_entries()), kUnused);
   std::int64_t dealt = 0;  // entries dealt so far by the full protocol: where the next cell type's deal starts
+  std::int64_t most_drugs = -1, most_drugs_cell = -1;  // the best-observed cell type that may be evaluated
   for (std::int64_t c = 0; c < table.num_cells(); ++c) {
     std::vector<std::int64_t> perts = observed_perts(table, c);
     if (is_reference[std::size_t(c)]) {
       for (auto p : perts) plan.fold[std::size_t(table.entry(c, p))] = kTrainOnly;
       continue;
     }
+    if (std::int64_t(perts.size()) > most_drugs) most_drugs = std::int64_t(perts.size()), most_drugs_cell = c;
     if (std::int64_t(perts.size()) < min_drugs) {
       plan.dropped_cells.push_back(table.cells[std::size_t(c)]);
       continue;
@@ -92,6 +126,7 @@ FoldPlan make_folds(const io::PerturbationTable& table, const ProtocolOptions& o
     }
     dealt += std::int64_t(perts.size());
   }
+  if (dealt == 0) fail_nothing_to_evaluate(table, options, most_drugs, most_drugs_cell);
   if (!plan.dropped_cells.empty()) {
     engine::warn("imputation protocol '", options.protocol, "': dropped ", plan.dropped_cells.size(),
                  " cell type(s) with fewer than ", min_drugs, " observed drugs: ", join(plan.dropped_cells));
@@ -131,6 +166,8 @@ FoldPlan read_fold_file(const std::filesystem::path& path, const io::Perturbatio
     plan.fold[entry] = label;
     max_fold = std::max(max_fold, label);
   }
+  TESSERA_CHECK(max_fold >= 0, where, " holds no held-out entry (", csv.rows.size(), " rows, every one 'train'), so "
+                "nothing can be evaluated: give the entries to hold out a fold number 0, 1, ...");
   plan.num_folds = max_fold + 1;
   for (std::int64_t c = 0; c < table.num_cells(); ++c) {
     const auto perts = observed_perts(table, c);

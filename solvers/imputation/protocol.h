@@ -13,7 +13,9 @@
 //           single fold 0 (num_folds = 1).
 // Reference cell types are entirely kTrainOnly and never dropped. Any other cell type with fewer than min_drugs
 // observed drugs (sparse: fewer than max(min_drugs, B + 1), so that something is held out) is dropped: its
-// entries become kUnused, its id goes to dropped_cells and engine::warn lists them. Shuffles use one
+// entries become kUnused, its id goes to dropped_cells and engine::warn lists them. When that leaves no cell type
+// to evaluate, make_folds throws tessera::Error naming --min-drugs / --sparse-train-drugs, the most observed drugs
+// of any cell type and the value that works (a run that evaluates nothing is an error, not an empty success). Shuffles use one
 // engine::RandomStream(seed, "folds", stable_hash(cell id)) per cell type, so a plan depends only on the seed
 // and the table, never on the rank count. All functions here are local (no MPI).
 #pragma once
@@ -44,17 +46,19 @@ struct ProtocolOptions {
   int min_drugs = 10;                        // cell types with fewer observed drugs are dropped (>= 1)
   std::uint64_t seed = 1;
 
-  // Throws tessera::Error naming the bad option and its valid range.
+  // Throws tessera::Error naming the bad option (as impute's --option) and its valid range.
   void validate() const;
 };
 
-// Deterministic in (table, options). Throws for invalid options or a reference cell type not in the table.
+// Deterministic in (table, options). Throws for invalid options, a reference cell type not in the table, or
+// options that leave no cell type to evaluate.
 FoldPlan make_folds(const io::PerturbationTable& table, const ProtocolOptions& options);
 
 // Fold file: CSV with header columns cell_id, pert_id, fold (others ignored); fold is an integer >= 0 or
 // "train" (kTrainOnly). Entries not listed are kUnused; num_folds = max fold + 1; dropped_cells = the cell
 // types with observed entries of which none is listed. Errors name the file and line: missing column, unknown
-// cell or perturbation id, entry not observed in the table, duplicate entry, bad fold value.
+// cell or perturbation id, entry not observed in the table, duplicate entry, bad fold value; and the file when it
+// holds no held-out entry (nothing to evaluate).
 FoldPlan read_fold_file(const std::filesystem::path& path, const io::PerturbationTable& table);
 
 // Writes every entry whose label is not kUnused, in entry order. read_fold_file gives the plan back (num_folds

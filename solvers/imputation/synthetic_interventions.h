@@ -37,7 +37,8 @@
 // are spread over ranks in contiguous blocks (engine::block_range) and one allgatherv gives every rank all
 // predictions. A target is computed by the same code whichever rank runs it, so results are bit-identical for
 // any rank count (on nodes of one kind). This also spreads a single whole-table completion, which fold-level
-// distribution could not.
+// distribution could not. Stopping: the ranks agree on the stop flag every 16 targets (query_blocks.h); on a signal
+// to any rank, every rank throws engine::StopRequested there.
 #pragma once
 
 #include <cstdint>

@@ -73,6 +73,34 @@ TEST(Signals, SelfSignalOnOneRankStopsAllRanksAtTheSameStep) {
   }
 }
 
+// Ranks running different work agree at the end of each step (engine::run_agreeing): the signal on rank 1 stops
+// both ranks at that step with exit 75, not with an error on rank 0, and rank 0 learns and names the signal.
+TEST(Signals, LocalStopPointInsideRunAgreeingStopsEveryRankAtTheSameStep) {
+  const auto result = run_command(mpirun(2) + " " SIGNAL_PROBE " --agreeing --self-signal 1 20", 60);
+  EXPECT_EQ(result.exit_code, tessera::engine::kExitRequeue) << result.output;
+  int ranks = 0;
+  const auto steps = stop_steps(result.output, &ranks);
+  EXPECT_EQ(ranks, 2) << result.output;
+  ASSERT_EQ(steps.size(), 1u) << "ranks stopped at different steps:\n" << result.output;
+  EXPECT_EQ(*steps.begin(), 20) << result.output;
+  EXPECT_NE(result.output.find("rank 0 stopped at step 20 (signal 12 here)"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("stopped on SIGUSR2: probe step stopped on another rank; exiting with 75"),
+            std::string::npos)
+      << result.output;
+  EXPECT_EQ(result.output.find("failed on another rank"), std::string::npos) << result.output;
+}
+
+TEST(Signals, SignalNamesAndAgreedNumber) {
+  EXPECT_EQ(tessera::engine::signal_name(SIGTERM), "SIGTERM");
+  EXPECT_EQ(tessera::engine::signal_name(SIGUSR1), "SIGUSR1");
+  EXPECT_EQ(tessera::engine::signal_name(0), "a signal");
+  tessera::engine::request_stop(SIGTERM);
+  EXPECT_EQ(tessera::engine::stop_signal_number(), SIGTERM);
+  tessera::engine::request_stop(SIGUSR1);  // the first is kept
+  EXPECT_EQ(tessera::engine::stop_signal_number(), SIGTERM);
+  tessera::engine::clear_stop();
+}
+
 TEST(Signals, Usr2FromOutsideStopsAllRanksAtTheSameStep) {
   const auto pids = pid_file("usr2");
   const auto result = run_command(signal_from_outside("USR2", pids), 60);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -12,6 +13,7 @@
 #include "engine/context.h"
 #include "engine/error.h"
 #include "engine/random.h"
+#include "engine/signals.h"
 #include "solvers/imputation/baselines.h"
 #include "solvers/imputation/cross_validation.h"
 #include "solvers/registry.h"
@@ -243,6 +245,63 @@ TEST(CrossValidate, FailureOnOneRankFailsEveryRank) {
   std::int64_t unobserved = 0;
   while (table.observed[std::size_t(unobserved)]) ++unobserved;
   EXPECT_THROW(complete_table(world, FailingImputer(unobserved), table, plan), Error);
+}
+
+// Behaves as if one rank got a stop signal while predicting the fold that holds `trigger` out: it sets that rank's
+// stop flag only, as the signal handler would (engine/signals.h). That rank is the one running the fold when folds
+// are spread over ranks, the last rank when every rank runs it.
+class SignalledImputer : public MeanBaseline {
+ public:
+  SignalledImputer(std::int64_t trigger, bool distributed)
+      : MeanBaseline(BaselineKind::kCellMean), trigger_(trigger), distributed_(distributed) {}
+  bool distributes_itself() const override { return distributed_; }
+  Eigen::MatrixXd impute(const engine::Context& ctx, const io::PerturbationTable& table,
+                         const std::vector<std::uint8_t>& train,
+                         const std::vector<std::int64_t>& queries) const override {
+    const engine::Context world;
+    const bool signalled_rank = !distributed_ || world.rank() == world.size() - 1;
+    if (signalled_rank && std::find(queries.begin(), queries.end(), trigger_) != queries.end())
+      engine::request_stop(SIGTERM);
+    return MeanBaseline::impute(ctx, table, train, queries);
+  }
+
+ private:
+  std::int64_t trigger_;
+  bool distributed_;
+};
+
+// The message of the StopRequested that `call` throws ("" and a failure when it throws none).
+template <typename Call>
+std::string stop_message(Call&& call) {
+  try {
+    call();
+  } catch (const engine::StopRequested& stop) {
+    return stop.what();
+  }
+  ADD_FAILURE() << "expected engine::StopRequested";
+  return "";
+}
+
+// A signal on one rank stops every rank at the same fold boundary, with StopRequested (exit 75), not an error;
+// every rank learns which signal it was; the runner is usable afterwards.
+TEST(CrossValidate, StopSignalOnOneRankStopsEveryRankBetweenFolds) {
+  const engine::Context world;
+  const auto table = make_table();
+  const FoldPlan plan = make_plan(table, "full");
+  // Folds run one after another: the stop is seen before the fold after the signalled one.
+  std::string message = stop_message(
+      [&] { cross_validate(world, SignalledImputer(held_out_entries(plan, 4).front(), true), table, plan); });
+  EXPECT_NE(message.find("cross-validation of cell_mean stopped after 5 of 7 folds"), std::string::npos) << message;
+  EXPECT_EQ(engine::stop_signal_number(), SIGTERM);
+  engine::clear_stop();
+  // Folds spread over ranks in rounds of world.size(): the stop is seen at the end of the signalled fold's round.
+  message = stop_message(
+      [&] { cross_validate(world, SignalledImputer(held_out_entries(plan, 1).front(), false), table, plan); });
+  const int done = (1 / world.size()) * world.size();
+  EXPECT_NE(message.find("stopped after " + std::to_string(done) + " of 7 folds"), std::string::npos) << message;
+  EXPECT_EQ(engine::stop_signal_number(), SIGTERM) << "rank " << world.rank() << " did not learn the signal";
+  engine::clear_stop();
+  EXPECT_NO_THROW(cross_validate(world, MeanBaseline(BaselineKind::kCellMean), table, plan));
 }
 
 TEST(CrossValidate, PlanForAnotherTableIsAnError) {

@@ -11,6 +11,7 @@
 
 #include "engine/error.h"
 #include "solvers/imputation/protocol.h"
+#include "tests/support/test_helpers.h"
 
 namespace tessera::solvers::imputation {
 namespace {
@@ -46,6 +47,9 @@ ProtocolOptions full_options() {
   o.seed = 42;
   return o;
 }
+
+using tessera::testing::error_of;
+using tessera::testing::expect_mentions;
 
 std::vector<int> labels_of_cell(const io::PerturbationTable& t, const FoldPlan& plan, const std::string& cell) {
   std::vector<int> labels;
@@ -161,6 +165,32 @@ TEST(Protocol, InvalidOptionsAreErrors) {
   EXPECT_NO_THROW(ProtocolOptions{}.validate());
 }
 
+// Options that drop every cell type used to give an empty plan (a run that exits 0 with empty metrics); they are
+// refused, naming the option, the most drugs any evaluable cell type has (C_z: 30; MCF7 is a reference) and the fix.
+TEST(Protocol, OptionsThatLeaveNothingToEvaluateAreRefused) {
+  const auto t = make_table();
+  ProtocolOptions o = full_options();
+  o.min_drugs = 31;
+  EXPECT_NO_THROW(make_folds(t, [&] { auto fine = o; fine.min_drugs = 30; return fine; }()));
+  expect_mentions(error_of([&] { make_folds(t, o); }),
+                  {"--min-drugs 31 leaves no cell type to evaluate", "is 30 (C_z)", "use --min-drugs 30 or lower"});
+  o.min_drugs = 5;
+  o.protocol = "sparse";
+  o.sparse_train_drugs = 30;
+  expect_mentions(error_of([&] { make_folds(t, o); }),
+                  {"--sparse-train-drugs 30 leaves no cell type to evaluate", "is 30 (C_z)",
+                   "use --sparse-train-drugs 29 or lower"});
+  o.min_drugs = 40;
+  expect_mentions(error_of([&] { make_folds(t, o); }),
+                  {"--sparse-train-drugs 30 and --min-drugs 40",
+                   "use --sparse-train-drugs 29 or lower and --min-drugs 30 or lower"});
+  o.protocol = "full";
+  o.reference_cells = t.cells;
+  expect_mentions(error_of([&] { make_folds(t, o); }), {"is a --reference-cell", "leave at least one out"});
+  EXPECT_EQ(error_of([&] { ProtocolOptions bad; bad.min_drugs = 0; bad.validate(); }).find("--min-drugs 0 is invalid"),
+            0u);
+}
+
 // A scratch folder, removed at the end of the test.
 struct TempDir {
   fs::path path = fs::temp_directory_path() / ("tessera_test_protocol_" + std::to_string(::getpid()) + "_" +
@@ -236,6 +266,10 @@ TEST(FoldFile, ErrorsNameFileLineAndProblem) {
     }
   }
   EXPECT_NO_THROW(read_fold_file(dir.write("ok.csv", header + good + "MCF7,P12,train\n"), t));
+  // Nothing held out: nothing to evaluate.
+  const auto all_train = dir.write("all_train.csv", header + "C_z,P00,train\nMCF7,P12,train\n");
+  expect_mentions(error_of([&] { read_fold_file(all_train, t); }),
+                  {all_train.string(), "holds no held-out entry (2 rows, every one 'train')", "a fold number 0, 1"});
 }
 
 }  // namespace
