@@ -46,7 +46,7 @@ std::string display(const MetaColumn& field, std::size_t i) {
                                   const std::vector<bool>& is_control, const std::string& source) {
   if (options.dose.empty() && options.time.empty()) {
     TESSERA_FAIL(source, ": no treated signatures: every signature's ", options.type_field,
-                 " is a control type; check AggregationOptions::control_types");
+                 " is a control type; check --control-types (the ", options.type_field, " values that mark controls)");
   }
   std::set<std::string> doses, times;
   const MetaColumn* dose = cols.find(options.dose_field);
@@ -60,7 +60,8 @@ std::string display(const MetaColumn& field, std::size_t i) {
                options.dose.empty() ? "any" : options.dose, "', ", options.time_field, " = '",
                options.time.empty() ? "any" : options.time, "'); ", options.dose_field,
                " values present: ", dose ? join(doses) : "field absent", "; ", options.time_field,
-               " values present: ", time ? join(times) : "field absent");
+               " values present: ", time ? join(times) : "field absent", "; give --dose and --time one of them, or "
+               "leave them out to pool every dose and time");
 }
 
 bool is_control_type(const MetaColumn& type, std::size_t i, const std::vector<std::string>& control_types) {
@@ -127,7 +128,7 @@ void subtract_controls(PerturbationTable& table, ControlCentering center, const 
     for (std::int64_t c = 0; c < table.num_cells(); ++c)
       if (table.control_counts[std::size_t(c)] == 0) missing += (missing.empty() ? "" : ", ") + table.cells[c];
     TESSERA_CHECK(missing.empty(), source, ": control centering is required but these cell types have no control ",
-                  "signatures: ", missing, "; add controls, change control_types, or use centering 'auto'");
+                  "signatures: ", missing, "; add controls, change --control-types, or use --center auto");
   }
   for (std::int64_t c = 0; c < table.num_cells(); ++c) {
     if (table.control_counts[std::size_t(c)] == 0) continue;

@@ -1,7 +1,10 @@
 #include "jobs/command_line.h"
 
+#include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <sstream>
 
 #include "engine/error.h"
@@ -11,9 +14,38 @@ namespace tessera::jobs {
 
 namespace {
 
+// The OptionCheck alive on this thread, if any (see command_line.h).
+thread_local OptionCheck* active_check = nullptr;
+
+// Levenshtein distance, for "did you mean" suggestions.
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+// "; did you mean --x?" for an unknown option name, or "" when nothing is close.
+std::string suggestion_for(const po::options_description& options, const std::string& name) {
+  const std::string closest = closest_option(options, name);
+  return closest.empty() ? "" : "; did you mean --" + closest + "?";
+}
+
 // Keeps the top-level keys and those of this command's section; checks section names. Returns INI text for
 // Boost's parser, with each line's number remembered in a comment-free form.
 std::string config_for_command(const std::string& path, const std::string& command) {
+  // An ifstream opens a folder without complaint and then reads nothing: it would pass as an empty config and
+  // silently drop every option the user meant to give.
+  TESSERA_CHECK(!std::filesystem::is_directory(path), "config file '", path,
+                "' is a folder; give --config the INI file itself");
   std::ifstream in(path);
   TESSERA_CHECK(in, "config file '", path, "' cannot be opened: check the path given to --config");
   std::ostringstream kept;
@@ -38,7 +70,33 @@ std::string config_for_command(const std::string& path, const std::string& comma
                   "' is not 'key = value'");
     if (section.empty() || section == command) kept << text << "\n";
   }
+  // getline stops at end of file and on a read error alike; only the first is a whole config.
+  TESSERA_CHECK(!in.bad(), "config file '", path, "' cannot be read (line ", number + 1,
+                "): check that it is a readable text file");
   return kept.str();
+}
+
+// Boost formats an option error by replacing tokens such as "%value%" until none is left, so a value that holds
+// such a token itself ("--seed 'x%value%'") makes what() loop forever. Every '%' in what the user typed is shown
+// as the look-alike U+FF05 instead, which no token contains. The substitutions are protected members: a derived
+// class may name them, and its member pointer reads them from the caught object.
+std::string message_of(po::error& error) {
+  struct Substitutions : po::error_with_option_name {
+    static std::map<std::string, std::string>& of(po::error_with_option_name& e) {
+      return e.*(&Substitutions::m_substitutions);
+    }
+  };
+  if (auto* named = dynamic_cast<po::error_with_option_name*>(&error)) {
+    std::vector<std::pair<std::string, std::string>> escaped;
+    for (const auto& [token, text] : Substitutions::of(*named)) {
+      if (text.find('%') == std::string::npos) continue;
+      std::string safe;
+      for (char c : text) safe += c == '%' ? std::string("\xEF\xBC\x85") : std::string(1, c);
+      escaped.emplace_back(token, safe);
+    }
+    for (const auto& [token, safe] : escaped) named->set_substitute(token, safe);
+  }
+  return error.what();
 }
 
 }  // namespace
@@ -50,11 +108,6 @@ std::string trim(const std::string& text) {
   return text.substr(begin, end - begin + 1);
 }
 
-const std::vector<std::string>& command_names() {
-  static const std::vector<std::string> names{"simulate", "impute", "evaluate", "inspect", "sweep", "rank", "discover", "design", "train"};
-  return names;
-}
-
 bool given(const po::variables_map& vm, const std::string& name) {
   return vm.count(name) > 0 && !vm[name].defaulted();
 }
@@ -64,6 +117,33 @@ void forbid_together(const po::variables_map& vm, const std::string& a, const st
   TESSERA_CHECK(!(given(vm, a) && given(vm, b)), "options --", a, " and --", b, " conflict: ", why,
                 "; give only one of them");
 }
+
+std::string closest_option(const po::options_description& options, std::string name) {
+  while (!name.empty() && name.front() == '-') name.erase(name.begin());
+  std::string best;
+  std::size_t best_distance = std::string::npos;
+  for (const auto& option : options.options()) {
+    const std::string candidate = option->long_name();
+    if (candidate.empty()) continue;
+    // A prefix ("fold" for "folds") or a few edits away; further than a third of the name is no suggestion.
+    const bool prefix = candidate.rfind(name, 0) == 0 || name.rfind(candidate, 0) == 0;
+    const std::size_t distance = prefix ? 1 : edit_distance(name, candidate);
+    if (distance < best_distance) best = candidate, best_distance = distance;
+  }
+  return best_distance <= std::max<std::size_t>(2, name.size() / 3) ? best : "";
+}
+
+po::typed_value<std::string>* one_of(const std::string& name, const std::vector<std::string>& choices) {
+  return po::value<std::string>()->notifier([name, choices](const std::string& value) {
+    if (std::find(choices.begin(), choices.end(), value) != choices.end()) return;
+    std::string list;
+    for (const auto& choice : choices) list += (list.empty() ? "" : " | ") + choice;
+    throw po::error("--" + name + " '" + value + "' is not one of " + list);
+  });
+}
+
+OptionCheck::OptionCheck() { active_check = this; }
+OptionCheck::~OptionCheck() { active_check = nullptr; }
 
 std::vector<std::string> split_list(const std::vector<std::string>& values) {
   std::vector<std::string> items;
@@ -85,6 +165,7 @@ std::optional<po::variables_map> parse_options(const engine::Context& ctx, const
       ("config", po::value<std::string>(), "INI file with options (keys as on the command line, without --)")
       ("log-level", po::value<std::string>()->default_value("info"), "debug | info | warn | error | quiet")
       ("help,h", "print this help");
+  if (active_check != nullptr) active_check->options_.emplace(options);
   po::variables_map vm;
   const std::string where = "tessera " + spec.name;
   try {
@@ -94,8 +175,11 @@ std::optional<po::variables_map> parse_options(const engine::Context& ctx, const
       std::istringstream config(config_for_command(path, spec.name));
       try {
         po::store(po::parse_config_file(config, options, /*allow_unregistered=*/false), vm);
-      } catch (const po::error& e) {
-        TESSERA_FAIL("config file '", path, "': ", e.what(), "; see 'tessera ", spec.name,
+      } catch (po::unknown_option& e) {
+        TESSERA_FAIL("config file '", path, "': ", message_of(e), suggestion_for(options, e.get_option_name()),
+                     "; see 'tessera ", spec.name, " --help' for the valid keys");
+      } catch (po::error& e) {
+        TESSERA_FAIL("config file '", path, "': ", message_of(e), "; see 'tessera ", spec.name,
                      " --help' for the valid keys");
       }
     }
@@ -104,10 +188,15 @@ std::optional<po::variables_map> parse_options(const engine::Context& ctx, const
       return std::nullopt;
     }
     po::notify(vm);
-  } catch (const po::error& e) {
-    TESSERA_FAIL(where, ": ", e.what(), "; run '", where, " --help' for the options");
+  } catch (po::unknown_option& e) {
+    TESSERA_FAIL(where, ": ", message_of(e), suggestion_for(options, e.get_option_name()), "; run '", where,
+                 " --help' for the options");
+  } catch (po::error& e) {
+    TESSERA_FAIL(where, ": ", message_of(e), "; run '", where, " --help' for the options");
   }
-  engine::set_log_level(engine::parse_log_level(vm["log-level"].as<std::string>()));
+  const auto level = engine::parse_log_level(vm["log-level"].as<std::string>());
+  if (active_check != nullptr) throw OptionsChecked{};
+  engine::set_log_level(level);
   return vm;
 }
 

@@ -32,6 +32,45 @@ std::optional<po::variables_map> parse_options(const engine::Context& ctx, const
                                                po::options_description options,
                                                const std::vector<std::string>& args);
 
+// Checking a command line without running the command: `tessera sweep plan` checks its points this way, so a
+// typo fails at plan time and not in every array task. While an OptionCheck lives on this thread, parse_options
+// records the command's options in it, parses, converts and validates as usual (an Error for a bad option or
+// value) and then throws OptionsChecked instead of returning: the command stops before it reads or writes
+// anything. OptionsChecked is no tessera::Error; only the checker catches it.
+struct OptionsChecked {};
+class OptionCheck {
+ public:
+  OptionCheck();
+  ~OptionCheck();
+  OptionCheck(const OptionCheck&) = delete;
+  OptionCheck& operator=(const OptionCheck&) = delete;
+  // The options parse_options was given (with --config, --log-level and --help); null when it was not reached.
+  const po::options_description* options() const { return options_ ? &*options_ : nullptr; }
+
+ private:
+  friend std::optional<po::variables_map> parse_options(const engine::Context&, const CommandSpec&,
+                                                        po::options_description, const std::vector<std::string>&);
+  std::optional<po::options_description> options_;
+};
+
+// The option of `options` whose long name is closest to `name` (leading dashes ignored): a prefix or a few edits
+// away; "" when none is close. parse_options adds it to the message of an unknown option.
+std::string closest_option(const po::options_description& options, std::string name);
+
+// A string option whose value must be one of `choices`, checked while parsing (so also by OptionCheck, i.e. at
+// `tessera sweep plan`): --name 'x' is not one of a | b | c.
+po::typed_value<std::string>* one_of(const std::string& name, const std::vector<std::string>& choices);
+
+// A whole-number option with a lower bound, checked while parsing like one_of: --name must be at least N.
+template <typename Number>
+po::typed_value<Number>* at_least(const std::string& name, Number lowest) {
+  return po::value<Number>()->notifier([name, lowest](const Number& value) {
+    if (value < lowest)
+      throw po::error("--" + name + " must be at least " + std::to_string(lowest) + " (got " + std::to_string(value) +
+                      ")");
+  });
+}
+
 // True when the user gave `name` (on the command line or in the config file), not just its default.
 bool given(const po::variables_map& vm, const std::string& name);
 
@@ -57,7 +96,8 @@ void add_knob_options(po::options_description& options, Params& params) {
   });
 }
 
-// The names of every command, for the config-file section check.
+// The names of every command, for the config-file section check: derived from the command table
+// (jobs/commands.cpp), so a new command's [section] is accepted without a second list to keep in step.
 const std::vector<std::string>& command_names();
 
 }  // namespace tessera::jobs

@@ -84,6 +84,15 @@ const std::vector<Command>& commands() {
   return table;
 }
 
+const std::vector<std::string>& command_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> all;
+    for (const auto& command : commands()) all.push_back(command.spec.name);
+    return all;
+  }();
+  return names;
+}
+
 const CommandSpec& spec_of(const std::string& name) {
   for (const auto& command : commands())
     if (command.spec.name == name) return command.spec;

@@ -6,6 +6,7 @@
 
 #include "engine/error.h"
 #include "io/csv.h"
+#include "solvers/causal/dag.h"
 
 namespace tessera::jobs {
 
@@ -51,6 +52,20 @@ DagFile read_dag_csv(const std::string& path, const std::vector<std::string>& no
       }
     }
     weights.push_back(w);
+  }
+  // Checked here, where the names and lines are known, rather than later by index ("edge 0 -> 0").
+  for (std::size_t e = 0; e < out.edges.size(); ++e)
+    TESSERA_CHECK(out.edges[e].first != out.edges[e].second, "DAG file '", path, "' line ", table.line_numbers[e],
+                  ": edge '", out.names[std::size_t(out.edges[e].first)], "' -> '",
+                  out.names[std::size_t(out.edges[e].second)], "' is a self loop; a DAG has none: delete the line");
+  if (const auto cycle = solvers::causal::find_cycle(int(out.names.size()), out.edges); !cycle.empty()) {
+    std::string arrows = out.names[std::size_t(out.edges[cycle.front()].first)], lines;
+    for (const auto e : cycle) {
+      arrows += " -> " + out.names[std::size_t(out.edges[e].second)];
+      lines += (lines.empty() ? "" : ", ") + std::to_string(table.line_numbers[e]);
+    }
+    TESSERA_FAIL("DAG file '", path, "' has a cycle: ", arrows, " (lines ", lines,
+                 "); a DAG has none: delete or reverse one of these edges");
   }
   const Eigen::Index p = Eigen::Index(out.names.size());
   out.weights = Eigen::MatrixXd::Constant(p, p, NAN);

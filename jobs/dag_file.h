@@ -18,7 +18,7 @@ struct DagFile {
 
 // Without `nodes`, nodes are numbered in order of first appearance; with them, every name must be one of them
 // (a tessera::Error names the file, line and name otherwise) and nodes keep their index there, isolated ones
-// included.
+// included. A self loop or a cycle is an Error naming the file, the nodes and the lines (a -> b -> c -> a).
 DagFile read_dag_csv(const std::string& path, const std::vector<std::string>& nodes = {});
 
 }  // namespace tessera::jobs

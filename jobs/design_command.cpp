@@ -21,7 +21,8 @@ namespace search = solvers::search;
 
 namespace {
 
-// CSV with header perturbation,<node>,... : one named shift per row; a node without a column is not shifted.
+// CSV with header perturbation,<node>,... : one named shift per row, one column per DAG node (0: not shifted).
+// A node without a column is an Error: silently leaving it unshifted let a misspelt or forgotten column pass.
 search::ShiftPool read_pool_csv(const std::string& path, const std::vector<std::string>& nodes) {
   const auto table = io::read_csv(path);
   const auto name = table.column("perturbation", path);
@@ -33,6 +34,14 @@ search::ShiftPool read_pool_csv(const std::string& path, const std::vector<std::
                   "' is not a node of the DAG; name columns after the DAG's nodes");
     columns.emplace_back(c, Eigen::Index(node - nodes.begin()));
   }
+  std::vector<bool> has_column(nodes.size(), false);
+  for (const auto& column : columns) has_column[std::size_t(column.second)] = true;
+  std::string missing;
+  std::size_t num_missing = 0;
+  for (std::size_t n = 0; n < nodes.size(); ++n)
+    if (!has_column[n]) missing += (num_missing++ ? ", '" : "'") + nodes[n] + "'";
+  TESSERA_CHECK(num_missing == 0, "pool file '", path, "' has no column for DAG node", num_missing > 1 ? "s " : " ",
+                missing, ": add one column per node of --dag (0 where a perturbation does not shift it)");
   TESSERA_CHECK(!table.rows.empty(), "pool file '", path, "' has no perturbation");
   search::ShiftPool pool;
   pool.shifts = Eigen::MatrixXd::Zero(Eigen::Index(nodes.size()), Eigen::Index(table.rows.size()));

@@ -38,20 +38,22 @@ po::options_description rank_options() {
       ("heldout", po::value<std::vector<std::string>>()->multitoken(),
        "heldout_<method>.gctx files of `tessera impute`: residuals for the bootstrap interval of imputed signatures")
       ("cell", po::value<std::vector<std::string>>()->multitoken(), "keep only these cell types (cell_id)")
-      ("min-genes", po::value<int>()->default_value(50), "fewest query genes that must match the library")
-      ("set-size", po::value<int>()->default_value(100), "N: genes in the query's up and down sets")
+      ("min-genes", at_least("min-genes", 1)->default_value(50), "fewest query genes that must match the library")
+      ("set-size", at_least("set-size", 1)->default_value(100), "N: genes in the query's up and down sets")
       ("weight-power", po::value<double>()->default_value(1.0), "p of the weighted KS (1: CMap, 0: Lamb 2006)")
-      ("rank-by", po::value<std::string>()->default_value("connectivity"), "connectivity | cosine | pearson")
-      ("top-k,k", po::value<int>()->default_value(20), "rows of the table")
+      ("rank-by", one_of("rank-by", {"connectivity", "cosine", "pearson"})->default_value("connectivity"),
+       "connectivity | cosine | pearson")
+      ("top-k,k", at_least("top-k", 1)->default_value(20), "rows of the table")
       ("pairs", po::bool_switch(), "also score every pair of signatures (sum of the two)")
-      ("pair-space", po::value<std::string>()->default_value("gene"),
+      ("pair-space", one_of("pair-space", {"gene", "latent"})->default_value("gene"),
        "gene: a pair is the sum of the two signatures | latent: the sum of the two latent shifts of a trained "
        "autoencoder (--model, --controls), decoded; pairs of two cell types are then not ranked")
       ("model", po::value<std::string>(), "--pair-space latent: the --out folder of `tessera train`")
       ("controls", po::value<std::string>(),
        "--pair-space latent: CSV of per-cell control profiles (first column cell name, then one column per "
        "gene, e.g. basal_DMSO_modz_level3_by_cell.csv)")
-      ("bootstrap", po::value<int>()->default_value(200), "bootstrap replicates for imputed signatures (0: none)")
+      ("bootstrap", at_least("bootstrap", 0)->default_value(200),
+       "bootstrap replicates for imputed signatures (0: none)")
       ("seed", po::value<std::uint64_t>()->default_value(1), "seed of the bootstrap")
       ("out,o", po::value<std::string>()->default_value("tessera-rank.csv"), "CSV of the top-k table ('' : none)");
   return options;
@@ -84,16 +86,11 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
                                       : std::vector<std::string>{};
   search::RankOptions options;
   options.rank_by = search::parse_rank_by(vm["rank-by"].as<std::string>());
-  TESSERA_CHECK(vm["top-k"].as<int>() >= 1, "--top-k must be at least 1");
-  TESSERA_CHECK(vm["min-genes"].as<int>() >= 1, "--min-genes must be at least 1");
-  TESSERA_CHECK(vm["bootstrap"].as<int>() >= 0, "--bootstrap must be >= 0");
   options.top_k = std::size_t(vm["top-k"].as<int>());
   options.pairs = vm["pairs"].as<bool>();
   options.bootstrap = vm["bootstrap"].as<int>();
   options.seed = vm["seed"].as<std::uint64_t>();
   const std::string pair_space = vm["pair-space"].as<std::string>();
-  TESSERA_CHECK(pair_space == "gene" || pair_space == "latent", "--pair-space must be gene or latent (got '",
-                pair_space, "')");
   const bool latent = pair_space == "latent";
   if (latent) {
 #ifndef TESSERA_HAVE_TORCH
@@ -111,11 +108,12 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
   const auto query_signature = search::read_query_csv(vm["query"].as<std::string>());
   search::Library library;
   for (const auto& file : library_files) {
-    const auto added = library.add(read_whole_signature_file(world, file), search::method_of_file_name(file), cells);
+    const auto added = library.add(read_whole_signature_file(world, file), search::method_of_file_name(file), cells,
+                                   file);
     engine::info("library ", file, ": ", added, " signatures added");
   }
   for (const auto& file : heldout_files) {
-    const auto kept = library.add_heldout(read_whole_signature_file(world, file), stem_method(file, "heldout_"));
+    const auto kept = library.add_heldout(read_whole_signature_file(world, file), stem_method(file, "heldout_"), file);
     engine::info("heldout ", file, ": ", kept, " residuals of observed signatures");
   }
   TESSERA_CHECK(library.size() > 0, "no library signature left", cells.empty() ? "" : " after --cell");

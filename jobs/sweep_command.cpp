@@ -68,15 +68,6 @@ std::string text_of(const fs::path& path) {
   return out.str();
 }
 
-void write_text(const fs::path& path, const std::string& text) {
-  io::write_atomically(path, [&](const fs::path& temporary) {
-    std::ofstream out(temporary, std::ios::trunc);
-    out << text;
-    out.close();
-    TESSERA_CHECK(out, "cannot write '", temporary.string(), "'");
-  });
-}
-
 // Runs a shell command (sbatch) and returns its exit code; output goes to our stdout.
 int shell(const std::string& command) {
   std::printf("+ %s\n", command.c_str());
@@ -91,9 +82,75 @@ std::string submit_commands(const fs::path& dir, const std::string& array) {
          ") && sbatch --dependency=afterany:${jid%%;*} " + (dir / "collect.sbatch").string();
 }
 
+// The message of an Error without its " [source.cpp:N]" tag, to quote inside another message.
+std::string message_of(const Error& error) {
+  std::string text = error.what();
+  const auto tag = text.rfind(" [");
+  if (tag != std::string::npos && text.back() == ']') text.erase(tag);
+  return text;
+}
+
+// Parses `args` as the sweep's command would, without running it (jobs/command_line.h, OptionCheck). Parsing is
+// local, so this runs on rank 0 alone, as plan does. Returns the Error a point given these arguments would stop
+// with ("" when none); `options` receives the command's options when its parser was reached.
+std::string option_error(const engine::Context& world, const sweep::SweepFile& file, std::vector<std::string> args,
+                         const fs::path& out, po::options_description* options = nullptr) {
+  CommandFunction function = nullptr;
+  for (const auto& command : commands())
+    if (command.spec.name == file.command) function = command.run;
+  TESSERA_CHECK(function, "sweep command '", file.command, "' is not in this tessera's command table");
+  args.push_back("--out");
+  args.push_back(out.string());
+  const OptionCheck check;
+  std::string error;
+  try {
+    function(world, args);
+    error = "tessera " + file.command + " ran instead of stopping after its options";
+  } catch (const OptionsChecked&) {
+  } catch (const Error& e) {
+    error = message_of(e);
+  }
+  if (options != nullptr && check.options() != nullptr) options->add(*check.options());
+  return error;
+}
+
+// Every [fixed] and [grid] key must be an option of the command and every grid value one it accepts: checked
+// here, at plan time, rather than failing in every array task. Each grid value is checked in the first point
+// with only that value changed, so that the message names its line.
+void check_sweep_options(const engine::Context& world, const sweep::SweepFile& file, const fs::path& sweep_path,
+                         const fs::path& dir) {
+  const fs::path out = sweep::point_dir(dir, 0);
+  const std::string name = "sweep file '" + sweep_path.string() + "'";
+  const auto first = file.points().front();
+  po::options_description options;
+  const std::string first_error = option_error(world, file, sweep::point_arguments(file, first), out, &options);
+  TESSERA_CHECK(!options.options().empty(), name, ": the points of 'tessera ", file.command, "' cannot run: ",
+                first_error);
+  const auto check_key = [&](const char* section, int line, const std::string& key) {
+    if (options.find_nothrow(key, /*approx=*/false) != nullptr) return;
+    const std::string closest = closest_option(options, key);
+    TESSERA_FAIL(name, " line ", line, ": [", section, "] '", key, "' is no option of 'tessera ", file.command, "'",
+                 closest.empty() ? "" : "; did you mean '" + closest + "'?", " (see 'tessera ", file.command,
+                 " --help' for the options)");
+  };
+  for (std::size_t f = 0; f < file.fixed.size(); ++f) check_key("fixed", file.fixed_lines[f], file.fixed[f].first);
+  for (std::size_t g = 0; g < file.grid.size(); ++g) check_key("grid", file.grid_lines[g], file.grid[g].first);
+  for (std::size_t g = 0; g < file.grid.size(); ++g)
+    for (const auto& value : file.grid[g].second) {
+      auto point = first;
+      point[g] = value;
+      const std::string error = option_error(world, file, sweep::point_arguments(file, point), out);
+      TESSERA_CHECK(error.empty() || error == first_error, name, " line ", file.grid_lines[g], ": [grid] ",
+                    file.grid[g].first, " = ", value, ": ", error);
+    }
+  TESSERA_CHECK(first_error.empty(), name, ": the options of its points are refused by 'tessera ", file.command,
+                "': ", first_error, "; fix the [fixed] or [grid] entry it names");
+}
+
 int plan_sweep(const engine::Context& world, const fs::path& sweep_path, const po::variables_map& vm) {
   auto file = sweep::read_sweep_file(sweep_path);
   const fs::path dir = fs::absolute(vm.count("out") ? vm["out"].as<std::string>() : file.out);
+  check_sweep_options(world, file, sweep_path, dir);
   const auto values = file.points();
   io::CsvTable points;
   points.header = {"index"};
@@ -117,12 +174,12 @@ int plan_sweep(const engine::Context& world, const fs::path& sweep_path, const p
                                                 {"JOB_NAME", "tessera-sweep-" + dir.filename().string()}};
   const std::string array_script = sweep::fill_template(templates / "sweep.sbatch", fill);
   const std::string collect_script = sweep::fill_template(templates / "collect.sbatch", fill);
-  write_text(dir / "sweep.ini", sweep_text);
+  io::write_bytes_atomically(dir / "sweep.ini", sweep_text);
   io::write_csv(dir / "points.csv", points);
-  write_text(dir / "array.sbatch", array_script);
-  write_text(dir / "collect.sbatch", collect_script);
-  fs::create_directories(dir / "status");
-  fs::create_directories(dir / "logs");  // sbatch does not create the folder of --output
+  io::write_bytes_atomically(dir / "array.sbatch", array_script);
+  io::write_bytes_atomically(dir / "collect.sbatch", collect_script);
+  io::make_output_folder(dir / "status", "--out");
+  io::make_output_folder(dir / "logs", "--out");  // sbatch does not create the folder of --output
   std::printf("Planned %zu points of '%s' (%s) as %d array tasks, at most %d at once, in %s\n", values.size(),
               file.command.c_str(), file.combine.c_str(), tasks, file.max_parallel, dir.c_str());
   if (vm["submit"].as<bool>()) return shell(submit_commands(dir, ""));
@@ -149,6 +206,11 @@ int run_point(const engine::Context& world, const Plan& plan, int index) {
   int code = 0;
   try {
     code = function(world, args);
+  } catch (const engine::StopRequested&) {
+    // The command stopped at one of its own safe points (engine/signals.h): no failure, and the point is left
+    // unrecorded so that the requeued task runs it again.
+    engine::info("point ", index, " stopped by a signal before it finished; it runs again when the task resumes");
+    throw;
   } catch (const std::exception& e) {
     // Recorded by the rank that failed, before run_or_abort ends the job: the other ranks may be stuck in a
     // collective, so only this rank is sure to get here.
@@ -156,6 +218,7 @@ int run_point(const engine::Context& world, const Plan& plan, int index) {
     throw;
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (code == engine::kExitRequeue) return code;  // stopped, as above, but by returning the requeue code
   if (world.is_root()) {
     if (code == 0) sweep::write_status(plan.dir, index, PointState::kDone, std::to_string(seconds));
     else sweep::write_status(plan.dir, index, PointState::kFailed, "exit code " + std::to_string(code));
@@ -169,7 +232,6 @@ int run_task(const engine::Context& world, const Plan& plan, int task) {
   TESSERA_CHECK(task >= 0 && task < plan.file.num_tasks(plan.num_points()), "--task ", task,
                 " is out of range: the sweep in ", plan.dir.string(), " has tasks 0..",
                 plan.file.num_tasks(plan.num_points()) - 1);
-  engine::install_stop_handlers();
   const char* restarts = std::getenv("SLURM_RESTART_COUNT");
   engine::info("sweep task ", task, " (restart ", restarts ? restarts : "0", ") of ", plan.dir.string());
   int failures = 0;
@@ -184,7 +246,9 @@ int run_task(const engine::Context& world, const Plan& plan, int task) {
                    " checkpointed before point ", index, ", exiting with ", engine::kExitRequeue, " for requeue");
       return engine::kExitRequeue;
     }
-    if (run_point(world, plan, index) != 0) ++failures;
+    const int code = run_point(world, plan, index);
+    if (code == engine::kExitRequeue) return code;
+    if (code != 0) ++failures;
   }
   return failures == 0 ? 0 : engine::kExitError;
 }

@@ -13,7 +13,7 @@ void add_aggregation_options(po::options_description& options) {
        "keep only signatures with this pert_itime (e.g. '24 h'); default: pool all times by their mean")
       ("control-types", po::value<std::vector<std::string>>()->multitoken(),
        "pert_type values that mark controls (comma list); default ctl_vehicle,ctl_untrt,ctl_vehicle.cns,ctl_untrt.cns")
-      ("center", po::value<std::string>()->default_value("auto"),
+      ("center", one_of("center", {"auto", "none", "required"})->default_value("auto"),
        "subtract each cell type's control mean: auto (when it has controls) | none | required")
       ("cell-field", po::value<std::string>()->default_value("cell_id"), "column field naming the cell type")
       ("pert-field", po::value<std::string>()->default_value("pert_id"), "column field naming the perturbation");

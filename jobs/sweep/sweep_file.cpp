@@ -103,11 +103,13 @@ SweepFile read_sweep_file(const std::filesystem::path& path) {
     } else if (section == "fixed") {
       TESSERA_CHECK(key != "out", where(), "'out' cannot be fixed: each point writes to <sweep out>/point-<i>");
       sweep.fixed.emplace_back(key, value);
+      sweep.fixed_lines.push_back(number);
     } else {
       TESSERA_CHECK(key != "out", where(), "'out' cannot be swept: each point writes to <sweep out>/point-<i>");
       const auto values = split_list({value});
       TESSERA_CHECK(!values.empty(), where(), "'", key, "' has no values; write e.g. ", key, " = 1, 2, 3");
       sweep.grid.emplace_back(key, values);
+      sweep.grid_lines.push_back(number);
     }
   }
   TESSERA_CHECK(!sweep.command.empty(), "sweep file '", path.string(), "' has no 'command = <tessera command>' in [sweep]");
@@ -124,15 +126,16 @@ SweepFile read_sweep_file(const std::filesystem::path& path) {
   return sweep;
 }
 
+void append_option(std::vector<std::string>& args, const std::string& name, const std::string& value) {
+  if (value == "false") return;  // a switch left off
+  args.push_back("--" + name);
+  if (value != "true" && !value.empty()) args.push_back(value);
+}
+
 std::vector<std::string> point_arguments(const SweepFile& sweep, const std::vector<std::string>& values) {
   std::vector<std::string> args;
-  const auto add = [&](const std::string& name, const std::string& value) {
-    if (value == "false") return;  // a switch left off
-    args.push_back("--" + name);
-    if (value != "true" && !value.empty()) args.push_back(value);
-  };
-  for (const auto& [name, value] : sweep.fixed) add(name, value);
-  for (std::size_t p = 0; p < sweep.grid.size(); ++p) add(sweep.grid[p].first, values.at(p));
+  for (const auto& [name, value] : sweep.fixed) append_option(args, name, value);
+  for (std::size_t p = 0; p < sweep.grid.size(); ++p) append_option(args, sweep.grid[p].first, values.at(p));
   return args;
 }
 

@@ -14,6 +14,8 @@
 //   folds = 3, 5
 //   seed = 1, 2, 3
 //
+// `tessera sweep plan` also checks every [fixed] and [grid] key and value against the command's options
+// (jobs/command_line.h, OptionCheck), so a typo is refused at plan time with the file, line and closest option.
 // '#' and ';' start comments. An unknown section or [sweep] key, a key given twice, an empty value list or zip
 // lists of different lengths is an Error naming the file, the line and the fix. Grid values cannot hold commas.
 #pragma once
@@ -35,6 +37,7 @@ struct SweepFile {
   std::string out = "sweep";
   std::vector<Option> fixed;
   std::vector<std::pair<std::string, std::vector<std::string>>> grid;  // in file order
+  std::vector<int> fixed_lines, grid_lines;  // the line of each entry of fixed and grid, for messages
 
   // The parameter names of the grid, in file order (the extra columns of points.csv and results.csv).
   std::vector<std::string> parameter_names() const;
@@ -46,6 +49,9 @@ struct SweepFile {
 
 // Reads and checks a sweep file (command must name a registered tessera command other than sweep).
 SweepFile read_sweep_file(const std::filesystem::path& path);
+
+// Appends "--name value" to args as point_arguments does: "true" is the bare flag, "false" leaves it out.
+void append_option(std::vector<std::string>& args, const std::string& name, const std::string& value);
 
 // The command line of one point: fixed options, then the point's grid values, as "--name value" pairs.
 std::vector<std::string> point_arguments(const SweepFile& sweep, const std::vector<std::string>& values);

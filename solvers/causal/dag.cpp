@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <set>
+#include <string>
 #include <tuple>
 
 #include "engine/error.h"
@@ -69,6 +70,46 @@ std::vector<Arc> Dag::covered_arcs() const {
   return out;
 }
 
+// Iterative depth-first search: an arc into a node on the current path closes a cycle.
+std::vector<std::size_t> find_cycle(int nodes, const std::vector<Arc>& edges) {
+  std::vector<std::vector<std::size_t>> out(std::size_t(std::max(nodes, 0)));
+  for (std::size_t e = 0; e < edges.size(); ++e) out[std::size_t(edges[e].first)].push_back(e);
+  enum : char { kNew, kOnPath, kDone };
+  std::vector<char> state(out.size(), kNew);
+  std::vector<std::size_t> path;                           // arcs from the root to the current node
+  std::vector<std::pair<std::size_t, std::size_t>> stack;  // (node, next outgoing arc to try)
+  for (std::size_t root = 0; root < out.size(); ++root) {
+    if (state[root] != kNew) continue;
+    stack.assign(1, {root, 0});
+    state[root] = kOnPath;
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (next == out[node].size()) {
+        state[node] = kDone;
+        stack.pop_back();
+        if (!path.empty()) path.pop_back();
+        continue;
+      }
+      const std::size_t e = out[node][next++];
+      const auto to = std::size_t(edges[e].second);
+      if (state[to] == kOnPath) {  // the cycle: the path's arcs from `to` on, then e
+        std::size_t start = path.size();
+        if (node != to)
+          for (start = 0; std::size_t(edges[path[start]].first) != to;) ++start;
+        std::vector<std::size_t> cycle(path.begin() + std::ptrdiff_t(start), path.end());
+        cycle.push_back(e);
+        return cycle;
+      }
+      if (state[to] == kNew) {
+        state[to] = kOnPath;
+        path.push_back(e);
+        stack.emplace_back(to, 0);
+      }
+    }
+  }
+  return {};
+}
+
 namespace {
 std::vector<int> kahn(const std::vector<std::vector<int>>& parents, int first, int second) {
   const int p = int(parents.size());
@@ -96,7 +137,15 @@ std::vector<int> kahn(const std::vector<std::vector<int>>& parents, int first, i
       emit(second);
     }
   }
-  TESSERA_CHECK(int(order.size()) == p, "the graph has a cycle; it is not a DAG");
+  if (int(order.size()) != p) {
+    std::vector<Arc> arcs;
+    for (int j = 0; j < p; ++j)
+      for (int i : parents[j]) arcs.emplace_back(i, j);
+    const auto cycle = find_cycle(p, arcs);
+    std::string shown = cycle.empty() ? "" : std::to_string(arcs[cycle.front()].first);
+    for (const auto e : cycle) shown += " -> " + std::to_string(arcs[e].second);
+    TESSERA_FAIL("the graph has a cycle (nodes counted from 0): ", shown, "; it is not a DAG");
+  }
   return order;
 }
 }  // namespace

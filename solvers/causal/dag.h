@@ -1,6 +1,7 @@
 // A directed acyclic graph over nodes 0..p-1, stored as sorted parent lists (cheap to copy in a search that
 // visits many neighbouring DAGs), plus the comparisons used to score a learned DAG against a true one.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <utility>
 #include <vector>
@@ -8,6 +9,10 @@
 namespace tessera::solvers::causal {
 
 using Arc = std::pair<int, int>;  // (from, to)
+
+// A cycle of the edge list over nodes 0..nodes-1, as the indices into `edges` of its arcs in order (a -> b, b -> c,
+// ..., x -> a), or {} when there is none: what a message shows ("a -> b -> c -> a") and where (the file's lines).
+std::vector<std::size_t> find_cycle(int nodes, const std::vector<Arc>& edges);
 
 class Dag {
  public:

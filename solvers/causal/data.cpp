@@ -50,6 +50,21 @@ bool parse_double(const std::string& text, double& value) {
 
 }  // namespace
 
+std::optional<InterventionalData> rescaled_for_statistics(const InterventionalData& data) {
+  constexpr int kLimit = 128;  // squares of |x| < 2^128 summed over any realistic row count stay finite
+  std::optional<InterventionalData> out;
+  for (Eigen::Index j = 0; j < data.samples.cols(); ++j) {
+    const double largest = data.samples.col(j).cwiseAbs().maxCoeff();
+    if (!(largest > 0) || !std::isfinite(largest)) continue;
+    int exponent = 0;
+    std::frexp(largest, &exponent);
+    if (exponent > -kLimit && exponent <= kLimit) continue;
+    if (!out) out = data;
+    out->samples.col(j) = out->samples.col(j).unaryExpr([&](double x) { return std::ldexp(x, -exponent); });
+  }
+  return out;
+}
+
 void validate(const InterventionalData& data, const std::string& where) {
   const int p = data.num_variables();
   const auto n = data.samples.rows();

@@ -8,6 +8,7 @@
 #pragma once
 #include <Eigen/Dense>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,13 @@ InterventionalData interventional_data_from_rows(std::vector<std::string> variab
                                                  const std::vector<std::string>& setting_values,
                                                  const std::string& targets_spec, const CausalCsvOptions& options,
                                                  const std::string& where, const std::string& setting_label);
+
+// The data with every column whose largest |value| lies outside [2^-128, 2^128] (e.g. 1e300) multiplied by the
+// power of two that brings it into [0.5, 1), or nothing when no column needs it (the usual case: no copy).
+// Covariances of such columns overflow (or underflow) a double, and the column would be reported as of zero
+// variance; every test of discovery is invariant to the scale of a variable, and a power of two is exact, so the
+// result is what the scaled-down data give.
+std::optional<InterventionalData> rescaled_for_statistics(const InterventionalData& data);
 
 // The checks read_causal_csv applies, for data built in memory (`where` names the source in messages).
 void validate(const InterventionalData& data, const std::string& where);

@@ -16,18 +16,18 @@
 namespace tessera::solvers::causal {
 
 void DiscoveryParams::check() const {
-  TESSERA_CHECK(algorithm == "gsp" || algorithm == "igsp" || algorithm == "utigsp", "unknown algorithm '", algorithm,
-                "'; choose gsp, igsp or utigsp");
-  TESSERA_CHECK(alpha >= 0 && alpha < 1, "alpha must be in (0, 1) (or 0 for 1/n), got ", alpha);
-  TESSERA_CHECK(alpha_inv > 0 && alpha_inv < 1, "alpha-inv must be in (0, 1), got ", alpha_inv);
-  TESSERA_CHECK(depth >= 1, "depth must be at least 1, got ", depth);
-  TESSERA_CHECK(restarts >= 1, "restarts must be at least 1, got ", restarts);
+  TESSERA_CHECK(algorithm == "gsp" || algorithm == "igsp" || algorithm == "utigsp", "unknown --algorithm '",
+                algorithm, "'; choose gsp, igsp or utigsp");
+  TESSERA_CHECK(alpha >= 0 && alpha < 1, "--alpha must be in (0, 1) (or 0 for 1/n), got ", alpha);
+  TESSERA_CHECK(alpha_inv > 0 && alpha_inv < 1, "--alpha-inv must be in (0, 1), got ", alpha_inv);
+  TESSERA_CHECK(depth >= 1, "--depth must be at least 1, got ", depth);
+  TESSERA_CHECK(restarts >= 1, "--restarts must be at least 1, got ", restarts);
   TESSERA_CHECK(start_graph == "pooled" || start_graph == "observational", "unknown --start-graph '", start_graph,
                 "'; choose pooled or observational");
-  TESSERA_CHECK(shrinkage <= 1, "shrinkage must be in [0, 1] (or negative for auto), got ", shrinkage);
+  TESSERA_CHECK(shrinkage <= 1, "--shrinkage must be in [0, 1] (or auto), got ", shrinkage);
   TESSERA_CHECK(ci_test == "gaussian" || ci_test == "hsic", "unknown --ci-test '", ci_test,
                 "'; choose gaussian or hsic");
-  TESSERA_CHECK(hsic_samples >= 6, "hsic-samples must be at least 6, got ", hsic_samples);
+  TESSERA_CHECK(hsic_samples >= 6, "--hsic-samples must be at least 6, got ", hsic_samples);
 }
 
 namespace {
@@ -155,9 +155,16 @@ DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingSt
   return run_discovery(ctx, stats, known_targets, params, nullptr);
 }
 
-DiscoveryResult discover(const engine::Context& ctx, const InterventionalData& data, const DiscoveryParams& params) {
+DiscoveryResult discover(const engine::Context& ctx, const InterventionalData& given, const DiscoveryParams& params) {
   params.check();
+  const auto rescaled = rescaled_for_statistics(given);  // values such as 1e300 would overflow the covariances
+  const InterventionalData& data = rescaled ? *rescaled : given;
   const auto stats = compute_setting_stats(ctx, data);
+  // GaussianCiTest refuses such a variable too, but by index: name it here.
+  for (int j = 0; j < data.num_variables(); ++j)
+    TESSERA_CHECK(stats[0].cov(j, j) > 0, "variable '", data.variables[std::size_t(j)],
+                  "' is constant in the observational rows (setting '", data.setting_names[0],
+                  "'): its dependences cannot be tested; drop it");
   if (params.ci_test != "hsic") return run_discovery(ctx, stats, data.known_targets, params, nullptr);
   // Every rank holds all rows (data.h); the first hsic_samples observational ones, in file order, on each.
   Eigen::MatrixXd obs(std::min<Eigen::Index>(params.hsic_samples, data.samples.rows()), data.num_variables());

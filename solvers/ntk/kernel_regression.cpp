@@ -10,6 +10,7 @@
 #include "engine/sharded_matrix.h"
 #include "engine/signals.h"
 #include "engine/blas.h"
+#include "io/atomic_file.h"
 #include "solvers/ntk/cg_checkpoint.h"
 #include "solvers/ntk/exact.h"
 #include "solvers/ntk/matrix_free.h"
@@ -36,7 +37,7 @@ MatrixFreeParams matrix_free_params_for(const NtkParams& params, const std::vect
   hash = hash_bytes(params.reference_cell.data(), params.reference_cell.size(), hash);
   char name[40];
   std::snprintf(name, sizeof name, "ntk_cg_%016llx.h5", static_cast<unsigned long long>(hash));
-  std::filesystem::create_directories(params.checkpoint_dir);
+  io::make_output_folder(params.checkpoint_dir, "--ntk-checkpoint-dir");
   cg.checkpoint_path = (std::filesystem::path(params.checkpoint_dir) / name).string();
   cg.resume = true;
   return cg;

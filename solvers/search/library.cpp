@@ -24,7 +24,8 @@ std::string method_of_file_name(const std::string& path) {
   return stem.rfind(prefix, 0) == 0 ? stem.substr(prefix.size()) : "";
 }
 
-std::vector<int> Library::row_order(const io::MetaTable& rows) const {
+std::vector<int> Library::row_order(const io::MetaTable& rows, const std::string& what,
+                                     const std::string& fix) const {
   std::vector<int> order(rows.size());
   if (rows_.ids.empty()) {
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = int(i);
@@ -33,19 +34,28 @@ std::vector<int> Library::row_order(const io::MetaTable& rows) const {
   std::unordered_map<std::string, int> position;
   for (std::size_t i = 0; i < rows.size(); ++i) position.emplace(rows.ids[i], int(i));
   order.assign(rows_.size(), 0);
+  std::vector<std::string> missing;
   for (std::size_t g = 0; g < rows_.size(); ++g) {
     const auto hit = position.find(rows_.ids[g]);
-    TESSERA_CHECK(hit != position.end(), "library file lacks gene '", rows_.ids[g],
-                  "' of the first library file: every library file must hold the same genes (row ids)");
-    order[g] = hit->second;
+    if (hit == position.end()) missing.push_back(rows_.ids[g]);
+    else order[g] = hit->second;
+  }
+  if (!missing.empty()) {
+    std::string listed;
+    for (std::size_t i = 0; i < std::min<std::size_t>(missing.size(), 5); ++i)
+      listed += (i ? ", '" : "'") + missing[i] + "'";
+    TESSERA_FAIL(what, " lacks ", missing.size(), " of the ", rows_.size(), " genes (row ids) of the library",
+                 first_source_.empty() ? "" : " file '" + first_source_ + "'", ", e.g. ", listed,
+                 missing.size() > 5 ? ", ..." : "", ": ", fix);
   }
   return order;
 }
 
 std::size_t Library::add(const io::GeneMatrix& matrix, const std::string& method,
-                         const std::vector<std::string>& cells) {
-  const auto order = row_order(matrix.rows);
-  if (rows_.ids.empty()) rows_ = matrix.rows;
+                         const std::vector<std::string>& cells, const std::string& source) {
+  const auto order = row_order(matrix.rows, "library file '" + source + "'",
+                               "every --library file must hold the same genes (row ids)");
+  if (rows_.ids.empty()) rows_ = matrix.rows, first_source_ = source;
   const auto cell = text_field(matrix.cols, "cell_id", "");
   const auto pert = text_field(matrix.cols, "pert_id", "");
   const auto name = text_field(matrix.cols, "pert_iname", "");
@@ -76,9 +86,13 @@ std::size_t Library::add(const io::GeneMatrix& matrix, const std::string& method
   return keep.size();
 }
 
-std::size_t Library::add_heldout(const io::GeneMatrix& heldout, const std::string& method) {
+std::size_t Library::add_heldout(const io::GeneMatrix& heldout, const std::string& method,
+                                 const std::string& source) {
   TESSERA_CHECK(!rows_.ids.empty(), "add the library signatures before the heldout predictions");
-  const auto order = row_order(heldout.rows);
+  // The heldout file is the one at fault here, not the library: say so, with the genes it lacks.
+  const auto order = row_order(heldout.rows, "--heldout file '" + source + "'",
+                               "give the heldout_<method>.gctx written by the same `tessera impute` run as the "
+                               "library's completed_<method>.gctx");
   const auto cell = text_field(heldout.cols, "cell_id", "");
   const auto pert = text_field(heldout.cols, "pert_id", "");
   const auto& fold = heldout.cols.require("fold", "heldout predictions of " + method);

@@ -41,12 +41,15 @@ struct SignatureInfo {
 class Library {
  public:
   // Adds the columns of `matrix` whose cell_id is in `cells` (all when empty). method: the imputation method
-  // that produced the file's imputed columns ("" for a file of observed signatures). Returns columns added.
-  std::size_t add(const io::GeneMatrix& matrix, const std::string& method, const std::vector<std::string>& cells);
+  // that produced the file's imputed columns ("" for a file of observed signatures). source: the file, for
+  // messages. Returns columns added.
+  std::size_t add(const io::GeneMatrix& matrix, const std::string& method, const std::vector<std::string>& cells,
+                  const std::string& source = "");
 
   // Adds the residuals of a heldout_<method>.gctx (needs cell_id, pert_id, fold columns); predictions whose
-  // observed signature is not in the library are skipped. Returns the residuals kept.
-  std::size_t add_heldout(const io::GeneMatrix& heldout, const std::string& method);
+  // observed signature is not in the library are skipped. A heldout file that lacks genes of the library is an
+  // Error naming the file (source) and the genes. Returns the residuals kept.
+  std::size_t add_heldout(const io::GeneMatrix& heldout, const std::string& method, const std::string& source = "");
 
   std::int64_t size() const { return std::int64_t(info_.size()); }
   std::int64_t num_genes() const { return values_.rows(); }
@@ -63,8 +66,10 @@ class Library {
   const Residuals* residuals(const std::string& method, const std::string& cell) const;
 
  private:
-  std::vector<int> row_order(const io::MetaTable& rows) const;
+  // Position in `rows` of each library gene; an Error naming `what` (the file and its role) and the missing genes.
+  std::vector<int> row_order(const io::MetaTable& rows, const std::string& what, const std::string& fix) const;
   io::MetaTable rows_;
+  std::string first_source_;  // the file that set the genes
   Eigen::MatrixXf values_;
   std::vector<SignatureInfo> info_;
   std::map<std::pair<std::string, std::string>, std::int64_t> observed_;  // (cell, pert) -> first column

@@ -59,9 +59,18 @@ PreparedQuery prepare_query(std::span<const int> genes, std::span<const double> 
   q.num_library_genes = num_library_genes;
   q.weight_power = weight_power;
   const std::size_t n = values.size();
+  // Cosine and Pearson do not depend on the query's scale, but its squares, sum and norm do: values near 1e308
+  // overflow them to inf, and every score became 0 or n/a. So the query is scaled by a power of two that brings
+  // its largest |value| into [0.5, 1): exact in floating point, so an ordinary query's scores are unchanged
+  // bit for bit, and a query and any power-of-two multiple of it score alike.
+  double largest = 0;
+  for (const double v : values) largest = std::max(largest, std::fabs(v));
+  TESSERA_CHECK(std::isfinite(largest), "the query holds a value that is not a finite number");
+  int exponent = 0;
+  if (largest > 0) std::frexp(largest, &exponent);
   q.reversed.resize(n);
   double mean = 0;
-  for (std::size_t i = 0; i < n; ++i) q.reversed[i] = -values[i], mean += -values[i];
+  for (std::size_t i = 0; i < n; ++i) q.reversed[i] = -std::ldexp(values[i], -exponent), mean += q.reversed[i];
   mean /= double(n);
   q.centred.resize(n);
   for (std::size_t i = 0; i < n; ++i) {

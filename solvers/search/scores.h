@@ -30,8 +30,8 @@ namespace tessera::solvers::search {
 // Query-side quantities computed once and shared by every candidate.
 struct PreparedQuery {
   std::vector<int> genes;          // library row (gene) index of each matched query gene
-  std::vector<double> reversed;    // -q over `genes`
-  double reversed_norm = 0;        // ||-q||
+  std::vector<double> reversed;    // -q over `genes`, scaled by 2^-e so that max |q| is in [0.5, 1) (no overflow)
+  double reversed_norm = 0;        // ||reversed||
   std::vector<double> centred;     // -q - mean(-q)
   double centred_norm = 0;         // ||centred||
   std::vector<int> up;             // library rows of the up set (largest q first)

@@ -165,7 +165,8 @@ TEST(CliCausal, BadInputEndsWithAClearError) {
       {"rank -q " + (dir / "q.csv").string() + " -l " + (dir / "missing.gctx").string(), "missing.gctx"},
       {"rank -q q.csv -l missing.gctx --pair-space latent", "add --pairs"},
       {"rank -q q.csv -l missing.gctx --pairs --pair-space latent --controls c.csv", "needs --model"},
-      {"rank -q q.csv -l missing.gctx --pairs --pair-space protein", "--pair-space must be gene or latent"},
+      {"rank -q q.csv -l missing.gctx --pairs --pair-space protein",
+       "--pair-space 'protein' is not one of gene | latent"},
   };
   for (const auto& c : cases) {
     for (int ranks : {1, 2}) {

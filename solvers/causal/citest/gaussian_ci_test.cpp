@@ -19,15 +19,16 @@ namespace {
 
 void check_variances(const SettingStats& s) {
   for (int j = 0; j < s.num_variables(); ++j)
-    TESSERA_CHECK(std::isfinite(s.cov(j, j)) && s.cov(j, j) > 0, "variable ", j,
-                  " has zero (or no finite) variance in the observational rows; drop it");
+    TESSERA_CHECK(std::isfinite(s.cov(j, j)) && s.cov(j, j) > 0, "variable ", j, " (counted from 0) has ",
+                  s.cov(j, j) == 0 ? "zero variance (it is constant)" : "a variance that is no finite number",
+                  " in the observational rows; drop it or rescale it");
 }
 
 }  // namespace
 
 double resolve_shrinkage(const SettingStats& obs, double requested) {
   if (requested >= 0) {
-    TESSERA_CHECK(requested <= 1, "shrinkage must be in [0, 1] (or negative for auto), got ", requested);
+    TESSERA_CHECK(requested <= 1, "--shrinkage must be in [0, 1] (or auto), got ", requested);
     return requested;
   }
   check_variances(obs);
@@ -44,10 +45,11 @@ double resolve_shrinkage(const SettingStats& obs, double requested) {
 
 GaussianCiTest::GaussianCiTest(SettingStats stats, double alpha, double shrinkage)
     : stats_(std::move(stats)), lambda_(shrinkage) {
-  TESSERA_CHECK(stats_.n > 3, "GaussianCiTest: ", stats_.n, " samples; at least 4 are needed");
+  TESSERA_CHECK(stats_.n > 3, "the observational setting has ", stats_.n,
+                " rows; the conditional-independence tests need at least 4: add observational rows");
   alpha_ = alpha > 0 ? alpha : 1.0 / stats_.n;
-  TESSERA_CHECK(alpha_ < 1, "alpha must be in (0, 1), got ", alpha_);
-  TESSERA_CHECK(lambda_ >= 0 && lambda_ <= 1, "GaussianCiTest: shrinkage must be in [0, 1], got ", lambda_);
+  TESSERA_CHECK(alpha_ < 1, "--alpha must be in (0, 1), got ", alpha_);
+  TESSERA_CHECK(lambda_ >= 0 && lambda_ <= 1, "--shrinkage must be in [0, 1], got ", lambda_);
   check_variances(stats_);
   const Eigen::VectorXd inv_sd = stats_.cov.diagonal().cwiseSqrt().cwiseInverse();
   corr_ = inv_sd.asDiagonal() * stats_.cov * inv_sd.asDiagonal();

@@ -25,7 +25,7 @@ double residual_sum_of_squares(const SettingStats& s, int node, const std::vecto
 
 GaussianInvarianceTest::GaussianInvarianceTest(std::vector<SettingStats> settings, double alpha_inv)
     : settings_(std::move(settings)), alpha_(alpha_inv) {
-  TESSERA_CHECK(alpha_ > 0 && alpha_ < 1, "alpha_inv must be in (0, 1), got ", alpha_);
+  TESSERA_CHECK(alpha_ > 0 && alpha_ < 1, "--alpha-inv must be in (0, 1), got ", alpha_);
   TESSERA_CHECK(!settings_.empty(), "GaussianInvarianceTest: no observational setting");
   pooled_.resize(settings_.size());
   for (std::size_t k = 1; k < settings_.size(); ++k) pooled_[k] = pool(settings_[0], settings_[k]);

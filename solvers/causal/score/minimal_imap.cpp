@@ -98,10 +98,9 @@ Dag minimal_imap_gaussian(const std::vector<int>& order, const GaussianCiTest& t
     const auto b = c.col(t).head(t);
     u.head(t).noalias() = prec.topLeftCorner(t, t).selfadjointView<Eigen::Lower>() * b;
     const double schur = c(t, t) - b.dot(u.head(t));
-    TESSERA_CHECK(schur > 1e-12, "minimal_imap_gaussian: the observational correlation matrix is singular (", s.n,
-                  " rows, ", p, " variables; variable ", order[t],
-                  " is a linear combination of others); use shrinkage (auto, or a larger value in (0, 1]) or drop ",
-                  "collinear variables");
+    TESSERA_CHECK(schur > 1e-12, "the observational correlation matrix is singular (", s.n, " rows, ", p,
+                  " variables; variable ", order[t], " (counted from 0) is a linear combination of others); use ",
+                  "--shrinkage (auto, or a larger value in (0, 1]) or drop collinear variables");
     prec.topLeftCorner(t, t).selfadjointView<Eigen::Lower>().rankUpdate(u.head(t), 1 / schur);
     prec.row(t).head(t) = -u.head(t).transpose() / schur;
     prec(t, t) = 1 / schur;

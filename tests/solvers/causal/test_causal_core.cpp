@@ -14,6 +14,7 @@
 #include "solvers/causal/random_dag.h"
 #include "solvers/causal/score/minimal_imap.h"
 #include "solvers/causal/stats/sufficient_stats.h"
+#include "tests/support/test_helpers.h"
 
 namespace tessera::solvers::causal {
 namespace {
@@ -332,6 +333,17 @@ TEST(Shrinkage, ShrunkPartialCorrelationRidgeDofAndBorderingAgree) {
     rng.shuffle(order);
     EXPECT_EQ(minimal_imap_gaussian(order, test), minimal_imap(order, test)) << "rep " << rep;
   }
+}
+
+// A cycle is reported with its arcs (by index here; jobs/dag_file.cpp adds the names and lines), not only "has a
+// cycle".
+TEST(Dag, FindCycleReturnsTheArcsOfOneCycle) {
+  const std::vector<Arc> edges{{0, 1}, {1, 2}, {2, 3}, {3, 1}, {0, 4}};
+  EXPECT_EQ(find_cycle(5, edges), (std::vector<std::size_t>{1, 2, 3}));
+  EXPECT_TRUE(find_cycle(5, {{0, 1}, {1, 2}, {0, 2}, {3, 4}}).empty());
+  EXPECT_EQ(find_cycle(2, {{0, 1}, {1, 0}}), (std::vector<std::size_t>{0, 1}));
+  const auto message = tessera::testing::error_of([&] { Dag::from_edges(5, edges); });
+  EXPECT_NE(message.find("1 -> 2 -> 3 -> 1"), std::string::npos) << message;
 }
 
 }  // namespace

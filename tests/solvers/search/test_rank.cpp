@@ -130,6 +130,28 @@ TEST(Scores, ExactReverseScoresOne) {
   EXPECT_GT(s.connectivity(), 0);
 }
 
+// Cosine and Pearson do not depend on the query's scale; near 1e308 its squares overflowed and every score became
+// 0 or n/a. A query times a power of two must score exactly as the query; one times 1e300 up to rounding.
+TEST(Scores, AQueryNear1e308ScoresAsTheScaledDownQuery) {
+  const std::vector<int> genes{0, 1, 2, 3, 4, 5};
+  std::vector<double> huge(kQuery.size()), decimal(kQuery.size());
+  for (std::size_t g = 0; g < kQuery.size(); ++g)
+    huge[g] = std::ldexp(kQuery[g], 1021), decimal[g] = kQuery[g] * 1e300;  // up to 3 x 2^1021 ~ 1.3e308
+  const auto small_query = prepare_query(genes, kQuery, 6, 2);
+  const auto huge_query = prepare_query(genes, huge, 6, 2);
+  const auto decimal_query = prepare_query(genes, decimal, 6, 2);
+  Scorer small(small_query), big(huge_query), scaled(decimal_query);
+  const auto a = small.score(kSignature), b = big.score(kSignature), c = scaled.score(kSignature);
+  EXPECT_TRUE(std::isfinite(b.cosine) && b.cosine != 0) << b.cosine;
+  EXPECT_EQ(a.cosine, b.cosine);
+  EXPECT_EQ(a.pearson, b.pearson);
+  EXPECT_EQ(a.wtcs, b.wtcs);
+  EXPECT_NEAR(a.cosine, c.cosine, 1e-12);
+  EXPECT_NEAR(a.pearson, c.pearson, 1e-12);
+  for (const auto by : {RankBy::kCosine, RankBy::kPearson, RankBy::kConnectivity})
+    EXPECT_EQ(small.score(kSignature, by), big.score(kSignature, by)) << rank_by_name(by);
+}
+
 io::MetaTable gene_rows(int genes) {
   io::MetaTable rows;
   io::MetaColumn symbol{"pr_gene_symbol", io::MetaType::kString, {}, {}};
