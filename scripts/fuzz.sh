@@ -17,6 +17,9 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 seconds=20
+# A fixed seed (TESSERA_FUZZ_SEED, default 1) makes a run try the same inputs in the same order every time: CI
+# repeats what a developer ran, and a longer run covers every input of a shorter one. Set another to explore.
+seed=${TESSERA_FUZZ_SEED:-1}
 if [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then seconds=$1; shift; fi
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(gct csv ini npy gctx)
@@ -154,7 +157,7 @@ for target in "${targets[@]}"; do
   log=$findings/$target/last_run.log
   echo "fuzz.sh: fuzz_$target for ${seconds}s ($(ls "$seeds/$target" | wc -l) seeds, $(ls "$corpus" | wc -l) kept inputs)"
   if (cd "$scratch" && TMPDIR=$scratch "$build/tests/fuzz/fuzz_$target" "$corpus" "$seeds/$target" \
-        -max_total_time="$seconds" -timeout=10 -malloc_limit_mb=1024 -rss_limit_mb=4096 \
+        -seed="$seed" -max_total_time="$seconds" -timeout=10 -malloc_limit_mb=1024 -rss_limit_mb=4096 \
         -artifact_prefix="$findings/$target/" -print_final_stats=1 > "$log" 2>&1); then
     grep -E '^(Done|stat::number_of_executed_units)' "$log" | tail -1 | sed "s/^/fuzz.sh: fuzz_$target: /"
   else

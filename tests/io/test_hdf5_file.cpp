@@ -157,7 +157,10 @@ TEST_F(Hdf5FileTest, ErrorsNameFileAndDataset) {
   expect_mentions(error_of([&] { Hdf5Reader(file("absent.h5")); }), {"absent.h5", "does not exist"});
   std::ofstream(file("text.h5")) << "not hdf5\n";
   expect_mentions(error_of([&] { Hdf5Reader(file("text.h5")); }), {"text.h5", "not an HDF5 file"});
-  expect_mentions(error_of([&] { Hdf5Writer(file("no_such_folder") / "x.h5"); }), {"x.h5", "cannot create"});
+  // Like every output, a missing folder is made; a path through a file is refused before any work.
+  Hdf5Writer(file("new_folder") / "x.h5").close();
+  EXPECT_TRUE(fs::is_regular_file(file("new_folder") / "x.h5"));
+  expect_mentions(error_of([&] { Hdf5Writer(file("text.h5") / "x.h5"); }), {"text.h5", "is a file"});
 }
 
 // The file is built in memory and reaches the disk whole in close() (a full disk fails there, with the file's
