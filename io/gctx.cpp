@@ -373,7 +373,7 @@ void write_meta(const fs::path& path, hid_t file, const std::string& group_path,
 
 // The whole file, built in memory (io/hdf5_memory_file.h): no HDF5 call here touches the disk.
 template <typename Scalar>
-std::string gctx_image(const fs::path& final_path, const BasicGeneMatrix<Scalar>& matrix,
+MemoryFile::Image gctx_image(const fs::path& final_path, const BasicGeneMatrix<Scalar>& matrix,
                        const GctxWriteOptions& options) {
   SilenceHdf5Errors silence;
   MemoryFile file(final_path.string());
@@ -473,7 +473,7 @@ void write_gctx(const fs::path& path, const BasicGeneMatrix<Scalar>& matrix, con
   check_table_for_write(path, matrix.rows, matrix.num_genes(), kRowMetaPath, "genes (rows)");
   check_table_for_write(path, matrix.cols, matrix.num_signatures(), kColMetaPath, "signatures (columns)");
   // The disk sees only checked writes of finished bytes: a full disk is one Error naming `path`, and no file.
-  write_bytes_atomically(path, gctx_image(path, matrix, options));
+  write_bytes_atomically(path, gctx_image(path, matrix, options).view());
 }
 
 template Eigen::MatrixXf GctxReader::read_signatures<float>(std::int64_t, std::int64_t) const;

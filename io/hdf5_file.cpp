@@ -100,7 +100,7 @@ Hdf5Writer::~Hdf5Writer() noexcept(false) {
   if (impl_ && !impl_->closed && std::uncaught_exceptions() <= impl_->unwinding_at_start) {
     auto impl = std::move(impl_);  // closed (and freed) even if writing fails
     impl->closed = true;
-    write_bytes_atomically(impl->path, impl->file.take_image());
+    write_bytes_atomically(impl->path, impl->file.take_image().view());
   }
 }
 
@@ -108,7 +108,7 @@ void Hdf5Writer::close(Durability durability) {
   SilenceHdf5Errors silence;
   TESSERA_CHECK(!impl_->closed, place(impl_->path, "/"), ": closed twice");
   impl_->closed = true;
-  write_bytes_atomically(impl_->path, impl_->file.take_image(), durability);
+  write_bytes_atomically(impl_->path, impl_->file.take_image().view(), durability);
 }
 
 void Hdf5Writer::write_matrix(const std::string& name, const Eigen::MatrixXd& matrix) {

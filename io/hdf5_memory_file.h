@@ -5,14 +5,18 @@
 // cache is flushed there). HDF5 1.10 then keeps the file's id with its state half torn down, and its cleanup at
 // MPI_Finalize closes that id a second time and crashes: exit 139 after the right message. With the core driver
 // and no backing store HDF5 never writes to disk, so no HDF5 call can fail for lack of space and every handle
-// closes; the bytes reach the disk through image(), which the caller writes with io/atomic_file.h's checked,
+// closes; the bytes reach the disk through take_image(), which the caller writes with io/atomic_file.h's checked,
 // fsync'ed writes (a full disk is then one Error naming the file, exit 1, and no file under the final name).
-// The cost is memory: the file's bytes are held twice while image() copies them (the core buffer and the copy).
+// The cost is memory: the file's bytes are held twice while take_image() copies them (the core buffer and the
+// copy). The core buffer grows 1 MiB at a time (HDF5 zeroes each new increment, so a larger step costs small
+// files; a smaller one makes a large matrix reallocate often), and the copy is not zero-filled first.
 #pragma once
 
 #include <hdf5.h>
 
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "engine/error.h"
 #include "io/hdf5_handles.h"
@@ -24,7 +28,7 @@ class MemoryFile {
   // `name` (the file it will become) is for messages only.
   explicit MemoryFile(const std::string& name) : name_(name) {
     PropertyList access(H5Pcreate(H5P_FILE_ACCESS));
-    // Grow 1 MiB at a time; no backing store: HDF5 keeps the file in memory only.
+    // No backing store: HDF5 keeps the file in memory only.
     if (!access || H5Pset_fapl_core(access.get(), std::size_t(1) << 20, 0) < 0)
       TESSERA_FAIL("cannot create HDF5 file '", name_, "' in memory: ", hdf5_error_detail());
     file_ = File(H5Fcreate(name_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, access.get()));
@@ -35,14 +39,19 @@ class MemoryFile {
 
   // The file's bytes as they would be on disk; then closes the
   // file, which frees HDF5's copy. Call once, after the last write.
-  std::string take_image() {
+  struct Image {
+    std::unique_ptr<char[]> bytes;
+    std::size_t size = 0;
+    std::string_view view() const { return {bytes.get(), size}; }
+  };
+  Image take_image() {
     // H5Fget_file_image alone returns the image without what is still in HDF5's caches: flush first.
     if (H5Fflush(file_.get(), H5F_SCOPE_GLOBAL) < 0)
       TESSERA_FAIL("cannot finish HDF5 file '", name_, "': ", hdf5_error_detail());
     const ssize_t size = H5Fget_file_image(file_.get(), nullptr, 0);
     if (size < 0) TESSERA_FAIL("cannot finish HDF5 file '", name_, "': ", hdf5_error_detail());
-    std::string image(std::size_t(size), '\0');
-    if (H5Fget_file_image(file_.get(), image.data(), image.size()) != size)
+    Image image{std::make_unique_for_overwrite<char[]>(std::size_t(size)), std::size_t(size)};
+    if (H5Fget_file_image(file_.get(), image.bytes.get(), image.size) != size)
       TESSERA_FAIL("cannot finish HDF5 file '", name_, "': ", hdf5_error_detail());
     // In memory, closing writes nothing to disk and cannot fail for lack of space.
     if (H5Fclose(file_.release()) < 0)
