@@ -16,8 +16,13 @@ std::string MetaColumn::as_string(std::size_t i) const {
   if (type == MetaType::kString) return text[i];
   const double v = numbers[i];
   if (std::isnan(v)) return "-666";
-  if (type == MetaType::kInt32 || type == MetaType::kInt64) return std::to_string(std::int64_t(v));
   char buffer[64];
+  if (type == MetaType::kInt32 || type == MetaType::kInt64) {
+    // Integers are held as doubles: an unsigned 64-bit id of 2^63 or more is outside int64, so it is written from
+    // the double itself, still without a decimal point.
+    if (v >= -0x1p63 && v < 0x1p63) return std::to_string(std::int64_t(v));
+    return std::string(buffer, std::to_chars(buffer, buffer + sizeof buffer, v, std::chars_format::fixed).ptr);
+  }
   const auto result = type == MetaType::kFloat32 ? std::to_chars(buffer, buffer + sizeof buffer, float(v))
                                                  : std::to_chars(buffer, buffer + sizeof buffer, v);
   return std::string(buffer, result.ptr);

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Fuzzes Tessera's readers (GCT, CSV, INI config, npy, GCTX) with libFuzzer, N seconds per target.
+# Fuzzes Tessera's readers (GCT, CSV, INI config, npy, GCTX) with libFuzzer, N seconds per target. GCTX has two
+# targets: gctx mutates a file's bytes (HDF5's parser included), gctx_fields builds valid HDF5 files whose
+# datasets (shapes, types, strings, chunks, filters, lengths) the input chooses, which is Tessera's own checking.
 #
 #   bash scripts/fuzz.sh                     # 20 s per target
 #   bash scripts/fuzz.sh 1800                # the longer run: 30 min per target, before a release or after a
 #                                            # reader changes
-#   bash scripts/fuzz.sh 60 gctx             # only some targets: gct csv ini npy gctx
+#   bash scripts/fuzz.sh 60 gctx             # only some targets: gct csv ini npy gctx gctx_fields
 #   bash scripts/fuzz.sh --replay [targets]  # no new inputs: every seed and kept input once (what CI runs for gctx)
 #
 # Builds the checking build (build-sanitize: clang, ASan + UBSan, libFuzzer; see scripts/test.sh --sanitize),
@@ -15,10 +17,11 @@
 # $TESSERA_FUZZ_FINDINGS/<target>/crash-* (default build-sanitize/fuzz/findings) with its log; replay one with
 # build-sanitize/tests/fuzz/fuzz_<target> <file>. Exit 0 when no target found anything, 1 otherwise.
 #
-# Why CI explores the text readers but only replays GCTX: the text readers are Tessera's own code, so whatever a
-# run finds there is ours to fix. Below GCTX's dataset checks lies HDF5's own metadata parser (superblock, object
-# headers, B-trees), and minutes of fuzzing it find HDF5 1.10 asking for absurd allocations on corrupt metadata
-# (see tests/fuzz/README.md); a random draw from those would fail CI without saying anything about Tessera.
+# Why CI explores every target but gctx, whose seeds it only replays: the others exercise Tessera's own code, so
+# whatever a run finds there is ours to fix. Byte mutations of a GCTX file reach HDF5's own metadata parser
+# (superblock, object headers, B-trees) first, and a few seconds of them find HDF5 1.10 asking for absurd
+# allocations on corrupt metadata (see tests/fuzz/README.md); a random draw from those would fail CI without
+# saying anything about Tessera.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -32,7 +35,7 @@ seed=${TESSERA_FUZZ_SEED:-1}
 if [ $# -gt 0 ] && [ "$1" = --replay ]; then replay=1; shift
 elif [ $# -gt 0 ] && [[ "$1" =~ ^[0-9]+$ ]]; then seconds=$1; shift; fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(gct csv ini npy gctx)
+[ ${#targets[@]} -gt 0 ] || targets=(gct csv ini npy gctx gctx_fields)
 
 # TESSERA_FUZZ_BUILD names a folder already built with -DTESSERA_FUZZ=ON (then nothing is built here).
 build=${TESSERA_FUZZ_BUILD:-$root/build-sanitize}
@@ -44,7 +47,7 @@ source scripts/mpi_env.sh
 
 seeds=$build/fuzz/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds"/{gct,csv,ini,npy,gctx}
+mkdir -p "$seeds"/{gct,csv,ini,npy,gctx,gctx_fields}
 
 # --- seeds: small slices of the real files (never copied into the repository), else tiny written inputs ---
 have() { [ -f "$data/$1" ]; }
@@ -155,6 +158,11 @@ if [ -x "$build/jobs/tessera" ]; then
     --num-drugs 3 --log-level error > /dev/null
   "$build/tests/fuzz/gctx_slice" "$scratch/sim.gctx" "$seeds/gctx/simulated.gctx" 6
 fi
+# gctx_fields reads its input as choices, not as a file: a few byte strings start it (any bytes are a GCTX).
+printf '\x05\x04\x01\x01\x00\x02\x07\x03ab\x09cd' > "$seeds/gctx_fields/small"
+head -c 512 /dev/zero | tr '\0' '\1' > "$seeds/gctx_fields/ones"
+printf 'tessera gctx fields: ids, lengths, types \xb5M \xff\xfe' > "$seeds/gctx_fields/text"
+
 for target in "${targets[@]}"; do
   [ -n "$(ls "$seeds/$target")" ] || { echo "fuzz.sh: no seeds for $target (no data, no tessera binary)"; exit 1; }
 done

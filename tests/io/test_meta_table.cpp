@@ -55,6 +55,11 @@ TEST(MetaColumn, AsStringKeepsTypes) {
   EXPECT_EQ(ints.as_string(2), "-666");
   EXPECT_EQ(ints.as_string(3), "0");
   EXPECT_EQ(number_column("i", MetaType::kInt32, {7}).as_string(0), "7");
+  // Unsigned 64-bit ids past int64 (fuzz_gctx_fields found the cast's undefined behaviour): the double's digits.
+  const MetaColumn huge = number_column("i", MetaType::kInt64, {18446744073709551615.0, -0x1p64, 0x1p63 - 1024});
+  EXPECT_EQ(huge.as_string(0), "18446744073709551616");
+  EXPECT_EQ(huge.as_string(1), "-18446744073709551616");
+  EXPECT_EQ(huge.as_string(2), "9223372036854774784");
   // Shortest text that reads back to the same value of the field's own type.
   EXPECT_EQ(number_column("f", MetaType::kFloat32, {double(0.1f)}).as_string(0), "0.1");
   EXPECT_EQ(number_column("f", MetaType::kFloat64, {double(0.1f)}).as_string(0), "0.10000000149011612");
