@@ -1,19 +1,16 @@
 // Autoencoder training throughput: samples/s of Trainer::fit (data-parallel over the MPI ranks) for the
 // Belyaeva et al. model, to compare with the same model and loop in PyTorch (bench/autoencoder_pytorch.py).
 //
-//   autoencoder_bench [--genes 978] [--width 1024] [--batch 128] [--samples 8192] [--epochs 3] [--threads 0]
+//   autoencoder_bench [--genes=978] [--width=1024] [--batch=128] [--samples=8192] [--epochs=3] [--threads=0]
 //   mpirun -np 2 autoencoder_bench ...
 //
 // Data: samples x genes standard normal profiles (engine::RandomStream), identical on every rank. The first
 // epoch is a warm-up and not timed; the figure is global samples per second over the remaining epochs, wall
 // time of rank 0, and per CPU second (user + system summed over ranks: the fair figure on a shared machine).
 // --threads sets LibTorch's intra-op threads per rank (0 = LibTorch's default).
-#include <sys/resource.h>
-
 #include <cstdio>
-#include <cstdlib>
-#include <string>
 
+#include "bench/bench_args.h"
 #include "engine/collectives.h"
 #include "engine/context.h"
 #include "engine/log.h"
@@ -21,37 +18,15 @@
 #include "solvers/autoencoder/trainer.h"
 
 namespace ae = tessera::solvers::autoencoder;
+namespace bench = tessera::bench;
 
 namespace {
 
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         1e-6 * double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
-}
-
-}  // namespace
-
-int main(int argc, char** argv) {
-  tessera::engine::MpiSession mpi(&argc, &argv);
-  const tessera::engine::Context world;
-  tessera::engine::init_logging(world.rank(), world.size(), tessera::engine::LogLevel::kWarn);
-  int genes = 978, width = 1024, batch = 128, samples = 8192, epochs = 3, threads = 0;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string key = argv[i];
-    const int value = std::atoi(argv[i + 1]);
-    if (key == "--genes") genes = value;
-    else if (key == "--width") width = value;
-    else if (key == "--batch") batch = value;
-    else if (key == "--samples") samples = value;
-    else if (key == "--epochs") epochs = value;
-    else if (key == "--threads") threads = value;
-    else {
-      if (world.is_root()) std::fprintf(stderr, "unknown option %s (see the top of autoencoder_bench.cpp)\n", argv[i]);
-      return 64;
-    }
-  }
+int run(const tessera::engine::Context& world, bench::BenchArgs& args) {
+  const int genes = int(args.integer("genes", 978)), width = int(args.integer("width", 1024));
+  const int batch = int(args.integer("batch", 128)), samples = int(args.integer("samples", 8192));
+  const int epochs = int(args.integer("epochs", 3)), threads = int(args.integer("threads", 0));
+  args.finish();
   tessera::engine::RandomStream random(1, "bench/autoencoder/data");
   Eigen::MatrixXf data(genes, samples);
   for (Eigen::Index i = 0; i < data.size(); ++i) data.data()[i] = float(random.normal());
@@ -71,14 +46,27 @@ int main(int argc, char** argv) {
   params.max_epochs = 1 + epochs;
   ae::Trainer timed(world, params, genes);
   timed.load_state(state);
-  const double cpu_start = cpu_seconds();
+  const double cpu_start = bench::cpu_seconds();
   const auto result = timed.fit(data, options);
-  const double cpu = tessera::engine::allreduce_sum(world, cpu_seconds() - cpu_start);  // all ranks together
+  const double cpu = tessera::engine::allreduce_sum(world, bench::cpu_seconds() - cpu_start);  // all ranks together
   if (world.is_root())
     std::printf("autoencoder_bench: d=%d width=%d batch=%d samples=%d ranks=%d threads/rank=%d: %.0f samples/s, "
                 "%.0f samples per CPU s (%.3f s wall, %.3f s CPU over all ranks, %lld samples, final loss %.5f)\n",
-                genes, width, batch, samples, world.size(), threads, double(result.samples_processed) / result.seconds,
-                double(result.samples_processed) / cpu, result.seconds, cpu, (long long)result.samples_processed,
-                result.final_loss);
+                genes, width, batch, samples, world.size(), threads,
+                bench::rate(double(result.samples_processed), result.seconds),
+                bench::rate(double(result.samples_processed), cpu), result.seconds, cpu,
+                (long long)result.samples_processed, result.final_loss);
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  tessera::engine::MpiSession mpi(&argc, &argv);
+  const tessera::engine::Context world;
+  tessera::engine::init_logging(world.rank(), world.size(), tessera::engine::LogLevel::kWarn);
+  bench::BenchArgs args(argc, argv,
+                        "autoencoder_bench [--genes=978] [--width=1024] [--batch=128] [--samples=8192] [--epochs=3] "
+                        "[--threads=0]");
+  return bench::bench_main(world, [&] { return run(world, args); });
 }

@@ -1,7 +1,7 @@
 // FaLRTC (solvers/imputation/falrtc.h) time per iteration, total time and peak memory per rank.
 //
-//   falrtc_bench [--drugs 2000] [--cells 50] [--genes 978] [--observed 0.1] [--rank 10] [--noise 0.1]
-//                [--iterations 20] [--seed 1]
+//   falrtc_bench [--drugs=2000] [--cells=50] [--genes=978] [--observed=0.1] [--rank=10] [--noise=0.1]
+//                [--iterations=20] [--seed=1]
 //   mpirun -np 2 falrtc_bench ...
 //
 // Workload: T[d, g, c] = sum_r a_dr b_gr c_cr / sqrt(rank) + noise * N(0, 1), factors N(0, 1), each (cell, drug)
@@ -14,15 +14,12 @@
 // error on the unobserved fibers against the noiseless tensor; peak RSS (getrusage ru_maxrss) and CPU seconds of
 // every rank (wall time is only meaningful on an otherwise idle machine; CPU time is not). BLAS threads follow
 // OpenBLAS: set OPENBLAS_NUM_THREADS=1 to time one core per rank.
-#include <sys/resource.h>
-
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <span>
-#include <string>
 #include <vector>
 
+#include "bench/bench_args.h"
 #include "engine/collectives.h"
 #include "engine/context.h"
 #include "engine/error.h"
@@ -47,24 +44,19 @@ struct Options {
 };
 
 Options parse(int argc, char** argv) {
+  bench::BenchArgs args(argc, argv,
+                        "falrtc_bench [--drugs=2000] [--cells=50] [--genes=978] [--observed=0.1] [--rank=10] "
+                        "[--noise=0.1] [--iterations=20] [--seed=1]");
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      TESSERA_CHECK(i + 1 < argc, "option ", arg, " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--drugs") o.shape.drugs = std::stoll(value());
-    else if (arg == "--cells") o.shape.cells = std::stoll(value());
-    else if (arg == "--genes") o.shape.genes = std::stoll(value());
-    else if (arg == "--observed") o.observed = std::stod(value());
-    else if (arg == "--rank") o.rank = std::stoi(value());
-    else if (arg == "--noise") o.noise = std::stod(value());
-    else if (arg == "--iterations") o.iterations = std::stoi(value());
-    else if (arg == "--seed") o.seed = std::stoull(value());
-    else TESSERA_FAIL("unknown option '", arg, "'; options: --drugs --cells --genes --observed --rank --noise "
-                      "--iterations --seed");
-  }
+  o.shape.drugs = args.integer("drugs", o.shape.drugs);
+  o.shape.cells = args.integer("cells", o.shape.cells);
+  o.shape.genes = args.integer("genes", o.shape.genes);
+  o.observed = args.real("observed", o.observed);
+  o.rank = int(args.integer("rank", o.rank));
+  o.noise = args.real("noise", o.noise);
+  o.iterations = int(args.integer("iterations", o.iterations));
+  o.seed = std::uint64_t(args.integer("seed", std::int64_t(o.seed)));
+  args.finish();
   TESSERA_CHECK(o.shape.drugs > 0 && o.shape.cells > 0 && o.shape.genes > 0 && o.rank > 0 && o.iterations > 0,
                 "sizes, rank and iterations must be positive");
   TESSERA_CHECK(o.observed > 0 && o.observed <= 1, "--observed is a share in (0, 1]");
@@ -76,20 +68,6 @@ Eigen::MatrixXd normal_matrix(std::uint64_t seed, const char* purpose, std::int6
   Eigen::MatrixXd m(rows, cols);
   for (Eigen::Index i = 0; i < m.size(); ++i) m.data()[i] = stream.normal();
   return m;
-}
-
-double peak_rss_mib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return double(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
-}
-
-// User + system CPU seconds of this process (all its threads).
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         1e-6 * double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
 }
 
 }  // namespace
@@ -105,7 +83,7 @@ int main(int argc, char** argv) {
     const auto rows = layout.genes();
 
     // This rank's gene slab: the noiseless low-rank tensor (kept for the error) and the noisy data.
-    const auto setup_start = std::chrono::steady_clock::now();
+    const bench::Stopwatch setup_time;
     const Eigen::MatrixXd a = normal_matrix(o.seed, "bench/falrtc/drug", shape.drugs, o.rank);
     const Eigen::MatrixXd b = normal_matrix(o.seed, "bench/falrtc/gene", shape.genes, o.rank);
     const Eigen::MatrixXd c = normal_matrix(o.seed, "bench/falrtc/cell", shape.cells, o.rank) / std::sqrt(double(o.rank));
@@ -127,18 +105,17 @@ int main(int argc, char** argv) {
         if (rows.contains(g)) data(g - rows.begin, e) = truth(g - rows.begin, e) + o.noise * z;
       }
     }
-    const double setup_seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - setup_start).count();
-    const double base_rss = peak_rss_mib();
+    const double setup_seconds = setup_time.seconds();
+    const double base_rss = bench::peak_rss_mib();
 
     FalrtcParams params;
     params.iterations = o.iterations;
     params.tolerance = 0;
     Eigen::MatrixXd completed;
     world.barrier();
-    const double cpu_start = cpu_seconds();
+    const double cpu_start = bench::cpu_seconds();
     const auto result = solvers::imputation::falrtc_complete(layout, data, observed, params, completed);
-    const double cpu = cpu_seconds() - cpu_start;
+    const double cpu = bench::cpu_seconds() - cpu_start;
 
     double err[2] = {0, 0};
     for (std::int64_t e = 0; e < shape.entries(); ++e) {
@@ -147,7 +124,7 @@ int main(int argc, char** argv) {
       err[1] += truth.col(e).squaredNorm();
     }
     engine::allreduce_sum(world, std::span<double>(err));
-    const double rss = peak_rss_mib();
+    const double rss = bench::peak_rss_mib();
     const std::vector<double> all_rss = engine::allgatherv(world, std::span<const double>(&rss, 1));
     const std::vector<double> all_base = engine::allgatherv(world, std::span<const double>(&base_rss, 1));
     const std::vector<double> all_cpu = engine::allgatherv(world, std::span<const double>(&cpu, 1));

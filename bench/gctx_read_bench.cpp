@@ -1,7 +1,7 @@
 // GCTX read throughput: io::read_gctx_local (MPI-IO, collective hyperslab per rank) against the plain HDF5
 // C API reading the whole matrix in one H5Dread on one process.
 //
-//   gctx_read_bench [--signatures 200000] [--genes 978] [--path /tmp/bench.gctx] [--repeats 3] [--cold]
+//   gctx_read_bench [--signatures=200000] [--genes=978] [--path=/tmp/bench.gctx] [--repeats=3] [--cold]
 //   mpirun -np 2 gctx_read_bench ...
 //
 // The file is simulated once (float32 N(0,1) values, ids, cell_id and pert_id; no compression) when missing.
@@ -9,19 +9,16 @@
 // file from the page cache (posix_fadvise DONTNEED) before each repetition; otherwise it is read warm.
 #include <fcntl.h>
 #include <hdf5.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "bench/bench_args.h"
 #include "engine/collectives.h"
 #include "engine/context.h"
 #include "engine/error.h"
@@ -42,40 +39,19 @@ struct Options {
 };
 
 Options parse(int argc, char** argv) {
+  bench::BenchArgs args(argc, argv,
+                        "gctx_read_bench [--signatures=200000] [--genes=978] [--path=/tmp/bench.gctx] [--repeats=3] "
+                        "[--cold]");
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      TESSERA_CHECK(i + 1 < argc, "option ", arg, " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--signatures")
-      options.signatures = std::stoll(value());
-    else if (arg == "--genes")
-      options.genes = std::stoll(value());
-    else if (arg == "--path")
-      options.path = value();
-    else if (arg == "--repeats")
-      options.repeats = std::stoi(value());
-    else if (arg == "--cold")
-      options.cold = true;
-    else
-      TESSERA_FAIL("unknown option '", arg, "'; options: --signatures N --genes N --path FILE --repeats N --cold");
-  }
+  options.signatures = args.integer("signatures", options.signatures);
+  options.genes = args.integer("genes", options.genes);
+  options.path = args.text("path", options.path.string());
+  options.repeats = int(args.integer("repeats", options.repeats));
+  options.cold = args.flag("cold");
+  args.finish();
   TESSERA_CHECK(options.signatures > 0 && options.genes > 0 && options.repeats > 0, "sizes must be positive");
   return options;
 }
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-double peak_rss_mib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return double(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
-}
-
-// Resets this process's peak RSS (Linux >= 4.0) so each phase reports its own peak; best effort.
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
 
 void evict_from_page_cache(const fs::path& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
@@ -106,7 +82,7 @@ void write_simulated(const Options& options) {
 // close are timed too, as read_gctx_local's are. With `no_chunk_cache` (a2) the dataset is opened as
 // read_gctx_local opens it, so the two differ only in the driver and the per-rank selection.
 double plain_read_seconds(const fs::path& path, bool no_chunk_cache, std::int64_t* elements) {
-  const double start = now();
+  const bench::Stopwatch time;
   const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   const hid_t access = H5Pcreate(H5P_DATASET_ACCESS);
   if (no_chunk_cache) H5Pset_chunk_cache(access, H5D_CHUNK_CACHE_NSLOTS_DEFAULT, 0, H5D_CHUNK_CACHE_W0_DEFAULT);
@@ -120,21 +96,10 @@ double plain_read_seconds(const fs::path& path, bool no_chunk_cache, std::int64_
   H5Dclose(dataset);
   H5Fclose(file);
   TESSERA_CHECK(status >= 0, "plain H5Dread of ", path.string(), " failed");
-  const double seconds = now() - start;
+  const double seconds = time.seconds();
   volatile float sink = buffer[std::size_t(*elements) - 1];  // keep the read observable
   (void)sink;
   return seconds;
-}
-
-// A barrier that the waiting ranks sit out asleep: Open MPI's barrier spins, which on a small machine would
-// steal the core that rank 0's single-process baseline runs on.
-void sleepy_barrier(const engine::Context& ctx) {
-  MPI_Request request;
-  TESSERA_MPI(MPI_Ibarrier(ctx.comm(), &request));
-  for (int done = 0; !done;) {
-    TESSERA_MPI(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
-    if (!done) ::usleep(2000);
-  }
 }
 
 }  // namespace
@@ -149,18 +114,18 @@ int main(int argc, char** argv) {
       std::printf("writing simulated %lld x %lld float32 file %s ...\n", (long long)options.signatures,
                   (long long)options.genes, options.path.c_str());
       std::fflush(stdout);
-      const double start = now();
+      const bench::Stopwatch time;
       write_simulated(options);
       wrote = true;
-      std::printf("  written in %.1f s (%.0f MB)\n", now() - start, double(fs::file_size(options.path)) / 1e6);
+      std::printf("  written in %.1f s (%.0f MB)\n", time.seconds(), double(fs::file_size(options.path)) / 1e6);
     }
-    sleepy_barrier(world);
+    bench::sleepy_barrier(world);
 
     // (a) plain HDF5 on rank 0 alone.
     std::vector<double> plain, plain_no_cache;
     std::int64_t elements = 0;
     if (world.is_root()) {
-      reset_peak_rss();
+      bench::reset_peak_rss();
       for (int r = 0; r < options.repeats; ++r) {
         if (options.cold) evict_from_page_cache(options.path);
         plain.push_back(plain_read_seconds(options.path, false, &elements));
@@ -168,22 +133,22 @@ int main(int argc, char** argv) {
         plain_no_cache.push_back(plain_read_seconds(options.path, true, &elements));
       }
     }
-    const double plain_peak = peak_rss_mib();
-    sleepy_barrier(world);
+    const double plain_peak = bench::peak_rss_mib();
+    bench::sleepy_barrier(world);
 
     // (b) read_gctx_local on every rank; a repetition takes as long as its slowest rank.
     std::vector<double> distributed;
-    reset_peak_rss();
+    bench::reset_peak_rss();
     for (int r = 0; r < options.repeats; ++r) {
       if (options.cold && world.is_root()) evict_from_page_cache(options.path);
       world.barrier();
-      const double start = now();
+      const bench::Stopwatch time;
       const auto local = io::read_gctx_local<float>(options.path, world);
-      const double seconds = now() - start;
+      const double seconds = time.seconds();
       distributed.push_back(engine::allreduce_max(world, seconds));
       if (r == 0) elements = std::int64_t(local.rows.size()) * std::int64_t(local.cols.size());
     }
-    const std::int64_t my_peak_kib = std::int64_t(peak_rss_mib() * 1024);
+    const std::int64_t my_peak_kib = std::int64_t(bench::peak_rss_mib() * 1024);
     const auto peaks = engine::allgatherv(world, std::span<const std::int64_t>(&my_peak_kib, 1));
 
     if (world.is_root()) {

@@ -1,8 +1,8 @@
 // Time, peak memory and accuracy of the imputation methods, one row per method of a table of names.
 //
-//   imputation_methods_bench [--workload synthetic|simulated] [--mode complete|cv] [--methods a,b,...]
-//                            [--drugs 2000] [--cells 50] [--genes 978] [--density 0.1] [--rank 8]
-//                            [--noise 0.3] [--main-effect 1] [--folds 5] [--seed 1] [--set knob=value ...]
+//   imputation_methods_bench [--workload=synthetic|simulated] [--mode=complete|cv] [--methods=a,b,...]
+//                            [--drugs=2000] [--cells=50] [--genes=978] [--density=0.1] [--rank=8]
+//                            [--noise=0.3] [--main-effect=1] [--folds=5] [--seed=1] [--set=knob=value ...]
 //   mpirun -np 2 imputation_methods_bench ...
 //
 // Workloads:
@@ -21,19 +21,14 @@
 // includes the table every rank holds ("base" is the RSS before the method).
 //
 // To add a method: append its registry name to kMethods.
-#include <sys/resource.h>
-#include <unistd.h>
-
-#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <span>
-#include <sstream>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "bench/bench_args.h"
 #include "engine/collectives.h"
 #include "engine/context.h"
 #include "engine/error.h"
@@ -76,6 +71,8 @@ void set_knob(solvers::MethodParams& params, const std::string& assignment) {
       field = value == "1" || value == "true";
     else if constexpr (std::is_same_v<Value, std::string>)
       field = value;
+    else if constexpr (std::is_enum_v<Value>)
+      field = name_table(Value{}).parse(value, "--set " + name);
     else if constexpr (std::is_integral_v<Value>)
       field = Value(std::stoll(value));
     else
@@ -84,51 +81,26 @@ void set_knob(solvers::MethodParams& params, const std::string& assignment) {
   TESSERA_CHECK(found, "--set: unknown knob '", name, "'");
 }
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> parts;
-  std::stringstream stream(text);
-  for (std::string part; std::getline(stream, part, ',');)
-    if (!part.empty()) parts.push_back(part);
-  return parts;
-}
-
 Options parse(int argc, char** argv) {
+  bench::BenchArgs args(argc, argv,
+                        "imputation_methods_bench [--workload=synthetic|simulated] [--mode=complete|cv] "
+                        "[--methods=a,b,...] [--drugs=2000] [--cells=50] [--genes=978] [--density=0.1] [--rank=8] "
+                        "[--noise=0.3] [--main-effect=1] [--folds=5] [--seed=1] [--set=knob=value ...]");
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      TESSERA_CHECK(i + 1 < argc, "option ", arg, " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--workload")
-      o.workload = value();
-    else if (arg == "--mode")
-      o.mode = value();
-    else if (arg == "--methods")
-      o.methods = split(value());
-    else if (arg == "--drugs")
-      o.drugs = std::stoi(value());
-    else if (arg == "--cells")
-      o.cells = std::stoi(value());
-    else if (arg == "--genes")
-      o.genes = std::stoi(value());
-    else if (arg == "--rank")
-      o.rank = std::stoi(value());
-    else if (arg == "--folds")
-      o.folds = std::stoi(value());
-    else if (arg == "--density")
-      o.density = std::stod(value());
-    else if (arg == "--noise")
-      o.noise = std::stod(value());
-    else if (arg == "--main-effect")
-      o.main = std::stod(value());
-    else if (arg == "--seed")
-      o.seed = std::stoull(value());
-    else if (arg == "--set")
-      set_knob(o.params, value());
-    else
-      TESSERA_FAIL("unknown option '", arg, "' (see the comment at the top of imputation_methods_bench.cpp)");
-  }
+  o.workload = args.text("workload", o.workload);
+  o.mode = args.text("mode", o.mode);
+  o.methods = args.words("methods", o.methods);
+  o.drugs = int(args.integer("drugs", o.drugs));
+  o.cells = int(args.integer("cells", o.cells));
+  o.genes = int(args.integer("genes", o.genes));
+  o.rank = int(args.integer("rank", o.rank));
+  o.folds = int(args.integer("folds", o.folds));
+  o.density = args.real("density", o.density);
+  o.noise = args.real("noise", o.noise);
+  o.main = args.real("main-effect", o.main);
+  o.seed = std::uint64_t(args.integer("seed", std::int64_t(o.seed)));
+  for (const auto& assignment : args.repeated("set")) set_knob(o.params, assignment);
+  args.finish();
   TESSERA_CHECK(o.workload == "synthetic" || o.workload == "simulated", "--workload synthetic|simulated");
   TESSERA_CHECK(o.mode == "complete" || o.mode == "cv", "--mode complete|cv");
   TESSERA_CHECK(o.workload == "synthetic" || o.mode == "cv", "the simulated workload runs in --mode cv");
@@ -136,40 +108,6 @@ Options parse(int argc, char** argv) {
   TESSERA_CHECK(o.density > 0 && o.density <= 1, "--density in (0, 1]");
   o.params.validate();
   return o;
-}
-
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-double peak_rss_mib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return double(usage.ru_maxrss) / 1024.0;  // Linux reports KiB
-}
-
-double cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
-         1e-6 * double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec);
-}
-
-double current_rss_mib() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("VmRSS:", 0) == 0) return std::stod(line.substr(6)) / 1024.0;
-  return 0.0;
-}
-
-void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
-
-// A barrier that waiting ranks sit out asleep (Open MPI's spins and would steal a core from the working rank).
-void sleepy_barrier(const engine::Context& ctx) {
-  MPI_Request request;
-  TESSERA_MPI(MPI_Ibarrier(ctx.comm(), &request));
-  for (int done = 0; !done;) {
-    TESSERA_MPI(MPI_Test(&request, &done, MPI_STATUS_IGNORE));
-    if (!done) ::usleep(2000);
-  }
 }
 
 // "g12": built by append (GCC 12 warns falsely about operator+ on a literal and a temporary).
@@ -270,10 +208,11 @@ Row run_method(const engine::Context& world, const Options& o, const std::string
   const auto imputer = solvers::make_imputer(name, o.params);
   Row row;
   row.method = name;
-  sleepy_barrier(world);
-  row.base_mib = engine::allreduce_max(world, current_rss_mib());
-  reset_peak_rss();
-  const double start = now(), cpu_start = cpu_seconds();
+  bench::sleepy_barrier(world);
+  row.base_mib = engine::allreduce_max(world, bench::current_rss_mib());
+  bench::reset_peak_rss();
+  const bench::Stopwatch time;
+  const double cpu_start = bench::cpu_seconds();
   if (o.mode == "complete") {
     std::vector<std::int64_t> queries;
     for (std::int64_t e = 0; e < table.num_entries(); ++e)
@@ -284,9 +223,9 @@ Row run_method(const engine::Context& world, const Options& o, const std::string
     } else if (world.is_root()) {
       predicted = imputer->impute(engine::Context(MPI_COMM_SELF), table, table.observed, queries);
     }
-    row.seconds = now() - start;
-    row.cpu = cpu_seconds() - cpu_start;
-    sleepy_barrier(world);  // ranks without work wait asleep
+    row.seconds = time.seconds();
+    row.cpu = bench::cpu_seconds() - cpu_start;
+    bench::sleepy_barrier(world);  // ranks without work wait asleep
     if (world.is_root()) row.metrics = truth_metrics(*synthetic, queries, predicted);
   } else {
     imp::ProtocolOptions protocol;
@@ -294,14 +233,14 @@ Row run_method(const engine::Context& world, const Options& o, const std::string
     protocol.seed = o.seed;
     const imp::FoldPlan plan = imp::make_folds(table, protocol);
     const imp::CvPredictions predictions = imp::cross_validate(world, *imputer, table, plan);
-    row.seconds = now() - start;
-    row.cpu = cpu_seconds() - cpu_start;
+    row.seconds = time.seconds();
+    row.cpu = bench::cpu_seconds() - cpu_start;
     row.metrics = imp::evaluate(table, predictions).overall;
   }
   row.cpu = engine::allreduce_max(world, row.cpu);
   row.seconds = engine::allreduce_max(world, row.seconds);
-  sleepy_barrier(world);
-  row.peak_mib = engine::allreduce_max(world, peak_rss_mib());
+  bench::sleepy_barrier(world);
+  row.peak_mib = engine::allreduce_max(world, bench::peak_rss_mib());
   return row;
 }
 
@@ -313,7 +252,7 @@ int main(int argc, char** argv) {
   engine::init_logging(world.rank(), world.size(), engine::LogLevel::kWarn);
   try {
     const Options o = parse(argc, argv);
-    const double start = now();
+    const bench::Stopwatch time;
     Synthetic synthetic;
     if (o.workload == "synthetic")
       synthetic = make_synthetic(o);
@@ -324,7 +263,7 @@ int main(int argc, char** argv) {
       std::printf("workload %s: %lld cells x %lld drugs x %lld genes, %lld observed (%.1f%%), built in %.1f s\n",
                   o.workload.c_str(), (long long)table.num_cells(), (long long)table.num_perts(),
                   (long long)table.num_genes(), (long long)table.num_observed(),
-                  100.0 * double(table.num_observed()) / double(table.num_entries()), now() - start);
+                  100.0 * double(table.num_observed()) / double(table.num_entries()), time.seconds());
       if (o.workload == "synthetic")
         std::printf("  low-rank: rank %d, drug main effect x %.2f, noise sd %.2f, seed %llu\n", o.rank, o.main, o.noise,
                     (unsigned long long)o.seed);

@@ -2,12 +2,11 @@
 // second through rank_candidates, n random signatures of one cell type (all n(n-1)/2 pairs are combinations),
 // the published architecture (width 1024, untrained weights: the cost does not depend on them).
 //
-//   latent_pairs_bench [signatures] [genes]        defaults 200 978; under mpirun -np N for N ranks
-#include <chrono>
+//   latent_pairs_bench [--signatures=200] [--genes=978]        under mpirun -np N for N ranks
 #include <cstdio>
-#include <cstdlib>
 #include <numeric>
 
+#include "bench/bench_args.h"
 #include "engine/context.h"
 #include "engine/log.h"
 #include "engine/random.h"
@@ -15,14 +14,13 @@
 #include "solvers/search/cell_controls.h"
 #include "solvers/search/rank.h"
 
-int main(int argc, char** argv) {
-  using namespace tessera;
-  namespace search = solvers::search;
-  engine::MpiSession mpi(&argc, &argv);
-  engine::Context world;
-  engine::init_logging(world.rank(), world.size(), engine::LogLevel::kWarn);
-  const int n = argc > 1 ? std::atoi(argv[1]) : 200;
-  const int genes = argc > 2 ? std::atoi(argv[2]) : 978;
+using namespace tessera;
+namespace search = solvers::search;
+
+int run(const engine::Context& world, bench::BenchArgs& args) {
+  const int n = int(args.integer("signatures", 200));
+  const int genes = int(args.integer("genes", 978));
+  args.finish();
 
   engine::RandomStream random(42, "bench/latent_pairs");
   io::GeneMatrix matrix;
@@ -48,9 +46,9 @@ int main(int argc, char** argv) {
   const auto query = search::prepare_query(rows, values, genes, 100);
 
   const solvers::autoencoder::Trainer model(world, solvers::autoencoder::AutoencoderParams{}, genes);
-  const auto start = std::chrono::steady_clock::now();
+  const bench::Stopwatch setup_time;
   solvers::autoencoder::LatentPairs pairs(world, model, {}, library.values(), matched.values, matched.cell_of);
-  const double setup = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double setup = setup_time.seconds();
 
   search::RankOptions options;
   options.pairs = true;
@@ -63,8 +61,16 @@ int main(int argc, char** argv) {
           "latent_pairs_bench ranks=%d signatures=%d genes=%d space=%-6s candidates=%lld seconds=%.3f "
           "candidates/s=%.4g%s\n",
           world.size(), n, genes, latent ? "latent" : "gene", static_cast<long long>(result.candidates), result.seconds,
-          double(result.candidates) / result.seconds,
+          bench::rate(double(result.candidates), result.seconds),
           latent ? (" (+ " + std::to_string(setup) + " s to encode and decode the signatures once)").c_str() : "");
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  engine::MpiSession mpi(&argc, &argv);
+  const engine::Context world;
+  engine::init_logging(world.rank(), world.size(), engine::LogLevel::kWarn);
+  bench::BenchArgs args(argc, argv, "latent_pairs_bench [--signatures=200] [--genes=978]");
+  return bench::bench_main(world, [&] { return run(world, args); });
 }

@@ -2,44 +2,32 @@
 // machine's own DPOTRF rate (measured in the same run, on one rank with all cores), and peak memory per rank
 // against the kernel's share.
 //
-//   ntk_exact_bench [N] [genes] [block]        defaults 20000 978 128
-//   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 2 ntk_exact_bench 20000
+//   ntk_exact_bench [--n=20000] [--genes=978] [--block=128]
+//   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 2 ntk_exact_bench --n=20000
 //
 // The problem is a synthetic (cell type x drug) table: a reference cell type that measured every drug plus 40
 // cell types x N/40 drugs, every entry a training pair with random signatures, so the kernel has N training
 // rows (reference prior, published defaults alpha 0.75, beta 1.5, depth 1). Order of work: features, kernel
 // build + Cholesky + solve (solve_exact), peak memory read (getrusage), then the reference DPOTRF of a random SPD
 // matrix of the same N on rank 0 while the other ranks wait without spinning, so neither disturbs the other.
-#include <sys/resource.h>
-
-#include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "bench/bench_args.h"
 #include "engine/collectives.h"
 #include "engine/context.h"
 #include "engine/log.h"
 #include "engine/random.h"
 #include "engine/scalapack.h"
-#include "solvers/ntk/exact.h"
-#include "solvers/ntk/features.h"
-#include "solvers/ntk/ntk_operator.h"
+#include "solvers/ntk/solve/exact.h"
+#include "solvers/ntk/kernel/features.h"
+#include "solvers/ntk/kernel/ntk_operator.h"
 
 namespace {
 
 using namespace tessera;
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
-
-double peak_rss_bytes() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return double(usage.ru_maxrss) * 1024.0;  // Linux: kilobytes
-}
 
 // "prefix" followed by k (built with += : GCC 12 warns falsely on "literal" + std::to_string).
 std::string numbered(const char* prefix, std::int64_t k) {
@@ -72,30 +60,22 @@ io::PerturbationTable synthetic_table(std::int64_t n, std::int64_t genes) {
   return t;
 }
 
-// Waits for rank 0 without spinning a core (MPI_Barrier busy-polls in Open MPI).
-void quiet_barrier(const engine::Context& ctx) {
-  MPI_Request request;
-  MPI_Ibarrier(ctx.comm(), &request);
-  int done = 0;
-  while (!done) {
-    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
-    if (!done) std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   engine::MpiSession mpi(&argc, &argv);
   const engine::Context world;
   engine::init_logging(world.rank(), world.size(), engine::LogLevel::kWarn);
-  const std::int64_t n = argc > 1 ? std::atoll(argv[1]) : 20000;
-  const std::int64_t genes = argc > 2 ? std::atoll(argv[2]) : 978;
-  const std::int64_t block = argc > 3 ? std::atoll(argv[3]) : 128;
 
   try {
+    bench::BenchArgs args(argc, argv, "ntk_exact_bench [--n=20000] [--genes=978] [--block=128]");
+    const std::int64_t n = args.integer("n", 20000);
+    const std::int64_t genes = args.integer("genes", 978);
+    const std::int64_t block = args.integer("block", 128);
+    args.finish();
+
     // Features and the training pairs (every non-reference entry).
-    auto start = Clock::now();
+    bench::Stopwatch time;
     const auto table = synthetic_table(n, genes);
     std::vector<std::uint8_t> train(table.observed.begin(), table.observed.end());
     solvers::ntk::FeatureOptions options;
@@ -108,15 +88,15 @@ int main(int argc, char** argv) {
     engine::RowShardedMatrix rhs(world, kernel.size(), genes);
     for (auto i = rhs.range().begin; i < rhs.range().end; ++i)
       rhs.local().row(i - rhs.range().begin) = table.values.col(pairs[std::size_t(i)]).transpose();
-    const double feature_seconds = seconds_since(start);
+    const double feature_seconds = time.seconds();
 
     world.barrier();
-    start = Clock::now();
+    time.restart();
     solvers::ntk::ExactOptions exact;
     exact.block_size = block;
     const auto result = solvers::ntk::solve_exact(world, kernel, rhs, exact);
-    const double total_seconds = seconds_since(start);
-    const double rss = peak_rss_bytes();
+    const double total_seconds = time.seconds();
+    const double rss = bench::peak_rss_mib() * 1048576.0;
     const double rss_max = engine::allreduce_max(world, rss), rss_min = -engine::allreduce_max(world, -rss);
     const double kernel_share = double(result.kernel_values) * 8.0;
     const double kernel_share_max = engine::allreduce_max(world, kernel_share);
@@ -132,12 +112,12 @@ int main(int argc, char** argv) {
       // A well-conditioned SPD matrix without an N^3 product: the NTK kernel's own tiles plus a diagonal shift.
       kernel.tile(0, 0, spd);
       spd.diagonal().array() += 1.0;
-      const auto t0 = Clock::now();
+      const bench::Stopwatch reference_time;
       const int info = engine::lapack_cholesky_factor(spd);
-      reference_seconds = seconds_since(t0);
+      reference_seconds = reference_time.seconds();
       if (info != 0) std::fprintf(stderr, "reference DPOTRF failed: info %d\n", info);
     }
-    quiet_barrier(world);
+    bench::sleepy_barrier(world);
 
     if (world.is_root()) {
       const double nn = double(kernel.size());

@@ -1,67 +1,43 @@
-// Matrix-free kernel solver benchmark (solvers/ntk/matrix_free.h): time per CG iteration, iterations to the
-// tolerance, peak memory per rank, and accuracy against the exact Cholesky path (solvers/ntk/exact.h) on sizes
+// Matrix-free kernel solver benchmark (solvers/ntk/solve/matrix_free.h): time per CG iteration, iterations to the
+// tolerance, peak memory per rank, and accuracy against the exact Cholesky path (solvers/ntk/solve/exact.h) on sizes
 // both can solve.
 //
 // Kernel: the one-layer ReLU NTK of N random unit vectors in --dims dimensions (tests/support/relu_ntk_kernel.h).
 // Right-hand sides: m smooth functions of the inputs (8 random cosine features) plus 10% white noise, as a
 // stand-in for gene signatures (noise is what makes interpolation hard: it needs the small eigenvalues).
 //
-//   mpirun -np 2 ntk_matrix_free_bench --n 20000 --m 64 [--centres 1000] [--tol 1e-6] [--max-iterations 1000]
-//          [--lambda 0] [--tile 2048] [--threads 0] [--batch 0] [--dims 32] [--seed 1] [--exact] [--budget-gib 0]
-//          [--stop-at K] [--checkpoint PATH] [--true-residual 1] [--shift -1]
+//   mpirun -np 2 ntk_matrix_free_bench --n=20000 --m=64 [--centres=1000] [--tol=1e-6] [--max-iterations=1000]
+//          [--lambda=0] [--tile=2048] [--threads=0] [--batch=0] [--dims=32] [--seed=1] [--exact] [--budget-gib=0]
+//          [--stop-at=K] [--checkpoint=PATH] [--true-residual=1] [--shift=-1]
 //
 // With --max-iterations below what convergence needs, the run stops early and the iterations to the tolerance
 // are extrapolated from the geometric decay of the worst residual over the last iterations (stated as such).
 // Per-iteration time is split into kernel tiles (independent of m) and GEMM (proportional to m), so the time
 // at m = 978 is extrapolated from a smaller m as tile + gemm * 978 / m (+ the preconditioner, also ~ m).
-#include <sys/resource.h>
-
 #include <algorithm>
-#include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <map>
 #include <numbers>
 #include <span>
 #include <string>
 #include <thread>
 
+#include "bench/bench_args.h"
 #include "engine/collectives.h"
 #include "engine/context.h"
 #include "engine/log.h"
 #include "engine/partition.h"
 #include "engine/random.h"
 #include "engine/sharded_matrix.h"
-#include "solvers/ntk/exact.h"
-#include "solvers/ntk/matrix_free.h"
+#include "solvers/ntk/solve/exact.h"
+#include "solvers/ntk/solve/matrix_free.h"
 #include "tests/support/relu_ntk_kernel.h"
 
 namespace {
 
 using namespace tessera;
 
-std::map<std::string, std::string> parse(int argc, char** argv) {
-  std::map<std::string, std::string> options;
-  for (int i = 1; i < argc; ++i) {
-    std::string key = argv[i];
-    if (key.rfind("--", 0) != 0) continue;
-    key = key.substr(2);
-    if (key == "exact") {
-      options[key] = "1";
-    } else if (i + 1 < argc) {
-      options[key] = argv[++i];
-    }
-  }
-  return options;
-}
-
-double peak_rss_gib() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return double(usage.ru_maxrss) * 1024.0 / double(1ull << 30);  // ru_maxrss is in KiB on Linux
-}
+double peak_rss_gib() { return bench::peak_rss_mib() / 1024.0; }
 
 // This rank's rows of Y: smooth functions of the inputs plus noise. Streams are indexed by row, so Y does not
 // depend on the rank count.
@@ -100,13 +76,6 @@ double extrapolate_iterations(const std::vector<double>& history, double tol, st
   return double(history.size()) + std::log(tol / last) / std::log(rate);
 }
 
-double process_cpu_seconds() {
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  return double(usage.ru_utime.tv_sec) + 1e-6 * double(usage.ru_utime.tv_usec) + double(usage.ru_stime.tv_sec) +
-         1e-6 * double(usage.ru_stime.tv_usec);
-}
-
 double load_average() {
   double load = NAN;
   if (std::FILE* f = std::fopen("/proc/loadavg", "r")) {
@@ -116,46 +85,39 @@ double load_average() {
   return load;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  engine::MpiSession mpi(&argc, &argv);
-  const engine::Context world;
-  engine::init_logging(world.rank(), world.size(), engine::LogLevel::kInfo);
-  auto options = parse(argc, argv);
-  auto get = [&](const std::string& key, const std::string& fallback) {
-    return options.count(key) ? options[key] : fallback;
-  };
-  const std::int64_t n = std::stoll(get("n", "20000"));
-  const std::int64_t m = std::stoll(get("m", "64"));
-  const int dims = std::stoi(get("dims", "32"));
-  const std::uint64_t seed = std::stoull(get("seed", "1"));
+int run(const engine::Context& world, bench::BenchArgs& args) {
+  const std::int64_t n = args.integer("n", 20000);
+  const std::int64_t m = args.integer("m", 64);
+  const int dims = int(args.integer("dims", 32));
+  const std::uint64_t seed = std::uint64_t(args.integer("seed", 1));
   solvers::ntk::MatrixFreeParams params;
-  params.num_centres = std::stoll(get("centres", "1000"));
-  params.tolerance = std::stod(get("tol", "1e-6"));
-  params.max_iterations = std::stoi(get("max-iterations", "1000"));
-  params.lambda = std::stod(get("lambda", "0"));
-  params.preconditioner_shift = std::stod(get("shift", "-1"));
-  params.tile_size = std::stoll(get("tile", "2048"));
-  params.threads = std::stoi(get("threads", "0"));
-  params.max_rhs_batch = std::stoll(get("batch", "0"));
-  params.memory_budget_gib = std::stod(get("budget-gib", "0"));
+  params.num_centres = args.integer("centres", 1000);
+  params.tolerance = args.real("tol", 1e-6);
+  params.max_iterations = int(args.integer("max-iterations", 1000));
+  params.lambda = args.real("lambda", 0);
+  params.preconditioner_shift = args.real("shift", -1);
+  params.tile_size = args.integer("tile", 2048);
+  params.threads = int(args.integer("threads", 0));
+  params.max_rhs_batch = args.integer("batch", 0);
+  params.memory_budget_bytes = args.real("budget-gib", 0) * double(1ull << 30);
   params.seed = seed;
-  params.check_true_residual = get("true-residual", "1") == "1";
-  params.checkpoint_path = get("checkpoint", "");
+  params.check_true_residual = args.integer("true-residual", 1) == 1;
+  params.checkpoint_path = args.text("checkpoint", "");
+  // --stop-at=0 sets everything up (memory, preconditioner) and stops before the first iteration.
+  const int stop_at = int(args.integer("stop-at", -1));
+  const bool compare_exact = args.flag("exact");
+  args.finish();
 
   const tessera::testing::ReluNtkKernel kernel(n, dims, seed);
   const Eigen::MatrixXd y = make_y(world, kernel, m, seed);
   const double rss_inputs = engine::allreduce_max(world, peak_rss_gib());
 
   const double load_before = load_average();
-  const double cpu_before = engine::allreduce_sum(world, process_cpu_seconds());
-  // --stop-at 0 sets everything up (memory, preconditioner) and stops before the first iteration.
-  const int stop_at = std::stoi(get("stop-at", "-1"));
+  const double cpu_before = engine::allreduce_sum(world, bench::cpu_seconds());
   int polls = 0;
   const auto result = solvers::ntk::solve_matrix_free(world, kernel, y, params,
                                                       [&] { return stop_at >= 0 && polls++ >= stop_at; });
-  const double cpu_solve = engine::allreduce_sum(world, process_cpu_seconds()) - cpu_before;
+  const double cpu_solve = engine::allreduce_sum(world, bench::cpu_seconds()) - cpu_before;
   const double load_after = load_average();
   const double rss = engine::allreduce_max(world, peak_rss_gib());
   const double products = double(std::max<std::int64_t>(1, result.kernel_products));
@@ -206,13 +168,13 @@ int main(int argc, char** argv) {
     std::printf("\n");
   }
 
-  if (options.count("exact")) {
+  if (compare_exact) {
     engine::RowShardedMatrix rhs(world, n, m);
     rhs.local() = y;
     solvers::ntk::ExactOptions exact_options;
-    const auto start = std::chrono::steady_clock::now();
+    const bench::Stopwatch time;
     const auto exact = solvers::ntk::solve_exact(world, kernel, rhs, exact_options);
-    const double exact_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double exact_seconds = time.seconds();
     const Eigen::MatrixXd& xe = exact.solution.local();
     Eigen::VectorXd sums(3 * m);
     for (std::int64_t j = 0; j < m; ++j) {
@@ -235,4 +197,18 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  engine::MpiSession mpi(&argc, &argv);
+  const engine::Context world;
+  engine::init_logging(world.rank(), world.size(), engine::LogLevel::kInfo);
+  bench::BenchArgs args(argc, argv,
+                        "ntk_matrix_free_bench [--n=20000] [--m=64] [--centres=1000] [--tol=1e-6] "
+                        "[--max-iterations=1000] [--lambda=0] [--tile=2048] [--threads=0] [--batch=0] [--dims=32] "
+                        "[--seed=1] [--exact] [--budget-gib=0] [--stop-at=K] [--checkpoint=PATH] [--true-residual=1] "
+                        "[--shift=-1]");
+  return bench::bench_main(world, [&] { return run(world, args); });
 }

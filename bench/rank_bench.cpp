@@ -2,28 +2,27 @@
 // (solvers::search::rank_candidates): n random signatures x genes, all singles plus all pairs (summed), so
 // n = 1415 gives 1,001,820 candidates; each is scored by the chosen score and offered to a bounded top-k.
 //
-//   rank_bench [signatures] [genes] [set_size]       defaults 1415 978 100
+//   rank_bench [--signatures=1415] [--genes=978] [--set-size=100]
 //   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun -np 2 rank_bench
 //
 // Prints one line per score (connectivity: two weighted KS statistics; cosine; pearson): candidates, wall
 // seconds (max over ranks), candidates/s in all and per rank, and the best candidate (the same on any rank count).
 #include <cstdio>
-#include <cstdlib>
 #include <numeric>
 
+#include "bench/bench_args.h"
 #include "engine/context.h"
 #include "engine/log.h"
 #include "engine/random.h"
 #include "solvers/search/rank.h"
 
-int main(int argc, char** argv) {
-  using namespace tessera;
-  engine::MpiSession mpi(&argc, &argv);
-  engine::Context world;
-  engine::init_logging(world.rank(), world.size(), engine::LogLevel::kWarn);
-  const int n = argc > 1 ? std::atoi(argv[1]) : 1415;
-  const int genes = argc > 2 ? std::atoi(argv[2]) : 978;
-  const int set_size = argc > 3 ? std::atoi(argv[3]) : 100;
+using namespace tessera;
+
+int run(const engine::Context& world, bench::BenchArgs& args) {
+  const int n = int(args.integer("signatures", 1415));
+  const int genes = int(args.integer("genes", 978));
+  const int set_size = int(args.integer("set-size", 100));
+  args.finish();
 
   io::GeneMatrix matrix;
   matrix.values.resize(genes, n);
@@ -55,9 +54,17 @@ int main(int argc, char** argv) {
                   "seconds=%.3f candidates/s=%.4g per-rank=%.4g best=%lld (%.4f)\n",
                   world.size(), n, genes, set_size, solvers::search::rank_by_name(by),
                   static_cast<long long>(result.candidates), result.seconds,
-                  double(result.candidates) / result.seconds,
-                  double(result.candidates) / result.seconds / world.size(),
+                  bench::rate(double(result.candidates), result.seconds),
+                  bench::rate(double(result.candidates), result.seconds) / world.size(),
                   static_cast<long long>(result.top[0].index), result.top[0].score);
   }
   return 0;
+}
+
+int main(int argc, char** argv) {
+  engine::MpiSession mpi(&argc, &argv);
+  const engine::Context world;
+  engine::init_logging(world.rank(), world.size(), engine::LogLevel::kWarn);
+  bench::BenchArgs args(argc, argv, "rank_bench [--signatures=1415] [--genes=978] [--set-size=100]");
+  return bench::bench_main(world, [&] { return run(world, args); });
 }

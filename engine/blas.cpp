@@ -1,5 +1,6 @@
 #include "engine/blas.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstddef>
 
@@ -67,15 +68,19 @@ void solve_left_lower(char trans, std::int64_t n, std::int64_t cols, const doubl
   dtrsm_("L", "L", &trans, "N", &nn, &c, &one, lower, &ll, b, &lb, 1, 1, 1, 1);
 }
 
-SequentialBlas::SequentialBlas() {
-  if (openblas_get_num_threads != nullptr && openblas_set_num_threads != nullptr) {
-    previous_ = openblas_get_num_threads();
-    if (previous_ != 1) openblas_set_num_threads(1);
-  }
+ThreadLimit::ThreadLimit(int max_threads) {
+  if (openblas_get_num_threads == nullptr || openblas_set_num_threads == nullptr) return;
+  const int now = openblas_get_num_threads();
+  const int limit = std::max(1, std::min(now, max_threads));
+  if (limit == now) return;
+  previous_ = now;
+  openblas_set_num_threads(limit);
 }
 
-SequentialBlas::~SequentialBlas() {
-  if (openblas_set_num_threads != nullptr && previous_ > 1) openblas_set_num_threads(previous_);
+ThreadLimit::~ThreadLimit() {
+  if (previous_ > 0) openblas_set_num_threads(previous_);
 }
+
+int current_threads() { return openblas_get_num_threads != nullptr ? openblas_get_num_threads() : 0; }
 
 }  // namespace tessera::engine::blas

@@ -5,9 +5,11 @@
 // CI machine), while the system BLAS (OpenBLAS, which scripts/install_deps.sh installs and tessera_engine links)
 // reaches 30-48. The solver's cost is almost all GEMM, so these call the Fortran BLAS symbols directly.
 //
-// Threading: the solver runs its own worker threads, each calling these on its own tile, so the BLAS must run
-// single-threaded while it does. SequentialBlas pins OpenBLAS to one thread for its lifetime (found at run
-// time through a weak symbol, so another BLAS still links; with MKL or BLIS set their thread count to 1).
+// Threading: OpenBLAS starts one thread per core by default. Two limits apply, both through ThreadLimit: a solver
+// that runs its own worker threads, each calling these on its own tile, needs the BLAS single-threaded while it
+// does (ThreadLimit(1)); a solver that leaves the threading to the BLAS limits it to the rank's share of the node
+// (ThreadLimit(ctx.threads_per_rank())), so that ranks sharing a node do not oversubscribe it. OpenBLAS is found
+// at run time through a weak symbol, so another BLAS still links (set MKL's or BLIS's thread count yourself).
 // Every call is local (no MPI) and reentrant.
 #pragma once
 
@@ -34,17 +36,21 @@ void solve_right_lower_transposed(std::int64_t rows, std::int64_t n, const doubl
 void solve_left_lower(char trans, std::int64_t n, std::int64_t cols, const double* lower, std::int64_t ldl,
                       double* b, std::int64_t ldb);
 
-// While alive, OpenBLAS uses one thread per call (restored on destruction). Local; not thread-safe itself:
-// create it on the thread that starts the worker threads, before it starts them.
-class SequentialBlas {
+// While alive, OpenBLAS uses at most max(1, max_threads) threads per call (fewer if it was already set to fewer);
+// the previous count comes back on destruction. Local; not thread-safe itself: create it on the thread that
+// starts the worker threads, before it starts them.
+class ThreadLimit {
  public:
-  SequentialBlas();
-  ~SequentialBlas();
-  SequentialBlas(const SequentialBlas&) = delete;
-  SequentialBlas& operator=(const SequentialBlas&) = delete;
+  explicit ThreadLimit(int max_threads);
+  ~ThreadLimit();
+  ThreadLimit(const ThreadLimit&) = delete;
+  ThreadLimit& operator=(const ThreadLimit&) = delete;
 
  private:
-  int previous_ = 0;
+  int previous_ = 0;  // 0: nothing to restore
 };
+
+// OpenBLAS's thread count now, 0 with another BLAS (for tests and logs).
+int current_threads();
 
 }  // namespace tessera::engine::blas

@@ -1,5 +1,8 @@
 #include "engine/collectives.h"
 
+#include <algorithm>
+#include <climits>
+#include <exception>
 #include <numeric>
 
 #include "engine/error.h"
@@ -129,6 +132,96 @@ std::vector<std::string> allgatherv(const Context& ctx, const std::vector<std::s
     offset += std::size_t(n);
   }
   return all;
+}
+
+std::vector<double> alltoallv(const Context& ctx, std::span<const double> send,
+                              std::span<const std::int64_t> send_counts, std::span<const std::int64_t> recv_counts) {
+  const auto ranks = std::size_t(ctx.size());
+  TESSERA_CHECK(send_counts.size() == ranks && recv_counts.size() == ranks, "alltoallv: ", send_counts.size(),
+                " send counts and ", recv_counts.size(), " receive counts for ", ranks, " ranks");
+  std::vector<int> scounts(ranks), sdispls(ranks), rcounts(ranks), rdispls(ranks);
+  std::int64_t sent = 0, received = 0;
+  for (std::size_t r = 0; r < ranks; ++r) {
+    TESSERA_CHECK(send_counts[r] >= 0 && recv_counts[r] >= 0, "alltoallv: negative count for rank ", r);
+    TESSERA_CHECK(sent + send_counts[r] <= INT_MAX && received + recv_counts[r] <= INT_MAX, "alltoallv: ",
+                  std::max(sent + send_counts[r], received + recv_counts[r]),
+                  " values on one rank exceed MPI's int counts; exchange them in chunks or use more ranks");
+    scounts[r] = int(send_counts[r]), sdispls[r] = int(sent), sent += send_counts[r];
+    rcounts[r] = int(recv_counts[r]), rdispls[r] = int(received), received += recv_counts[r];
+  }
+  TESSERA_CHECK(std::size_t(sent) == send.size(), "alltoallv: the send counts add up to ", sent, " values but ",
+                send.size(), " were given");
+  if (ranks == 1) {
+    TESSERA_CHECK(received == sent, "alltoallv: one rank sends itself ", sent, " values but expects ", received);
+    return {send.begin(), send.end()};
+  }
+  std::vector<double> recv(static_cast<std::size_t>(received));
+  TESSERA_MPI(MPI_Alltoallv(send.data(), scounts.data(), sdispls.data(), MPI_DOUBLE, recv.data(), rcounts.data(),
+                            rdispls.data(), MPI_DOUBLE, ctx.comm()));
+  return recv;
+}
+
+int BlockRing::buffer_count(int ranks) { return std::min(ranks - 1, 2); }
+
+BlockRing::BlockRing(const Context& ctx, std::int64_t max_block) : ctx_(ctx), max_block_(max_block) {
+  TESSERA_CHECK(max_block >= 0, "BlockRing: max_block = ", max_block);
+  buffers_.resize(std::size_t(buffer_count(ctx.size())));
+  for (auto& buffer : buffers_) buffer.resize(std::size_t(max_block));
+}
+
+void BlockRing::rotate(std::span<const double> mine, const std::function<std::int64_t(int owner)>& block_size,
+                       const std::function<void(int owner, const double* block)>& visit) {
+  const int ranks = ctx_.size(), rank = ctx_.rank();
+  TESSERA_CHECK(std::int64_t(mine.size()) == block_size(rank), "BlockRing: this rank's block has ", mine.size(),
+                " values but block_size says ", block_size(rank));
+  // Every rank checks every block before anything is sent, so that all fail alike or none.
+  for (int owner = 0; owner < ranks; ++owner) {
+    const std::int64_t size = block_size(owner);
+    TESSERA_CHECK(size >= 0 && (ranks == 1 || size <= max_block_), "BlockRing: rank ", owner, "'s block of ", size,
+                  " values exceeds the ring's buffers of ", max_block_);
+  }
+  const int left = (rank - 1 + ranks) % ranks, right = (rank + 1) % ranks;
+  std::exception_ptr failure;
+  // Step t visits the block of rank (rank - t) while the block of rank (rank - t - 1) arrives from the left.
+  const double* current = mine.data();
+  int owner = rank;
+  std::size_t next_buffer = 0;
+  for (int step = 0; step < ranks; ++step) {
+    const bool more = step + 1 < ranks;
+    const int incoming = (owner - 1 + ranks) % ranks;
+    double* receiving = more ? buffers_[next_buffer].data() : nullptr;
+    // Messages go in chunks of kMaxChunk doubles, so that every MPI count fits in an int; both ends cut the
+    // block alike, and messages between two ranks with one tag arrive in order.
+    std::vector<MPI_Request> requests;
+    if (more) {
+      const std::int64_t in_size = block_size(incoming), out_size = block_size(owner);
+      for (std::int64_t at = 0; at < in_size; at += std::int64_t(kMaxChunk)) {
+        requests.emplace_back();
+        TESSERA_MPI(MPI_Irecv(receiving + at, int(std::min<std::int64_t>(std::int64_t(kMaxChunk), in_size - at)),
+                              MPI_DOUBLE, left, step, ctx_.comm(), &requests.back()));
+      }
+      for (std::int64_t at = 0; at < out_size; at += std::int64_t(kMaxChunk)) {
+        requests.emplace_back();
+        TESSERA_MPI(MPI_Isend(current + at, int(std::min<std::int64_t>(std::int64_t(kMaxChunk), out_size - at)),
+                              MPI_DOUBLE, right, step, ctx_.comm(), &requests.back()));
+      }
+    }
+    if (!failure) {
+      try {
+        visit(owner, current);
+      } catch (...) {
+        failure = std::current_exception();  // pass the remaining blocks on first, or the neighbours hang
+      }
+    }
+    if (!requests.empty())
+      TESSERA_MPI(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
+    if (more) {
+      current = receiving;
+      owner = incoming;
+      next_buffer = (next_buffer + 1) % buffers_.size();
+    }
+  }
+  if (failure) std::rethrow_exception(failure);
 }
 
 }  // namespace tessera::engine

@@ -4,6 +4,10 @@
 // main() or in a test main. Context is a cheap value that names a communicator and this process's place in it:
 // rank and size, and the node-local rank and size (ranks sharing a node, via MPI_COMM_TYPE_SHARED), which picks
 // a GPU per rank on multi-GPU nodes. A Context built from MPI_COMM_SELF is the serial path: one rank.
+//
+// It also answers how much of its node a rank may use: the node's hardware threads and memory divided evenly
+// among the ranks on the node (node_size()), so that ranks sharing a node do not oversubscribe it. Every solver
+// that sizes its threads or memory asks here.
 #pragma once
 
 #include <mpi.h>
@@ -30,6 +34,15 @@ class Context {
   int node_size() const { return node_size_; }
   bool is_root() const { return rank_ == 0; }
 
+  // Local: this rank's share of the node's hardware threads (at least 1).
+  int threads_per_rank() const;
+  // Local, in bytes: this rank's share of the node's physical memory.
+  double physical_memory_per_rank() const;
+  // Local, in bytes: this rank's share of the memory the node can still give (MemAvailable: free memory plus
+  // what the kernel can reclaim; the physical share off Linux). On a node shared with other jobs, physical memory
+  // overstates what this run can use.
+  double available_memory_per_rank() const;
+
   // Collective: all ranks wait here.
   void barrier() const;
 
@@ -44,5 +57,9 @@ class Context {
   int node_rank_ = 0;
   int node_size_ = 1;
 };
+
+// Local, in bytes: the memory this process already holds (resident set), 0 when unknown. A memory plan counts
+// it as part of the rank's share: what the rank holds was taken from the node before the plan was made.
+double resident_memory();
 
 }  // namespace tessera::engine

@@ -14,15 +14,6 @@ std::uint64_t splitmix64(std::uint64_t& x) {
 std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 }  // namespace
 
-std::uint64_t stable_hash(std::string_view text) {
-  std::uint64_t h = 0xCBF29CE484222325ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 0x100000001B3ULL;
-  }
-  return h;
-}
-
 RandomStream::RandomStream(std::uint64_t seed, std::string_view purpose, std::uint64_t index) {
   // Mix the three parts through splitmix64 so that nearby seeds or indices give unrelated states.
   std::uint64_t x = seed;

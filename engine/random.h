@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/hash.h"  // stable_hash, which names streams
+
 namespace tessera::engine {
 
 class RandomStream {
@@ -39,8 +41,5 @@ class RandomStream {
   double spare_normal_ = 0;
   bool has_spare_ = false;
 };
-
-// A 64-bit hash of a string (FNV-1a), stable across platforms.
-std::uint64_t stable_hash(std::string_view text);
 
 }  // namespace tessera::engine

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <numeric>
 #include <tuple>
 #include <vector>
 
@@ -39,19 +40,16 @@ int as_int(std::int64_t value, const char* what) {
   return int(value);
 }
 
-// MPI_Alltoallv counts and displacements (int, as MPI wants them; checked against overflow).
+// Counts of one all-to-all exchange (engine::alltoallv), with where each rank's run starts in the send and
+// receive buffers.
 struct Exchange {
-  std::vector<int> send_counts, send_displs, recv_counts, recv_displs;
+  std::vector<std::int64_t> send_counts, recv_counts, send_offsets, recv_offsets;
+  explicit Exchange(int ranks) : send_counts(std::size_t(ranks), 0), recv_counts(std::size_t(ranks), 0) {}
   void finish_counts() {
-    send_displs.assign(send_counts.size(), 0);
-    recv_displs.assign(recv_counts.size(), 0);
-    std::int64_t s = 0, r = 0;
-    for (std::size_t k = 0; k < send_counts.size(); ++k) {
-      TESSERA_CHECK(s <= INT_MAX && r <= INT_MAX, "block-cyclic redistribution: more than 2^31 values per rank");
-      send_displs[k] = int(s), recv_displs[k] = int(r);
-      s += send_counts[k], r += recv_counts[k];
-    }
-    TESSERA_CHECK(s <= INT_MAX && r <= INT_MAX, "block-cyclic redistribution: more than 2^31 values per rank");
+    send_offsets.assign(send_counts.size() + 1, 0);
+    recv_offsets.assign(recv_counts.size() + 1, 0);
+    std::partial_sum(send_counts.begin(), send_counts.end(), send_offsets.begin() + 1);
+    std::partial_sum(recv_counts.begin(), recv_counts.end(), recv_offsets.begin() + 1);
   }
 };
 
@@ -154,36 +152,32 @@ BlockCyclicMatrix to_block_cyclic(const BlacsGrid& grid, const RowShardedMatrix&
   std::vector<std::vector<std::int64_t>> rows_of(std::size_t(grid.rows()));
   for (auto i = mine.begin; i < mine.end; ++i) rows_of[std::size_t(out.row_owner(i))].push_back(i);
 
-  Exchange x;
-  x.send_counts.assign(std::size_t(size), 0);
-  x.recv_counts.assign(std::size_t(size), 0);
+  Exchange x(size);
   for (int pr = 0; pr < grid.rows(); ++pr)
     for (int pc = 0; pc < grid.cols(); ++pc)
       x.send_counts[std::size_t(grid.rank_of(pr, pc))] =
-          int(rows_of[std::size_t(pr)].size() * cols_of[std::size_t(pc)].size());
+          std::int64_t(rows_of[std::size_t(pr)].size() * cols_of[std::size_t(pc)].size());
   const auto my_cols = out.local().cols();
   for (int s = 0; s < size; ++s) {
     const auto range = block_range(a.global_rows(), size, s);
     const auto [first, last] = local_rows_within(out, range.begin, range.end);
-    x.recv_counts[std::size_t(s)] = int((last - first) * my_cols);
+    x.recv_counts[std::size_t(s)] = (last - first) * my_cols;
   }
   x.finish_counts();
 
-  std::vector<double> send(std::size_t(x.send_displs.back() + x.send_counts.back()));
+  std::vector<double> send(std::size_t(x.send_offsets.back()));
   for (int pr = 0; pr < grid.rows(); ++pr) {
     for (int pc = 0; pc < grid.cols(); ++pc) {
-      auto at = std::size_t(x.send_displs[std::size_t(grid.rank_of(pr, pc))]);
+      auto at = std::size_t(x.send_offsets[std::size_t(grid.rank_of(pr, pc))]);
       for (const auto j : cols_of[std::size_t(pc)])
         for (const auto i : rows_of[std::size_t(pr)]) send[at++] = a.local()(i - mine.begin, j);
     }
   }
-  std::vector<double> recv(std::size_t(x.recv_displs.back() + x.recv_counts.back()));
-  TESSERA_MPI(MPI_Alltoallv(send.data(), x.send_counts.data(), x.send_displs.data(), MPI_DOUBLE, recv.data(),
-                            x.recv_counts.data(), x.recv_displs.data(), MPI_DOUBLE, ctx.comm()));
+  const std::vector<double> recv = alltoallv(ctx, send, x.send_counts, x.recv_counts);
   for (int s = 0; s < size; ++s) {
     const auto range = block_range(a.global_rows(), size, s);
     const auto [first, last] = local_rows_within(out, range.begin, range.end);
-    auto at = std::size_t(x.recv_displs[std::size_t(s)]);
+    auto at = std::size_t(x.recv_offsets[std::size_t(s)]);
     for (Eigen::Index lj = 0; lj < my_cols; ++lj)
       for (auto li = first; li < last; ++li) out.local()(li, lj) = recv[at++];
   }
@@ -203,35 +197,31 @@ RowShardedMatrix to_row_sharded(const BlockCyclicMatrix& a) {
   for (auto i = mine.begin; i < mine.end; ++i) rows_of[std::size_t(a.row_owner(i))].push_back(i);
 
   // The exact reverse of to_block_cyclic: I send my block-cyclic values to the rank holding their row block.
-  Exchange x;
-  x.send_counts.assign(std::size_t(size), 0);
-  x.recv_counts.assign(std::size_t(size), 0);
+  Exchange x(size);
   const auto my_cols = a.local().cols();
   for (int t = 0; t < size; ++t) {
     const auto range = block_range(a.rows(), size, t);
     const auto [first, last] = local_rows_within(a, range.begin, range.end);
-    x.send_counts[std::size_t(t)] = int((last - first) * my_cols);
+    x.send_counts[std::size_t(t)] = (last - first) * my_cols;
   }
   for (int pr = 0; pr < grid.rows(); ++pr)
     for (int pc = 0; pc < grid.cols(); ++pc)
       x.recv_counts[std::size_t(grid.rank_of(pr, pc))] =
-          int(rows_of[std::size_t(pr)].size() * cols_of[std::size_t(pc)].size());
+          std::int64_t(rows_of[std::size_t(pr)].size() * cols_of[std::size_t(pc)].size());
   x.finish_counts();
 
-  std::vector<double> send(std::size_t(x.send_displs.back() + x.send_counts.back()));
+  std::vector<double> send(std::size_t(x.send_offsets.back()));
   for (int t = 0; t < size; ++t) {
     const auto range = block_range(a.rows(), size, t);
     const auto [first, last] = local_rows_within(a, range.begin, range.end);
-    auto at = std::size_t(x.send_displs[std::size_t(t)]);
+    auto at = std::size_t(x.send_offsets[std::size_t(t)]);
     for (Eigen::Index lj = 0; lj < my_cols; ++lj)
       for (auto li = first; li < last; ++li) send[at++] = a.local()(li, lj);
   }
-  std::vector<double> recv(std::size_t(x.recv_displs.back() + x.recv_counts.back()));
-  TESSERA_MPI(MPI_Alltoallv(send.data(), x.send_counts.data(), x.send_displs.data(), MPI_DOUBLE, recv.data(),
-                            x.recv_counts.data(), x.recv_displs.data(), MPI_DOUBLE, ctx.comm()));
+  const std::vector<double> recv = alltoallv(ctx, send, x.send_counts, x.recv_counts);
   for (int pr = 0; pr < grid.rows(); ++pr) {
     for (int pc = 0; pc < grid.cols(); ++pc) {
-      auto at = std::size_t(x.recv_displs[std::size_t(grid.rank_of(pr, pc))]);
+      auto at = std::size_t(x.recv_offsets[std::size_t(grid.rank_of(pr, pc))]);
       for (const auto j : cols_of[std::size_t(pc)])
         for (const auto i : rows_of[std::size_t(pr)]) out.local()(i - mine.begin, j) = recv[at++];
     }

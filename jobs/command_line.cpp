@@ -121,14 +121,17 @@ void forbid_together(const po::variables_map& vm, const std::string& a, const st
 std::string closest_option(const po::options_description& options, std::string name) {
   while (!name.empty() && name.front() == '-') name.erase(name.begin());
   std::string best;
-  std::size_t best_distance = std::string::npos;
+  std::size_t best_distance = std::string::npos, best_edits = std::string::npos;
   for (const auto& option : options.options()) {
     const std::string candidate = option->long_name();
     if (candidate.empty()) continue;
     // A prefix ("fold" for "folds") or a few edits away; further than a third of the name is no suggestion.
+    // Among equals the fewest edits win ("fold": folds, not fold-file), whatever the order of the options.
     const bool prefix = candidate.rfind(name, 0) == 0 || name.rfind(candidate, 0) == 0;
-    const std::size_t distance = prefix ? 1 : edit_distance(name, candidate);
-    if (distance < best_distance) best = candidate, best_distance = distance;
+    const std::size_t edits = edit_distance(name, candidate);
+    const std::size_t distance = prefix ? 1 : edits;
+    if (distance < best_distance || (distance == best_distance && edits < best_edits))
+      best = candidate, best_distance = distance, best_edits = edits;
   }
   return best_distance <= std::max<std::size_t>(2, name.size() / 3) ? best : "";
 }

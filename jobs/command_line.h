@@ -14,6 +14,7 @@
 #include <boost/program_options.hpp>
 
 #include "engine/context.h"
+#include "engine/parameters.h"
 
 namespace tessera::jobs {
 
@@ -84,16 +85,48 @@ std::string trim(const std::string& text);
 // "a,b, c" -> {"a", "b", "c"}; also accepts the option repeated.
 std::vector<std::string> split_list(const std::vector<std::string>& values);
 
-// Adds one option per knob of a Params struct that has for_each_knob(self, visit(name, value&, help)): option
-// --name-with-dashes writes straight into params, with the struct's value as its default.
+// The option of one declared knob (engine/parameters.h): --name-with-dashes writes straight into the member,
+// whose value is the default; its help ends with what the knob allows. Values are checked while parsing (so also
+// by OptionCheck, i.e. at `tessera sweep plan`): "--dnpp-k 0 is invalid: the allowed values of dnpp_k are at
+// least 1"; an enum knob takes the names of its table: "--algorithm 'pc' is not one of gsp | igsp | utigsp".
+template <typename T>
+void add_knob_option(po::options_description& options, const engine::Knob<T>& knob) {
+  using Value = typename engine::Knob<T>::Value;
+  const std::string name = knob.option();
+  const std::string spelling = knob.letter() ? name + "," + knob.letter() : name;
+  const std::string allowed = knob.allowed();
+  const std::string help = allowed.empty() ? knob.help() : std::string(knob.help()) + " (" + allowed + ")";
+  Value* target = &knob.value();
+  if constexpr (std::is_enum_v<Value>) {
+    const auto& names = engine::Knob<T>::names();
+    options.add_options()(spelling.c_str(),
+                          po::value<std::string>()->default_value(names.name(*target))->notifier(
+                              [name, target, &names](const std::string& text) {
+                                const auto value = names.find(text);
+                                if (!value) throw po::error("--" + name + " '" + text + "' is not one of " + names.choices());
+                                *target = *value;
+                              }),
+                          help.c_str());
+  } else if constexpr (std::is_same_v<Value, bool>) {
+    if (knob.is_flag())
+      options.add_options()(spelling.c_str(), po::bool_switch(target)->default_value(*target), help.c_str());
+    else
+      options.add_options()(spelling.c_str(), po::value<bool>(target)->default_value(*target, engine::value_text(*target)),
+                            help.c_str());
+  } else {
+    options.add_options()(spelling.c_str(),
+                          po::value<Value>(target)->default_value(*target, engine::value_text(*target))->notifier(
+                              [knob](const Value& value) {
+                                if (!knob.allows(value)) throw po::error(knob.refusal(value));
+                              }),
+                          help.c_str());
+  }
+}
+
+// One option per knob that Params::declare_knobs declares (engine/parameters.h), in declaration order.
 template <typename Params>
 void add_knob_options(po::options_description& options, Params& params) {
-  Params::for_each_knob(params, [&](const char* knob, auto& value, const char* help) {
-    using Value = std::remove_reference_t<decltype(value)>;
-    std::string name = knob;
-    for (auto& c : name) c = (c == '_') ? '-' : c;
-    options.add_options()(name.c_str(), po::value<Value>(&value)->default_value(value), help);
-  });
+  engine::declare_each(params, [&](const auto& knob) { add_knob_option(options, knob); });
 }
 
 // The names of every command, for the config-file section check: derived from the command table

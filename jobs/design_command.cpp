@@ -89,8 +89,7 @@ int run_design(const engine::Context& world, const std::vector<std::string>& arg
        "default: random DAGs")
       ("pool", po::value<std::string>(), "CSV perturbation,<node>,...: a finite pool of named shifts (needs --dag)")
       ("acquisition,a", po::value<std::vector<std::string>>()->multitoken(),
-       "greedy, variance, ucb, mi, random (comma list); default all")
-      ("seed", po::value<std::uint64_t>()->default_value(1), "seed of instances, data and candidates")
+       ("comma list of " + search::name_table(search::Acquisition{}).choices() + "; default all").c_str())
       ("out,o", po::value<std::string>()->default_value("tessera-design.csv"), "CSV of the distance per round");
   add_causal_input_options(options, "pool-data",
                            "interventional data (as for tessera discover): fit the SEM on --dag from its observational "
@@ -99,12 +98,11 @@ int run_design(const engine::Context& world, const std::vector<std::string>& arg
   const auto parsed = parse_options(world, spec_of("design"), options, args);
   if (!parsed) return 0;
   const auto& vm = *parsed;
-  params.seed = vm["seed"].as<std::uint64_t>();
   params.validate();
   std::vector<search::Acquisition> acquisitions;
   if (vm.count("acquisition"))
     for (const auto& name : split_list(vm["acquisition"].as<std::vector<std::string>>()))
-      acquisitions.push_back(search::parse_acquisition(name));
+      acquisitions.push_back(search::name_table(search::Acquisition{}).parse(name, "--acquisition"));
   else
     acquisitions = search::all_acquisitions();
   const std::string out = vm["out"].as<std::string>();

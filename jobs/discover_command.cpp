@@ -189,19 +189,8 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
   add_causal_input_options(options, "input,i",
                            "the data: a CSV (one numeric column per variable plus the setting column), a DCDI folder "
                            "or a GCTX/GCT file");
+  add_knob_options(options, params);
   options.add_options()
-      ("algorithm", po::value<std::string>(&params.algorithm)->default_value(params.algorithm), "gsp | igsp | utigsp")
-      ("alpha", po::value<double>(&params.alpha)->default_value(params.alpha), "CI test level (0: 1/n)")
-      ("alpha-inv", po::value<double>(&params.alpha_inv)->default_value(params.alpha_inv), "invariance test level")
-      ("depth", po::value<int>(&params.depth)->default_value(params.depth), "covered-arc reversals per DFS branch")
-      ("restarts", po::value<int>(&params.restarts)->default_value(params.restarts), "random restarts (over ranks)")
-      ("seed", po::value<std::uint64_t>(&params.seed)->default_value(params.seed), "random seed")
-      ("ci-test", po::value<std::string>(&params.ci_test)->default_value(params.ci_test),
-       "gaussian (partial correlation, Fisher z) or hsic (kernel test, for nonlinear data; O(n^2) per test)")
-      ("hsic-samples", po::value<int>(&params.hsic_samples)->default_value(params.hsic_samples),
-       "hsic: observational rows the kernel test uses (the first ones)")
-      ("start-graph", po::value<std::string>(&params.start_graph)->default_value(params.start_graph),
-       "rows whose partial-correlation graph gives the starting orders: pooled (all settings) or observational")
       ("shrinkage", po::value<std::string>()->default_value("auto"),
        "correlation shrinkage lambda for the CI tests: auto (none when the observational covariance is "
        "well-posed, else data-driven, at most 0.1), 0 (never) or a value in (0, 1]")
@@ -219,7 +208,7 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
   const auto vm = parse_options(world, spec_of("discover"), options, args);
   if (!vm) return 0;
   params.shrinkage = parse_shrinkage((*vm)["shrinkage"].as<std::string>());
-  params.check();
+  params.validate();
   const int resamples = (*vm)["bootstrap"].as<int>();
   TESSERA_CHECK(resamples >= 0, "--bootstrap must be >= 0 (0: no bootstrap), got ", resamples);
   // A signal during the first discovery is honoured after the bootstrap's first round. Without --bootstrap the
@@ -232,7 +221,7 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
   params.forbidden = parse_arcs(data, (*vm)["forbidden"].as<std::string>(), "--forbidden");
   params.fixed_order = parse_order(data, (*vm)["order"].as<std::string>());
   engine::info("discover: ", data.samples.rows(), " rows, ", data.num_variables(), " variables, ",
-               data.num_settings() - 1, " interventional settings; ", params.algorithm, ", ", params.restarts,
+               data.num_settings() - 1, " interventional settings; ", causal::name_table(params.algorithm).name(params.algorithm), ", ", params.restarts,
                " restarts over ", world.size(), " ranks");
   const auto res = causal::discover(world, data, params);
   const std::filesystem::path out = (*vm)["out"].as<std::string>();
@@ -240,7 +229,7 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
     write_outputs(out, data, res);
     std::printf("%s: %ld arcs (tie-break score %ld, restart %d, %lld DAGs visited, shrinkage %g)\nWrote "
                 "%s/dag_edges.csv, dag.dot, targets.csv\n",
-                params.algorithm.c_str(), res.edges, res.penalty, res.restart,
+                causal::name_table(params.algorithm).name(params.algorithm), res.edges, res.penalty, res.restart,
                 static_cast<long long>(res.dags_visited), res.shrinkage, out.string().c_str());
     if (vm->count("truth")) {
       const auto truth = read_dag_csv((*vm)["truth"].as<std::string>(), data.variables);

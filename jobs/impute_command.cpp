@@ -26,25 +26,21 @@ using solvers::imputation::FoldPlan;
 
 namespace {
 
-po::options_description impute_options(solvers::MethodParams& params) {
+po::options_description impute_options(solvers::imputation::ProtocolOptions& protocol,
+                                       solvers::MethodParams& params) {
   po::options_description options("impute options");
   options.add_options()
       ("input,i", po::value<std::string>()->default_value(""),
        "GCTX or GCT file of signatures; default: the built-in simulated screen")
       ("method,m", po::value<std::vector<std::string>>()->multitoken(),
        "methods to run (comma list, or 'all'); default all")
-      ("protocol", po::value<std::string>()->default_value("full"),
-       "full: K folds over each cell type's observed drugs | sparse: B training drugs per cell type")
-      ("folds", po::value<int>()->default_value(5), "K of the full protocol")
-      ("sparse-train-drugs", po::value<int>()->default_value(10), "B of the sparse protocol")
       ("reference-cell", po::value<std::vector<std::string>>()->multitoken(),
        "cell types used for training only, never scored (comma list), e.g. MCF7")
-      ("min-drugs", po::value<int>()->default_value(10), "drop cell types with fewer observed perturbations")
       ("fold-file", po::value<std::string>(),
        "CSV cell_id,pert_id,fold (fold number or 'train'): use these folds instead of drawing them")
-      ("seed", po::value<std::uint64_t>()->default_value(1), "seed of the folds and of the built-in data set")
       ("out,o", po::value<std::string>()->default_value("tessera-impute"), "output folder")
       ("per-cell", po::bool_switch(), "also print the metrics of each cell type");
+  add_knob_options(options, protocol);
   add_aggregation_options(options);
   po::options_description method_options("method parameters");
   add_knob_options(method_options, params);
@@ -109,21 +105,16 @@ solvers::imputation::Metrics score_against_truth(const io::PerturbationTable& ta
 }  // namespace
 
 int run_impute(const engine::Context& world, const std::vector<std::string>& args) {
+  solvers::imputation::ProtocolOptions protocol;
   solvers::MethodParams params;
-  const auto parsed = parse_options(world, spec_of("impute"), impute_options(params), args);
+  const auto parsed = parse_options(world, spec_of("impute"), impute_options(protocol, params), args);
   if (!parsed) return 0;
   const auto& vm = *parsed;
   for (const char* name : {"protocol", "folds", "sparse-train-drugs", "reference-cell", "min-drugs"})
     forbid_together(vm, "fold-file", name, "a fold file fixes the folds, the protocol options draw them");
 
   // Check every option before reading any data, so a typo fails in a second, not after the load.
-  solvers::imputation::ProtocolOptions protocol;
-  protocol.protocol = vm["protocol"].as<std::string>();
-  protocol.folds = vm["folds"].as<int>();
-  protocol.sparse_train_drugs = vm["sparse-train-drugs"].as<int>();
   if (vm.count("reference-cell")) protocol.reference_cells = split_list(vm["reference-cell"].as<std::vector<std::string>>());
-  protocol.min_drugs = vm["min-drugs"].as<int>();
-  protocol.seed = vm["seed"].as<std::uint64_t>();
   protocol.validate();
   params.validate();
   const auto methods = chosen_methods(vm);
@@ -189,7 +180,7 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
   if (world.is_root()) {
     io::write_csv(out / "metrics.csv", metrics_csv(rows));
     const std::string protocol_name = vm.count("fold-file") ? "fold file " + vm["fold-file"].as<std::string>()
-                                                            : protocol.protocol + " protocol";
+                                                            : std::string(name_table(protocol.protocol).name(protocol.protocol)) + " protocol";
     std::printf("\n%s", format_metrics_table(rows, "Held-out signatures of " + input.source + ", " + protocol_name +
                                                        " (" + std::to_string(plan.num_folds) + " folds):").c_str());
     if (!truth_rows.empty()) {

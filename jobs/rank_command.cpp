@@ -28,7 +28,7 @@ namespace search = solvers::search;
 
 namespace {
 
-po::options_description rank_options() {
+po::options_description rank_options(search::RankOptions& ranking) {
   po::options_description options("rank options");
   options.add_options()
       ("query,q", po::value<std::string>(), "CSV: gene symbol or Entrez id, value (header line skipped)")
@@ -41,10 +41,6 @@ po::options_description rank_options() {
       ("min-genes", at_least("min-genes", 1)->default_value(50), "fewest query genes that must match the library")
       ("set-size", at_least("set-size", 1)->default_value(100), "N: genes in the query's up and down sets")
       ("weight-power", po::value<double>()->default_value(1.0), "p of the weighted KS (1: CMap, 0: Lamb 2006)")
-      ("rank-by", one_of("rank-by", {"connectivity", "cosine", "pearson"})->default_value("connectivity"),
-       "connectivity | cosine | pearson")
-      ("top-k,k", at_least("top-k", 1)->default_value(20), "rows of the table")
-      ("pairs", po::bool_switch(), "also score every pair of signatures (sum of the two)")
       ("pair-space", one_of("pair-space", {"gene", "latent"})->default_value("gene"),
        "gene: a pair is the sum of the two signatures | latent: the sum of the two latent shifts of a trained "
        "autoencoder (--model, --controls), decoded; pairs of two cell types are then not ranked")
@@ -52,10 +48,8 @@ po::options_description rank_options() {
       ("controls", po::value<std::string>(),
        "--pair-space latent: CSV of per-cell control profiles (first column cell name, then one column per "
        "gene, e.g. basal_DMSO_modz_level3_by_cell.csv)")
-      ("bootstrap", at_least("bootstrap", 0)->default_value(200),
-       "bootstrap replicates for imputed signatures (0: none)")
-      ("seed", po::value<std::uint64_t>()->default_value(1), "seed of the bootstrap")
       ("out,o", po::value<std::string>()->default_value("tessera-rank.csv"), "CSV of the top-k table ('' : none)");
+  add_knob_options(options, ranking);
   return options;
 }
 
@@ -74,7 +68,8 @@ std::string format_number(double value, const char* format = "%.4f") {
 }  // namespace
 
 int run_rank(const engine::Context& world, const std::vector<std::string>& args) {
-  const auto parsed = parse_options(world, spec_of("rank"), rank_options(), args);
+  search::RankOptions options;
+  const auto parsed = parse_options(world, spec_of("rank"), rank_options(options), args);
   if (!parsed) return 0;
   const auto& vm = *parsed;
   TESSERA_CHECK(vm.count("query"), "--query is required: a CSV of gene, value");
@@ -84,22 +79,17 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
                                                  : std::vector<std::string>{};
   const auto cells = vm.count("cell") ? split_list(vm["cell"].as<std::vector<std::string>>())
                                       : std::vector<std::string>{};
-  search::RankOptions options;
-  options.rank_by = search::parse_rank_by(vm["rank-by"].as<std::string>());
-  options.top_k = std::size_t(vm["top-k"].as<int>());
-  options.pairs = vm["pairs"].as<bool>();
-  options.bootstrap = vm["bootstrap"].as<int>();
-  options.seed = vm["seed"].as<std::uint64_t>();
   const std::string pair_space = vm["pair-space"].as<std::string>();
   const bool latent = pair_space == "latent";
   if (latent) {
+    // The command line's own mistakes first: they are wrong in every build.
+    TESSERA_CHECK(options.pairs, "--pair-space latent only applies to pairs: add --pairs");
+    TESSERA_CHECK(vm.count("model"), "--pair-space latent needs --model (the --out folder of `tessera train`)");
+    TESSERA_CHECK(vm.count("controls"), "--pair-space latent needs --controls (CSV of per-cell control profiles)");
 #ifndef TESSERA_HAVE_TORCH
     TESSERA_CHECK(false, "--pair-space latent needs the autoencoder, but this tessera was built without LibTorch "
                          "(apt-get install libtorch-dev and rebuild, TESSERA_TORCH=AUTO|ON)");
 #endif
-    TESSERA_CHECK(options.pairs, "--pair-space latent only applies to pairs: add --pairs");
-    TESSERA_CHECK(vm.count("model"), "--pair-space latent needs --model (the --out folder of `tessera train`)");
-    TESSERA_CHECK(vm.count("controls"), "--pair-space latent needs --controls (CSV of per-cell control profiles)");
   } else {
     TESSERA_CHECK(!vm.count("model") && !vm.count("controls"), "--model and --controls only apply to "
                   "--pair-space latent");

@@ -2,7 +2,6 @@
 // truth (HDF5).
 // Every knob of SimulationParams is an option (--num-genes, --density, ...), declared once in the struct.
 #include <cstdio>
-#include <type_traits>
 
 #include "engine/log.h"
 #include "io/gct.h"
@@ -12,30 +11,14 @@
 
 namespace tessera::jobs {
 
-namespace {
-
-std::string option_name(const char* knob) {
-  std::string name = knob;
-  for (auto& c : name) c = (c == '_') ? '-' : c;
-  return name;
-}
-
-}  // namespace
-
 int run_simulate(const engine::Context& world, const std::vector<std::string>& args) {
   solvers::simulation::SimulationParams params;
   po::options_description options("simulate options");
   options.add_options()
       ("out,o", po::value<std::string>()->default_value("simulated.gctx"),
        "file of the simulated samples: GCT text when the name ends in .gct, else GCTX")
-      ("truth", po::value<std::string>()->default_value("simulated_truth.h5"), "HDF5 file of the ground truth")
-      ("seed", po::value<std::uint64_t>(&params.seed)->default_value(params.seed), "random seed");
-  // Each knob's option writes straight into params; its default is the struct's default.
-  solvers::simulation::SimulationParams::for_each_knob(params, [&](const char* knob, auto& value) {
-    using Value = std::remove_reference_t<decltype(value)>;
-    options.add_options()(option_name(knob).c_str(), po::value<Value>(&value)->default_value(value),
-                          ("simulation parameter " + std::string(knob)).c_str());
-  });
+      ("truth", po::value<std::string>()->default_value("simulated_truth.h5"), "HDF5 file of the ground truth");
+  add_knob_options(options, params);
   const auto vm = parse_options(world, spec_of("simulate"), options, args);
   if (!vm) return 0;
   params.validate();

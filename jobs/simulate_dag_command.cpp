@@ -71,8 +71,7 @@ int run_simulate_dag(const engine::Context& world, const std::vector<std::string
       ("out,o", po::value<std::string>()->default_value("simulated_dag"), "output folder")
       ("format", po::value<std::string>()->default_value("csv"),
        "csv (data.csv with a setting column, targets.txt) or dcdi (data_interv1.npy, intervention1.csv, "
-       "regime1.csv, DAG1.npy)")
-      ("seed", po::value<std::uint64_t>(&params.seed)->default_value(params.seed), "random seed");
+       "regime1.csv, DAG1.npy)");
   add_knob_options(options, params);
   const auto vm = parse_options(world, spec_of("simulate-dag"), options, args);
   if (!vm) return 0;
@@ -94,7 +93,7 @@ int run_simulate_dag(const engine::Context& world, const std::vector<std::string
     write_truth(out, sim);
     std::printf("Simulated a %s DAG on %d nodes with %d arcs; %lld rows (%d observational, %d settings x %d); "
                 "wrote %s data, truth_edges.csv and truth_targets.csv to %s\n",
-                params.graph.c_str(), params.nodes, sim.sem.dag.num_edges(),
+                name_table(params.graph).name(params.graph), params.nodes, sim.sem.dag.num_edges(),
                 static_cast<long long>(sim.data.samples.rows()), params.observational_samples, params.settings,
                 params.samples_per_setting, format.c_str(), out.string().c_str());
     if (format == "csv")

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/parameters.h"
 #include "solvers/autoencoder/params.h"
 #include "solvers/imputation/baselines.h"
 #include "solvers/imputation/dnpp.h"
@@ -31,32 +32,24 @@ struct MethodParams {
   ntk::NtkDnppParams ntk_dnpp;
   autoencoder::AutoencoderParams autoencoder;
 
-  // visit(name, value&, help) for every knob of every method family: the command line and config files offer
-  // each as --name-with-dashes. Names are unique across families (prefix them with the family, e.g. ntk_alpha).
-  // value is int&, double&, bool&, std::string& or std::uint64_t& (ae_seed).
+  // Every knob of every method family, each declared by its own Params struct (engine/parameters.h); the
+  // command line and config files offer each as --name-with-dashes. Names are unique across families (each
+  // prefixed with its family, e.g. ntk_alpha).
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    imputation::BaselineParams::declare_knobs(self.baseline, declare);
+    imputation::DnppParams::declare_knobs(self.dnpp, declare);
+    imputation::SiParams::declare_knobs(self.si, declare);
+    imputation::FalrtcParams::declare_knobs(self.falrtc, declare);
+    ntk::NtkParams::declare_knobs(self.ntk, declare);
+    ntk::NtkDnppParams::declare_knobs(self.ntk_dnpp, declare);
+    autoencoder::AutoencoderParams::declare_knobs(self.autoencoder, declare);
+  }
+
+  // visit(name, value&, help) for every knob (engine::for_each_knob), as bench/ and the NTK tests call it.
   template <typename Self, typename Visit>
   static void for_each_knob(Self& self, Visit&& visit) {
-    visit("two_way_weight", self.baseline.two_way_weight, "weight w of the drug mean in two_way_mean, in [0, 1]");
-    visit("dnpp_k", self.dnpp.k, "dnpp: neighbour drugs averaged per prediction (>= 1)");
-    visit("si_num_donors", self.si.num_donors, "synthetic_interventions: most donor drugs per target (>= 1)");
-    visit("si_sv_threshold", self.si.sv_threshold,
-          "synthetic_interventions: keep singular values above this fraction of the largest, in [0, 1) (0 = all)");
-    visit("si_rank", self.si.rank, "synthetic_interventions: keep at most this many singular directions (0 = all)");
-    visit("si_intercept", self.si.intercept, "synthetic_interventions: fit an intercept in the donor regression");
-    visit("falrtc_iterations", self.falrtc.iterations, "falrtc: iterations (maxIter; Hodos 20), >= 1");
-    visit("falrtc_alpha_drug", self.falrtc.alpha_drug, "falrtc: weight of the drug unfolding's nuclear norm (>= 0)");
-    visit("falrtc_alpha_gene", self.falrtc.alpha_gene, "falrtc: weight of the gene unfolding's nuclear norm (>= 0)");
-    visit("falrtc_alpha_cell", self.falrtc.alpha_cell, "falrtc: weight of the cell unfolding's nuclear norm (>= 0)");
-    visit("falrtc_mu_scale", self.falrtc.mu_scale,
-          "falrtc: final smoothing mu_i = scale * alpha_i / sqrt(n_i) (Hodos 0.01), > 0");
-    visit("falrtc_lipschitz_start", self.falrtc.lipschitz_start, "falrtc: initial Lipschitz constant L0 (> 0)");
-    visit("falrtc_lipschitz_shrink", self.falrtc.lipschitz_shrink,
-          "falrtc: C in L = L / C after a failed line-search trial, in (0, 1)");
-    visit("falrtc_tolerance", self.falrtc.tolerance,
-          "falrtc: stop when the relative change of the iterate falls below this (0 = run all iterations)");
-    ntk::NtkParams::for_each_knob(self.ntk, visit);
-    ntk::NtkDnppParams::for_each_knob(self.ntk_dnpp, visit);
-    autoencoder::AutoencoderParams::for_each_knob(self.autoencoder, visit);
+    engine::for_each_knob(self, visit);
   }
 
   // Validates every family's params (tessera::Error naming the bad one).

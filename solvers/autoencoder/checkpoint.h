@@ -1,12 +1,13 @@
 // Autoencoder training checkpoints: one HDF5 file per checkpoint plus a `latest` pointer. Torch-free.
 //
 // A checkpoint folder holds step-<global step>.h5 files and `latest`, a one-line text file naming the newest
-// complete checkpoint. Both are written with io::write_atomically (temporary + rename), the checkpoint first and
+// complete checkpoint. Both are written atomically (temporary + rename, folder fsync'ed), the checkpoint first and
 // the pointer second, so a crash at any moment leaves `latest` naming a whole file. The two newest checkpoints
 // are kept; older ones are deleted.
 //
-// File layout (HDF5, io::Hdf5Writer). Every section carries a `version` attribute, checked on load:
+// File layout (io/checkpoint.h; every section carries a `version` attribute, checked on load):
 //   /checkpoint           attributes format = "tessera-autoencoder-checkpoint", version
+//   /fingerprint          empty: the trainer compares /params with its own configuration
 //   /model/shape_<i>      int64 (rows, cols) of parameter i; /model/param_<i> its values (row-major, float
 //                         stored as float64, so the round trip is exact)
 //   /optimizer/m_<i>, /optimizer/v_<i>   Adam's first and second moments (absent for SGD); /optimizer/step

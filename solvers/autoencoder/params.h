@@ -15,6 +15,7 @@
 #include <string>
 
 #include "engine/error.h"
+#include "engine/parameters.h"
 
 namespace tessera::solvers::autoencoder {
 
@@ -39,57 +40,60 @@ struct AutoencoderParams {
   std::string transport = "mean";      // mean | nearest
   int transport_neighbours = 3;        // cell types averaged by `nearest` (most similar control latents)
 
+  // Every knob, names prefixed ae_. The names of activation, optimizer, device and transport are checked by
+  // validate() (LibTorch code compares them).
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("ae_width", self.width, "autoencoder: hidden units per layer = latent dimension (Belyaeva 1024)")
+                .at_least(1));
+    declare(engine::knob("ae_depth", self.depth, "autoencoder: hidden layers of the encoder (Belyaeva 1)").in(1, 16));
+    declare(engine::knob("ae_activation", self.activation, "autoencoder: leaky_relu | relu | tanh | linear"));
+    declare(engine::knob("ae_leaky_slope", self.leaky_slope, "autoencoder: negative slope of leaky_relu (Belyaeva 0.01)")
+                .at_least(0.0)
+                .below(1.0));
+    declare(engine::knob("ae_bias", self.bias, "autoencoder: Linear layers with bias (Belyaeva: none)"));
+    declare(engine::knob("ae_optimizer", self.optimizer, "autoencoder: adam | sgd"));
+    declare(engine::knob("ae_learning_rate", self.learning_rate, "autoencoder: learning rate (Belyaeva 1e-4)")
+                .above(0.0));
+    declare(engine::knob("ae_adam_beta1", self.adam_beta1, "autoencoder: Adam beta1").at_least(0.0).below(1.0));
+    declare(engine::knob("ae_adam_beta2", self.adam_beta2, "autoencoder: Adam beta2").at_least(0.0).below(1.0));
+    declare(engine::knob("ae_adam_eps", self.adam_eps, "autoencoder: Adam epsilon").above(0.0));
+    declare(engine::knob("ae_batch_size", self.batch_size,
+                         "autoencoder: global mini-batch size, split over ranks (Belyaeva 128)")
+                .at_least(1));
+    declare(engine::knob("ae_max_epochs", self.max_epochs, "autoencoder: most epochs").at_least(1));
+    declare(engine::knob("ae_loss_threshold", self.loss_threshold,
+                         "autoencoder: stop after an epoch whose mean training loss is below this (0 = run all epochs)")
+                .at_least(0.0));
+    declare(engine::knob("ae_seed", self.seed, "autoencoder: seed of the initial weights and the epoch permutations"));
+    declare(engine::knob("ae_device", self.device, "autoencoder: cpu | cuda"));
+    declare(engine::knob("ae_threads", self.threads, "autoencoder: LibTorch threads per rank (0 = LibTorch's default)")
+                .at_least(0));
+    declare(engine::knob("ae_transport", self.transport,
+                         "autoencoder imputation: a drug's latent shift is the mean over the cell types that measured "
+                         "it (mean) or over the most similar ones by control latent (nearest)"));
+    declare(engine::knob("ae_transport_neighbours", self.transport_neighbours,
+                         "autoencoder imputation: cell types averaged by ae_transport=nearest")
+                .at_least(1));
+  }
+
+  // visit(name, value&, help) over every knob (engine::for_each_knob), for the trainer's checkpoint text.
+  template <typename Self, typename Visit>
+  static void for_each_knob(Self& self, Visit&& visit) {
+    engine::for_each_knob(self, visit);
+  }
+
   // Throws tessera::Error naming the bad knob (as ae_<name>) and its valid range.
   void validate() const {
-    TESSERA_CHECK(width >= 1, "ae_width must be >= 1 (got ", width, ")");
-    TESSERA_CHECK(depth >= 1 && depth <= 16, "ae_depth must be in [1, 16] (got ", depth, ")");
+    engine::check_knobs(*this);
     TESSERA_CHECK(activation == "leaky_relu" || activation == "relu" || activation == "tanh" ||
                       activation == "linear",
                   "ae_activation must be leaky_relu, relu, tanh or linear (got '", activation, "')");
-    TESSERA_CHECK(leaky_slope >= 0 && leaky_slope < 1, "ae_leaky_slope must be in [0, 1) (got ", leaky_slope, ")");
     TESSERA_CHECK(optimizer == "adam" || optimizer == "sgd", "ae_optimizer must be adam or sgd (got '", optimizer,
                   "')");
-    TESSERA_CHECK(learning_rate > 0, "ae_learning_rate must be > 0 (got ", learning_rate, ")");
-    TESSERA_CHECK(adam_beta1 >= 0 && adam_beta1 < 1, "ae_adam_beta1 must be in [0, 1) (got ", adam_beta1, ")");
-    TESSERA_CHECK(adam_beta2 >= 0 && adam_beta2 < 1, "ae_adam_beta2 must be in [0, 1) (got ", adam_beta2, ")");
-    TESSERA_CHECK(adam_eps > 0, "ae_adam_eps must be > 0 (got ", adam_eps, ")");
-    TESSERA_CHECK(batch_size >= 1, "ae_batch_size must be >= 1 (got ", batch_size, ")");
-    TESSERA_CHECK(max_epochs >= 1, "ae_max_epochs must be >= 1 (got ", max_epochs, ")");
-    TESSERA_CHECK(loss_threshold >= 0, "ae_loss_threshold must be >= 0 (got ", loss_threshold, ")");
     TESSERA_CHECK(device == "cpu" || device == "cuda", "ae_device must be cpu or cuda (got '", device, "')");
-    TESSERA_CHECK(threads >= 0, "ae_threads must be >= 0 (got ", threads, ")");
     TESSERA_CHECK(transport == "mean" || transport == "nearest", "ae_transport must be mean or nearest (got '",
                   transport, "')");
-    TESSERA_CHECK(transport_neighbours >= 1, "ae_transport_neighbours must be >= 1 (got ", transport_neighbours,
-                  ")");
-  }
-
-  // visit(name, value&, help) over every knob, names prefixed ae_. value is int&, double&, bool&,
-  // std::string& or std::uint64_t&.
-  template <typename Self, typename Visit>
-  static void for_each_knob(Self& self, Visit&& visit) {
-    visit("ae_width", self.width, "autoencoder: hidden units per layer = latent dimension (Belyaeva 1024)");
-    visit("ae_depth", self.depth, "autoencoder: hidden layers of the encoder (Belyaeva 1)");
-    visit("ae_activation", self.activation, "autoencoder: leaky_relu | relu | tanh | linear");
-    visit("ae_leaky_slope", self.leaky_slope, "autoencoder: negative slope of leaky_relu (Belyaeva 0.01)");
-    visit("ae_bias", self.bias, "autoencoder: Linear layers with bias (Belyaeva: none)");
-    visit("ae_optimizer", self.optimizer, "autoencoder: adam | sgd");
-    visit("ae_learning_rate", self.learning_rate, "autoencoder: learning rate (Belyaeva 1e-4)");
-    visit("ae_adam_beta1", self.adam_beta1, "autoencoder: Adam beta1");
-    visit("ae_adam_beta2", self.adam_beta2, "autoencoder: Adam beta2");
-    visit("ae_adam_eps", self.adam_eps, "autoencoder: Adam epsilon");
-    visit("ae_batch_size", self.batch_size, "autoencoder: global mini-batch size, split over ranks (Belyaeva 128)");
-    visit("ae_max_epochs", self.max_epochs, "autoencoder: most epochs");
-    visit("ae_loss_threshold", self.loss_threshold,
-          "autoencoder: stop after an epoch whose mean training loss is below this (0 = run all epochs)");
-    visit("ae_seed", self.seed, "autoencoder: seed of the initial weights and the epoch permutations");
-    visit("ae_device", self.device, "autoencoder: cpu | cuda");
-    visit("ae_threads", self.threads, "autoencoder: LibTorch threads per rank (0 = LibTorch's default)");
-    visit("ae_transport", self.transport,
-          "autoencoder imputation: a drug's latent shift is the mean over the cell types that measured it (mean) "
-          "or over the most similar ones by control latent (nearest)");
-    visit("ae_transport_neighbours", self.transport_neighbours,
-          "autoencoder imputation: cell types averaged by ae_transport=nearest");
   }
 };
 

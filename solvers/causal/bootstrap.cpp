@@ -2,8 +2,8 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <string_view>
 #include <utility>
@@ -11,24 +11,24 @@
 
 #include "engine/collectives.h"
 #include "engine/error.h"
+#include "engine/hash.h"
 #include "engine/log.h"
 #include "engine/progress.h"
 #include "engine/random.h"
 #include "engine/signals.h"
-#include "io/atomic_file.h"
+#include "engine/task_farm.h"
+#include "io/checkpoint.h"
 
 namespace tessera::solvers::causal {
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using Fields = std::vector<std::pair<std::string, std::string>>;
 
-std::string hex(std::uint64_t value) {
-  char text[17];
-  std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(value));
-  return text;
-}
+// Version 1 was a text file ("# tessera bootstrap checkpoint ..."); it is refused with a message, not read.
+const io::CheckpointKind kCheckpointKind{"tessera-bootstrap", 2, "bootstrap"};
+constexpr const char* kCheckpointFix =
+    "delete it to start the bootstrap over, or write to another output folder (--out)";
 
 // Hash of everything the resamples read: names, values (bitwise), settings and known targets.
 std::uint64_t data_hash(const InterventionalData& data) {
@@ -58,13 +58,11 @@ std::uint64_t search_hash(const DiscoveryParams& params) {
 }
 
 // What identifies one bootstrap; a checkpoint is only resumed when all of these match.
-Fields fingerprint(const InterventionalData& data, const DiscoveryParams& params, int resamples) {
-  return {{"p", std::to_string(data.num_variables())},
-          {"resamples", std::to_string(resamples)},
-          {"seed", std::to_string(params.seed)},
-          {"algorithm", params.algorithm},
-          {"search", hex(search_hash(params))},
-          {"data", hex(data_hash(data))}};
+io::Fingerprint fingerprint(const InterventionalData& data, const DiscoveryParams& params, int resamples) {
+  io::Fingerprint f;
+  f.integer("p", data.num_variables()).integer("resamples", resamples).text("seed", std::to_string(params.seed));
+  f.text("algorithm", name_table(params.algorithm).name(params.algorithm)).hash("search", search_hash(params)).hash("data", data_hash(data));
+  return f;
 }
 
 struct State {
@@ -72,72 +70,67 @@ struct State {
   Eigen::MatrixXd counts;  // integer arc counts over those resamples (exact in double up to 2^53)
 };
 
-std::string checkpoint_text(const Fields& fields, const State& state) {
-  std::ostringstream out;
-  out << "# tessera bootstrap checkpoint: delete this file to start the bootstrap over\n";
-  for (const auto& [key, value] : fields) out << key << ' ' << value << '\n';
-  out << "done " << state.done << "\ncounts\n";
-  for (Eigen::Index i = 0; i < state.counts.rows(); ++i) {
-    for (Eigen::Index j = 0; j < state.counts.cols(); ++j)
-      out << (j ? " " : "") << static_cast<long long>(state.counts(i, j));
-    out << '\n';
-  }
-  return out.str();
-}
-
 // Rank 0 only. Atomic, so a kill during the write leaves the previous checkpoint intact.
-void write_checkpoint(const std::filesystem::path& path, const Fields& fields, const State& state) {
-  io::write_bytes_atomically(path, checkpoint_text(fields, state), io::Durability::kFolder);
+void write_checkpoint(const std::filesystem::path& path, const io::Fingerprint& fingerprint, const State& state) {
+  io::write_checkpoint(path, kCheckpointKind, fingerprint, [&](io::CheckpointWriter& out) {
+    out.put_int("resamples", "done", state.done);
+    out.put_matrix("resamples", "arc_counts", state.counts);
+  });
 }
 
-// Parses a checkpoint (its text, read by rank 0 and broadcast, so every rank fails or succeeds alike).
-State parse_checkpoint(const std::filesystem::path& path, const std::string& text, const Fields& expected,
-                       int resamples) {
-  const std::string where = "bootstrap checkpoint '" + path.string() + "'";
-  const std::string fix = "; delete it to start the bootstrap over, or write to another output folder (--out)";
-  std::istringstream in(text);
-  std::string line;
-  std::getline(in, line);  // comment
-  for (const auto& [key, value] : expected) {
-    std::string got_key, got_value;
-    TESSERA_CHECK(std::getline(in, line), where, " is truncated before '", key, "'", fix);
-    std::istringstream(line) >> got_key >> got_value;
-    TESSERA_CHECK(got_key == key, where, " is not a bootstrap checkpoint (expected '", key, "', found '", line,
-                  "')", fix);
-    TESSERA_CHECK(got_value == value, where, " belongs to another bootstrap: ", key, " is ", got_value,
-                  " there but ", value, " in this run", fix);
-  }
+// The text checkpoints of earlier versions start with this line; they are refused by name rather than reported
+// as "not an HDF5 file".
+void refuse_text_checkpoint(const std::filesystem::path& path) {
+  std::string first_line;
+  std::getline(std::ifstream(path), first_line);
+  TESSERA_CHECK(first_line.rfind("# tessera bootstrap checkpoint", 0) != 0, "bootstrap checkpoint '",
+                path.string(), "' is in the text format of an older Tessera, which this one does not read; ",
+                kCheckpointFix, " (its resamples are run again), or finish it with the Tessera that wrote it");
+}
+
+// Rank 0 only: the saved state, checked against this bootstrap.
+State read_checkpoint(const std::filesystem::path& path, const io::Fingerprint& expected, int p, int resamples) {
+  refuse_text_checkpoint(path);
+  const io::CheckpointReader in(path, kCheckpointKind, expected, kCheckpointFix);
   State state;
-  std::string key, counts_key;
-  TESSERA_CHECK((in >> key >> state.done) && key == "done" && state.done >= 0 && state.done <= resamples, where,
-                " has a bad 'done' line (expected 0..", resamples, ")", fix);
-  TESSERA_CHECK((in >> counts_key) && counts_key == "counts", where, " has no 'counts' section", fix);
-  const int p = std::stoi(expected.front().second);
-  state.counts = Eigen::MatrixXd::Zero(p, p);
+  const std::int64_t done = in.get_int("resamples", "done");
+  if (done < 0 || done > resamples)
+    in.fail(detail::concat("has done = ", done, " resamples (expected 0..", resamples, ")"));
+  state.done = int(done);
+  state.counts = in.get_matrix("resamples", "arc_counts");
+  if (state.counts.rows() != p || state.counts.cols() != p)
+    in.fail(detail::concat("has ", state.counts.rows(), " x ", state.counts.cols(), " arc counts, expected ", p,
+                           " x ", p));
   for (int i = 0; i < p; ++i)
     for (int j = 0; j < p; ++j) {
-      long long c = -1;
-      TESSERA_CHECK((in >> c) && c >= 0 && c <= state.done, where, " has a bad count at row ", i + 1, ", column ",
-                    j + 1, " (expected 0..", state.done, ")", fix);
-      state.counts(i, j) = double(c);
+      const double c = state.counts(i, j);
+      if (!(c >= 0 && c <= done && c == std::floor(c)))
+        in.fail(detail::concat("has a bad count ", c, " at row ", i + 1, ", column ", j + 1, " (expected 0..",
+                               done, ")"));
     }
   return state;
 }
 
-// Collective: the saved state when the checkpoint exists, else nothing done.
-State load_or_start(const engine::Context& ctx, const std::filesystem::path& path, const Fields& fields,
-                    int p, int resamples) {
-  std::string text;
+// Collective: the saved state when the checkpoint exists, else nothing done. Rank 0 reads it and broadcasts the
+// state or its error, so every rank fails or succeeds alike.
+State load_or_start(const engine::Context& ctx, const std::filesystem::path& path,
+                    const io::Fingerprint& fingerprint, int p, int resamples) {
+  State state{0, Eigen::MatrixXd::Zero(p, p)};
+  std::string error;
   if (!path.empty() && ctx.is_root() && std::filesystem::exists(path)) {
-    std::ifstream f(path);
-    std::ostringstream all;
-    all << f.rdbuf();
-    text = all.str();
-    TESSERA_CHECK(!text.empty(), "bootstrap checkpoint '", path.string(), "' is empty or unreadable; delete it");
+    try {
+      state = read_checkpoint(path, fingerprint, p, resamples);
+    } catch (const Error& e) {
+      error = e.what();
+    }
   }
-  engine::broadcast(ctx, text);
-  if (text.empty()) return {0, Eigen::MatrixXd::Zero(p, p)};
-  return parse_checkpoint(path, text, fields, resamples);
+  engine::broadcast(ctx, error);
+  if (!error.empty()) throw Error(error);
+  std::int64_t done = state.done;
+  engine::broadcast(ctx, std::span<std::int64_t>(&done, 1));
+  state.done = int(done);
+  engine::broadcast(ctx, std::span<double>(state.counts.data(), std::size_t(state.counts.size())));
+  return state;
 }
 
 // Resample b: the rows of each setting drawn with replacement (stratified: each setting keeps its size).
@@ -162,44 +155,50 @@ EdgeFrequencies bootstrap_edges(const engine::Context& ctx, const Interventional
   const int p = data.num_variables();
   std::vector<std::vector<Eigen::Index>> rows_of(data.num_settings());
   for (Eigen::Index r = 0; r < data.samples.rows(); ++r) rows_of[data.setting[r]].push_back(r);
-  const Fields fields = fingerprint(data, params, resamples);
+  const io::Fingerprint fields = fingerprint(data, params, resamples);
   State state = load_or_start(ctx, options.checkpoint, fields, p, resamples);
   if (state.done > 0) engine::info("bootstrap: resuming from '", options.checkpoint.string(), "' at resample ",
                                    state.done, " of ", resamples);
 
-  const engine::Context self(MPI_COMM_SELF);
   const int first = state.done;
   // Updated every round, printed at most every 2 s: fast rounds (small p) would flood the log.
   engine::Progress progress("bootstrap", resamples - first, "resamples");
   auto last_write = Clock::now();
-  // Round r: resamples done .. done+size-1, one per rank. Rounds start at the checkpoint, so a resume may use
-  // another rank count: resample b is the same on any rank.
-  for (int round = 0; state.done < resamples; ++round) {
-    Eigen::MatrixXd round_counts = Eigen::MatrixXd::Zero(p, p);
-    const int b = state.done + ctx.rank();
-    if (b < resamples)
-      for (const auto& [i, j] : discover(self, resample(data, rows_of, params.seed, b), params).dag.edges())
-        round_counts(i, j) += 1;
-    engine::allreduce_sum(ctx, round_counts);  // integer counts: exact in any order
-    state.counts += round_counts;
-    state.done = std::min(resamples, state.done + ctx.size());
+  // Resamples spread over the ranks in rounds of one per rank (engine/task_farm.h). Rounds start at the checkpoint,
+  // so a resume may use another rank count: resample b is the same on any rank.
+  engine::TaskFarm farm;
+  farm.what = "bootstrap";
+  farm.task_name = "resample";
+  farm.first = first;
+  farm.end = resamples;
+  farm.task = [&](const engine::Context& self, std::int64_t b) {
+    std::vector<double> arcs;  // tail, head of each arc
+    for (const auto& [i, j] : discover(self, resample(data, rows_of, params.seed, int(b)), params).dag.edges())
+      arcs.insert(arcs.end(), {double(i), double(j)});
+    return arcs;
+  };
+  farm.after_round = [&](const engine::FarmRound& round) {
+    for (const auto& arcs : round.results)  // integer counts: exact in any order
+      for (std::size_t a = 0; a < arcs.size(); a += 2)
+        state.counts(Eigen::Index(arcs[a]), Eigen::Index(arcs[a + 1])) += 1;
+    state.done = int(round.first_task) + int(round.results.size());
     if (options.progress && ctx.is_root()) progress.update(state.done - first);
-    if (options.after_round) options.after_round(round);
-    if (state.done == resamples) break;  // finished: nothing left to save
-    if (engine::stop_requested(ctx)) {
-      if (!options.checkpoint.empty() && ctx.is_root()) write_checkpoint(options.checkpoint, fields, state);
-      ctx.barrier();  // no rank reports "checkpointed" before the file is there
-      throw engine::StopRequested("bootstrap stopped after " + std::to_string(state.done) + " of " +
-                                  std::to_string(resamples) + " resamples" +
-                                  (options.checkpoint.empty() ? "" : "; checkpoint " + options.checkpoint.string()));
-    }
+    if (options.after_round) options.after_round(int(round.index));
+    if (state.done == resamples) return;  // finished: nothing left to save
     const double since = std::chrono::duration<double>(Clock::now() - last_write).count();
     if (!options.checkpoint.empty() && options.checkpoint_interval_seconds > 0 &&
         since >= options.checkpoint_interval_seconds) {
       if (ctx.is_root()) write_checkpoint(options.checkpoint, fields, state);  // rank 0's clock decides alone
       last_write = Clock::now();
     }
-  }
+  };
+  farm.on_stop = [&](std::int64_t) {
+    if (!options.checkpoint.empty() && ctx.is_root()) write_checkpoint(options.checkpoint, fields, state);
+    ctx.barrier();  // no rank reports "checkpointed" before the file is there
+    return "bootstrap stopped after " + std::to_string(state.done) + " of " + std::to_string(resamples) +
+           " resamples" + (options.checkpoint.empty() ? "" : "; checkpoint " + options.checkpoint.string());
+  };
+  engine::run_task_farm(ctx, farm);
   if (options.progress && ctx.is_root()) progress.finish();
   return {state.counts / resamples, resamples};
 }

@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "engine/error.h"
+#include "engine/hash.h"
 
 namespace tessera::solvers::causal {
 
@@ -171,10 +172,10 @@ std::vector<int> Dag::order_with_adjacent(int from, int to) const {
 }
 
 std::uint64_t Dag::hash() const {
-  std::uint64_t h = 1469598103934665603ULL;
+  std::uint64_t h = engine::kWordHashBasis;
   for (int j = 0; j < num_nodes(); ++j) {
-    h = (h ^ std::uint64_t(0x9e3779b97f4a7c15ULL + j)) * 1099511628211ULL;
-    for (int i : parents_[j]) h = (h ^ std::uint64_t(i + 1)) * 1099511628211ULL;
+    h = engine::mix_word(h, 0x9e3779b97f4a7c15ULL + std::uint64_t(j));
+    for (int i : parents_[j]) h = engine::mix_word(h, std::uint64_t(i + 1));
   }
   return h;
 }

@@ -3,11 +3,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstring>
 #include <map>
 #include <unordered_map>
 
 #include "engine/error.h"
+#include "engine/hash.h"
 #include "io/csv.h"
 
 namespace tessera::solvers::causal {
@@ -92,13 +92,8 @@ void validate(const InterventionalData& data, const std::string& where) {
     const auto col = data.samples.col(j);
     TESSERA_CHECK(n == 0 || (col.array() != col(0)).any(), where, ": column '", data.variables[j], "' is constant (",
                   n ? col(0) : 0.0, " in every row); drop it");
-    std::uint64_t h = 1469598103934665603ULL;
-    for (Eigen::Index r = 0; r < n; ++r) {
-      std::uint64_t bits;
-      const double v = col(r);
-      std::memcpy(&bits, &v, sizeof bits);
-      h = (h ^ bits) * 1099511628211ULL;
-    }
+    std::uint64_t h = engine::kWordHashBasis;
+    for (Eigen::Index r = 0; r < n; ++r) h = engine::mix_word(h, engine::double_bits(col(r)));
     for (int other : by_hash[h])
       TESSERA_CHECK(!(data.samples.col(other).array() == col.array()).all(), where, ": columns '",
                     data.variables[other], "' and '", data.variables[j], "' are identical; drop one");

@@ -15,19 +15,26 @@
 
 namespace tessera::solvers::causal {
 
-void DiscoveryParams::check() const {
-  TESSERA_CHECK(algorithm == "gsp" || algorithm == "igsp" || algorithm == "utigsp", "unknown --algorithm '",
-                algorithm, "'; choose gsp, igsp or utigsp");
-  TESSERA_CHECK(alpha >= 0 && alpha < 1, "--alpha must be in (0, 1) (or 0 for 1/n), got ", alpha);
-  TESSERA_CHECK(alpha_inv > 0 && alpha_inv < 1, "--alpha-inv must be in (0, 1), got ", alpha_inv);
-  TESSERA_CHECK(depth >= 1, "--depth must be at least 1, got ", depth);
-  TESSERA_CHECK(restarts >= 1, "--restarts must be at least 1, got ", restarts);
-  TESSERA_CHECK(start_graph == "pooled" || start_graph == "observational", "unknown --start-graph '", start_graph,
-                "'; choose pooled or observational");
+const engine::NameTable<Algorithm>& name_table(Algorithm) {
+  static const engine::NameTable<Algorithm> table{
+      {Algorithm::kGsp, "gsp"}, {Algorithm::kIgsp, "igsp"}, {Algorithm::kUtIgsp, "utigsp"}};
+  return table;
+}
+
+const engine::NameTable<StartGraph>& name_table(StartGraph) {
+  static const engine::NameTable<StartGraph> table{{StartGraph::kPooled, "pooled"},
+                                                   {StartGraph::kObservational, "observational"}};
+  return table;
+}
+
+const engine::NameTable<CiTestKind>& name_table(CiTestKind) {
+  static const engine::NameTable<CiTestKind> table{{CiTestKind::kGaussian, "gaussian"}, {CiTestKind::kHsic, "hsic"}};
+  return table;
+}
+
+void DiscoveryParams::validate() const {
+  engine::check_knobs(*this);
   TESSERA_CHECK(shrinkage <= 1, "--shrinkage must be in [0, 1] (or auto), got ", shrinkage);
-  TESSERA_CHECK(ci_test == "gaussian" || ci_test == "hsic", "unknown --ci-test '", ci_test,
-                "'; choose gaussian or hsic");
-  TESSERA_CHECK(hsic_samples >= 6, "--hsic-samples must be at least 6, got ", hsic_samples);
 }
 
 namespace {
@@ -39,10 +46,10 @@ DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<Sett
                               const Eigen::MatrixXd* obs_rows) {
   TESSERA_CHECK(!stats.empty(), "discover: no observational statistics");
   const int p = stats[0].num_variables();
-  const bool interventional = params.algorithm != "gsp";
-  TESSERA_CHECK(!interventional || stats.size() >= 2, params.algorithm,
+  const bool interventional = params.algorithm != Algorithm::kGsp;
+  TESSERA_CHECK(!interventional || stats.size() >= 2, name_table(params.algorithm).name(params.algorithm),
                 " needs at least one interventional setting; the data have only observational rows");
-  if (params.algorithm == "igsp") {
+  if (params.algorithm == Algorithm::kIgsp) {
     TESSERA_CHECK(known_targets.size() == stats.size(), "igsp: known targets for ", known_targets.size(),
                   " settings, data have ", stats.size());
     for (std::size_t k = 1; k < known_targets.size(); ++k)
@@ -63,7 +70,7 @@ DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<Sett
   if (!params.fixed_order.empty())
     TESSERA_CHECK(constraints.respect_required(params.fixed_order) == params.fixed_order,
                   "the fixed order puts a required arc backwards");
-  const bool hsic = params.ci_test == "hsic";
+  const bool hsic = params.ci_test == CiTestKind::kHsic;
   // Checked on every rank before the restarts: a throw inside one would leave the ranks without a restart
   // waiting in the gather.
   if (hsic)
@@ -88,16 +95,16 @@ DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<Sett
       ci = kernel.get();
     }
     if (interventional) inv = std::make_unique<GaussianInvarianceTest>(stats, params.alpha_inv);
-    if (params.algorithm == "igsp")
+    if (params.algorithm == Algorithm::kIgsp)
       policy = std::make_unique<IgspPolicy>(*inv, known_targets);
-    else if (params.algorithm == "utigsp")
+    else if (params.algorithm == Algorithm::kUtIgsp)
       policy = std::make_unique<UtIgspPolicy>(*inv);
     else
       policy = std::make_unique<GspPolicy>();
     // With hsic this graph misses the dependences HSIC is there for; it is only a heuristic start (its
     // min-degree orders), and the HSIC tests of the minimal I-map and the search decide every arc.
     if (params.fixed_order.empty()) {
-      if (params.start_graph == "pooled" && stats.size() > 1) {
+      if (params.start_graph == StartGraph::kPooled && stats.size() > 1) {
         // All rows together estimate the skeleton far better than the observational ones alone (6x the rows
         // in the benchmark): p = 1,000 SHD 417 -> 236. Interventions change some dependences, but the graph
         // only picks the starting orders; the observational tests still decide every arc.
@@ -134,10 +141,10 @@ DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<Sett
   out.dags_visited = best.dags_visited;
   out.shrinkage = lambda;
   out.targets.assign(stats.size(), {});
-  if (params.algorithm == "utigsp") {
+  if (params.algorithm == Algorithm::kUtIgsp) {
     GaussianInvarianceTest test(stats, params.alpha_inv);  // every rank, so every rank returns the targets
     out.targets = learned_targets(best.dag, test);
-  } else if (params.algorithm == "igsp") {
+  } else if (params.algorithm == Algorithm::kIgsp) {
     out.targets = known_targets;
   }
   out.dag = std::move(best.dag);
@@ -148,15 +155,15 @@ DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<Sett
 
 DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingStats>& stats,
                          const std::vector<std::vector<int>>& known_targets, const DiscoveryParams& params) {
-  params.check();
-  TESSERA_CHECK(params.ci_test != "hsic",
+  params.validate();
+  TESSERA_CHECK(params.ci_test != CiTestKind::kHsic,
                 "--ci-test hsic needs the samples, not only their sufficient statistics (covariances); call "
                 "discover with the InterventionalData");
   return run_discovery(ctx, stats, known_targets, params, nullptr);
 }
 
 DiscoveryResult discover(const engine::Context& ctx, const InterventionalData& given, const DiscoveryParams& params) {
-  params.check();
+  params.validate();
   const auto rescaled = rescaled_for_statistics(given);  // values such as 1e300 would overflow the covariances
   const InterventionalData& data = rescaled ? *rescaled : given;
   const auto stats = compute_setting_stats(ctx, data);
@@ -165,7 +172,7 @@ DiscoveryResult discover(const engine::Context& ctx, const InterventionalData& g
     TESSERA_CHECK(stats[0].cov(j, j) > 0, "variable '", data.variables[std::size_t(j)],
                   "' is constant in the observational rows (setting '", data.setting_names[0],
                   "'): its dependences cannot be tested; drop it");
-  if (params.ci_test != "hsic") return run_discovery(ctx, stats, data.known_targets, params, nullptr);
+  if (params.ci_test != CiTestKind::kHsic) return run_discovery(ctx, stats, data.known_targets, params, nullptr);
   // Every rank holds all rows (data.h); the first hsic_samples observational ones, in file order, on each.
   Eigen::MatrixXd obs(std::min<Eigen::Index>(params.hsic_samples, data.samples.rows()), data.num_variables());
   Eigen::Index taken = 0;

@@ -10,14 +10,24 @@
 #include <vector>
 
 #include "engine/context.h"
+#include "engine/parameters.h"
 #include "solvers/causal/dag.h"
 #include "solvers/causal/data.h"
 #include "solvers/causal/stats/sufficient_stats.h"
 
 namespace tessera::solvers::causal {
 
+// GSP: observational only; IGSP: known targets; UT-IGSP: unknown targets, learned.
+enum class Algorithm { kGsp, kIgsp, kUtIgsp };
+const engine::NameTable<Algorithm>& name_table(Algorithm);  // gsp | igsp | utigsp
+// The rows whose partial-correlation graph gives the starting orders.
+enum class StartGraph { kPooled, kObservational };
+const engine::NameTable<StartGraph>& name_table(StartGraph);  // pooled | observational
+enum class CiTestKind { kGaussian, kHsic };
+const engine::NameTable<CiTestKind>& name_table(CiTestKind);  // gaussian | hsic
+
 struct DiscoveryParams {
-  std::string algorithm = "gsp";  // gsp | igsp | utigsp
+  Algorithm algorithm = Algorithm::kGsp;
   double alpha = 0;               // CI test level; 0 = 1 / (observational rows)
   double alpha_inv = 1e-5;        // invariance test level (igsp, utigsp)
   int depth = 4;                  // covered-arc reversals per DFS branch
@@ -31,9 +41,9 @@ struct DiscoveryParams {
   // a value in (0, 1] = that lambda. The invariance tests (small conditioning sets, pooled data) are not shrunk.
   double shrinkage = -1;
   // The rows whose thresholded partial-correlation graph gives the restarts' starting orders (minimum-degree
-  // orders): "pooled" (every setting; the default) or "observational". Only the starting orders; the CI tests
+  // orders): pooled (every setting; the default) or observational. Only the starting orders; the CI tests
   // always use the observational rows.
-  std::string start_graph = "pooled";
+  StartGraph start_graph = StartGraph::kPooled;
   // The CI test behind the minimal I-maps and the search (--ci-test). gaussian: partial correlations from the
   // sufficient statistics (linear Gaussian models). hsic: the kernel test of citest/hsic_ci_test.h on the
   // observational rows, which sees non-monotone dependences that have no correlation (y = x^2 + noise); it needs
@@ -42,14 +52,36 @@ struct DiscoveryParams {
   // on the variables it is tested given: a nonlinear dependence is seen, but not regressed out of a conditioning set.
   // Either way the starting orders come from the Gaussian partial-correlation graph and the invariance tests of
   // igsp / utigsp stay Gaussian.
-  std::string ci_test = "gaussian";  // gaussian | hsic
+  CiTestKind ci_test = CiTestKind::kGaussian;
   // hsic: the first min(hsic_samples, observational rows) observational rows are used; a test costs
   // O(hsic_samples^2) time and memory.
   int hsic_samples = 1000;
   std::vector<int> fixed_order;  // when non-empty: no search, the minimal I-map of this order
   std::vector<Arc> required;     // prior knowledge: arcs always present, never reversed
   std::vector<Arc> forbidden;    // prior knowledge: arcs never present
-  void check() const;            // throws tessera::Error naming the bad parameter
+
+  // The knobs `tessera discover` offers. shrinkage (auto | a number) and the arc and order lists are parsed by
+  // the command; validate() checks them.
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("algorithm", self.algorithm,
+                         "gsp (observational only), igsp (known targets) or utigsp (unknown targets, learned)"));
+    declare(engine::knob("alpha", self.alpha, "CI test level (0: 1/n)").at_least(0.0).below(1.0));
+    declare(engine::knob("alpha_inv", self.alpha_inv, "invariance test level").above(0.0).below(1.0));
+    declare(engine::knob("depth", self.depth, "covered-arc reversals per DFS branch").at_least(1));
+    declare(engine::knob("restarts", self.restarts, "random restarts (over ranks)").at_least(1));
+    declare(engine::knob("seed", self.seed, "random seed"));
+    declare(engine::knob("ci_test", self.ci_test,
+                         "gaussian (partial correlation, Fisher z) or hsic (kernel test, for nonlinear data; O(n^2) "
+                         "per test)"));
+    declare(engine::knob("hsic_samples", self.hsic_samples, "hsic: observational rows the kernel test uses (the "
+                                                             "first ones)")
+                .at_least(6));
+    declare(engine::knob("start_graph", self.start_graph,
+                         "rows whose partial-correlation graph gives the starting orders: pooled (all settings) or "
+                         "observational"));
+  }
+  void validate() const;  // throws tessera::Error naming the bad parameter
 };
 
 struct DiscoveryResult {
@@ -63,7 +95,7 @@ struct DiscoveryResult {
 };
 
 // stats[0] observational, stats[k] setting k; known_targets per setting (used by igsp only).
-// ci_test = "hsic" throws here: the statistics hold no samples.
+// ci_test = hsic throws here: the statistics hold no samples.
 DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingStats>& stats,
                          const std::vector<std::vector<int>>& known_targets, const DiscoveryParams& params);
 

@@ -7,12 +7,6 @@
 
 namespace tessera::solvers::imputation {
 
-void BaselineParams::validate() const {
-  TESSERA_CHECK(std::isfinite(two_way_weight) && two_way_weight >= 0.0 && two_way_weight <= 1.0,
-                "two_way_weight = ", two_way_weight, " is invalid: use a weight in [0, 1] (1 = drug mean only, ",
-                "0 = cell mean only)");
-}
-
 MeanBaseline::MeanBaseline(BaselineKind kind, const BaselineParams& params) : kind_(kind), params_(params) {
   params_.validate();
 }

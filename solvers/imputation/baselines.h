@@ -12,15 +12,22 @@
 // folds over ranks. Results are bit-identical for any rank count.
 #pragma once
 
+#include "engine/parameters.h"
 #include "solvers/imputation/imputer.h"
 
 namespace tessera::solvers::imputation {
 
 struct BaselineParams {
-  double two_way_weight = 0.5;  // w in [0, 1]: weight of the drug mean in two_way_mean
+  double two_way_weight = 0.5;  // w: weight of the drug mean in two_way_mean
 
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("two_way_weight", self.two_way_weight,
+                         "two_way_mean: weight of the drug mean (1: drug mean only, 0: cell mean only)")
+                .in(0.0, 1.0));
+  }
   // Throws tessera::Error when two_way_weight is outside [0, 1] or not finite.
-  void validate() const;
+  void validate() const { engine::check_knobs(*this); }
 };
 
 enum class BaselineKind { kCellMean, kDrugMean, kTwoWayMean };

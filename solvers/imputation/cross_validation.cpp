@@ -1,7 +1,6 @@
 #include "solvers/imputation/cross_validation.h"
 
 #include <algorithm>
-#include <exception>
 #include <span>
 
 #include "engine/agree.h"
@@ -9,6 +8,7 @@
 #include "engine/error.h"
 #include "engine/progress.h"
 #include "engine/signals.h"
+#include "engine/task_farm.h"
 
 namespace tessera::solvers::imputation {
 
@@ -46,13 +46,14 @@ CvPredictions cross_validate(const engine::Context& ctx, const Imputer& imputer,
     }
   }
   result.predicted = Eigen::MatrixXd::Zero(table.num_genes(), offset.back());
-  auto run_fold = [&](const engine::Context& fold_ctx, int k) {
+  // The predictions for fold k's held-out entries (genes x entries).
+  auto predict_fold = [&](const engine::Context& fold_ctx, int k) {
     const auto& queries = held_out[std::size_t(k)];
     Eigen::MatrixXd predicted = imputer.impute(fold_ctx, table, train_mask(plan, k), queries);
     TESSERA_CHECK(predicted.rows() == table.num_genes() && predicted.cols() == Eigen::Index(queries.size()),
                   imputer.name(), " returned ", predicted.rows(), " x ", predicted.cols(), " predictions for fold ", k,
                   ", expected ", table.num_genes(), " x ", queries.size());
-    result.predicted.middleCols(offset[std::size_t(k)], predicted.cols()) = predicted;
+    return predicted;
   };
 
   // Safe points (engine/signals.h) between folds: a stop signal ends the loop there on every rank, with a
@@ -66,7 +67,9 @@ CvPredictions cross_validate(const engine::Context& ctx, const Imputer& imputer,
     for (int k = 0; k < num_folds; ++k) {
       try {
         engine::stop_point(ctx);
-        if (!held_out[std::size_t(k)].empty()) run_fold(ctx, k);
+        if (!held_out[std::size_t(k)].empty())
+          result.predicted.middleCols(offset[std::size_t(k)], offset[std::size_t(k) + 1] - offset[std::size_t(k)]) =
+              predict_fold(ctx, k);
       } catch (const engine::StopRequested& stop) {
         throw engine::StopRequested(stopped_after(k, stop.what()));
       }
@@ -76,47 +79,40 @@ CvPredictions cross_validate(const engine::Context& ctx, const Imputer& imputer,
     return result;
   }
 
-  // Round-robin in rounds: in round r, rank i runs fold r * size + i (if there is one) on its own, and the ranks
-  // agree after every round (engine::run_agreeing_in_rounds) on failures and stop signals, so a signal to any rank
-  // ends every rank at the same round boundary. The progress line (printed by rank 0) counts rounds.
-  const engine::Context self(MPI_COMM_SELF);
-  const int rounds = (num_folds + ctx.size() - 1) / ctx.size();
-  std::vector<int> mine;
-  for (int k = ctx.rank(); k < num_folds; k += ctx.size()) mine.push_back(k);
+  // Folds spread over the ranks (engine/task_farm.h): each rank runs one fold on its own per round, and every rank
+  // gets every fold's predictions after each round. A fold during which its rank was signalled counts as
+  // unfinished (cross-validation keeps nothing of a stopped run), so the message names the folds finished before
+  // the round in which the stop came. The progress line (printed by rank 0) counts rounds.
+  const std::int64_t rounds = engine::farm_rounds(num_folds, ctx.size());
   engine::Progress progress("cross-validation " + imputer.name() + " (" + std::to_string(num_folds) + " folds in " +
                                 std::to_string(rounds) + " rounds of " + std::to_string(ctx.size()) + " ranks)",
                             rounds, "rounds");
-  engine::run_agreeing_in_rounds(
-      ctx, "cross-validation", rounds,
-      [&](std::int64_t round) {
-        const int k = int(round) * ctx.size() + ctx.rank();
-        if (k < num_folds && !held_out[std::size_t(k)].empty()) run_fold(self, k);
-        progress.update(round + 1);
-      },
-      [&](std::int64_t done) { return stopped_after(std::min(num_folds, int(done) * ctx.size()), ""); });
-  progress.finish();
-  if (ctx.size() == 1) return result;
-
-  // Each rank sends its folds' columns in fold order; the gather concatenates them in rank order.
-  std::vector<double> local;
-  for (const int k : mine) {
-    const auto block =
-        result.predicted.middleCols(offset[std::size_t(k)], offset[std::size_t(k) + 1] - offset[std::size_t(k)]);
-    local.insert(local.end(), block.data(), block.data() + block.size());
-  }
-  const std::vector<double> all = engine::allgatherv(ctx, std::span<const double>(local));
-  std::size_t position = 0;
-  for (int rank = 0; rank < ctx.size(); ++rank) {
-    for (int k = rank; k < num_folds; k += ctx.size()) {
-      const Eigen::Index columns = offset[std::size_t(k) + 1] - offset[std::size_t(k)];
-      const std::size_t count = std::size_t(columns * table.num_genes());
-      TESSERA_CHECK(position + count <= all.size(), "cross-validation: gathered ", all.size(),
-                    " values, fewer than the folds need");
-      result.predicted.middleCols(offset[std::size_t(k)], columns) =
-          Eigen::Map<const Eigen::MatrixXd>(all.data() + position, table.num_genes(), columns);
-      position += count;
+  engine::TaskFarm farm;
+  farm.what = "cross-validation of " + imputer.name();
+  farm.task_name = "fold";
+  farm.end = num_folds;
+  farm.task = [&](const engine::Context& self, std::int64_t k) {
+    std::vector<double> values;
+    if (!held_out[std::size_t(k)].empty()) {
+      const Eigen::MatrixXd predicted = predict_fold(self, int(k));
+      values.assign(predicted.data(), predicted.data() + predicted.size());
     }
-  }
+    engine::local_stop_point();
+    return values;
+  };
+  farm.after_round = [&](const engine::FarmRound& round) {
+    for (std::size_t i = 0; i < round.results.size(); ++i) {
+      const auto k = std::size_t(round.first_task) + i;
+      const Eigen::Index columns = offset[k + 1] - offset[k];
+      TESSERA_ASSERT(round.results[i].size() == std::size_t(columns * table.num_genes()));
+      result.predicted.middleCols(offset[k], columns) =
+          Eigen::Map<const Eigen::MatrixXd>(round.results[i].data(), table.num_genes(), columns);
+    }
+    progress.update(round.index + 1);
+  };
+  farm.on_stop = [&](std::int64_t done) { return stopped_after(int(done), ""); };
+  engine::run_task_farm(ctx, farm);
+  progress.finish();
   return result;
 }
 

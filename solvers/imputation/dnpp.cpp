@@ -113,10 +113,6 @@ class Similarity {
 
 }  // namespace
 
-void DnppParams::validate() const {
-  TESSERA_CHECK(k >= 1, "dnpp_k = ", k, " is invalid: use k >= 1 neighbours (the paper uses 10)");
-}
-
 Dnpp::Dnpp(const DnppParams& params) : params_(params) { params_.validate(); }
 
 Eigen::MatrixXd dnpp_similarity(const engine::Context& ctx, const io::PerturbationTable& table,

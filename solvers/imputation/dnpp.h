@@ -37,15 +37,20 @@
 // genes x queries result (and its gathered copy). At most 8191 cell types (the integer sums would overflow).
 #pragma once
 
+#include "engine/parameters.h"
 #include "solvers/imputation/imputer.h"
 
 namespace tessera::solvers::imputation {
 
 struct DnppParams {
-  int k = 10;  // neighbours per prediction, >= 1
+  int k = 10;  // neighbours per prediction (the paper uses 10)
 
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("dnpp_k", self.k, "dnpp: neighbour drugs averaged per prediction").at_least(1));
+  }
   // Throws tessera::Error when k < 1.
-  void validate() const;
+  void validate() const { engine::check_knobs(*this); }
 };
 
 class Dnpp : public Imputer {

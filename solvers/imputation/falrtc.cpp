@@ -108,21 +108,9 @@ std::array<double, N> agree(const engine::Context& ctx, std::array<double, N> va
 }  // namespace
 
 void FalrtcParams::validate() const {
-  TESSERA_CHECK(iterations >= 1, "falrtc_iterations = ", iterations, " is invalid: use at least 1 (Hodos: 20)");
+  engine::check_knobs(*this);
   const auto w = weights();
-  const char* names[3] = {"falrtc_alpha_drug", "falrtc_alpha_gene", "falrtc_alpha_cell"};
-  for (std::size_t i = 0; i < 3; ++i)
-    TESSERA_CHECK(std::isfinite(w[i]) && w[i] >= 0, names[i], " = ", w[i],
-                  " is invalid: mode weights are finite and >= 0 (Hodos: 1, 0.01, 1)");
   TESSERA_CHECK(w[0] + w[1] + w[2] > 0, "falrtc mode weights are all 0: give at least one positive weight");
-  TESSERA_CHECK(std::isfinite(mu_scale) && mu_scale > 0, "falrtc_mu_scale = ", mu_scale,
-                " is invalid: use a positive smoothing scale (Hodos: 0.01)");
-  TESSERA_CHECK(std::isfinite(lipschitz_start) && lipschitz_start > 0, "falrtc_lipschitz_start = ", lipschitz_start,
-                " is invalid: use a positive initial Lipschitz constant (Hodos: 1e-5)");
-  TESSERA_CHECK(std::isfinite(lipschitz_shrink) && lipschitz_shrink > 0 && lipschitz_shrink < 1,
-                "falrtc_lipschitz_shrink = ", lipschitz_shrink, " is invalid: use a factor in (0, 1) (Hodos: 0.5)");
-  TESSERA_CHECK(std::isfinite(tolerance) && tolerance >= 0, "falrtc_tolerance = ", tolerance,
-                " is invalid: use a relative change >= 0 (0 runs every iteration)");
 }
 
 FalrtcResult falrtc_complete(const SlabLayout& layout, const Eigen::Ref<const Eigen::MatrixXd>& values_slab,

@@ -64,6 +64,7 @@
 
 #include <Eigen/Dense>
 
+#include "engine/parameters.h"
 #include "solvers/imputation/imputer.h"
 #include "solvers/imputation/tensor_unfolding.h"
 
@@ -77,16 +78,40 @@ constexpr int kMuFlatIterations = 15;
 constexpr double kLipschitzMaxFactor = 10.0;
 
 struct FalrtcParams {
-  int iterations = 20;            // maxIter (Hodos: 20; FaLRTC.m example: 500); >= 1
-  double alpha_drug = 1.0;        // mode weights, normalised to sum 1 (Hodos: [1 1e-2 1]); each >= 0, sum > 0
+  int iterations = 20;            // maxIter (Hodos: 20; FaLRTC.m example: 500)
+  double alpha_drug = 1.0;        // mode weights, normalised to sum 1 (Hodos: [1 1e-2 1]); sum > 0
   double alpha_gene = 0.01;
   double alpha_cell = 1.0;
-  double mu_scale = 0.01;         // mu0_i = mu_scale * alpha_i / sqrt(n_i) (Hodos 0.01; example.m 5); > 0
-  double lipschitz_start = 1e-5;  // L0 (Hodos and example.m: 1e-5); > 0
-  double lipschitz_shrink = 0.5;  // C: L = L / C on a failed trial (Hodos 0.5; example.m 0.6); in (0, 1)
-  double tolerance = 1e-5;        // stop when ||Y_k - Y_{k-1}||_F / ||T_Omega||_F < tolerance; >= 0 (0: never)
+  double mu_scale = 0.01;         // mu0_i = mu_scale * alpha_i / sqrt(n_i) (Hodos 0.01; example.m 5)
+  double lipschitz_start = 1e-5;  // L0 (Hodos and example.m: 1e-5)
+  double lipschitz_shrink = 0.5;  // C: L = L / C on a failed trial (Hodos 0.5; example.m 0.6)
+  double tolerance = 1e-5;        // stop when ||Y_k - Y_{k-1}||_F / ||T_Omega||_F < tolerance (0: never)
 
-  // Throws tessera::Error naming the bad parameter and its valid range.
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("falrtc_iterations", self.iterations, "falrtc: iterations (maxIter; Hodos 20)").at_least(1));
+    declare(engine::knob("falrtc_alpha_drug", self.alpha_drug, "falrtc: weight of the drug unfolding's nuclear norm")
+                .at_least(0.0));
+    declare(engine::knob("falrtc_alpha_gene", self.alpha_gene, "falrtc: weight of the gene unfolding's nuclear norm")
+                .at_least(0.0));
+    declare(engine::knob("falrtc_alpha_cell", self.alpha_cell, "falrtc: weight of the cell unfolding's nuclear norm")
+                .at_least(0.0));
+    declare(engine::knob("falrtc_mu_scale", self.mu_scale,
+                         "falrtc: final smoothing mu_i = scale * alpha_i / sqrt(n_i) (Hodos 0.01)")
+                .above(0.0));
+    declare(engine::knob("falrtc_lipschitz_start", self.lipschitz_start,
+                         "falrtc: initial Lipschitz constant L0 (Hodos 1e-5)")
+                .above(0.0));
+    declare(engine::knob("falrtc_lipschitz_shrink", self.lipschitz_shrink,
+                         "falrtc: C in L = L / C after a failed line-search trial (Hodos 0.5)")
+                .above(0.0)
+                .below(1.0));
+    declare(engine::knob("falrtc_tolerance", self.tolerance,
+                         "falrtc: stop when the relative change of the iterate falls below this (0 = run all "
+                         "iterations)")
+                .at_least(0.0));
+  }
+  // Throws tessera::Error naming the bad parameter and its valid range, or when every mode weight is 0.
   void validate() const;
   // The weights in mode order (drug, gene, cell), as given.
   std::array<double, 3> weights() const { return {alpha_drug, alpha_gene, alpha_cell}; }

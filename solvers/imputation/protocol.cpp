@@ -51,7 +51,7 @@ int parse_fold(const std::string& text) {
   TESSERA_CHECK(most_drugs > 0, "no cell type outside --reference-cell has an observed perturbation, so none can "
                 "be evaluated: check --cell-field, --pert-field, --dose and --time");
   const std::string& best = table.cells[std::size_t(most_drugs_cell)];
-  if (options.protocol == "sparse") {
+  if (options.protocol == Protocol::kSparse) {
     // A cell type needs its B training drugs, at least one drug held out, and min_drugs in any case.
     TESSERA_CHECK(most_drugs >= 2, "the sparse protocol needs a cell type with at least 2 observed drugs (1 to train, "
                   "1 to hold out), and the most any cell type has is 1 (", best, "): use --protocol full or more data");
@@ -74,12 +74,9 @@ int parse_fold(const std::string& text) {
 
 }  // namespace
 
-void ProtocolOptions::validate() const {
-  TESSERA_CHECK(protocol == "full" || protocol == "sparse", "--protocol '", protocol,
-                "' is unknown: use 'full' (K-fold per cell type) or 'sparse' (B training drugs per cell type)");
-  TESSERA_CHECK(folds >= 2, "--folds ", folds, " is invalid: the full protocol needs at least 2 folds");
-  TESSERA_CHECK(sparse_train_drugs >= 1, "--sparse-train-drugs ", sparse_train_drugs, " is invalid: use >= 1");
-  TESSERA_CHECK(min_drugs >= 1, "--min-drugs ", min_drugs, " is invalid: use >= 1");
+const engine::NameTable<Protocol>& name_table(Protocol) {
+  static const engine::NameTable<Protocol> table{{Protocol::kFull, "full"}, {Protocol::kSparse, "sparse"}};
+  return table;
 }
 
 FoldPlan make_folds(const io::PerturbationTable& table, const ProtocolOptions& options) {
@@ -93,7 +90,7 @@ FoldPlan make_folds(const io::PerturbationTable& table, const ProtocolOptions& o
                   ")");
     is_reference[std::size_t(cell)] = true;
   }
-  const bool sparse = options.protocol == "sparse";
+  const bool sparse = options.protocol == Protocol::kSparse;
   const std::int64_t min_drugs =
       sparse ? std::max<std::int64_t>(options.min_drugs, std::int64_t(options.sparse_train_drugs) + 1)
              : options.min_drugs;
@@ -128,7 +125,7 @@ FoldPlan make_folds(const io::PerturbationTable& table, const ProtocolOptions& o
   }
   if (dealt == 0) fail_nothing_to_evaluate(table, options, most_drugs, most_drugs_cell);
   if (!plan.dropped_cells.empty()) {
-    engine::warn("imputation protocol '", options.protocol, "': dropped ", plan.dropped_cells.size(),
+    engine::warn("imputation protocol '", name_table(options.protocol).name(options.protocol), "': dropped ", plan.dropped_cells.size(),
                  " cell type(s) with fewer than ", min_drugs, " observed drugs: ", join(plan.dropped_cells));
   }
   return plan;

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/parameters.h"
 #include "io/perturbation_table.h"
 
 namespace tessera::solvers::imputation {
@@ -38,16 +39,32 @@ struct FoldPlan {
   std::vector<std::string> dropped_cells;  // cell types left out (too few drugs), sorted
 };
 
+// full: K folds over each cell type's observed drugs; sparse: B training drugs per cell type, the rest held out.
+enum class Protocol { kFull, kSparse };
+const engine::NameTable<Protocol>& name_table(Protocol);  // full | sparse
+
 struct ProtocolOptions {
-  std::string protocol = "full";             // "full" or "sparse"
-  int folds = 5;                             // K of the full protocol (>= 2)
-  int sparse_train_drugs = 10;               // B of the sparse protocol (>= 1)
+  Protocol protocol = Protocol::kFull;
+  int folds = 5;                             // K of the full protocol
+  int sparse_train_drugs = 10;               // B of the sparse protocol
   std::vector<std::string> reference_cells;  // train-only cell types (e.g. MCF7); each must be in the table
-  int min_drugs = 10;                        // cell types with fewer observed drugs are dropped (>= 1)
+  int min_drugs = 10;                        // cell types with fewer observed drugs are dropped
   std::uint64_t seed = 1;
 
+  // The knobs `tessera impute` offers (reference_cells is a list the command reads).
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("protocol", self.protocol,
+                         "how the folds are drawn: full (K folds over each cell type's observed drugs) or sparse (B "
+                         "training drugs per cell type, the rest held out)"));
+    declare(engine::knob("folds", self.folds, "K of the full protocol").at_least(2));
+    declare(engine::knob("sparse_train_drugs", self.sparse_train_drugs, "B of the sparse protocol").at_least(1));
+    declare(engine::knob("min_drugs", self.min_drugs, "drop cell types with fewer observed perturbations")
+                .at_least(1));
+    declare(engine::knob("seed", self.seed, "seed of the folds and of the built-in data set"));
+  }
   // Throws tessera::Error naming the bad option (as impute's --option) and its valid range.
-  void validate() const;
+  void validate() const { engine::check_knobs(*this); }
 };
 
 // Deterministic in (table, options). Throws for invalid options, a reference cell type not in the table, or

@@ -74,14 +74,6 @@ Eigen::VectorXd solve_augmented(Eigen::MatrixXd& xy, double sv_threshold, int ra
 
 }  // namespace
 
-void SiParams::validate() const {
-  TESSERA_CHECK(num_donors >= 1, "si_num_donors = ", num_donors, " is invalid: use at least 1 donor drug");
-  TESSERA_CHECK(std::isfinite(sv_threshold) && sv_threshold >= 0.0 && sv_threshold < 1.0,
-                "si_sv_threshold = ", sv_threshold,
-                " is invalid: use a fraction of the largest singular value in [0, 1) (0 = none)");
-  TESSERA_CHECK(rank >= 0, "si_rank = ", rank, " is invalid: use 0 (no cap) or a positive rank");
-}
-
 SyntheticInterventions::SyntheticInterventions(const SiParams& params) : params_(params) { params_.validate(); }
 
 SiDesign si_design(const io::PerturbationTable& table, const std::vector<std::uint8_t>& train, std::int64_t cell,

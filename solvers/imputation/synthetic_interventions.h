@@ -44,18 +44,33 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/parameters.h"
 #include "solvers/imputation/imputer.h"
 
 namespace tessera::solvers::imputation {
 
 struct SiParams {
-  int num_donors = 10;        // most donor drugs per target, >= 1
-  double sv_threshold = 0.0;  // keep singular values > sv_threshold x the largest; in [0, 1)
+  int num_donors = 10;        // most donor drugs per target
+  double sv_threshold = 0.0;  // keep singular values > sv_threshold x the largest (0: all)
   int rank = 0;               // keep at most this many singular directions; 0 = no cap
   bool intercept = false;     // fit an intercept b0 (the CLeaR code does); default: y(c, a) = sum beta_j y(c, j)
 
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("si_num_donors", self.num_donors, "synthetic_interventions: most donor drugs per target")
+                .at_least(1));
+    declare(engine::knob("si_sv_threshold", self.sv_threshold,
+                         "synthetic_interventions: keep singular values above this fraction of the largest (0 = all)")
+                .at_least(0.0)
+                .below(1.0));
+    declare(engine::knob("si_rank", self.rank,
+                         "synthetic_interventions: keep at most this many singular directions (0 = all)")
+                .at_least(0));
+    declare(engine::knob("si_intercept", self.intercept,
+                         "synthetic_interventions: fit an intercept in the donor regression"));
+  }
   // Throws tessera::Error naming the bad knob (si_num_donors, si_sv_threshold, si_rank) and its range.
-  void validate() const;
+  void validate() const { engine::check_knobs(*this); }
 };
 
 class SyntheticInterventions : public Imputer {

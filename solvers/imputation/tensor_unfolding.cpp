@@ -30,24 +30,6 @@ constexpr Eigen::Index kInPlaceBlock = 256;
 using ConstMap = Eigen::Map<const Eigen::MatrixXd>;
 using Map = Eigen::Map<Eigen::MatrixXd>;
 
-// Collective. send holds one run per destination rank, in rank order.
-void alltoallv(const engine::Context& ctx, const std::vector<double>& send, const std::vector<std::int64_t>& send_counts,
-               std::vector<double>& recv, const std::vector<std::int64_t>& recv_counts) {
-  const auto n = std::size_t(ctx.size());
-  std::vector<int> scounts(n), sdispls(n), rcounts(n), rdispls(n);
-  std::int64_t soff = 0, roff = 0;
-  for (std::size_t s = 0; s < n; ++s) {
-    TESSERA_CHECK(soff + send_counts[s] <= INT_MAX && roff + recv_counts[s] <= INT_MAX,
-                  "tensor slab exchange: a chunk of ", std::max(soff + send_counts[s], roff + recv_counts[s]),
-                  " values exceeds MPI's int counts; use more ranks");
-    scounts[s] = int(send_counts[s]), sdispls[s] = int(soff), soff += send_counts[s];
-    rcounts[s] = int(recv_counts[s]), rdispls[s] = int(roff), roff += recv_counts[s];
-  }
-  recv.resize(std::size_t(roff));
-  TESSERA_MPI(MPI_Alltoallv(send.data(), scounts.data(), sdispls.data(), MPI_DOUBLE, recv.data(), rcounts.data(),
-                            rdispls.data(), MPI_DOUBLE, ctx.comm()));
-}
-
 // Cells per exchange round, the same on every rank (it depends only on the shape and the rank count).
 std::int64_t cells_per_chunk(const TensorShape& shape, int size) {
   std::int64_t per_cell = 1;
@@ -230,7 +212,7 @@ void SlabLayout::to_drug_slabs(const Eigen::MatrixXd& gene_slab, Eigen::MatrixXd
         send.insert(send.end(), first, first + ds.size() * ng);
       }
     }
-    alltoallv(*ctx_, send, send_counts, recv, recv_counts);
+    recv = engine::alltoallv(*ctx_, send, send_counts, recv_counts);
     std::int64_t pos = 0;
     for (int s = 0; s < size; ++s) {
       const auto gs = engine::block_range(shape_.genes, size, s);
@@ -272,7 +254,7 @@ void SlabLayout::add_from_drug_slabs(const Eigen::MatrixXd& drug_slab, double sc
           send.insert(send.end(), first, first + gs.size());
         }
     }
-    alltoallv(*ctx_, send, send_counts, recv, recv_counts);
+    recv = engine::alltoallv(*ctx_, send, send_counts, recv_counts);
     std::int64_t pos = 0;
     for (int s = 0; s < size; ++s) {
       const auto ds = engine::block_range(D, size, s);

@@ -19,7 +19,7 @@
 // A Gram matrix X_(i) X_(i)^T is a sum over the columns of X_(i), so it is a sum of per-rank partial Grams
 // (one engine::allreduce_sum of an n_i x n_i matrix) whenever mode i is not the sharded one: the drug and cell
 // Grams are summed over gene slabs, the gene Gram over drug slabs. The gene mode is therefore computed on a
-// drug-slab copy made by one all-to-all (each rank sends and receives about its own slab once; MPI_Alltoallv
+// drug-slab copy made by one all-to-all (each rank sends and receives about its own slab once; engine::alltoallv
 // in chunks of cells). Gene slabs are primary because they are row blocks of the table (no copy to start,
 // and the per-column observed mask applies unchanged); drug slabs suit the gene mode because drugs (thousands)
 // split evenly over any rank count, where cells (tens) would not. On one rank both layouts are the same

@@ -5,8 +5,8 @@
 #include "engine/error.h"
 #include "engine/log.h"
 #include "solvers/imputation/training_set.h"
-#include "solvers/ntk/explicit_kernel.h"
-#include "solvers/ntk/kernel_regression.h"
+#include "solvers/ntk/kernel/explicit_kernel.h"
+#include "solvers/ntk/solve/kernel_regression.h"
 
 namespace tessera::solvers::ntk {
 
@@ -35,12 +35,6 @@ Eigen::MatrixXd pair_features(const Eigen::MatrixXd& drug_block, const std::vect
 }
 
 }  // namespace
-
-void NtkDnppParams::validate() const {
-  TESSERA_CHECK(min_training_drugs >= 1, "ntk_dnpp_min_drugs = ", min_training_drugs, " is invalid: use >= 1");
-  TESSERA_CHECK(std::isfinite(plain_alpha) && plain_alpha >= 0.0, "ntk_dnpp_plain_alpha = ", plain_alpha,
-                " is invalid: use a finite weight >= 0");
-}
 
 NtkDnppImputer::NtkDnppImputer(const NtkDnppParams& params, const NtkParams& ntk, const imputation::DnppParams& dnpp)
     : params_(params), ntk_(ntk), dnpp_(dnpp) {
@@ -111,9 +105,8 @@ Eigen::MatrixXd NtkDnppImputer::regress_on_dnpp_features(const engine::Context& 
   const CrossKernel cross = [&](std::int64_t row0, std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out) {
     kernel.cross_tile(query_features, query_scales, row0, q0, out);
   };
-  NtkParams regression = ntk_;
-  regression.prior = "ntk_dnpp";  // names this problem in a matrix-free checkpoint (kernel_regression.h)
-  return kernel_regression(ctx, kernel, cross, table, train_entries, queries, regression);
+  return kernel_regression(ctx, kernel, cross, table, train_entries, queries, ntk_.solve,
+                           ntk_kernel_label(ntk_, "ntk_dnpp"));
 }
 
 }  // namespace tessera::solvers::ntk

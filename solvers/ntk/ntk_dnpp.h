@@ -6,7 +6,7 @@
 //   training pair (c, d):  f = [alpha |y_cd| cbar_c, y_cd]       (its own training signature)
 //   query pair (c, d):     f = [alpha |p_cd| cbar_c, p_cd]       (p_cd = DNPP's prediction, solvers/imputation/dnpp.h)
 // with cbar_c the unit-norm mean of c's training signatures, a one-hot block of weight ntk_beta per training row
-// (solvers/ntk/explicit_kernel.h), and every training pair of every cell type as a regression row. The kernel
+// (solvers/ntk/kernel/explicit_kernel.h), and every training pair of every cell type as a regression row. The kernel
 // then costs O(N^2 genes) rather than O(N^2): one GEMM per tile.
 // Queries in the other cell types use the plain NTK imputer (solvers/ntk/ntk_imputer.h, every ntk_* knob) with
 // alpha = ntk_dnpp_plain_alpha (1.25, as the paper) instead of ntk_alpha.
@@ -27,15 +27,17 @@ struct NtkDnppParams {
   int min_training_drugs = 150;  // a cell type with at least this many training drugs uses DNPP features
   double plain_alpha = 1.25;     // alpha of the plain-prior NTK in the other cell types
 
-  // Throws tessera::Error naming the bad knob (ntk_dnpp_*) and its valid range.
-  void validate() const;
-
-  template <typename Self, typename Visit>
-  static void for_each_knob(Self& self, Visit&& visit) {
-    visit("ntk_dnpp_min_drugs", self.min_training_drugs,
-          "ntk_dnpp: cell types with at least this many training drugs use DNPP predictions as features (>= 1)");
-    visit("ntk_dnpp_plain_alpha", self.plain_alpha, "ntk_dnpp: ntk_alpha of the plain prior in the other cell types");
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("ntk_dnpp_min_drugs", self.min_training_drugs,
+                         "ntk_dnpp: cell types with at least this many training drugs use DNPP predictions as features")
+                .at_least(1));
+    declare(engine::knob("ntk_dnpp_plain_alpha", self.plain_alpha,
+                         "ntk_dnpp: ntk_alpha of the plain prior in the other cell types")
+                .at_least(0.0));
   }
+  // Throws tessera::Error naming the bad knob (ntk_dnpp_*) and its valid range.
+  void validate() const { engine::check_knobs(*this); }
 };
 
 class NtkDnppImputer : public imputation::Imputer {

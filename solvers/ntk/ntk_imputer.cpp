@@ -1,7 +1,5 @@
 #include "solvers/ntk/ntk_imputer.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <memory>
@@ -10,8 +8,7 @@
 #include "engine/error.h"
 #include "engine/log.h"
 #include "solvers/imputation/training_set.h"
-#include "solvers/ntk/kernel_regression.h"
-#include "solvers/ntk/ntk_operator.h"
+#include "solvers/ntk/kernel/ntk_operator.h"
 
 namespace tessera::solvers::ntk {
 
@@ -32,21 +29,18 @@ std::vector<std::string> split_commas(const std::string& text) {
 
 }  // namespace
 
+std::string ntk_kernel_label(const NtkParams& params, std::string_view prior_name) {
+  // The checkpoint names of earlier versions hashed these same bytes one field at a time; FNV-1a over their
+  // concatenation is the same hash, so those checkpoints still resume.
+  const double knobs[] = {params.alpha, params.beta, double(params.depth), params.bias};
+  std::string label(reinterpret_cast<const char*>(knobs), sizeof knobs);
+  return label.append(prior_name).append(params.reference_cell);
+}
+
 void NtkParams::validate() const {
-  TESSERA_CHECK(std::isfinite(alpha) && alpha >= 0.0, "ntk_alpha = ", alpha, " is invalid: use a finite weight >= 0");
-  TESSERA_CHECK(std::isfinite(beta) && beta >= 0.0, "ntk_beta = ", beta, " is invalid: use a finite weight >= 0");
+  engine::check_knobs(*this);
   NtkShape{depth, bias}.validate();
-  parse_prior(prior);
-  TESSERA_CHECK(solver == "auto" || solver == "exact" || solver == "matrix_free", "ntk_solver = '", solver,
-                "' is invalid: use auto, exact or matrix_free");
-  TESSERA_CHECK(std::isfinite(memory_gb) && memory_gb >= 0.0, "ntk_memory_gb = ", memory_gb,
-                " is invalid: use a size in GB > 0, or 0 for half of the node's memory over its ranks");
-  matrix_free.validate();
-  ExactOptions options;
-  options.jitter = jitter;
-  options.max_jitter = std::max(options.max_jitter, jitter);
-  options.block_size = block_size;
-  options.validate();
+  solve.validate();
 }
 
 std::vector<std::int64_t> resolve_reference_cells(const NtkParams& params, const io::PerturbationTable& table,
@@ -69,13 +63,6 @@ std::vector<std::int64_t> resolve_reference_cells(const NtkParams& params, const
   return {best};
 }
 
-
-double ntk_memory_budget_bytes(const NtkParams& params, int ranks_per_node) {
-  if (params.memory_gb > 0.0) return params.memory_gb * 1e9;
-  const double physical = double(sysconf(_SC_PHYS_PAGES)) * double(sysconf(_SC_PAGE_SIZE));
-  return 0.5 * physical / double(std::max(1, ranks_per_node));
-}
-
 NtkImputer::NtkImputer(const NtkParams& params) : params_(params) { params_.validate(); }
 
 Eigen::MatrixXd NtkImputer::impute(const engine::Context& ctx, const io::PerturbationTable& table,
@@ -90,7 +77,7 @@ Eigen::MatrixXd NtkImputer::impute(const engine::Context& ctx, const io::Perturb
   FeatureOptions options;
   options.alpha = params_.alpha;
   options.beta = params_.beta;
-  options.prior = parse_prior(params_.prior);
+  options.prior = params_.prior;
   std::vector<std::uint8_t> in_kernel(std::size_t(table.num_cells()), 1);
   if (options.prior == PriorKind::kReference) {
     options.reference_cells = resolve_reference_cells(params_, table, train);
@@ -112,7 +99,7 @@ Eigen::MatrixXd NtkImputer::impute(const engine::Context& ctx, const io::Perturb
   std::string reference;
   for (const auto c : options.reference_cells)
     reference += (reference.empty() ? "" : ",") + table.cells[std::size_t(c)];
-  engine::info("ntk: ", n, " training pairs, ", queries.size(), " queries, prior ", params_.prior,
+  engine::info("ntk: ", n, " training pairs, ", queries.size(), " queries, prior ", name_table(params_.prior).name(params_.prior),
                reference.empty() ? "" : " (reference " + reference + ")", "; ", kernel.pairs().fallback_pairs,
                " training and ", query_pairs.fallback_pairs, " query pairs use the fallback drug prior",
                features->cells_without_training() > 0
@@ -122,7 +109,8 @@ Eigen::MatrixXd NtkImputer::impute(const engine::Context& ctx, const io::Perturb
   const CrossKernel cross = [&](std::int64_t row0, std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out) {
     kernel.cross_tile(query_pairs, row0, q0, out);
   };
-  return kernel_regression(ctx, kernel, cross, table, train_entries, queries, params_);
+  return kernel_regression(ctx, kernel, cross, table, train_entries, queries, params_.solve,
+                           ntk_kernel_label(params_, name_table(params_.prior).name(params_.prior)));
 }
 
 }  // namespace tessera::solvers::ntk

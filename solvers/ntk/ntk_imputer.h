@@ -4,8 +4,8 @@
 // impute() regresses every gene at once on the training pairs:
 //   Y_query^T = K_cross^T K_train^-1 Y_train^T
 // with K_train[i, j] = NTK(rho_ij) over training pairs (one-hot term on its diagonal) and K_cross between
-// training and query pairs (solvers/ntk/features.h, solvers/ntk/kernel.h). No ridge is added unless the
-// kernel is not numerically positive definite (then a stated jitter, solvers/ntk/exact.h).
+// training and query pairs (solvers/ntk/kernel/features.h, solvers/ntk/kernel/kernel.h). No ridge is added unless the
+// kernel is not numerically positive definite (then a stated jitter, solvers/ntk/solve/exact.h).
 //
 // Training rows: the entries flagged in `train` that the table marks observed; with the reference prior the
 // reference cell types' entries only build the prior and are not rows of the regression (as in the published
@@ -13,10 +13,11 @@
 // ntk_reference_in_kernel is set. ntk_reference_cell names the reference cell type(s) (comma list); empty means
 // the cell type with the most training signatures (MCF7 in CMap), chosen per call and logged.
 //
-// Solvers: ntk_solver = exact (Cholesky, solvers/ntk/exact.h), matrix_free (PCG with a Nystrom preconditioner,
-// solvers/ntk/matrix_free.h; lambda 0, so it converges to the same interpolant) or auto
-// (solvers/ntk/solver_choice.h): exact when its memory per rank fits ntk_memory_gb (default: half the node's
-// physical memory divided by the ranks on the node), else matrix-free.
+// Solvers (the generic kernel-regression layer, solvers/ntk/solve/kernel_regression.h): ntk_solver = exact
+// (Cholesky, solve/exact.h), matrix_free (PCG with a Nystrom preconditioner, solve/matrix_free.h; lambda 0, so it
+// converges to the same interpolant) or auto (solve/solver_choice.h): exact when its memory per rank fits
+// ntk_memory_gb (default: half the node's physical memory divided by the ranks on the node), else matrix-free,
+// whose batches of genes then fit the same ntk_memory_gb.
 //
 // Preemption: the matrix-free solve polls engine::stop_signalled() before every PCG iteration. With
 // ntk_checkpoint_dir set, a stop writes the CG state to <dir>/ntk_cg_<hash>.h5 (the hash names the problem: the
@@ -29,12 +30,12 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "solvers/imputation/imputer.h"
-#include "solvers/ntk/exact.h"
-#include "solvers/ntk/features.h"
-#include "solvers/ntk/kernel.h"
-#include "solvers/ntk/matrix_free.h"
+#include "solvers/ntk/kernel/features.h"
+#include "solvers/ntk/kernel/kernel.h"
+#include "solvers/ntk/solve/kernel_regression.h"
 
 namespace tessera::solvers::ntk {
 
@@ -43,46 +44,49 @@ struct NtkParams {
   double beta = 1.5;                 // weight of the one-hot block (published: 1.5)
   int depth = 1;                     // hidden layers of the ReLU network (published: 1)
   double bias = 0.0;                 // first-layer bias (published: none)
-  std::string prior = "reference";   // reference | all_cells | similarity
+  PriorKind prior = PriorKind::kReference;
   std::string reference_cell;        // comma list of cell ids; empty = the cell type with most training entries
   bool reference_in_kernel = false;  // also use the reference cell types' entries as regression rows
-  std::string solver = "auto";       // auto | exact | matrix_free
-  double memory_gb = 0.0;            // kernel memory budget per rank for auto; 0 = half of RAM / ranks per node
-  double jitter = 1e-10;             // first relative jitter tried when the Cholesky factorisation fails
-  int block_size = 128;              // ScaLAPACK block size of the exact solver
-  std::string checkpoint_dir;        // matrix-free: folder of CG checkpoints (one file per problem); empty = none
-  MatrixFreeParams matrix_free;      // the matrix-free solver's settings (four of them are knobs below)
+  KernelSolveParams solve;           // how the kernel system is solved (the knobs below name some of its fields)
 
+  // Every knob, names prefixed ntk_. The ranges of depth, bias and the solver knobs are checked by the structs
+  // that use them (NtkShape, KernelSolveParams), so their help states them.
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("ntk_alpha", self.alpha, "NTK: weight alpha of the cell block of the pair features")
+                .at_least(0.0));
+    declare(engine::knob("ntk_beta", self.beta, "NTK: weight beta of the one-hot block of the pair features")
+                .at_least(0.0));
+    declare(engine::knob("ntk_depth", self.depth, "NTK: hidden layers of the ReLU network (>= 1)"));
+    declare(engine::knob("ntk_bias", self.bias, "NTK: first-layer bias (>= 0; 0 = none)"));
+    declare(engine::knob("ntk_prior", self.prior,
+                         "NTK: drug prior: reference (drug signatures in a reference cell type, the published prior), "
+                         "all_cells (mean over all cell types) or similarity (weighted by cell-type similarity)"));
+    declare(engine::knob("ntk_reference_cell", self.reference_cell,
+                         "NTK: reference cell type(s) of the reference prior (comma list; empty = the most measured "
+                         "one)"));
+    declare(engine::knob("ntk_reference_in_kernel", self.reference_in_kernel,
+                         "NTK: also regress on the reference cell types' entries (the published code does not)"));
+    declare(engine::knob("ntk_solver", self.solve.solver, "NTK: kernel solver"));
+    declare(engine::knob("ntk_memory_gb", self.solve.memory_gb,
+                         "NTK: kernel memory per rank for ntk_solver=auto (GB; 0 = half of RAM / ranks per node)"));
+    declare(engine::knob("ntk_jitter", self.solve.jitter,
+                         "NTK: first relative diagonal jitter tried if Cholesky fails, in (0, 1)"));
+    declare(engine::knob("ntk_block_size", self.solve.block_size, "NTK: ScaLAPACK block size of the exact solver"));
+    declare(engine::knob("ntk_cg_tolerance", self.solve.matrix_free.tolerance,
+                         "NTK matrix-free: relative residual per gene at which PCG stops, in (0, 1)"));
+    declare(engine::knob("ntk_cg_max_iterations", self.solve.matrix_free.max_iterations,
+                         "NTK matrix-free: most PCG iterations"));
+    declare(engine::knob("ntk_nystrom_centres", self.solve.matrix_free.num_centres,
+                         "NTK matrix-free: Nystrom preconditioner centres (0 = plain CG)"));
+    declare(engine::knob("ntk_checkpoint_dir", self.solve.checkpoint_dir,
+                         "NTK matrix-free: folder for CG checkpoints, one per fold; a run stopped by a signal resumes "
+                         "from them"));
+    declare(engine::knob("ntk_checkpoint_every", self.solve.matrix_free.checkpoint_every,
+                         "NTK matrix-free: PCG iterations between checkpoints (0 = only when stopped by a signal)"));
+  }
   // Throws tessera::Error naming the bad knob (as ntk_<name>) and its valid range.
   void validate() const;
-
-  // visit(name, value&, help) over every knob, names prefixed ntk_.
-  template <typename Self, typename Visit>
-  static void for_each_knob(Self& self, Visit&& visit) {
-    visit("ntk_alpha", self.alpha, "NTK: weight alpha of the cell block of the pair features (>= 0)");
-    visit("ntk_beta", self.beta, "NTK: weight beta of the one-hot block of the pair features (>= 0)");
-    visit("ntk_depth", self.depth, "NTK: hidden layers of the ReLU network (>= 1)");
-    visit("ntk_bias", self.bias, "NTK: first-layer bias (>= 0; 0 = none)");
-    visit("ntk_prior", self.prior, "NTK: drug prior, reference | all_cells | similarity");
-    visit("ntk_reference_cell", self.reference_cell,
-          "NTK: reference cell type(s) of the reference prior (comma list; empty = the most measured one)");
-    visit("ntk_reference_in_kernel", self.reference_in_kernel,
-          "NTK: also regress on the reference cell types' entries (the published code does not)");
-    visit("ntk_solver", self.solver, "NTK: auto | exact | matrix_free");
-    visit("ntk_memory_gb", self.memory_gb,
-          "NTK: kernel memory per rank for ntk_solver=auto (GB; 0 = half of RAM / ranks per node)");
-    visit("ntk_jitter", self.jitter, "NTK: first relative diagonal jitter tried if Cholesky fails, in (0, 1)");
-    visit("ntk_block_size", self.block_size, "NTK: ScaLAPACK block size of the exact solver");
-    visit("ntk_cg_tolerance", self.matrix_free.tolerance,
-          "NTK matrix-free: relative residual per gene at which PCG stops, in (0, 1)");
-    visit("ntk_cg_max_iterations", self.matrix_free.max_iterations, "NTK matrix-free: most PCG iterations");
-    visit("ntk_nystrom_centres", self.matrix_free.num_centres,
-          "NTK matrix-free: Nystrom preconditioner centres (0 = plain CG)");
-    visit("ntk_checkpoint_dir", self.checkpoint_dir,
-          "NTK matrix-free: folder for CG checkpoints, one per fold; a run stopped by a signal resumes from them");
-    visit("ntk_checkpoint_every", self.matrix_free.checkpoint_every,
-          "NTK matrix-free: PCG iterations between checkpoints (0 = only when stopped by a signal)");
-  }
 };
 
 class NtkImputer : public imputation::Imputer {
@@ -110,7 +114,8 @@ class NtkImputer : public imputation::Imputer {
 std::vector<std::int64_t> resolve_reference_cells(const NtkParams& params, const io::PerturbationTable& table,
                                                   const std::vector<std::uint8_t>& train);
 
-// The memory budget of auto in bytes: params.memory_gb, or half the physical memory over node_size ranks.
-double ntk_memory_budget_bytes(const NtkParams& params, int ranks_per_node);
+// The bytes that name an NTK for the kernel solver's checkpoint file (kernel_regression's kernel_label): the
+// kernel's knobs, the prior's name and the reference cell types, everything that changes the kernel matrix.
+std::string ntk_kernel_label(const NtkParams& params, std::string_view prior_name);
 
 }  // namespace tessera::solvers::ntk

@@ -7,31 +7,17 @@
 
 namespace tessera::solvers::search {
 
-Acquisition parse_acquisition(const std::string& name) {
-  for (auto a : all_acquisitions())
-    if (name == acquisition_name(a)) return a;
-  TESSERA_FAIL("unknown acquisition '", name, "': use greedy, variance, ucb, mi or random");
-}
-
-const char* acquisition_name(Acquisition a) {
-  switch (a) {
-    case Acquisition::kGreedy:
-      return "greedy";
-    case Acquisition::kVariance:
-      return "variance";
-    case Acquisition::kUcb:
-      return "ucb";
-    case Acquisition::kMutualInformation:
-      return "mi";
-    case Acquisition::kRandom:
-      return "random";
-  }
-  return "?";
+const engine::NameTable<Acquisition>& name_table(Acquisition) {
+  static const engine::NameTable<Acquisition> table{{Acquisition::kGreedy, "greedy"},
+                                                    {Acquisition::kVariance, "variance"},
+                                                    {Acquisition::kUcb, "ucb"},
+                                                    {Acquisition::kMutualInformation, "mi"},
+                                                    {Acquisition::kRandom, "random"}};
+  return table;
 }
 
 const std::vector<Acquisition>& all_acquisitions() {
-  static const std::vector<Acquisition> all{Acquisition::kGreedy, Acquisition::kVariance, Acquisition::kUcb,
-                                            Acquisition::kMutualInformation, Acquisition::kRandom};
+  static const std::vector<Acquisition> all = name_table(Acquisition{}).values();
   return all;
 }
 

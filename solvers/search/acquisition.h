@@ -21,14 +21,15 @@
 
 #include <Eigen/Dense>
 
+#include "engine/parameters.h"
 #include "solvers/search/bayes_linear.h"
 
 namespace tessera::solvers::search {
 
 enum class Acquisition { kGreedy, kVariance, kUcb, kMutualInformation, kRandom };
-Acquisition parse_acquisition(const std::string& name);  // greedy | variance | ucb | mi | random
-const char* acquisition_name(Acquisition a);
-const std::vector<Acquisition>& all_acquisitions();
+const engine::NameTable<Acquisition>& name_table(Acquisition);  // greedy | variance | ucb | mi | random
+inline const char* acquisition_name(Acquisition a) { return name_table(a).name(a); }
+const std::vector<Acquisition>& all_acquisitions();  // in table order
 
 // Quantities shared by all candidates of one round (built once, then read-only).
 struct AcquisitionState {

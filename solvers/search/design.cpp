@@ -2,24 +2,17 @@
 
 #include <cmath>
 
-#include "engine/collectives.h"
 #include "engine/error.h"
 #include "engine/partition.h"
 #include "engine/random.h"
+#include "engine/task_farm.h"
 #include "solvers/search/top_k.h"
 
 namespace tessera::solvers::search {
 
 void DesignParams::validate() const {
-  TESSERA_CHECK(nodes >= 1, "--nodes must be >= 1 (got ", nodes, ")");
-  TESSERA_CHECK(edge_prob >= 0 && edge_prob <= 1, "--edge-prob must lie in [0, 1] (got ", edge_prob, ")");
-  TESSERA_CHECK(weight_low >= 0 && weight_low <= weight_high, "need 0 <= --weight-low <= --weight-high");
-  TESSERA_CHECK(noise_sd > 0 && prior_sd > 0 && radius > 0, "--noise-sd, --prior-sd and --radius must be > 0");
-  TESSERA_CHECK(optimum_norm >= 0, "--optimum-norm must be >= 0");
-  TESSERA_CHECK(rounds >= 0 && initial_samples >= 1 && samples_per_round >= 1,
-                "need --rounds >= 0, --initial-samples >= 1, --samples-per-round >= 1");
-  TESSERA_CHECK(candidates >= 1 && posterior_samples >= 2 && instances >= 1,
-                "need --candidates >= 1, --posterior-samples >= 2, --instances >= 1");
+  engine::check_knobs(*this);
+  TESSERA_CHECK(weight_low <= weight_high, "need 0 <= --weight-low <= --weight-high");
 }
 
 Eigen::VectorXd analytic_optimum(const SemParams& sem, const Eigen::VectorXd& target) {
@@ -160,20 +153,29 @@ DesignTrace run_design(const engine::Context& ctx, const DesignInstance& instanc
 DesignStudy design_study(const engine::Context& ctx, const DesignParams& params,
                          const std::vector<Acquisition>& acquisitions, const DesignSetup& setup) {
   params.validate();
-  const engine::Context self(MPI_COMM_SELF);
-  const auto mine = engine::block_range(params.instances, ctx.size(), ctx.rank());
   const Eigen::MatrixXd* pool = setup.pool ? &setup.pool->shifts : nullptr;
   DesignStudy study;
   for (auto acquisition : acquisitions) {
-    // Distances per round, then the count of instances that found the hidden member.
+    // Distances per round, then the count of instances that found the hidden member; summed in instance order
+    // (engine/task_farm.h delivers results in task order), so every rank count gives the same bits.
     std::vector<double> sum(std::size_t(params.rounds + 2), 0.0);
-    for (std::int64_t r = mine.begin; r < mine.end; ++r) {
+    engine::TaskFarm farm;
+    farm.what = "design study";
+    farm.task_name = "instance";
+    farm.end = params.instances;
+    farm.stops_on_signal = false;  // design has no safe point: SIGUSR1/USR2 let it finish (engine/signals.h)
+    farm.task = [&](const engine::Context& self, std::int64_t r) {
       const auto instance = make_instance(params, std::uint64_t(r), setup);
       const auto trace = run_design(self, instance, params, acquisition, pool);
-      for (std::size_t k = 0; k < trace.distance.size(); ++k) sum[k] += trace.distance[k];
-      if (pool && trace.recommendation == pool->col(instance.hidden)) sum.back() += 1;
-    }
-    engine::allreduce_sum(ctx, std::span<double>(sum));
+      std::vector<double> outcome = trace.distance;
+      outcome.push_back(pool && trace.recommendation == pool->col(instance.hidden) ? 1 : 0);
+      return outcome;
+    };
+    farm.after_round = [&](const engine::FarmRound& round) {
+      for (const auto& outcome : round.results)
+        for (std::size_t k = 0; k < sum.size(); ++k) sum[k] += outcome[k];
+    };
+    engine::run_task_farm(ctx, farm);
     for (auto& v : sum) v /= double(params.instances);
     if (pool) study.found.push_back(sum.back());
     sum.pop_back();

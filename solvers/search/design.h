@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "engine/context.h"
+#include "engine/parameters.h"
 #include "solvers/search/acquisition.h"
 #include "solvers/search/bayes_linear.h"
 #include "solvers/search/shift_pool.h"
@@ -46,23 +47,28 @@ struct DesignParams {
   int instances = 8;  // repeats averaged in the report
   std::uint64_t seed = 1;
 
-  template <typename Self, typename Visit>
-  static void for_each_knob(Self& self, Visit&& visit) {
-    visit("nodes", self.nodes, "nodes of the random DAG (without --dag)");
-    visit("edge_prob", self.edge_prob, "edge probability of the random DAG");
-    visit("weight_low", self.weight_low, "smallest |true edge weight|");
-    visit("weight_high", self.weight_high, "largest |true edge weight|");
-    visit("noise_sd", self.noise_sd, "noise sd of the SEM (known)");
-    visit("prior_sd", self.prior_sd, "prior sd of the regression coefficients");
-    visit("radius", self.radius, "shifts satisfy ||a|| <= radius");
-    visit("optimum_norm", self.optimum_norm, "||a*|| of each random instance");
-    visit("rounds", self.rounds, "design rounds");
-    visit("initial_samples", self.initial_samples, "observational samples before round 1");
-    visit("samples_per_round", self.samples_per_round, "samples of the chosen intervention per round");
-    visit("candidates", self.candidates, "random candidate shifts per round");
-    visit("posterior_samples", self.posterior_samples, "posterior draws for ucb and mi");
-    visit("ucb_beta", self.ucb_beta, "beta of ucb");
-    visit("instances", self.instances, "random instances averaged");
+  // Ranges that depend on another knob (weight_low <= weight_high) are checked by validate().
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("seed", self.seed, "seed of instances, data and candidates"));
+    declare(engine::knob("nodes", self.nodes, "nodes of the random DAG (without --dag)").at_least(1));
+    declare(engine::knob("edge_prob", self.edge_prob, "edge probability of the random DAG").in(0.0, 1.0));
+    declare(engine::knob("weight_low", self.weight_low, "smallest |true edge weight|; at most weight_high")
+                .at_least(0.0));
+    declare(engine::knob("weight_high", self.weight_high, "largest |true edge weight|").at_least(0.0));
+    declare(engine::knob("noise_sd", self.noise_sd, "noise sd of the SEM (known)").above(0.0));
+    declare(engine::knob("prior_sd", self.prior_sd, "prior sd of the regression coefficients").above(0.0));
+    declare(engine::knob("radius", self.radius, "shifts satisfy ||a|| <= radius").above(0.0));
+    declare(engine::knob("optimum_norm", self.optimum_norm, "||a*|| of each random instance").at_least(0.0));
+    declare(engine::knob("rounds", self.rounds, "design rounds").at_least(0));
+    declare(engine::knob("initial_samples", self.initial_samples, "observational samples before round 1")
+                .at_least(1));
+    declare(engine::knob("samples_per_round", self.samples_per_round, "samples of the chosen intervention per round")
+                .at_least(1));
+    declare(engine::knob("candidates", self.candidates, "random candidate shifts per round").at_least(1));
+    declare(engine::knob("posterior_samples", self.posterior_samples, "posterior draws for ucb and mi").at_least(2));
+    declare(engine::knob("ucb_beta", self.ucb_beta, "beta of ucb"));
+    declare(engine::knob("instances", self.instances, "random instances averaged").at_least(1));
   }
   void validate() const;  // throws tessera::Error naming the bad knob
 };

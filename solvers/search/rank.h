@@ -33,6 +33,17 @@ struct RankOptions {
   // Pairs only: the pair's signature; null = the sum of the two (gene space). Not owned; must give the same
   // values on every rank.
   PairSignature* pair_signature = nullptr;
+
+  // The knobs `tessera rank` offers (level, progress and pair_signature are set by the caller).
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("rank_by", self.rank_by, "the score candidates are ranked by"));
+    declare(engine::knob("top_k", self.top_k, "rows of the table").letter('k').in(1, 1000000000));
+    declare(engine::knob("pairs", self.pairs, "also score every pair of signatures (sum of the two)").flag());
+    declare(engine::knob("bootstrap", self.bootstrap, "bootstrap replicates for imputed signatures (0: none)")
+                .at_least(0));
+    declare(engine::knob("seed", self.seed, "seed of the bootstrap"));
+  }
 };
 
 // The candidate index space.

@@ -98,15 +98,10 @@ PreparedQuery prepare_query(std::span<const int> genes, std::span<const double> 
   return q;
 }
 
-RankBy parse_rank_by(std::string_view name) {
-  if (name == "connectivity") return RankBy::kConnectivity;
-  if (name == "cosine") return RankBy::kCosine;
-  if (name == "pearson") return RankBy::kPearson;
-  TESSERA_FAIL("unknown score '", std::string(name), "': use connectivity, cosine or pearson");
-}
-
-const char* rank_by_name(RankBy by) {
-  return by == RankBy::kCosine ? "cosine" : by == RankBy::kPearson ? "pearson" : "connectivity";
+const engine::NameTable<RankBy>& name_table(RankBy) {
+  static const engine::NameTable<RankBy> table{
+      {RankBy::kConnectivity, "connectivity"}, {RankBy::kCosine, "cosine"}, {RankBy::kPearson, "pearson"}};
+  return table;
 }
 
 std::pair<double, double> enrichment_scores(std::span<const float> signature, std::span<const int> up,

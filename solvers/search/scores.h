@@ -25,6 +25,8 @@
 #include <utility>
 #include <vector>
 
+#include "engine/parameters.h"
+
 namespace tessera::solvers::search {
 
 // Query-side quantities computed once and shared by every candidate.
@@ -55,8 +57,8 @@ struct Scores {
 };
 
 enum class RankBy { kConnectivity, kCosine, kPearson };
-RankBy parse_rank_by(const std::string_view name);  // "connectivity" | "cosine" | "pearson"
-const char* rank_by_name(RankBy by);
+const engine::NameTable<RankBy>& name_table(RankBy);  // connectivity | cosine | pearson
+inline const char* rank_by_name(RankBy by) { return name_table(by).name(by); }
 inline double score_of(const Scores& s, RankBy by) {
   return by == RankBy::kCosine ? s.cosine : by == RankBy::kPearson ? s.pearson : s.connectivity();
 }

@@ -16,7 +16,7 @@
 // Everything is deterministic from `seed`: each part draws from its own engine::RandomStream, indexed by the
 // unit of work (cell, entry), so the result is bit-identical run to run. All calls are local (no MPI).
 //
-// Calibration of the defaults (tests/solvers/test_simulator.cpp, DefaultsAreCalibrated): the same drug in two
+// Calibration of the defaults (tests/solvers/simulation/test_simulator.cpp, DefaultsAreCalibrated): the same drug in two
 // cell types correlates with median r 0.75 (true signatures) and 0.25 (observed, aggregated), as in CMap
 // (0.2-0.5); different drugs ~0.0 in two cell types (CMap ~0.05, from stress responses not modelled here).
 #pragma once
@@ -28,6 +28,7 @@
 
 #include <Eigen/Dense>
 
+#include "engine/parameters.h"
 #include "io/gene_matrix.h"
 #include "solvers/simulation/gene_network.h"
 
@@ -72,40 +73,43 @@ struct SimulationParams {
 
   // Throws tessera::Error naming the first bad parameter, its value and its allowed range.
   void validate() const;
-  // One line "seed=1 num_genes=978 ..." for logs.
+  // One line "seed=1 num_genes=978 ..." for logs: every knob in declaration order.
   std::string describe() const;
 
-  // visit(name, value&) for every knob but the seed (which needs all 64 bits); value is int& or double&.
-  template <typename Self, typename Visit>
-  static void for_each_knob(Self& self, Visit&& visit) {
-    visit("num_genes", self.num_genes);
-    visit("num_cells", self.num_cells);
-    visit("num_drugs", self.num_drugs);
-    visit("expected_parents", self.expected_parents);
-    visit("hub_share", self.hub_share);
-    visit("hub_edge_share", self.hub_edge_share);
-    visit("weight_low", self.weight_low);
-    visit("weight_high", self.weight_high);
-    visit("noise_sd", self.noise_sd);
-    visit("changed_edge_share", self.changed_edge_share);
-    visit("mean_expression", self.mean_expression);
-    visit("mean_expression_sd", self.mean_expression_sd);
-    visit("cell_mean_sd", self.cell_mean_sd);
-    visit("targets_per_drug", self.targets_per_drug);
-    visit("target_pool_size", self.target_pool_size);
-    visit("effect_low", self.effect_low);
-    visit("effect_high", self.effect_high);
-    visit("perfect_share", self.perfect_share);
-    visit("inhibition_share", self.inhibition_share);
-    visit("response_sd", self.response_sd);
-    visit("replicates", self.replicates);
-    visit("controls_per_cell", self.controls_per_cell);
-    visit("measurement_sd", self.measurement_sd);
-    visit("reference_cells", self.reference_cells);
-    visit("reference_density", self.reference_density);
-    visit("density", self.density);
-    visit("cell_density_spread", self.cell_density_spread);
-    visit("popularity_skew", self.popularity_skew);
+  // Every knob, with its allowed range (engine/parameters.h). Ranges that depend on another knob (weight_low <=
+  // weight_high, targets_per_drug <= target_pool_size <= num_genes, effect_low <= effect_high, reference_cells
+  // <= num_cells) are checked by validate().
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("seed", self.seed, "random seed (every random draw derives from it)"));
+    declare(engine::knob("num_genes", self.num_genes, "genes (the L1000 landmark count)").in(1, 100000));
+    declare(engine::knob("num_cells", self.num_cells, "cell types").in(1, 10000));
+    declare(engine::knob("num_drugs", self.num_drugs, "drugs (compounds)").in(1, 1000000));
+    declare(engine::knob("expected_parents", self.expected_parents, "mean number of regulators per gene (Poisson)").in(0.0, 20.0));
+    declare(engine::knob("hub_share", self.hub_share, "share of genes that are hub regulators (upstream)").in(0.0, 1.0));
+    declare(engine::knob("hub_edge_share", self.hub_edge_share, "share of edges that start at a hub").in(0.0, 1.0));
+    declare(engine::knob("weight_low", self.weight_low, "|edge weight| ~ U(weight_low, weight_high), random sign; at most weight_high").in(0.0, 1.0));
+    declare(engine::knob("weight_high", self.weight_high, "largest |edge weight|").in(0.0, 1.0));
+    declare(engine::knob("noise_sd", self.noise_sd, "sd of each gene's own biological noise (log2 units)").in(0.0, 100.0));
+    declare(engine::knob("changed_edge_share", self.changed_edge_share, "share of edges whose weight each cell type redraws").in(0.0, 1.0));
+    declare(engine::knob("mean_expression", self.mean_expression, "average log2 expression level of a gene").in(-1e6, 1e6));
+    declare(engine::knob("mean_expression_sd", self.mean_expression_sd, "spread of the shared expression level across genes").in(0.0, 1e6));
+    declare(engine::knob("cell_mean_sd", self.cell_mean_sd, "cell-specific deviation of each gene's mean").in(0.0, 1e6));
+    declare(engine::knob("targets_per_drug", self.targets_per_drug, "target genes per drug; at most target_pool_size").at_least(1));
+    declare(engine::knob("target_pool_size", self.target_pool_size, "druggable genes that targets come from; at most num_genes").at_least(1));
+    declare(engine::knob("effect_low", self.effect_low, "|effect| on a target ~ U(effect_low, effect_high) (log2 units); at most effect_high").in(0.0, 1e3));
+    declare(engine::knob("effect_high", self.effect_high, "largest |effect| on a target (log2 units)").in(0.0, 1e3));
+    declare(engine::knob("perfect_share", self.perfect_share, "share of drugs that are perfect interventions (the others shift)").in(0.0, 1.0));
+    declare(engine::knob("inhibition_share", self.inhibition_share, "chance that a drug lowers a target").in(0.0, 1.0));
+    declare(engine::knob("response_sd", self.response_sd, "sd of the log response factor of each (cell, drug target)").in(0.0, 10.0));
+    declare(engine::knob("replicates", self.replicates, "treated profiles per observed (cell, drug)").in(1, 10000000));
+    declare(engine::knob("controls_per_cell", self.controls_per_cell, "DMSO profiles per cell type").in(1, 10000000));
+    declare(engine::knob("measurement_sd", self.measurement_sd, "sd of the measurement noise added to every profile (log2 units)").in(0.0, 100.0));
+    declare(engine::knob("reference_cells", self.reference_cells, "cell types that measure most drugs; at most num_cells").at_least(0));
+    declare(engine::knob("reference_density", self.reference_density, "share of drugs a reference cell type measures").in(0.0, 1.0));
+    declare(engine::knob("density", self.density, "mean share of drugs each other cell type measures").in(0.0, 1.0));
+    declare(engine::knob("cell_density_spread", self.cell_density_spread, "other cell types' densities ~ density * U(1 - spread, 1 + spread)").in(0.0, 1.0));
+    declare(engine::knob("popularity_skew", self.popularity_skew, "sd of the log popularity of drugs (0: all drugs equally popular)").in(0.0, 5.0));
   }
 };
 

@@ -39,11 +39,6 @@ const char* const kLevel2 = "LJP009_A375_24H_X1_B20_GEX_n384x978.gct";
 const char* const kLevel3 = "LJP009_A375_24H_X1_B20_QNORM_n371x978.gct";
 const char* const kLevel4 = "LJP009_A375_24H_X1_B20_ZSPCQNORM_n371x978.gct";
 
-#define REQUIRE_PLATE(path)                                                                               \
-  if (!fs::exists(path))                                                                                  \
-  GTEST_SKIP() << "real L1000 plate " << (path) << " not found; set TESSERA_DATA_DIR to the shared data " \
-                                                   "folder to run this test"
-
 fs::path plate(const char* name) { return data_dir() / "l1000" / name; }
 
 const MetaColumn& field(const MetaTable& table, const char* name) { return table.require(name, "test"); }
@@ -90,9 +85,12 @@ class GctTest : public ::testing::Test {
   fs::path dir_;
 };
 
-TEST_F(GctTest, ReadsLevel2Plate) {
+// The cases that read the real L1000 plates (tests/CMakeLists.txt runs *RealData suites as test_gct_real_data).
+using GctRealData = GctTest;
+
+TEST_F(GctRealData, ReadsLevel2Plate) {
   const fs::path path = plate(kLevel2);
-  REQUIRE_PLATE(path);
+  TESSERA_REQUIRE_REAL_DATA(path);
   const auto gct = read_gct<float>(path);
   ASSERT_EQ(gct.num_genes(), 978);
   ASSERT_EQ(gct.num_signatures(), 384);
@@ -161,10 +159,10 @@ TEST_F(GctTest, ReadsLevel2Plate) {
   EXPECT_EQ(read_gct<double>(path).values.sum(), 388458223.0);
 }
 
-TEST_F(GctTest, ReadsLevel3And4Plates) {
+TEST_F(GctRealData, ReadsLevel3And4Plates) {
   const fs::path level3 = plate(kLevel3), level4 = plate(kLevel4);
-  REQUIRE_PLATE(level3);
-  REQUIRE_PLATE(level4);
+  TESSERA_REQUIRE_REAL_DATA(level3);
+  TESSERA_REQUIRE_REAL_DATA(level4);
   const auto qnorm = read_gct<float>(level3);
   ASSERT_EQ(qnorm.num_genes(), 978);
   ASSERT_EQ(qnorm.num_signatures(), 371);
@@ -198,9 +196,9 @@ TEST_F(GctTest, ReadsLevel3And4Plates) {
   EXPECT_NEAR(zs.values.sum(), 5526.3326, 1e-6);
 }
 
-TEST_F(GctTest, ReadingTheLevel2PlateIsFast) {
+TEST_F(GctRealData, ReadingTheLevel2PlateIsFast) {
   const fs::path path = plate(kLevel2);
-  REQUIRE_PLATE(path);
+  TESSERA_REQUIRE_REAL_DATA(path);
   double best = 1e9;
   for (int repeat = 0; repeat < 5; ++repeat) {
     const auto start = std::chrono::steady_clock::now();
@@ -213,10 +211,10 @@ TEST_F(GctTest, ReadingTheLevel2PlateIsFast) {
   EXPECT_LT(best, 5.0);  // generous: only catches a pathological slowdown on a loaded machine
 }
 
-TEST_F(GctTest, RealPlatesRoundTripThroughVersion13) {
+TEST_F(GctRealData, RealPlatesRoundTripThroughVersion13) {
   for (const char* name : {kLevel2, kLevel4}) {
     const fs::path path = plate(name);
-    REQUIRE_PLATE(path);
+    TESSERA_REQUIRE_REAL_DATA(path);
     const auto original = read_gct<float>(path);
     const fs::path copy = dir_ / "copy.gct";
     write_gct(copy, original);
@@ -231,9 +229,9 @@ TEST_F(GctTest, RealPlatesRoundTripThroughVersion13) {
   }
 }
 
-TEST_F(GctTest, RealPlateRoundTripsThroughVersion12) {
+TEST_F(GctRealData, RealPlateRoundTripsThroughVersion12) {
   const fs::path path = plate(kLevel3);
-  REQUIRE_PLATE(path);
+  TESSERA_REQUIRE_REAL_DATA(path);
   const auto original = read_gct<float>(path);
   const fs::path copy = dir_ / "copy12.gct";
   write_gct(copy, original, GctVersion::k1_2);

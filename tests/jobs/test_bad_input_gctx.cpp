@@ -41,7 +41,8 @@ std::string small_gctx(const fs::path& path, int genes, int signatures) {
   return quote(path.string());
 }
 
-std::vector<BadInput> rows() {
+// Damaged copies of the real cmapPy file.
+std::vector<BadInput> real_file_rows() {
   return {
       {"a cmapPy file with one bit of a gzip filter-pipeline message flipped",
        [](const fs::path& dir) {
@@ -55,6 +56,12 @@ std::vector<BadInput> rows() {
          return kTessera + " inspect " + quote((dir / "heap.gctx").string());
        },
        1, {"heap.gctx", "HDF5 cannot read", "damaged", "download or copy it again", "h5dump"}},
+  };
+}
+
+// Bad files written here.
+std::vector<BadInput> rows() {
+  return {
       {"a GCTX with 0 signatures",
        [](const fs::path& dir) {
          return kTessera + " impute --method cell_mean --input " + small_gctx(dir / "empty.gctx", 5, 0) +
@@ -85,9 +92,11 @@ std::vector<BadInput> rows() {
   };
 }
 
-TEST(BadInputGctx, RefusedWithFileFieldAndFix) {
-  if (!fs::exists(real_level5())) GTEST_SKIP() << "real data not found at " << real_level5();
-  expect_refusals("tessera_bad_gctx", rows());
+TEST(BadInputGctx, RefusedWithFileFieldAndFix) { expect_refusals("tessera_bad_gctx", rows()); }
+
+TEST(BadInputGctxRealData, DamagedRealFileRefusedWithFileFieldAndFix) {
+  TESSERA_REQUIRE_REAL_DATA(real_level5());
+  expect_refusals("tessera_bad_gctx_real", real_file_rows());
 }
 
 // The real Level 5 file stores pert_idose in Latin-1 ("10 \xb5M"): shown as UTF-8, and `--dose "10 µM"` typed in

@@ -1,7 +1,7 @@
 // A test and benchmark KernelOperator: the NTK of a one-hidden-layer ReLU network on N random unit vectors in
 // `dims` dimensions, NTK(rho) = (rho (pi - arccos rho) + sqrt(1 - rho^2)) / pi + rho (pi - arccos rho) / pi,
 // rho = <x_i, x_j>. Strictly positive definite on distinct inputs, K_ii = 2. The real NTK operator
-// (solvers/ntk/ntk_operator.h) plugs into the solvers through the same interface.
+// (solvers/ntk/kernel/ntk_operator.h) plugs into the solvers through the same interface.
 #pragma once
 
 #include <algorithm>
@@ -12,7 +12,7 @@
 #include <Eigen/Dense>
 
 #include "engine/random.h"
-#include "solvers/ntk/kernel_operator.h"
+#include "solvers/ntk/solve/kernel_operator.h"
 
 namespace tessera::testing {
 

@@ -24,6 +24,14 @@ inline std::filesystem::path data_dir() {
          "data";
 }
 
+// The first statement of a real-data case: skips it, with the path and the fix, when the file is missing. Real-data
+// cases live in GoogleTest suites named *RealData, which tests/CMakeLists.txt runs as their own ctest entry
+// (<test>_real_data), so ctest reports them Skipped on a machine without the data.
+#define TESSERA_REQUIRE_REAL_DATA(path)                                                                       \
+  if (!std::filesystem::exists(path))                                                                        \
+  GTEST_SKIP() << "real data not found at " << (path) << "; set TESSERA_DATA_DIR to the shared data folder " \
+                                                         "(../shared/data beside the repository) to run this test"
+
 // A fresh, empty folder <tmp>/<prefix>_<pid>/<name> for one test's files.
 inline std::filesystem::path scratch_dir(const std::string& prefix, const std::string& name) {
   const auto dir = std::filesystem::temp_directory_path() / (prefix + "_" + std::to_string(::getpid())) / name;

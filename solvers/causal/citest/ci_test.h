@@ -6,13 +6,15 @@
 #include <unordered_map>
 #include <vector>
 
+#include "engine/hash.h"
+
 namespace tessera::solvers::causal {
 
 // Hash of an int vector, for memo keys.
 struct IntVectorHash {
   std::size_t operator()(const std::vector<int>& v) const {
-    std::uint64_t h = 1469598103934665603ULL;
-    for (int x : v) h = (h ^ std::uint64_t(std::uint32_t(x))) * 1099511628211ULL;
+    std::uint64_t h = engine::kWordHashBasis;
+    for (int x : v) h = engine::mix_word(h, std::uint32_t(x));
     return std::size_t(h);
   }
 };

@@ -1,6 +1,7 @@
 // Bootstrap edge stability, run at 1, 2 and 3 ranks: the frequencies equal a serial loop written out here, and a
 // run stopped by a signal on one rank checkpoints, throws StopRequested on every rank and resumes to the
-// bit-identical result. A checkpoint of another bootstrap is refused with an Error naming the file.
+// bit-identical result. A checkpoint of another bootstrap, a damaged one or an old text one is refused with an Error
+// naming the file.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -31,7 +32,7 @@ InterventionalData problem() {
 
 DiscoveryParams search() {
   DiscoveryParams params;
-  params.algorithm = "utigsp";
+  params.algorithm = Algorithm::kUtIgsp;
   params.restarts = 2;
   params.seed = 3;
   return params;
@@ -141,21 +142,32 @@ TEST(CausalBootstrap, ForeignCheckpointIsAnError) {
 
   auto other_seed = search();
   other_seed.seed = 4;
-  expect_refused(world, data, other_seed, kResamples, checkpoint, "seed is 3 there but 4");
-  expect_refused(world, data, search(), kResamples + 1, checkpoint, "resamples is 9 there but 10");
+  expect_refused(world, data, other_seed, kResamples, checkpoint, "seed: 3 in the checkpoint, 4 in this run");
+  expect_refused(world, data, search(), kResamples + 1, checkpoint, "resamples: 9 in the checkpoint, 10 in this run");
   auto other_alpha = search();
   other_alpha.alpha = 1e-3;
-  expect_refused(world, data, other_alpha, kResamples, checkpoint, "search is");
+  expect_refused(world, data, other_alpha, kResamples, checkpoint, "search: ");
   auto other_data = data;
   other_data.samples(0, 0) += 1e-9;
-  expect_refused(world, other_data, search(), kResamples, checkpoint, "data is");
+  expect_refused(world, other_data, search(), kResamples, checkpoint, "data: ");
 
   world.barrier();
-  if (world.is_root()) {
-    std::ofstream(checkpoint) << "not a checkpoint\n";
-  }
+  if (world.is_root()) std::ofstream(checkpoint) << "not a checkpoint\n";
   world.barrier();
-  expect_refused(world, data, search(), kResamples, checkpoint, "is truncated");  // one line only
+  expect_refused(world, data, search(), kResamples, checkpoint, "not an HDF5 file");
+  // The text checkpoints of earlier versions are refused by name, not read.
+  world.barrier();
+  if (world.is_root())
+    std::ofstream(checkpoint) << "# tessera bootstrap checkpoint: delete this file to start the bootstrap over\np 3\n";
+  world.barrier();
+  expect_refused(world, data, search(), kResamples, checkpoint, "text format of an older Tessera");
+  // A damaged checkpoint (cut short) is refused too, on every rank.
+  world.barrier();
+  if (world.is_root()) std::filesystem::remove(checkpoint);
+  run_until_stopped(world, data, search(), checkpoint, 0);
+  if (world.is_root()) std::filesystem::resize_file(checkpoint, std::filesystem::file_size(checkpoint) / 2);
+  world.barrier();
+  expect_refused(world, data, search(), kResamples, checkpoint, "truncated");
   world.barrier();
   if (world.is_root()) std::filesystem::remove_all(checkpoint.parent_path());
 }

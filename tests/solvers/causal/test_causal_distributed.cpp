@@ -48,7 +48,7 @@ TEST(CausalDistributed, ShrinkageStatisticsMatchOneRank) {
   EXPECT_NEAR(shrinkage_intensity(mine[0]), shrinkage_intensity(alone[0]), 1e-12);
   for (const char* algorithm : {"gsp", "utigsp"}) {
     DiscoveryParams params;
-    params.algorithm = algorithm;
+    params.algorithm = name_table(Algorithm{}).parse(algorithm, "algorithm");
     params.alpha = 1e-3;
     params.restarts = 5;
     const DiscoveryResult distributed = discover(world, data, params);
@@ -67,7 +67,7 @@ TEST(CausalDistributed, SameDagForAnyRankCount) {
     for (std::uint64_t seed : {1, 2}) {
       const auto data = problem(25, seed);
       DiscoveryParams params;
-      params.algorithm = algorithm;
+      params.algorithm = name_table(Algorithm{}).parse(algorithm, "algorithm");
       params.alpha = 1e-4;
       params.restarts = 7;  // not a multiple of 2 or 3: ranks run unequal shares
       const DiscoveryResult distributed = discover(world, data, params);
@@ -109,8 +109,8 @@ TEST(CausalDistributed, HsicSameDagForAnyRankCount) {
   const auto data = nonlinear_problem(300, 5);
   for (const char* algorithm : {"gsp", "utigsp"}) {
     DiscoveryParams params;
-    params.algorithm = algorithm;
-    params.ci_test = "hsic";
+    params.algorithm = name_table(Algorithm{}).parse(algorithm, "algorithm");
+    params.ci_test = CiTestKind::kHsic;
     params.restarts = 7;
     const DiscoveryResult distributed = discover(world, data, params);
     const DiscoveryResult alone = discover(engine::Context(MPI_COMM_SELF), data, params);
@@ -127,7 +127,7 @@ TEST(CausalDistributed, BootstrapFrequenciesMatchOneRank) {
   LinearSem sem;
   const auto data = problem(10, 4, &sem);
   DiscoveryParams params;
-  params.algorithm = "utigsp";
+  params.algorithm = Algorithm::kUtIgsp;
   params.restarts = 2;
   const auto mine = bootstrap_edges(world, data, params, 5);
   const auto alone = bootstrap_edges(engine::Context(MPI_COMM_SELF), data, params, 5);

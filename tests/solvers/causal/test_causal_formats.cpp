@@ -65,8 +65,8 @@ TEST(DagSimulation, ListsOnlyTheKnownTargets) {
   }
   // Deterministic from the seed.
   EXPECT_EQ(simulate_dag_data(params).data.samples, sim.data.samples);
-  params.graph = "ring";
-  testing::expect_mentions(testing::error_of([&] { simulate_dag_data(params); }), {"--graph 'ring'"});
+  testing::expect_mentions(testing::error_of([] { name_table(RandomGraph{}).parse("ring", "--graph"); }),
+                           {"--graph 'ring'"});
 }
 
 // Preferential attachment: acyclic, about p * degree / 2 arcs, and hubs far above an ER graph's largest degree.
@@ -99,7 +99,7 @@ TEST(Dcdi, WrittenFolderReadsBackAsTheSameDataAndDag) {
   EXPECT_FALSE(read_dcdi_dag(dir, 1).has_value());
   // Discovery cannot tell the two paths apart (UT-IGSP: setting 3's targets are unknown).
   DiscoveryParams discovery;
-  discovery.algorithm = "utigsp";
+  discovery.algorithm = Algorithm::kUtIgsp;
   const engine::Context world;
   EXPECT_EQ(discover(world, back, discovery).dag, discover(world, sim.data, discovery).dag);
 }

@@ -1,5 +1,5 @@
 // Real data: Sachs et al. (2005) flow cytometry, groups 1-7 (TESSERA_DATA_DIR/sachs/sachs_gss.csv; see
-// /work/shared/data/README.md). Scores GSP, IGSP and UT-IGSP against the 18-arc consensus network. Skips when
+// ../shared/data/README.md). Scores GSP, IGSP and UT-IGSP against the 18-arc consensus network. Skipped when
 // the file is missing.
 #include <gtest/gtest.h>
 
@@ -9,14 +9,12 @@
 
 #include "engine/context.h"
 #include "solvers/causal/discover.h"
+#include "tests/support/test_helpers.h"
 
 namespace tessera::solvers::causal {
 namespace {
 
-std::filesystem::path sachs_path() {
-  const char* dir = std::getenv("TESSERA_DATA_DIR");
-  return std::filesystem::path(dir ? dir : "/work/shared/data") / "sachs" / "sachs_gss.csv";
-}
+std::filesystem::path sachs_path() { return tessera::testing::data_dir() / "sachs" / "sachs_gss.csv"; }
 
 Dag consensus() {
   Dag g(11);
@@ -47,9 +45,9 @@ Dag consensus() {
 // kernel sees the nonlinear, heavy-tailed protein relations. For scale: the empty graph scores 18 and published
 // methods report about 15-20 on this data. The bounds leave room for rounding-level changes but catch a broken
 // search.
-TEST(Sachs, ShdAgainstTheConsensusNetwork) {
+TEST(SachsRealData, ShdAgainstTheConsensusNetwork) {
   const auto path = sachs_path();
-  if (!std::filesystem::exists(path)) GTEST_SKIP() << "Sachs data not found at " << path;
+  TESSERA_REQUIRE_REAL_DATA(path);
   CausalCsvOptions opt;
   opt.observational = {"1", "2"};
   opt.keep_settings = {"1", "2", "3", "4", "5", "6", "7"};
@@ -65,8 +63,8 @@ TEST(Sachs, ShdAgainstTheConsensusNetwork) {
   for (const auto& [algorithm, ci_test, bound] : std::vector<Run>{
            {"gsp", "gaussian", 20}, {"igsp", "gaussian", 20}, {"utigsp", "gaussian", 20}, {"utigsp", "hsic", 16}}) {
     DiscoveryParams params;
-    params.algorithm = algorithm;
-    params.ci_test = ci_test;
+    params.algorithm = name_table(Algorithm{}).parse(algorithm, "algorithm");
+    params.ci_test = name_table(CiTestKind{}).parse(ci_test, "ci_test");
     params.alpha = 1e-5;
     params.alpha_inv = 1e-5;
     const auto res = discover(world, data, params);

@@ -75,7 +75,7 @@ TEST(Igsp, RecoversTheDagWithKnownTargets) {
     const Problem pr = make_problem(
         6, 2, seed, single_node_interventions({0, 1, 2, 3, 4, 5}, Intervention::Kind::kPerfect), 10000, 10000);
     DiscoveryParams params;
-    params.algorithm = "igsp";
+    params.algorithm = Algorithm::kIgsp;
     params.restarts = 5;
     const auto res = discover(self(), pr.data, params);
     EXPECT_TRUE(markov_equivalent(pr.sem.dag, res.dag)) << "seed " << seed;
@@ -89,7 +89,7 @@ TEST(UtIgsp, RecoversTheDagAndThePlantedTargets) {
     const Problem pr =
         make_problem(6, 2, seed, single_node_interventions(planted, Intervention::Kind::kShift), 10000, 10000);
     DiscoveryParams params;
-    params.algorithm = "utigsp";
+    params.algorithm = Algorithm::kUtIgsp;
     params.restarts = 5;
     const auto res = discover(self(), pr.data, params);
     EXPECT_TRUE(markov_equivalent(pr.sem.dag, res.dag)) << "seed " << seed << ": SHD " << shd(pr.sem.dag, res.dag);
@@ -108,9 +108,8 @@ TEST(Discover, FixedOrderGivesTheMinimalImapAndBadParamsThrow) {
   params.fixed_order = {0, 1};
   EXPECT_THROW(discover(self(), pr.data, params), Error);
   DiscoveryParams bad;
-  bad.algorithm = "pc";
-  EXPECT_THROW(discover(self(), pr.data, bad), Error);
-  bad.algorithm = "utigsp";  // no interventional settings
+  EXPECT_THROW(name_table(Algorithm{}).parse("pc", "--algorithm"), Error);
+  bad.algorithm = Algorithm::kUtIgsp;  // no interventional settings
   EXPECT_THROW(discover(self(), pr.data, bad), Error);
 }
 
@@ -127,18 +126,17 @@ TEST(Discover, PooledStartingGraphBeatsTheObservationalOne) {
   for (int k = 0; k < 5; ++k) ivs.push_back({{nodes[std::size_t(k)]}, Intervention::Kind::kPerfect});
   const InterventionalData data = simulate_interventional(sem, 1000, ivs, 1000, 7);
   DiscoveryParams params;
-  params.algorithm = "utigsp";
+  params.algorithm = Algorithm::kUtIgsp;
   params.alpha = params.alpha_inv = 1e-5;
   const int pooled = shd(sem.dag, discover(self(), data, params).dag);
-  params.start_graph = "observational";
+  params.start_graph = StartGraph::kObservational;
   const int observational = shd(sem.dag, discover(self(), data, params).dag);
   EXPECT_LE(pooled, 15);
   EXPECT_LT(pooled, observational);
-  params.start_graph = "setting1";
   EXPECT_THROW(
       {
         try {
-          discover(self(), data, params);
+          name_table(StartGraph{}).parse("setting1", "--start-graph");
         } catch (const Error& e) {
           EXPECT_NE(std::string(e.what()).find("--start-graph 'setting1'"), std::string::npos) << e.what();
           throw;
@@ -178,7 +176,7 @@ TEST(Shrinkage, AutoChangesNothingWhenRowsExceedVariables) {
   const Problem pr = make_problem(20, 2, 3, {{{2}}, {{7}}}, 500, 500);
   for (const char* algorithm : {"gsp", "utigsp"}) {
     DiscoveryParams params;
-    params.algorithm = algorithm;
+    params.algorithm = name_table(Algorithm{}).parse(algorithm, "algorithm");
     params.restarts = 3;
     params.shrinkage = 0;
     const auto none = discover(self(), pr.data, params);
@@ -220,7 +218,7 @@ TEST(Shrinkage, FewerRowsThanVariablesRunsAndLearnsOnlyTrueArcs) {
   const auto data = simulate_interventional(sem, 40, ivs, 40, 3);
   for (const char* algorithm : {"gsp", "igsp", "utigsp"}) {
     DiscoveryParams params;
-    params.algorithm = algorithm;
+    params.algorithm = name_table(Algorithm{}).parse(algorithm, "algorithm");
     params.alpha = 1e-3;
     params.restarts = 4;
     params.shrinkage = 0;
@@ -302,7 +300,7 @@ TEST(Hsic, FindsTheNonlinearArcsTheGaussianTestMisses) {
     EXPECT_FALSE(gaussian.adjacent(0, 1)) << "seed " << seed;
     EXPECT_FALSE(gaussian.adjacent(3, 4)) << "seed " << seed;
     EXPECT_GE(shd(pr.truth, gaussian), 2) << "seed " << seed;
-    params.ci_test = "hsic";
+    params.ci_test = CiTestKind::kHsic;
     const Dag hsic = discover(self(), pr.data, params).dag;
     EXPECT_TRUE(same_skeleton(pr.truth, hsic)) << "seed " << seed << ": SHD " << shd(pr.truth, hsic);
     // The v-structure 2 -> 4 <- 3 is identified; the chain 0 - 1 - 2 may be oriented either way (SHD <= 2).
@@ -314,7 +312,7 @@ TEST(Hsic, FindsTheNonlinearArcsTheGaussianTestMisses) {
 TEST(Hsic, FixedOrderAndOnlyObservationalRows) {
   const NonlinearProblem pr = nonlinear_problem(400, 4);
   DiscoveryParams params;
-  params.ci_test = "hsic";
+  params.ci_test = CiTestKind::kHsic;
   params.restarts = 3;
   const Dag alone = discover(self(), pr.data, params).dag;
   // Interventional rows placed first must not reach the HSIC test: it takes the first observational rows.
@@ -341,7 +339,7 @@ TEST(Hsic, FixedOrderAndOnlyObservationalRows) {
 TEST(Hsic, NeedsSamplesAndAKnownTestName) {
   const NonlinearProblem pr = nonlinear_problem(50, 1);
   DiscoveryParams params;
-  params.ci_test = "hsic";
+  params.ci_test = CiTestKind::kHsic;
   const auto stats = compute_setting_stats(self(), pr.data);
   try {
     discover(self(), stats, pr.data.known_targets, params);
@@ -349,14 +347,13 @@ TEST(Hsic, NeedsSamplesAndAKnownTestName) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("samples"), std::string::npos) << e.what();
   }
-  params.ci_test = "kci";
   try {
-    discover(self(), pr.data, params);
+    name_table(CiTestKind{}).parse("kci", "--ci-test");
     ADD_FAILURE() << "unknown ci_test accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--ci-test"), std::string::npos) << e.what();
   }
-  params.ci_test = "hsic";
+  params.ci_test = CiTestKind::kHsic;
   params.hsic_samples = 5;
   EXPECT_THROW(discover(self(), pr.data, params), Error);
 }

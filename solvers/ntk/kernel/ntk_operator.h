@@ -1,0 +1,49 @@
+// The NTK kernel matrix of a list of (cell type, drug) pairs as a KernelOperator: K[i, j] = NTK(rho_ij), with
+// rho from solvers/ntk/kernel/features.h (one-hot term on the diagonal) and NTK from solvers/ntk/kernel/kernel.h. Tiles are
+// computed on demand in O(rows x cols) (O(rows x cols x cell types) for the similarity prior); nothing N x N is
+// stored. The same object also gives tiles of the cross kernel between its pairs and another list (query
+// pairs), where the one-hot blocks never meet.
+//
+// Local and const: tile() and cross_tile() are safe to call from several threads at once.
+#pragma once
+
+#include <Eigen/Dense>
+#include <cstdint>
+#include <memory>
+
+#include "solvers/ntk/kernel/features.h"
+#include "solvers/ntk/kernel/kernel.h"
+#include "solvers/ntk/solve/kernel_operator.h"
+
+namespace tessera::solvers::ntk {
+
+class NtkOperator final : public KernelOperator {
+ public:
+  // pairs must have been encoded by *features. Validates shape.
+  NtkOperator(std::shared_ptr<const PairFeatures> features, PairList pairs, const NtkShape& shape);
+
+  std::int64_t size() const override { return pairs_.size(); }
+
+  // out = K[row0 : row0 + out.rows(), col0 : col0 + out.cols()] (column-major, any outer stride).
+  void tile(std::int64_t row0, std::int64_t col0, Eigen::Ref<Eigen::MatrixXd> out) const override;
+
+  // NTK(1) = depth + 1 for every pair (rows are normalised).
+  double diagonal(std::int64_t i) const override;
+
+  // out(r, c) = NTK(rho(pairs[row0 + r], others[col0 + c])): the cross kernel between this operator's pairs
+  // (training rows) and another list (query rows) encoded by the same features.
+  void cross_tile(const PairList& others, std::int64_t row0, std::int64_t col0, Eigen::Ref<Eigen::MatrixXd> out) const;
+
+  const PairList& pairs() const { return pairs_; }
+  const PairFeatures& features() const { return *features_; }
+  const NtkShape& shape() const { return shape_; }
+
+ private:
+  void apply(Eigen::Ref<Eigen::MatrixXd> out) const;
+
+  std::shared_ptr<const PairFeatures> features_;
+  PairList pairs_;
+  NtkShape shape_;
+};
+
+}  // namespace tessera::solvers::ntk

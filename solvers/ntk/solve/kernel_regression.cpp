@@ -1,0 +1,144 @@
+#include "solvers/ntk/solve/kernel_regression.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+
+#include "engine/collectives.h"
+#include "engine/error.h"
+#include "engine/hash.h"
+#include "engine/log.h"
+#include "engine/sharded_matrix.h"
+#include "engine/signals.h"
+#include "engine/blas.h"
+#include "io/atomic_file.h"
+#include "solvers/ntk/solve/cg_checkpoint.h"
+#include "solvers/ntk/solve/exact.h"
+#include "solvers/ntk/solve/matrix_free.h"
+#include "solvers/ntk/solve/parallel_for.h"
+#include "solvers/ntk/solve/solver_choice.h"
+
+
+namespace tessera::solvers::ntk {
+
+MatrixFreeParams matrix_free_params_for(const KernelSolveParams& params, const std::vector<std::int64_t>& train_entries,
+                                        const std::vector<std::int64_t>& queries, std::string_view kernel_label) {
+  MatrixFreeParams cg = params.matrix_free;
+  if (params.memory_gb > 0) cg.memory_budget_bytes = params.memory_gb * 1e9;
+  if (params.checkpoint_dir.empty()) return cg;
+  std::uint64_t hash = engine::hash_bytes(train_entries.data(), train_entries.size() * sizeof(std::int64_t));
+  hash = engine::hash_bytes(queries.data(), queries.size() * sizeof(std::int64_t), hash);
+  hash = engine::hash_bytes(kernel_label.data(), kernel_label.size(), hash);
+  char name[40];
+  std::snprintf(name, sizeof name, "ntk_cg_%016llx.h5", static_cast<unsigned long long>(hash));
+  io::make_output_folder(params.checkpoint_dir, "--ntk-checkpoint-dir");
+  cg.checkpoint_path = (std::filesystem::path(params.checkpoint_dir) / name).string();
+  cg.resume = true;
+  return cg;
+}
+
+namespace {
+
+ExactOptions exact_options_for(const KernelSolveParams& params) {
+  ExactOptions exact;
+  exact.jitter = params.jitter;
+  exact.max_jitter = std::max(exact.max_jitter, params.jitter);
+  exact.block_size = params.block_size;
+  return exact;
+}
+
+// c (m x n) = a^T b through the system BLAS (solvers/ntk/blas.h: Eigen's GEMM is several times slower here). A rank
+// that holds no training rows contributes zeros.
+void gemm_tn(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, Eigen::MatrixXd& c) {
+  TESSERA_ASSERT(a.rows() == b.rows());
+  c.resize(a.cols(), b.cols());
+  if (a.rows() == 0) {
+    c.setZero();
+    return;
+  }
+  engine::blas::gemm('T', 'N', a.cols(), b.cols(), a.rows(), 1.0, a.data(), a.rows(), b.data(), b.rows(), 0.0, c.data(),
+             c.rows());
+}
+
+}  // namespace
+
+void KernelSolveParams::validate() const {
+  name_table(solver).name(solver);  // a value outside the table (a cast) is refused there
+  TESSERA_CHECK(std::isfinite(memory_gb) && memory_gb >= 0.0, "ntk_memory_gb = ", memory_gb,
+                " is invalid: use a size in GB > 0, or 0 for half of the node's memory over its ranks");
+  matrix_free.validate();
+  exact_options_for(*this).validate();
+}
+
+double kernel_solve_budget_bytes(const engine::Context& ctx, const KernelSolveParams& params) {
+  return params.memory_gb > 0.0 ? params.memory_gb * 1e9 : 0.5 * ctx.physical_memory_per_rank();
+}
+
+Eigen::MatrixXd kernel_regression(const engine::Context& ctx, const KernelOperator& kernel, const CrossKernel& cross,
+                                  const io::PerturbationTable& table, const std::vector<std::int64_t>& train_entries,
+                                  const std::vector<std::int64_t>& queries, const KernelSolveParams& params,
+                                  std::string_view kernel_label) {
+  const std::int64_t n = kernel.size(), genes = table.num_genes();
+  TESSERA_ASSERT(n == std::int64_t(train_entries.size()));
+  // Right-hand sides: the training signatures, one row per training pair, this rank's row block.
+  engine::RowShardedMatrix rhs(ctx, n, genes);
+  const auto mine = rhs.range();
+  for (auto i = mine.begin; i < mine.end; ++i)
+    rhs.local().row(i - mine.begin) = table.values.col(train_entries[std::size_t(i)]).transpose();
+
+  const double budget = kernel_solve_budget_bytes(ctx, params);
+  const auto choice = choose_kernel_solver(params.solver, n, genes, ctx.size(),
+                                           default_threads(ctx, params.matrix_free), budget, params.matrix_free);
+  engine::info("ntk: ", choice.reason);
+  engine::RowShardedMatrix solution;
+  if (choice.kind == KernelSolverKind::kExact) {
+    auto solved = solve_exact(ctx, kernel, rhs, exact_options_for(params));
+    engine::info("ntk exact solve: N = ", n, ", kernel ", solved.build_seconds, " s, Cholesky ", solved.factor_seconds,
+                 " s, solve ", solved.solve_seconds, " s",
+                 solved.jitter > 0 ? ", jitter " + std::to_string(solved.jitter) + " x mean diagonal" : "");
+    solution = std::move(solved.solution);
+  } else {
+    const MatrixFreeParams cg = matrix_free_params_for(params, train_entries, queries, kernel_label);
+    auto solved = solve_matrix_free(ctx, kernel, rhs.local(), cg, [] { return engine::stop_signalled(); });
+    if (solved.stopped)
+      throw engine::StopRequested(cg.checkpoint_path.empty()
+                                      ? "ntk: matrix-free solve stopped by a signal (no ntk_checkpoint_dir, so it "
+                                        "will start afresh)"
+                                      : "ntk: matrix-free solve stopped by a signal; its state is in " +
+                                            cg.checkpoint_path + " and the same command resumes from it");
+    if (!solved.converged)
+      engine::warn("ntk matrix-free solve: not every gene reached ntk_cg_tolerance = ", params.matrix_free.tolerance,
+                   " within ", params.matrix_free.max_iterations, " iterations; predictions use the last iterate");
+    solution = engine::RowShardedMatrix(ctx, n, genes);
+    solution.local() = std::move(solved.x_local);
+  }
+
+  // predictions (genes x queries) = X^T K_cross = sum over ranks of X[my rows]^T K_cross[my rows, :], in chunks
+  // of queries so that the cross-kernel block stays small.
+  const auto& x = solution.local();
+  const auto q_total = std::int64_t(queries.size());
+  Eigen::MatrixXd predicted = Eigen::MatrixXd::Zero(genes, q_total);
+  // The chunk width must be the same on every rank (each chunk is one allreduce), so it derives from the
+  // largest row block, not from this rank's.
+  const std::int64_t largest_block = (n + ctx.size() - 1) / ctx.size();
+  const std::int64_t chunk = std::max<std::int64_t>(256, (std::int64_t(1) << 23) / largest_block);
+  const int threads = default_threads(ctx, params.matrix_free);
+  Eigen::MatrixXd block, part;
+  for (std::int64_t q0 = 0; q0 < q_total; q0 += chunk) {
+    const auto width = std::min(chunk, q_total - q0);
+    block.resize(mine.size(), width);
+    // Column strips of the cross kernel on this rank's share of the cores.
+    const std::int64_t strip = 64, strips = mine.size() > 0 ? (width + strip - 1) / strip : 0;
+    parallel_for(strips, threads, [&](std::int64_t k, int) {
+      const auto c0 = k * strip, cols = std::min(strip, width - c0);
+      cross(mine.begin, q0 + c0, block.middleCols(c0, cols));
+    });
+    gemm_tn(x, block, part);
+    engine::allreduce_sum(ctx, part);
+    predicted.middleCols(q0, width) = part;
+  }
+  return predicted;
+}
+
+}  // namespace tessera::solvers::ntk

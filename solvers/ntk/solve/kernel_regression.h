@@ -1,0 +1,71 @@
+// Kernel regression for any positive-definite kernel: given a kernel over training pairs and the cross kernel to
+// the queries, solve K X = Y_train for every gene at once and predict Y_query^T = K_cross^T X. Nothing here
+// knows the NTK: the NTK imputers (solvers/ntk/ntk_imputer.h) supply the kernel, and a GPU or large-N solver
+// plugs in beside solvers/ntk/solve/exact.h and matrix_free.h.
+//
+// Solver: params.solver (exact | matrix_free | auto, solvers/ntk/solve/solver_choice.h), within params.memory_gb
+// per rank. The matrix-free solve polls engine::stop_signalled() before every PCG iteration; with
+// params.checkpoint_dir it then writes its state to <dir>/ntk_cg_<hash>.h5 (the hash names the problem: training
+// rows, queries and the caller's kernel label) and throws engine::StopRequested on every rank; the same call later
+// resumes from that file and returns the same bits.
+//
+// Collective over ctx: every rank passes the same arguments and gets the same genes x queries predictions. The
+// training rows are sharded by engine::block_range; `cross` is called only for this rank's rows.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <Eigen/Dense>
+
+#include "engine/context.h"
+#include "io/perturbation_table.h"
+#include "solvers/ntk/solve/kernel_operator.h"
+#include "solvers/ntk/solve/matrix_free.h"
+#include "solvers/ntk/solve/solver_choice.h"
+
+namespace tessera::solvers::ntk {
+
+// How the kernel system is solved. The knobs a user sets are declared by the imputer that exposes them
+// (NtkParams, as ntk_*); this is what the solvers need, whatever the kernel.
+struct KernelSolveParams {
+  KernelSolverRequest solver = KernelSolverRequest::kAuto;
+  // The one memory budget per rank, in GB (1e9 bytes): auto picks the exact solver when it fits, and the
+  // matrix-free solver sizes its batches of genes to it. 0 = automatic: auto compares with half of the node's
+  // memory over its ranks; the matrix-free solver uses its own default (solve/matrix_free.h).
+  double memory_gb = 0.0;
+  double jitter = 1e-10;       // exact: first relative jitter tried when the Cholesky factorisation fails
+  int block_size = 128;        // exact: ScaLAPACK block size
+  std::string checkpoint_dir;  // matrix-free: folder of CG checkpoints (one file per problem); empty = none
+  MatrixFreeParams matrix_free;
+
+  // Throws tessera::Error naming the bad knob (as ntk_<name>, the names users set) and its valid range.
+  void validate() const;
+};
+
+// The memory budget auto compares with, in bytes: params.memory_gb, or half of this rank's share of the node's
+// physical memory (engine::Context::physical_memory_per_rank). Local.
+double kernel_solve_budget_bytes(const engine::Context& ctx, const KernelSolveParams& params);
+
+// The matrix-free solver's settings for one problem: params.matrix_free within the one memory budget, and with a
+// checkpoint folder a file named by a hash of what defines the problem (training rows, queries, kernel_label), so
+// that every fold of a cross-validation has its own checkpoint and a changed setting starts afresh instead of
+// meeting a foreign one. Makes the checkpoint folder. Local.
+MatrixFreeParams matrix_free_params_for(const KernelSolveParams& params, const std::vector<std::int64_t>& train_entries,
+                                        const std::vector<std::int64_t>& queries, std::string_view kernel_label);
+
+// out(r, c) = K(training row row0 + r, query q0 + c). Called from several threads at once.
+using CrossKernel = std::function<void(std::int64_t row0, std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out)>;
+
+// Collective. kernel.size() == train_entries.size(); the right-hand sides are table.values of train_entries,
+// the result has one column per query. kernel_label holds bytes that name the kernel (anything that changes K
+// must change them); with the training rows and the queries it names the problem's checkpoint file.
+Eigen::MatrixXd kernel_regression(const engine::Context& ctx, const KernelOperator& kernel, const CrossKernel& cross,
+                                  const io::PerturbationTable& table, const std::vector<std::int64_t>& train_entries,
+                                  const std::vector<std::int64_t>& queries, const KernelSolveParams& params,
+                                  std::string_view kernel_label);
+
+}  // namespace tessera::solvers::ntk

@@ -1,0 +1,293 @@
+// Options declared once (engine/parameters.h, jobs/command_line.h): a knob's declaration gives its command-line
+// option, default, help, range check and config-file key; enum knobs take the names of their one table; the INI
+// reader accepts a section for every command of the command table.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "engine/error.h"
+#include "engine/parameters.h"
+#include "jobs/command_line.h"
+#include "jobs/commands.h"
+#include "solvers/causal/dag_simulation.h"
+#include "solvers/causal/discover.h"
+#include "solvers/imputation/protocol.h"
+#include "solvers/registry.h"
+#include "solvers/search/acquisition.h"
+#include "solvers/search/design.h"
+#include "solvers/search/rank.h"
+#include "solvers/simulation/cmap_simulator.h"
+#include "tests/support/test_helpers.h"
+
+namespace tessera::jobs {
+namespace {
+
+enum class Level { kLow, kHigh };
+const engine::NameTable<Level>& name_table(Level) {
+  static const engine::NameTable<Level> table{{Level::kLow, "low"}, {Level::kHigh, "high"}};
+  return table;
+}
+
+// One knob of every kind the mechanism handles.
+struct ToyParams {
+  int count = 10;
+  double share = 0.5;
+  Level level = Level::kLow;
+  bool verbose = false;
+  bool exact = true;
+  std::uint64_t seed = 7;
+  std::string label = "plain";
+
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("toy_count", self.count, "how many").at_least(1).letter('n'));
+    declare(engine::knob("toy_share", self.share, "which share").above(0.0).below(1.0));
+    declare(engine::knob("toy_level", self.level, "how loud"));
+    declare(engine::knob("toy_verbose", self.verbose, "say more").flag());
+    declare(engine::knob("toy_exact", self.exact, "be exact"));
+    declare(engine::knob("toy_seed", self.seed, "seed"));
+    declare(engine::knob("toy_label", self.label, "a name"));
+  }
+};
+
+const CommandSpec kToySpec{"impute", "toy", "toy usage"};
+
+// Parses `args` for the options of `params` under the impute command's name (so [impute] is its section).
+std::optional<po::variables_map> parse_toy(ToyParams& params, const std::vector<std::string>& args) {
+  po::options_description options("toy options");
+  add_knob_options(options, params);
+  return parse_options(engine::Context(), kToySpec, options, args);
+}
+
+std::string error_of_toy(const std::vector<std::string>& args) {
+  ToyParams params;
+  return testing::error_of([&] { parse_toy(params, args); });
+}
+
+std::string help_of(ToyParams& params) {
+  po::options_description options("toy options");
+  add_knob_options(options, params);
+  std::ostringstream text;
+  text << options;
+  return text.str();
+}
+
+std::filesystem::path write_file(const std::string& name, const std::string& text) {
+  const auto path = testing::scratch_dir("tessera_options", "ini") / name;
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(Knobs, AreVisitedInDeclarationOrderWithTheirHelp) {
+  ToyParams params;
+  std::vector<std::string> names;
+  engine::for_each_knob(params, [&](const char* name, auto&, const char* help) {
+    names.push_back(name);
+    EXPECT_GT(std::string(help).size(), 0u) << name;
+  });
+  EXPECT_EQ(names, (std::vector<std::string>{"toy_count", "toy_share", "toy_level", "toy_verbose", "toy_exact",
+                                             "toy_seed", "toy_label"}));
+  // The visitor writes the members themselves.
+  engine::for_each_knob(params, [](const char* name, auto& value, const char*) {
+    if constexpr (std::is_same_v<std::remove_reference_t<decltype(value)>, int>)
+      if (std::string(name) == "toy_count") value = 3;
+  });
+  EXPECT_EQ(params.count, 3);
+}
+
+TEST(Knobs, ChecksRefuseValuesOutsideTheDeclaredRange) {
+  ToyParams params;
+  EXPECT_NO_THROW(engine::check_knobs(params));
+  params.count = 0;
+  testing::expect_mentions(testing::error_of([&] { engine::check_knobs(params); }),
+                           {"--toy-count 0 is invalid: the allowed values of toy_count are at least 1"});
+  params.count = 1;
+  EXPECT_NO_THROW(engine::check_knobs(params));
+  for (double bad : {0.0, 1.0, -0.5, std::nan(""), double(INFINITY)}) {
+    params.share = bad;
+    testing::expect_mentions(testing::error_of([&] { engine::check_knobs(params); }),
+                             {"--toy-share", "the allowed values of toy_share are in (0, 1)"});
+  }
+  params.share = 0.999;
+  EXPECT_NO_THROW(engine::check_knobs(params));
+  params.level = static_cast<Level>(5);  // a cast outside the table
+  EXPECT_THROW(engine::check_knobs(params), Error);
+}
+
+TEST(Knobs, DescribeWhatTheyAllow) {
+  ToyParams params;
+  std::vector<std::string> allowed;
+  engine::declare_each(params, [&](const auto& knob) { allowed.push_back(knob.allowed()); });
+  EXPECT_EQ(allowed, (std::vector<std::string>{"at least 1", "in (0, 1)", "one of low | high", "", "", "", ""}));
+  int count = 0;
+  double share = 0;
+  EXPECT_EQ(engine::knob("a", count, "").at_most(5).allowed(), "at most 5");
+  EXPECT_EQ(engine::knob("a", count, "").in(-2, 3).allowed(), "in [-2, 3]");
+  EXPECT_EQ(engine::knob("a", share, "").at_least(0.0).below(0.1).allowed(), "in [0, 0.1)");
+  EXPECT_EQ(engine::knob("a", share, "").above(1e-5).allowed(), "above 1e-05");
+}
+
+TEST(KnobOptions, WriteStraightIntoTheStruct) {
+  ToyParams params;
+  const auto vm = parse_toy(params, {"-n", "4", "--toy-share", "0.25", "--toy-level", "high", "--toy-verbose",
+                                     "--toy-exact", "false", "--toy-seed", "18446744073709551615", "--toy-label", "x y"});
+  ASSERT_TRUE(vm.has_value());
+  EXPECT_EQ(params.count, 4);
+  EXPECT_EQ(params.share, 0.25);
+  EXPECT_EQ(params.level, Level::kHigh);
+  EXPECT_TRUE(params.verbose);
+  EXPECT_FALSE(params.exact);
+  EXPECT_EQ(params.seed, 18446744073709551615ull);
+  EXPECT_EQ(params.label, "x y");
+  EXPECT_TRUE(given(*vm, "toy-count"));
+  // Unset options keep the struct's defaults.
+  ToyParams untouched;
+  ASSERT_TRUE(parse_toy(untouched, {}).has_value());
+  EXPECT_EQ(untouched.count, 10);
+  EXPECT_EQ(untouched.level, Level::kLow);
+  EXPECT_FALSE(untouched.verbose);
+  EXPECT_TRUE(untouched.exact);
+}
+
+TEST(KnobOptions, RefuseValuesOutsideTheRangeOrTheTable) {
+  testing::expect_mentions(error_of_toy({"--toy-count", "0"}),
+                           {"tessera impute: --toy-count 0 is invalid: the allowed values of toy_count are at least 1", "--help"});
+  testing::expect_mentions(error_of_toy({"--toy-share", "1"}), {"--toy-share 1 is invalid: the allowed values of toy_share are in (0, 1)"});
+  testing::expect_mentions(error_of_toy({"--toy-share", "nan"}), {"--toy-share nan is invalid", "toy_share are in (0, 1)"});
+  testing::expect_mentions(error_of_toy({"--toy-level", "loud"}), {"--toy-level 'loud' is not one of low | high"});
+  testing::expect_mentions(error_of_toy({"--toy-count", "two"}), {"--toy-count"});
+  testing::expect_mentions(error_of_toy({"--toy-cont", "2"}), {"did you mean --toy-count?"});
+}
+
+TEST(KnobOptions, HelpListsEveryOptionWithItsDefaultAndRange) {
+  ToyParams params;
+  const std::string help = help_of(params);
+  for (const char* expected :
+       {"-n [ --toy-count ] arg (=10)", "how many (at least 1)", "--toy-share arg (=0.5)", "which share (in (0, 1))",
+        "--toy-level arg (=low)", "how loud (one of low | high)", "--toy-verbose", "--toy-exact arg (=true)",
+        "--toy-seed arg (=7)", "--toy-label arg (=plain)"})
+    EXPECT_NE(help.find(expected), std::string::npos) << expected << "\n" << help;
+}
+
+TEST(KnobOptions, ConfigFileKeysAreTheKnobsAndAreChecked) {
+  ToyParams params;
+  const auto good = write_file("good.ini", "toy-count = 3\n[impute]\ntoy-level = high\n");
+  ASSERT_TRUE(parse_toy(params, {"--config", good.string()}).has_value());
+  EXPECT_EQ(params.count, 3);
+  EXPECT_EQ(params.level, Level::kHigh);
+  const auto bad = write_file("bad.ini", "[impute]\ntoy-share = 2\n");
+  testing::expect_mentions(error_of_toy({"--config", bad.string()}), {"--toy-share 2 is invalid: the allowed values of toy_share are in (0, 1)"});
+}
+
+// Every command's [section] is accepted (the list comes from the command table; simulate-dag was once missing),
+// its keys are read for that command and skipped for the others.
+TEST(ConfigSections, EveryCommandOfTheTableHasItsSection) {
+  std::set<std::string> names;
+  for (const auto& command : commands()) {
+    names.insert(command.spec.name);
+    std::string every_section;
+    for (const auto& other : commands())
+      every_section += "[" + other.spec.name + "]\ncount = " + (other.spec.name == command.spec.name ? "42" : "1") + "\n";
+    const auto path = write_file("all.ini", every_section);
+    po::options_description options("one knob");
+    int count = 0;
+    options.add_options()("count", po::value<int>(&count)->default_value(0), "a count");
+    ASSERT_NO_THROW(parse_options(engine::Context(), command.spec, options, {"--config", path.string()}))
+        << command.spec.name;
+    EXPECT_EQ(count, 42) << command.spec.name;
+  }
+  for (const char* expected :
+       {"simulate", "impute", "evaluate", "inspect", "sweep", "rank", "design", "train", "discover", "simulate-dag"})
+    EXPECT_EQ(names.count(expected), 1u) << expected;
+  EXPECT_EQ(command_names().size(), commands().size());
+  const auto unknown = write_file("unknown.ini", "[simulate_dag]\nnodes = 4\n");
+  testing::expect_mentions(testing::error_of([&] {
+                             parse_options(engine::Context(), spec_of("simulate-dag"), po::options_description(),
+                                           {"--config", unknown.string()});
+                           }),
+                           {"unknown section [simulate_dag]", "[simulate-dag]"});
+}
+
+// Round trip name -> value -> name for every table; an unknown name is refused with the valid ones.
+template <typename Enum>
+void expect_round_trip(const std::vector<std::string>& names, const std::string& what) {
+  const auto& table = name_table(Enum{});
+  EXPECT_EQ(table.names(), names) << what;
+  std::set<Enum> values;
+  for (const auto& name : names) {
+    const Enum value = table.parse(name, what);
+    EXPECT_EQ(table.name(value), name) << what;
+    values.insert(value);
+  }
+  EXPECT_EQ(values.size(), names.size()) << what << ": two names for one value";
+  std::string list;
+  for (const auto& name : names) list += (list.empty() ? "" : " | ") + name;
+  testing::expect_mentions(testing::error_of([&] { table.parse("nonsense", what); }),
+                           {what + " 'nonsense' is not one of " + list});
+}
+
+TEST(NameTables, RoundTripAndRefuseUnknownNames) {
+  namespace causal = solvers::causal;
+  namespace search = solvers::search;
+  expect_round_trip<causal::Algorithm>({"gsp", "igsp", "utigsp"}, "--algorithm");
+  expect_round_trip<causal::StartGraph>({"pooled", "observational"}, "--start-graph");
+  expect_round_trip<causal::CiTestKind>({"gaussian", "hsic"}, "--ci-test");
+  expect_round_trip<causal::RandomGraph>({"er", "scale-free"}, "--graph");
+  expect_round_trip<causal::Intervention::Kind>({"perfect", "shift"}, "--intervention");
+  expect_round_trip<search::Acquisition>({"greedy", "variance", "ucb", "mi", "random"}, "--acquisition");
+  expect_round_trip<search::RankBy>({"connectivity", "cosine", "pearson"}, "--rank-by");
+  expect_round_trip<solvers::ntk::PriorKind>({"reference", "all_cells", "similarity"}, "--ntk-prior");
+  expect_round_trip<solvers::ntk::KernelSolverRequest>({"auto", "exact", "matrix_free"}, "--ntk-solver");
+  expect_round_trip<solvers::imputation::Protocol>({"full", "sparse"}, "--protocol");
+  expect_round_trip<Level>({"low", "high"}, "--toy-level");
+  EXPECT_EQ(search::all_acquisitions().size(), 5u);
+}
+
+// The real parameter structs: unique names, defaults that pass their own checks, and every knob an option of
+// its command whose help shows the default.
+template <typename Params>
+std::vector<std::string> knob_names(Params& params) {
+  std::vector<std::string> names;
+  engine::for_each_knob(params, [&](const char* name, auto&, const char*) { names.push_back(name); });
+  return names;
+}
+
+template <typename Params>
+void expect_declared_well(const std::string& what) {
+  Params params;
+  const auto names = knob_names(params);
+  EXPECT_FALSE(names.empty()) << what;
+  EXPECT_EQ(std::set<std::string>(names.begin(), names.end()).size(), names.size()) << what << ": a name twice";
+  EXPECT_NO_THROW(engine::check_knobs(params)) << what << ": a default outside its own range";
+  po::options_description options;
+  add_knob_options(options, params);
+  std::ostringstream help;
+  help << options;
+  for (const auto& name : names)
+    EXPECT_NE(help.str().find("--" + engine::option_spelling(name) + " "), std::string::npos) << what << " " << name;
+}
+
+TEST(ParameterStructs, DeclareEveryKnobOnceWithAValidDefault) {
+  expect_declared_well<solvers::MethodParams>("impute methods");
+  expect_declared_well<solvers::imputation::ProtocolOptions>("impute protocol");
+  expect_declared_well<solvers::simulation::SimulationParams>("simulate");
+  expect_declared_well<solvers::causal::DagSimulationParams>("simulate-dag");
+  expect_declared_well<solvers::causal::DiscoveryParams>("discover");
+  expect_declared_well<solvers::search::DesignParams>("design");
+  expect_declared_well<solvers::search::RankOptions>("rank");
+  solvers::MethodParams methods;
+  EXPECT_NO_THROW(methods.validate());
+  methods.falrtc.lipschitz_shrink = 1;
+  testing::expect_mentions(testing::error_of([&] { methods.validate(); }),
+                           {"--falrtc-lipschitz-shrink 1 is invalid", "falrtc_lipschitz_shrink are in (0, 1)"});
+}
+
+}  // namespace
+}  // namespace tessera::jobs
