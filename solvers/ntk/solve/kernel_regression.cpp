@@ -13,7 +13,6 @@
 #include "engine/signals.h"
 #include "engine/blas.h"
 #include "io/atomic_file.h"
-#include "solvers/ntk/solve/cg_checkpoint.h"
 #include "solvers/ntk/solve/exact.h"
 #include "solvers/ntk/solve/matrix_free.h"
 #include "solvers/ntk/solve/parallel_for.h"
