@@ -50,12 +50,13 @@ int run(const tessera::engine::Context& world, bench::BenchArgs& args) {
   const auto result = timed.fit(data, options);
   const double cpu = tessera::engine::allreduce_sum(world, bench::cpu_seconds() - cpu_start);  // all ranks together
   if (world.is_root())
-    std::printf("autoencoder_bench: d=%d width=%d batch=%d samples=%d ranks=%d threads/rank=%d: %.0f samples/s, "
-                "%.0f samples per CPU s (%.3f s wall, %.3f s CPU over all ranks, %lld samples, final loss %.5f)\n",
-                genes, width, batch, samples, world.size(), threads,
-                bench::rate(double(result.samples_processed), result.seconds),
-                bench::rate(double(result.samples_processed), cpu), result.seconds, cpu,
-                (long long)result.samples_processed, result.final_loss);
+    std::printf(
+        "autoencoder_bench: d=%d width=%d batch=%d samples=%d ranks=%d threads/rank=%d: %.0f samples/s, "
+        "%.0f samples per CPU s (%.3f s wall, %.3f s CPU over all ranks, %lld samples, final loss %.5f)\n",
+        genes, width, batch, samples, world.size(), threads,
+        bench::rate(double(result.samples_processed), result.seconds),
+        bench::rate(double(result.samples_processed), cpu), result.seconds, cpu, (long long)result.samples_processed,
+        result.final_loss);
   return 0;
 }
 

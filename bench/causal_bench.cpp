@@ -59,8 +59,9 @@ int run(const engine::Context& world, bench::BenchArgs& args) {
       const auto acc = edge_accuracy(sem.dag, res.dag);
       if (world.is_root())
         std::printf("%5d  %-5d %-9s  %7.3f  %3d  %9d  %7d  %9.3f  %6.3f  %6d/5  %12lld  %.4g\n", world.size(), p,
-                    name_table(algorithm).name(algorithm), seconds, shd(sem.dag, res.dag), sem.dag.num_edges(), res.dag.num_edges(),
-                    acc.precision(), acc.recall(), targets_ok, static_cast<long long>(res.dags_visited), res.shrinkage);
+                    name_table(algorithm).name(algorithm), seconds, shd(sem.dag, res.dag), sem.dag.num_edges(),
+                    res.dag.num_edges(), acc.precision(), acc.recall(), targets_ok,
+                    static_cast<long long>(res.dags_visited), res.shrinkage);
       std::fflush(stdout);
     }
   }

@@ -86,7 +86,8 @@ int main(int argc, char** argv) {
     const bench::Stopwatch setup_time;
     const Eigen::MatrixXd a = normal_matrix(o.seed, "bench/falrtc/drug", shape.drugs, o.rank);
     const Eigen::MatrixXd b = normal_matrix(o.seed, "bench/falrtc/gene", shape.genes, o.rank);
-    const Eigen::MatrixXd c = normal_matrix(o.seed, "bench/falrtc/cell", shape.cells, o.rank) / std::sqrt(double(o.rank));
+    const Eigen::MatrixXd c =
+        normal_matrix(o.seed, "bench/falrtc/cell", shape.cells, o.rank) / std::sqrt(double(o.rank));
     const Eigen::MatrixXd b_local = b.middleRows(rows.begin, rows.size());
     Eigen::MatrixXd truth(rows.size(), shape.entries()), data(rows.size(), shape.entries());
     std::vector<std::uint8_t> observed(std::size_t(shape.entries()));
@@ -132,11 +133,12 @@ int main(int argc, char** argv) {
     if (world.is_root()) {
       std::int64_t n_observed = 0;
       for (const auto f : observed) n_observed += f;
-      std::printf("FaLRTC benchmark: %lld drugs x %lld genes x %lld cells (%.1f M values, %.0f MiB per tensor), "
-                  "%lld of %lld fibers observed (%.1f%%), CP rank %d, noise %.2f, %d ranks\n",
-                  (long long)shape.drugs, (long long)shape.genes, (long long)shape.cells, double(shape.size()) / 1e6,
-                  double(shape.size()) * 8 / 1048576.0, (long long)n_observed, (long long)shape.entries(),
-                  100.0 * double(n_observed) / double(shape.entries()), o.rank, o.noise, world.size());
+      std::printf(
+          "FaLRTC benchmark: %lld drugs x %lld genes x %lld cells (%.1f M values, %.0f MiB per tensor), "
+          "%lld of %lld fibers observed (%.1f%%), CP rank %d, noise %.2f, %d ranks\n",
+          (long long)shape.drugs, (long long)shape.genes, (long long)shape.cells, double(shape.size()) / 1e6,
+          double(shape.size()) * 8 / 1048576.0, (long long)n_observed, (long long)shape.entries(),
+          100.0 * double(n_observed) / double(shape.entries()), o.rank, o.noise, world.size());
       std::printf("data setup %.2f s (not timed below)\n", setup_seconds);
       std::printf("%5s %7s %12s %10s %12s %14s\n", "iter", "trials", "L", "seconds", "s/trial", "rel. change");
       for (const auto& it : result.history)
@@ -153,8 +155,10 @@ int main(int argc, char** argv) {
                   result.lipschitz_limit ? " (stopped: Lipschitz limit)" : "");
       std::printf("relative error on unobserved fibers vs the noiseless tensor: %.4f\n", std::sqrt(err[0] / err[1]));
       for (std::size_t r = 0; r < all_rss.size(); ++r)
-        std::printf("rank %zu: peak RSS %.0f MiB (%.0f MiB before FaLRTC: data + noiseless copy), FaLRTC CPU %.1f s "
-                    "(user + system, all threads)\n", r, all_rss[r], all_base[r], all_cpu[r]);
+        std::printf(
+            "rank %zu: peak RSS %.0f MiB (%.0f MiB before FaLRTC: data + noiseless copy), FaLRTC CPU %.1f s "
+            "(user + system, all threads)\n",
+            r, all_rss[r], all_base[r], all_cpu[r]);
     }
   } catch (const std::exception& e) {
     engine::any_rank_error(e.what());

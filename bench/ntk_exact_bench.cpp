@@ -21,9 +21,9 @@
 #include "engine/log.h"
 #include "engine/random.h"
 #include "engine/scalapack.h"
-#include "solvers/ntk/solve/exact.h"
 #include "solvers/ntk/kernel/features.h"
 #include "solvers/ntk/kernel/ntk_operator.h"
+#include "solvers/ntk/solve/exact.h"
 
 namespace {
 

@@ -115,8 +115,8 @@ int run(const engine::Context& world, bench::BenchArgs& args) {
   const double load_before = load_average();
   const double cpu_before = engine::allreduce_sum(world, bench::cpu_seconds());
   int polls = 0;
-  const auto result = solvers::ntk::solve_matrix_free(world, kernel, y, params,
-                                                      [&] { return stop_at >= 0 && polls++ >= stop_at; });
+  const auto result =
+      solvers::ntk::solve_matrix_free(world, kernel, y, params, [&] { return stop_at >= 0 && polls++ >= stop_at; });
   const double cpu_solve = engine::allreduce_sum(world, bench::cpu_seconds()) - cpu_before;
   const double load_after = load_average();
   const double rss = engine::allreduce_max(world, peak_rss_gib());
@@ -130,36 +130,40 @@ int run(const engine::Context& world, bench::BenchArgs& args) {
     for (double r : result.true_relative_residuals) max_true = std::max(max_true, r);
     double max_residual = 0;
     for (double r : result.relative_residuals) max_residual = std::max(max_residual, r);
-    std::printf("\n=== matrix-free NTK solve: N = %lld, m = %lld, d = %d, %d ranks x %d threads, tile %lld, "
-                "load average %.1f -> %.1f on %.0f cores\n",
-                (long long)n, (long long)m, dims, world.size(), result.threads, (long long)params.tile_size,
-                load_before, load_after, cores);
+    std::printf(
+        "\n=== matrix-free NTK solve: N = %lld, m = %lld, d = %d, %d ranks x %d threads, tile %lld, "
+        "load average %.1f -> %.1f on %.0f cores\n",
+        (long long)n, (long long)m, dims, world.size(), result.threads, (long long)params.tile_size, load_before,
+        load_after, cores);
     std::printf("preconditioner: %lld Nystrom centres, mu = %.4g, lambda = %g; set-up %.2f s\n",
                 (long long)result.num_centres, result.preconditioner_mu, params.lambda, result.setup_seconds);
-    std::printf("batches: %d of %lld columns; planned %.2f GiB per rank; peak RSS per rank %.2f GiB (%.2f GiB "
-                "before the solve)\n",
-                result.batches, (long long)result.batch_columns, result.memory_bytes_planned / double(1ull << 30),
-                rss, rss_inputs);
-    std::printf("iterations: %d (%s), max relative residual %.3g (tol %g), max true residual %.3g\n",
-                result.iterations, result.converged ? "converged" : "NOT converged", max_residual,
-                params.tolerance, max_true);
-    std::printf("wall: %.2f s total, %.3f s per iteration; CPU over all ranks: %.2f s per iteration, of which "
-                "kernel tiles %.3f and GEMM %.3f per product\n",
-                result.seconds, result.seconds_per_iteration,
-                cpu_solve / std::max(1.0, double(result.max_residual_history.size()) + 1.0), tile_cpu, gemm_cpu);
-    std::printf("dedicated %.0f-core estimate: %.3f s per iteration ((tiles + GEMM CPU) / cores; excludes the "
-                "preconditioner, ~2M/N of the GEMM work)\n",
-                cores, (tile_cpu + gemm_cpu) / cores);
+    std::printf(
+        "batches: %d of %lld columns; planned %.2f GiB per rank; peak RSS per rank %.2f GiB (%.2f GiB "
+        "before the solve)\n",
+        result.batches, (long long)result.batch_columns, result.memory_bytes_planned / double(1ull << 30), rss,
+        rss_inputs);
+    std::printf("iterations: %d (%s), max relative residual %.3g (tol %g), max true residual %.3g\n", result.iterations,
+                result.converged ? "converged" : "NOT converged", max_residual, params.tolerance, max_true);
+    std::printf(
+        "wall: %.2f s total, %.3f s per iteration; CPU over all ranks: %.2f s per iteration, of which "
+        "kernel tiles %.3f and GEMM %.3f per product\n",
+        result.seconds, result.seconds_per_iteration,
+        cpu_solve / std::max(1.0, double(result.max_residual_history.size()) + 1.0), tile_cpu, gemm_cpu);
+    std::printf(
+        "dedicated %.0f-core estimate: %.3f s per iteration ((tiles + GEMM CPU) / cores; excludes the "
+        "preconditioner, ~2M/N of the GEMM work)\n",
+        cores, (tile_cpu + gemm_cpu) / cores);
     if (!result.converged) {
       const double estimate = extrapolate_iterations(result.max_residual_history, params.tolerance);
-      std::printf("EXTRAPOLATED iterations to %g: %.0f (geometric rate of the last 10 iterations)\n",
-                  params.tolerance, estimate);
+      std::printf("EXTRAPOLATED iterations to %g: %.0f (geometric rate of the last 10 iterations)\n", params.tolerance,
+                  estimate);
     }
     if (m != 978) {
       const double scale = 978.0 / double(m);
-      std::printf("EXTRAPOLATED to m = 978 in one batch: dedicated %.0f-core %.3f s per iteration (tiles %.3f + "
-                  "GEMM %.3f x %.1f, CPU-s)\n",
-                  cores, (tile_cpu + gemm_cpu * scale) / cores, tile_cpu, gemm_cpu, scale);
+      std::printf(
+          "EXTRAPOLATED to m = 978 in one batch: dedicated %.0f-core %.3f s per iteration (tiles %.3f + "
+          "GEMM %.3f x %.1f, CPU-s)\n",
+          cores, (tile_cpu + gemm_cpu * scale) / cores, tile_cpu, gemm_cpu, scale);
     }
     std::printf("worst residual by iteration:");
     for (std::size_t i = 0; i < result.max_residual_history.size(); ++i)
@@ -191,9 +195,10 @@ int run(const engine::Context& world, bench::BenchArgs& args) {
         diff += sums(j);
         norm += sums(m + j);
       }
-      std::printf("exact Cholesky path: %.2f s (jitter %g); ||X_mf - X_exact||_F / ||X_exact||_F = %.3g, worst column "
-                  "%.3g; peak RSS per rank after it %.2f GiB\n",
-                  exact_seconds, exact.jitter, std::sqrt(diff / norm), worst, rss_exact);
+      std::printf(
+          "exact Cholesky path: %.2f s (jitter %g); ||X_mf - X_exact||_F / ||X_exact||_F = %.3g, worst column "
+          "%.3g; peak RSS per rank after it %.2f GiB\n",
+          exact_seconds, exact.jitter, std::sqrt(diff / norm), worst, rss_exact);
     }
   }
   return 0;

@@ -41,8 +41,8 @@ int run(const engine::Context& world, bench::BenchArgs& args) {
   std::iota(rows.begin(), rows.end(), 0);
   const auto query = solvers::search::prepare_query(rows, values, genes, set_size);
 
-  for (auto by : {solvers::search::RankBy::kConnectivity, solvers::search::RankBy::kCosine,
-                  solvers::search::RankBy::kPearson}) {
+  for (auto by :
+       {solvers::search::RankBy::kConnectivity, solvers::search::RankBy::kCosine, solvers::search::RankBy::kPearson}) {
     solvers::search::RankOptions options;
     options.top_k = 100;
     options.pairs = true;
@@ -50,13 +50,14 @@ int run(const engine::Context& world, bench::BenchArgs& args) {
     options.progress = false;
     const auto result = solvers::search::rank_candidates(world, library, query, options);
     if (world.is_root())
-      std::printf("rank_bench ranks=%d signatures=%d genes=%d set_size=%d score=%-12s candidates=%lld "
-                  "seconds=%.3f candidates/s=%.4g per-rank=%.4g best=%lld (%.4f)\n",
-                  world.size(), n, genes, set_size, solvers::search::rank_by_name(by),
-                  static_cast<long long>(result.candidates), result.seconds,
-                  bench::rate(double(result.candidates), result.seconds),
-                  bench::rate(double(result.candidates), result.seconds) / world.size(),
-                  static_cast<long long>(result.top[0].index), result.top[0].score);
+      std::printf(
+          "rank_bench ranks=%d signatures=%d genes=%d set_size=%d score=%-12s candidates=%lld "
+          "seconds=%.3f candidates/s=%.4g per-rank=%.4g best=%lld (%.4f)\n",
+          world.size(), n, genes, set_size, solvers::search::rank_by_name(by),
+          static_cast<long long>(result.candidates), result.seconds,
+          bench::rate(double(result.candidates), result.seconds),
+          bench::rate(double(result.candidates), result.seconds) / world.size(),
+          static_cast<long long>(result.top[0].index), result.top[0].score);
   }
   return 0;
 }

@@ -51,8 +51,7 @@ void run_agreeing(const Context& ctx, const char* what, Work&& work) {
 // rank throw StopRequested(stopped(r)) at the end of round r; stopped(r) says how far the work got (r rounds were
 // finished before the one in which the stop was seen).
 template <typename Work, typename Stopped>
-void run_agreeing_in_rounds(const Context& ctx, const char* what, std::int64_t rounds, Work&& work,
-                            Stopped&& stopped) {
+void run_agreeing_in_rounds(const Context& ctx, const char* what, std::int64_t rounds, Work&& work, Stopped&& stopped) {
   for (std::int64_t r = 0; r < rounds; ++r) {
     try {
       run_agreeing(ctx, what, [&] {

@@ -12,8 +12,7 @@ void dgemm_(const char* transa, const char* transb, const int* m, const int* n, 
             const double* a, const int* lda, const double* b, const int* ldb, const double* beta, double* c,
             const int* ldc, std::size_t transa_len, std::size_t transb_len);
 void dsyrk_(const char* uplo, const char* trans, const int* n, const int* k, const double* alpha, const double* a,
-            const int* lda, const double* beta, double* c, const int* ldc, std::size_t uplo_len,
-            std::size_t trans_len);
+            const int* lda, const double* beta, double* c, const int* ldc, std::size_t uplo_len, std::size_t trans_len);
 void dtrsm_(const char* side, const char* uplo, const char* transa, const char* diag, const int* m, const int* n,
             const double* alpha, const double* a, const int* lda, double* b, const int* ldb, std::size_t side_len,
             std::size_t uplo_len, std::size_t transa_len, std::size_t diag_len);
@@ -52,16 +51,16 @@ void syrk_lower(char trans, std::int64_t n, std::int64_t depth, double alpha, co
   dsyrk_("L", &trans, &nn, &k, &alpha, a, &la, &beta, c, &lc, 1, 1);
 }
 
-void solve_right_lower_transposed(std::int64_t rows, std::int64_t n, const double* lower, std::int64_t ldl,
-                                  double* b, std::int64_t ldb) {
+void solve_right_lower_transposed(std::int64_t rows, std::int64_t n, const double* lower, std::int64_t ldl, double* b,
+                                  std::int64_t ldb) {
   if (rows == 0 || n == 0) return;
   const int m = as_int(rows, "rows"), nn = as_int(n, "n"), ll = as_int(ldl, "ldl"), lb = as_int(ldb, "ldb");
   const double one = 1.0;
   dtrsm_("R", "L", "T", "N", &m, &nn, &one, lower, &ll, b, &lb, 1, 1, 1, 1);
 }
 
-void solve_left_lower(char trans, std::int64_t n, std::int64_t cols, const double* lower, std::int64_t ldl,
-                      double* b, std::int64_t ldb) {
+void solve_left_lower(char trans, std::int64_t n, std::int64_t cols, const double* lower, std::int64_t ldl, double* b,
+                      std::int64_t ldb) {
   if (n == 0 || cols == 0) return;
   const int nn = as_int(n, "n"), c = as_int(cols, "cols"), ll = as_int(ldl, "ldl"), lb = as_int(ldb, "ldb");
   const double one = 1.0;

@@ -29,12 +29,12 @@ void syrk_lower(char trans, std::int64_t n, std::int64_t depth, double alpha, co
                 double beta, double* c, std::int64_t ldc);
 
 // Solves X * L^T = B in place (B: rows x n, overwritten by X), L lower triangular n x n.
-void solve_right_lower_transposed(std::int64_t rows, std::int64_t n, const double* lower, std::int64_t ldl,
-                                  double* b, std::int64_t ldb);
+void solve_right_lower_transposed(std::int64_t rows, std::int64_t n, const double* lower, std::int64_t ldl, double* b,
+                                  std::int64_t ldb);
 
 // Solves L * X = B (trans 'N') or L^T * X = B (trans 'T') in place, L lower triangular n x n, B n x cols.
-void solve_left_lower(char trans, std::int64_t n, std::int64_t cols, const double* lower, std::int64_t ldl,
-                      double* b, std::int64_t ldb);
+void solve_left_lower(char trans, std::int64_t n, std::int64_t cols, const double* lower, std::int64_t ldl, double* b,
+                      std::int64_t ldb);
 
 // While alive, OpenBLAS uses at most max(1, max_threads) threads per call (fewer if it was already set to fewer);
 // the previous count comes back on destruction. Local; not thread-safe itself: create it on the thread that

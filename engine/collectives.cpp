@@ -14,13 +14,21 @@ namespace {
 template <typename T>
 MPI_Datatype mpi_type();
 template <>
-MPI_Datatype mpi_type<double>() { return MPI_DOUBLE; }
+MPI_Datatype mpi_type<double>() {
+  return MPI_DOUBLE;
+}
 template <>
-MPI_Datatype mpi_type<float>() { return MPI_FLOAT; }
+MPI_Datatype mpi_type<float>() {
+  return MPI_FLOAT;
+}
 template <>
-MPI_Datatype mpi_type<std::int64_t>() { return MPI_INT64_T; }
+MPI_Datatype mpi_type<std::int64_t>() {
+  return MPI_INT64_T;
+}
 template <>
-MPI_Datatype mpi_type<char>() { return MPI_CHAR; }
+MPI_Datatype mpi_type<char>() {
+  return MPI_CHAR;
+}
 
 // MPI counts are int: large buffers go in chunks.
 constexpr std::size_t kMaxChunk = std::size_t(1) << 30;
@@ -95,9 +103,7 @@ bool allreduce_any(const Context& ctx, bool flag) {
 }
 
 void broadcast(const Context& ctx, std::span<double> values, int root) { broadcast_impl(ctx, values, root); }
-void broadcast(const Context& ctx, std::span<std::int64_t> values, int root) {
-  broadcast_impl(ctx, values, root);
-}
+void broadcast(const Context& ctx, std::span<std::int64_t> values, int root) { broadcast_impl(ctx, values, root); }
 
 void broadcast(const Context& ctx, std::string& text, int root) {
   if (ctx.size() == 1) return;
@@ -143,8 +149,8 @@ std::vector<double> alltoallv(const Context& ctx, std::span<const double> send,
   std::int64_t sent = 0, received = 0;
   for (std::size_t r = 0; r < ranks; ++r) {
     TESSERA_CHECK(send_counts[r] >= 0 && recv_counts[r] >= 0, "alltoallv: negative count for rank ", r);
-    TESSERA_CHECK(sent + send_counts[r] <= INT_MAX && received + recv_counts[r] <= INT_MAX, "alltoallv: ",
-                  std::max(sent + send_counts[r], received + recv_counts[r]),
+    TESSERA_CHECK(sent + send_counts[r] <= INT_MAX && received + recv_counts[r] <= INT_MAX,
+                  "alltoallv: ", std::max(sent + send_counts[r], received + recv_counts[r]),
                   " values on one rank exceed MPI's int counts; exchange them in chunks or use more ranks");
     scounts[r] = int(send_counts[r]), sdispls[r] = int(sent), sent += send_counts[r];
     rcounts[r] = int(recv_counts[r]), rdispls[r] = int(received), received += recv_counts[r];
@@ -213,8 +219,7 @@ void BlockRing::rotate(std::span<const double> mine, const std::function<std::in
         failure = std::current_exception();  // pass the remaining blocks on first, or the neighbours hang
       }
     }
-    if (!requests.empty())
-      TESSERA_MPI(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
+    if (!requests.empty()) TESSERA_MPI(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
     if (more) {
       current = receiving;
       owner = incoming;

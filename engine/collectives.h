@@ -3,13 +3,12 @@
 // the input unchanged, which is the serial path.
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "engine/context.h"
 

@@ -34,10 +34,9 @@ std::string concat(const Parts&... parts) {
 }  // namespace tessera
 
 // Throws tessera::Error("<message> [file:line]") when cond is false. Message parts are streamed.
-#define TESSERA_CHECK(cond, ...)                                                      \
-  do {                                                                                \
-    if (!(cond)) ::tessera::detail::throw_error(__FILE__, __LINE__,                   \
-                                                ::tessera::detail::concat(__VA_ARGS__)); \
+#define TESSERA_CHECK(cond, ...)                                                                             \
+  do {                                                                                                       \
+    if (!(cond)) ::tessera::detail::throw_error(__FILE__, __LINE__, ::tessera::detail::concat(__VA_ARGS__)); \
   } while (0)
 
 // Unconditional throw with the same format.
@@ -50,9 +49,8 @@ std::string concat(const Parts&... parts) {
 #define TESSERA_ASSERT(cond) assert(cond)
 #endif
 
-#define TESSERA_MPI(call)                                                                   \
-  do {                                                                                      \
-    int tessera_mpi_rc_ = (call);                                                           \
-    if (tessera_mpi_rc_ != 0) ::tessera::detail::throw_mpi_error(__FILE__, __LINE__, #call, \
-                                                                 tessera_mpi_rc_);          \
+#define TESSERA_MPI(call)                                                                                     \
+  do {                                                                                                        \
+    int tessera_mpi_rc_ = (call);                                                                             \
+    if (tessera_mpi_rc_ != 0) ::tessera::detail::throw_mpi_error(__FILE__, __LINE__, #call, tessera_mpi_rc_); \
   } while (0)

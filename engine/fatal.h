@@ -17,11 +17,11 @@ namespace tessera::engine {
 
 // Exit codes of the `tessera` command; stable, for scripts and Slurm.
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitError = 1;        // bad input, bad option, a failed check (tessera::Error)
-inline constexpr int kExitInternal = 2;     // any other exception: a bug, please report
-inline constexpr int kExitUsage = 64;       // unknown command or no command (EX_USAGE)
-inline constexpr int kExitRequeue = 75;     // stopped on a signal at a safe point (after checkpointing, where the
-                                            // command has checkpoints): requeue me or run me again (EX_TEMPFAIL)
+inline constexpr int kExitError = 1;     // bad input, bad option, a failed check (tessera::Error)
+inline constexpr int kExitInternal = 2;  // any other exception: a bug, please report
+inline constexpr int kExitUsage = 64;    // unknown command or no command (EX_USAGE)
+inline constexpr int kExitRequeue = 75;  // stopped on a signal at a safe point (after checkpointing, where the
+                                         // command has checkpoints): requeue me or run me again (EX_TEMPFAIL)
 
 int run_or_abort(const Context& world, const std::function<int()>& body);
 

@@ -24,10 +24,10 @@ class RandomStream {
   RandomStream(std::uint64_t seed, std::string_view purpose, std::uint64_t index = 0);
 
   std::uint64_t next_u64();
-  double uniform();                                  // [0, 1), 53 random bits
-  double uniform(double low, double high);           // [low, high)
-  double normal();                                   // standard normal
-  std::uint64_t uniform_int(std::uint64_t n);        // [0, n), unbiased
+  double uniform();                            // [0, 1), 53 random bits
+  double uniform(double low, double high);     // [low, high)
+  double normal();                             // standard normal
+  std::uint64_t uniform_int(std::uint64_t n);  // [0, n), unbiased
   bool bernoulli(double p) { return uniform() < p; }
 
   // Fisher-Yates shuffle.

@@ -38,8 +38,6 @@ Eigen::VectorXd RowShardedMatrix::column_sums(const Context& ctx) const {
   return sums;
 }
 
-double RowShardedMatrix::squared_norm(const Context& ctx) const {
-  return allreduce_sum(ctx, local_.squaredNorm());
-}
+double RowShardedMatrix::squared_norm(const Context& ctx) const { return allreduce_sum(ctx, local_.squaredNorm()); }
 
 }  // namespace tessera::engine

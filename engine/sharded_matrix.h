@@ -4,9 +4,8 @@
 // column-major block. Algorithms work on local() and combine with the collective helpers below.
 #pragma once
 
-#include <cstdint>
-
 #include <Eigen/Dense>
+#include <cstdint>
 
 #include "engine/context.h"
 #include "engine/partition.h"

@@ -43,11 +43,16 @@ extern "C" void on_stop_signal(int number) {
 
 std::string signal_name(int number) {
   switch (number) {
-    case 0: return "a signal";
-    case SIGTERM: return "SIGTERM";
-    case SIGUSR1: return "SIGUSR1";
-    case SIGUSR2: return "SIGUSR2";
-    default: return "signal " + std::to_string(number);
+    case 0:
+      return "a signal";
+    case SIGTERM:
+      return "SIGTERM";
+    case SIGUSR1:
+      return "SIGUSR1";
+    case SIGUSR2:
+      return "SIGUSR2";
+    default:
+      return "signal " + std::to_string(number);
   }
 }
 

@@ -60,7 +60,8 @@ std::string display(const MetaColumn& field, std::size_t i) {
                options.dose.empty() ? "any" : options.dose, "', ", options.time_field, " = '",
                options.time.empty() ? "any" : options.time, "'); ", options.dose_field,
                " values present: ", dose ? join(doses) : "field absent", "; ", options.time_field,
-               " values present: ", time ? join(times) : "field absent", "; give --dose and --time one of them, or "
+               " values present: ", time ? join(times) : "field absent",
+               "; give --dose and --time one of them, or "
                "leave them out to pool every dose and time");
 }
 

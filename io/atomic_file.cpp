@@ -30,11 +30,14 @@ namespace {
 const char* fix_for(int error) {
   switch (error) {
     case ENOSPC:
-    case EDQUOT: return "free space on that file system (or raise the quota), or write to another folder";
+    case EDQUOT:
+      return "free space on that file system (or raise the quota), or write to another folder";
     case EACCES:
     case EPERM:
-    case EROFS: return "check that the folder is writable, or write to another folder";
-    default: return "check the path and the file system";
+    case EROFS:
+      return "check that the folder is writable, or write to another folder";
+    default:
+      return "check the path and the file system";
   }
 }
 
@@ -113,8 +116,8 @@ int sync_path(const fs::path& path, bool folder) {
 
 void write_atomically_unchecked(const fs::path& path, const std::function<void(const fs::path&)>& write,
                                 Durability durability) {
-  TESSERA_CHECK(!path.filename().empty() && path.filename() != "." && path.filename() != "..",
-                "cannot write '", path.string(), "': the name ends in a folder; give the name of a file");
+  TESSERA_CHECK(!path.filename().empty() && path.filename() != "." && path.filename() != "..", "cannot write '",
+                path.string(), "': the name ends in a folder; give the name of a file");
   std::error_code ec;
   TESSERA_CHECK(!fs::is_directory(path, ec), "cannot write '", path.string(),
                 "': a folder has that name; give the name of a file, or move the folder away");
@@ -154,8 +157,7 @@ int remove_stale_temporaries(const fs::path& path) {
     const std::string_view digits = std::string_view(name).substr(prefix.size());
     pid_t pid = 0;
     const auto [ptr, parse_error] = std::from_chars(digits.data(), digits.data() + digits.size(), pid);
-    if (parse_error != std::errc() || ptr != digits.data() + digits.size() || pid <= 0 || pid == ::getpid())
-      continue;
+    if (parse_error != std::errc() || ptr != digits.data() + digits.size() || pid <= 0 || pid == ::getpid()) continue;
     // ESRCH: no such process. EPERM means it runs under another user: not ours to remove.
     if (::kill(pid, 0) == 0 || errno != ESRCH) continue;
     std::error_code ignored;
@@ -165,8 +167,8 @@ int remove_stale_temporaries(const fs::path& path) {
 }
 
 void make_output_folder(const fs::path& folder, std::string_view option) {
-  const std::string what = option.empty() ? "output folder '" + folder.string() + "'"
-                                          : std::string(option) + " '" + folder.string() + "'";
+  const std::string what =
+      option.empty() ? "output folder '" + folder.string() + "'" : std::string(option) + " '" + folder.string() + "'";
   TESSERA_CHECK(!folder.empty(), option.empty() ? "the output folder" : std::string(option),
                 " is empty; give a folder");
   std::error_code ec;
@@ -183,8 +185,7 @@ void make_output_folder(const fs::path& folder, std::string_view option) {
   TESSERA_CHECK(!ec, "cannot create ", what, ": ", ec.message(), "; ", fix_for(ec.value()));
 }
 
-void write_atomically(const fs::path& path, const std::function<void(const fs::path&)>& write,
-                      Durability durability) {
+void write_atomically(const fs::path& path, const std::function<void(const fs::path&)>& write, Durability durability) {
   try {
     write_atomically_unchecked(path, write, durability);
   } catch (const fs::filesystem_error& e) {

@@ -25,8 +25,7 @@ enum class Durability { kFile, kFolder };
 
 // For writers that open the file by name themselves (HDF5): calls write(temporary_path), which must create and
 // close the file, then fsyncs it and renames it to `path`.
-void write_atomically(const std::filesystem::path& path,
-                      const std::function<void(const std::filesystem::path&)>& write,
+void write_atomically(const std::filesystem::path& path, const std::function<void(const std::filesystem::path&)>& write,
                       Durability durability = Durability::kFile);
 
 // For text and binary outputs: calls write(stream) on a binary stream into the temporary, then flushes,

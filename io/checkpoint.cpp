@@ -33,8 +33,8 @@ std::string exact_text(double value) {
 // Names become HDF5 paths: one component each, so a name cannot reach into another section. "version" is the
 // format's own attribute on every group.
 void check_name(const std::string& name, const char* what) {
-  TESSERA_CHECK(!name.empty() && name.find('/') == std::string::npos && name != "." && name != "..",
-                "checkpoint ", what, " '", name, "': names must be non-empty and must not contain '/'");
+  TESSERA_CHECK(!name.empty() && name.find('/') == std::string::npos && name != "." && name != "..", "checkpoint ",
+                what, " '", name, "': names must be non-empty and must not contain '/'");
   TESSERA_CHECK(name != "version", "checkpoint ", what, " 'version' is reserved for the format; use another name");
 }
 
@@ -90,8 +90,8 @@ void CheckpointWriter::add_section(const std::string& section) {
 }
 
 void CheckpointWriter::put_int(const std::string& section, const std::string& name, std::int64_t value) {
-  TESSERA_CHECK(value >= -kLargestExactInteger && value <= kLargestExactInteger, "checkpoint ", section, "/", name, " = ", value,
-                " is too large for an attribute (at most 2^53); store it with put_ints");
+  TESSERA_CHECK(value >= -kLargestExactInteger && value <= kLargestExactInteger, "checkpoint ", section, "/", name,
+                " = ", value, " is too large for an attribute (at most 2^53); store it with put_ints");
   add_section(section);
   check_name(name, "entry");
   out_.write_attribute("/" + section, name, double(value));
@@ -119,8 +119,7 @@ void CheckpointWriter::put_numbers(const std::string& section, const std::string
   out_.write_vector(path_of(section, name), values);
 }
 
-void CheckpointWriter::put_matrix(const std::string& section, const std::string& name,
-                                  const Eigen::MatrixXd& values) {
+void CheckpointWriter::put_matrix(const std::string& section, const std::string& name, const Eigen::MatrixXd& values) {
   out_.write_matrix(path_of(section, name), values);
 }
 
@@ -199,8 +198,7 @@ void CheckpointReader::check_section(const std::string& section) const {
   if (!in_->has(group)) fail("has no section '" + section + "' (it is incomplete or damaged)");
   const double version = in_->read_number_attribute(group, "version");
   if (version != kind_.version)
-    fail(detail::concat("section '", section, "' has version ", version, " where this Tessera reads ",
-                        kind_.version));
+    fail(detail::concat("section '", section, "' has version ", version, " where this Tessera reads ", kind_.version));
   checked_sections_.insert(section);
 }
 
@@ -213,8 +211,8 @@ void CheckpointReader::check_fingerprint(const Fingerprint& expected) const {
   for (const auto& field : expected.fields()) {
     const std::string stored = fingerprint_text(field.key);
     if (stored != field.value)
-      differences += detail::concat("  ", field.label, ": ", stored, " in the checkpoint, ", field.value,
-                                    " in this run\n");
+      differences +=
+          detail::concat("  ", field.label, ": ", stored, " in the checkpoint, ", field.value, " in this run\n");
   }
   for (const auto& matrix : expected.matrices()) {
     const Eigen::MatrixXd stored = get_matrix("fingerprint", matrix.key);
@@ -228,8 +226,8 @@ void CheckpointReader::check_fingerprint(const Fingerprint& expected) const {
     if (!same) differences += detail::concat("  ", matrix.label, ": the stored values differ from this run's\n");
   }
   if (!differences.empty())
-    TESSERA_FAIL("checkpoint '", path_.string(), "' was written for another problem or other options:\n",
-                 differences, fix_);
+    TESSERA_FAIL("checkpoint '", path_.string(), "' was written for another problem or other options:\n", differences,
+                 fix_);
 }
 
 bool CheckpointReader::has(const std::string& section, const std::string& name) const {

@@ -20,7 +20,6 @@
 #pragma once
 
 #include <Eigen/Dense>
-
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -40,7 +39,7 @@ class Hdf5Writer;
 struct CheckpointKind {
   std::string format;  // stored, e.g. "tessera-bootstrap"
   int version = 1;
-  std::string name;    // for messages: "'x.h5' is not a Tessera <name> checkpoint", e.g. "bootstrap"
+  std::string name;  // for messages: "'x.h5' is not a Tessera <name> checkpoint", e.g. "bootstrap"
 };
 
 // What identifies the problem a checkpoint belongs to: the inputs and the options that change the answer. Fields
@@ -50,7 +49,7 @@ class Fingerprint {
  public:
   Fingerprint& text(const std::string& key, const std::string& value, const std::string& label = {});
   Fingerprint& integer(const std::string& key, std::int64_t value, const std::string& label = {});
-  Fingerprint& number(const std::string& key, double value, const std::string& label = {});  // 17 digits
+  Fingerprint& number(const std::string& key, double value, const std::string& label = {});       // 17 digits
   Fingerprint& hash(const std::string& key, std::uint64_t value, const std::string& label = {});  // 16 hex digits
   Fingerprint& matrix(const std::string& key, const Eigen::MatrixXd& values, double relative_tolerance,
                       const std::string& label = {});

@@ -154,8 +154,9 @@ CsvTable read_csv(const fs::path& path) {
   const std::string text = read_whole_file(path);
   // A NUL byte would cut ids short wherever they are used as C strings (HDF5, printf): refused at its line.
   if (const std::size_t nul = text.find('\0'); nul != std::string::npos)
-    TESSERA_FAIL("CSV file '", path.string(), "', line ", std::count(text.begin(), text.begin() + std::ptrdiff_t(nul),
-                 '\n') + 1, ": a NUL byte (\\0); the file is damaged or binary: copy or regenerate it");
+    TESSERA_FAIL("CSV file '", path.string(), "', line ",
+                 std::count(text.begin(), text.begin() + std::ptrdiff_t(nul), '\n') + 1,
+                 ": a NUL byte (\\0); the file is damaged or binary: copy or regenerate it");
   auto records = parse_records(text, path);
   // Cells are metadata (ids, names) or numbers; text that is not UTF-8 is read as Latin-1 (io/text_encoding.h).
   if (!is_valid_utf8(text))

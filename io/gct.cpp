@@ -123,11 +123,11 @@ MetaColumn typed_column(std::string name, std::vector<std::string> values) {
 // CMap's Level 3/4 plates repeat the column id as a column-metadata field named "id". MetaTable keeps ids apart
 // from fields (GCTX stores them as the `id` dataset), so an identical copy is skipped; a differing one is an
 // error because it could not be written back to GCTX. Compared as text, before typing, so "01" != "1".
-void check_id_copy(const std::vector<std::string>& values, const std::vector<std::string>& ids,
-                   const fs::path& path, std::size_t line, const char* which) {
+void check_id_copy(const std::vector<std::string>& values, const std::vector<std::string>& ids, const fs::path& path,
+                   std::size_t line, const char* which) {
   for (std::size_t i = 0; i < ids.size(); ++i)
-    TESSERA_CHECK(values[i] == ids[i], at_line(path, line), ": the ", which, " metadata field 'id' has '",
-                  values[i], "' where the ", which, " id is '", ids[i],
+    TESSERA_CHECK(values[i] == ids[i], at_line(path, line), ": the ", which, " metadata field 'id' has '", values[i],
+                  "' where the ", which, " id is '", ids[i],
                   "'; rename the field (ids and fields share the name 'id' in GCTX)");
 }
 
@@ -169,21 +169,25 @@ Dimensions read_dimensions(const fs::path& path, const std::vector<std::string_v
   const auto numbers = split(trim(lines[1]), '\t');
   const std::size_t expected = dims.version == GctVersion::k1_2 ? 2 : 4;
   TESSERA_CHECK(numbers.size() == expected, at_line(path, 2), ": found ", numbers.size(), " values, expected ",
-                expected, dims.version == GctVersion::k1_2 ? " (rows, columns)" : " (rows, columns, row fields, "
-                "column fields)", " separated by tabs; fix the dimension line");
+                expected,
+                dims.version == GctVersion::k1_2 ? " (rows, columns)"
+                                                 : " (rows, columns, row fields, "
+                                                   "column fields)",
+                " separated by tabs; fix the dimension line");
   Index values[4] = {0, 0, 1, 0};  // a 1.2 file has one row field (Description) and no column fields
   for (std::size_t i = 0; i < expected; ++i) {
     std::int64_t value = -1;
-    TESSERA_CHECK(parse_whole(numbers[i], value) && value >= 0, at_line(path, 2), ", column ", i + 1, ": '",
-                  numbers[i], "' is not a non-negative integer; fix the dimension line");
+    TESSERA_CHECK(parse_whole(numbers[i], value) && value >= 0, at_line(path, 2), ", column ", i + 1, ": '", numbers[i],
+                  "' is not a non-negative integer; fix the dimension line");
     values[i] = Index(value);
   }
   dims.rows = values[0];
   dims.cols = values[1];
   dims.row_fields = values[2];
   dims.col_fields = values[3];
-  TESSERA_CHECK(dims.rows > 0 && dims.cols > 0, at_line(path, 2), ": the file holds ", dims.rows,
-                " rows (genes) x ", dims.cols, " columns (signatures); there is nothing to read: give a file with "
+  TESSERA_CHECK(dims.rows > 0 && dims.cols > 0, at_line(path, 2), ": the file holds ", dims.rows, " rows (genes) x ",
+                dims.cols,
+                " columns (signatures); there is nothing to read: give a file with "
                 "at least one gene and one signature");
   // Checked before anything is allocated, so a truncated file is reported as such.
   const std::size_t needed = 3 + std::size_t(dims.col_fields) + std::size_t(dims.rows);
@@ -201,7 +205,8 @@ std::vector<std::string_view> cells_of(const fs::path& path, const std::vector<s
                                        std::size_t index, std::size_t expected, const char* what) {
   auto cells = split(lines[index], '\t');
   TESSERA_CHECK(cells.size() == expected, at_line(path, index + 1), " (", what, ") has ", cells.size(),
-                " tab-separated cells, expected ", expected, " from the dimensions on line 2; fix the line or "
+                " tab-separated cells, expected ", expected,
+                " from the dimensions on line 2; fix the line or "
                 "the dimensions");
   return cells;
 }
@@ -283,9 +288,8 @@ BasicGeneMatrix<Scalar> read_gct(const fs::path& path) {
     const std::string_view line = lines[line_number - 1];
     const std::size_t cell_count = std::size_t(std::count(line.begin(), line.end(), '\t')) + 1;
     TESSERA_CHECK(cell_count == width, at_line(path, line_number), line.empty() ? " is empty" : " has ",
-                  line.empty() ? "" : std::to_string(cell_count) + " tab-separated cells",
-                  ", expected ", width, " (id, ", row_fields, " row fields, ", cols,
-                  " values); fix the line or the dimensions on line 2");
+                  line.empty() ? "" : std::to_string(cell_count) + " tab-separated cells", ", expected ", width,
+                  " (id, ", row_fields, " row fields, ", cols, " values); fix the line or the dimensions on line 2");
     std::size_t start = 0;
     auto next_cell = [&] {
       const std::size_t tab = std::min(line.find('\t', start), line.size());
@@ -309,8 +313,8 @@ BasicGeneMatrix<Scalar> read_gct(const fs::path& path) {
   }
   for (std::size_t f = 0; f < row_fields; ++f) {
     std::string name = meta_text(header[1 + f]);
-    TESSERA_CHECK(matrix.rows.find(name) == nullptr, at_line(path, 3), ", column ", 2 + f,
-                  ": row metadata field '", name, "' appears twice; rename or remove one");
+    TESSERA_CHECK(matrix.rows.find(name) == nullptr, at_line(path, 3), ", column ", 2 + f, ": row metadata field '",
+                  name, "' appears twice; rename or remove one");
     if (name == "id") {
       check_id_copy(row_values[f], matrix.rows.ids, path, 3, "row");
       continue;
@@ -325,23 +329,24 @@ namespace {
 // Ids and text values are written verbatim, so a tab or line break inside one would shift every later cell.
 void check_cell_text(const std::string& text, const fs::path& path, const char* what, std::size_t index) {
   TESSERA_CHECK(text.find_first_of("\t\r\n") == std::string::npos, "cannot write GCT file '", path.string(),
-                "': ", what, " ", index, " ('", text.substr(0, 60), "') contains a tab or line break; "
+                "': ", what, " ", index, " ('", text.substr(0, 60),
+                "') contains a tab or line break; "
                 "replace it before writing");
 }
 
 void check_shape(const MetaTable& table, Index expected, const fs::path& path, const char* what) {
-  TESSERA_CHECK(Index(table.size()) == expected, "cannot write GCT file '", path.string(), "': ", table.size(),
-                " ", what, " ids for ", expected, " matrix ", what, "s");
+  TESSERA_CHECK(Index(table.size()) == expected, "cannot write GCT file '", path.string(), "': ", table.size(), " ",
+                what, " ids for ", expected, " matrix ", what, "s");
   std::unordered_map<std::string_view, std::size_t> seen;
   for (std::size_t i = 0; i < table.size(); ++i) {
     check_cell_text(table.ids[i], path, what, i);
     const auto [it, fresh] = seen.emplace(table.ids[i], i);
-    TESSERA_CHECK(fresh, "cannot write GCT file '", path.string(), "': ", what, " id '", table.ids[i],
-                  "' appears at ", it->second, " and ", i, "; ids must be unique");
+    TESSERA_CHECK(fresh, "cannot write GCT file '", path.string(), "': ", what, " id '", table.ids[i], "' appears at ",
+                  it->second, " and ", i, "; ids must be unique");
   }
   for (const auto& field : table.fields) {
-    TESSERA_CHECK(field.size() == table.size(), "cannot write GCT file '", path.string(), "': ", what,
-                  " field '", field.name, "' has ", field.size(), " values for ", table.size(), " ids");
+    TESSERA_CHECK(field.size() == table.size(), "cannot write GCT file '", path.string(), "': ", what, " field '",
+                  field.name, "' has ", field.size(), " values for ", table.size(), " ids");
     check_cell_text(field.name, path, "field name of", 0);
     if (field.type == MetaType::kString)
       for (std::size_t i = 0; i < field.size(); ++i) check_cell_text(field.text[i], path, field.name.c_str(), i);

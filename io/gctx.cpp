@@ -209,8 +209,7 @@ struct OpenGctx {
 
 OpenGctx open_gctx(const fs::path& path, const engine::Context& ctx) {
   OpenGctx g{path, ctx, open_collectively(path, ctx), {}, MetaType::kFloat32, 0, 0, {}, {}};
-  TESSERA_CHECK(readable_path_exists(g.file.get(), kMatrixPath, in_file(path, kMatrixPath)),
-                in_file(path, kMatrixPath),
+  TESSERA_CHECK(readable_path_exists(g.file.get(), kMatrixPath, in_file(path, kMatrixPath)), in_file(path, kMatrixPath),
                 ": data matrix not found; a GCTX file stores its data there (is this another kind of HDF5 "
                 "file? convert it with cmapPy or tessera's write_gctx)");
   // No chunk cache: every chunk is read once per call, and the default 1 MiB cache would take chunks of up to
@@ -238,7 +237,8 @@ OpenGctx open_gctx(const fs::path& path, const engine::Context& ctx) {
   g.num_genes = std::int64_t(dims[1]);
   // An empty matrix is a sound file with nothing in it (a filter upstream kept nothing), not a damaged one.
   TESSERA_CHECK(g.num_signatures > 0 && g.num_genes > 0, "GCTX file '", path.string(), "' holds ", g.num_signatures,
-                " signatures x ", g.num_genes, " genes: there is nothing to read; check the step that wrote it "
+                " signatures x ", g.num_genes,
+                " genes: there is nothing to read; check the step that wrote it "
                 "(e.g. a filter that kept no signature or gene)");
   check_storage(g.matrix.get(), in_file(path, kMatrixPath));
 
@@ -285,8 +285,8 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> read_block(const OpenGctx&
                                 transfer.get(), elements > 0 ? static_cast<void*>(values.data()) : &unused);
   const std::string why = status < 0 ? hdf5_error_detail() : std::string("failed on another rank");
   if (engine::allreduce_any(g.ctx, status < 0))
-    TESSERA_FAIL(in_file(g.path, kMatrixPath), ": HDF5 cannot read signatures [", begin, ", ", end, ") (", why,
-                 "); ", kDamagedFileFix);
+    TESSERA_FAIL(in_file(g.path, kMatrixPath), ": HDF5 cannot read signatures [", begin, ", ", end, ") (", why, "); ",
+                 kDamagedFileFix);
   return values;
 }
 
@@ -374,7 +374,7 @@ void write_meta(const fs::path& path, hid_t file, const std::string& group_path,
 // The whole file, built in memory (io/hdf5_memory_file.h): no HDF5 call here touches the disk.
 template <typename Scalar>
 MemoryFile::Image gctx_image(const fs::path& final_path, const BasicGeneMatrix<Scalar>& matrix,
-                       const GctxWriteOptions& options) {
+                             const GctxWriteOptions& options) {
   SilenceHdf5Errors silence;
   MemoryFile file(final_path.string());
   {

@@ -43,8 +43,7 @@ class GctxReader {
   // Collective: every rank calls it, each with its own [begin, end) range of signatures (may be empty).
   // Returns genes x (end - begin), converted to Scalar if the file stores the other type.
   template <typename Scalar>
-  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> read_signatures(std::int64_t begin,
-                                                                        std::int64_t end) const;
+  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> read_signatures(std::int64_t begin, std::int64_t end) const;
 
  private:
   struct Impl;
@@ -54,9 +53,9 @@ class GctxReader {
 // This rank's block of signatures (engine::block_range over ranks) with all metadata.
 template <typename Scalar>
 struct LocalGctx {
-  MetaTable rows;                 // all genes
-  MetaTable cols;                 // ALL signatures, not only the local ones
-  engine::BlockRange signatures;  // which columns of `cols` this rank holds
+  MetaTable rows;                                   // all genes
+  MetaTable cols;                                   // ALL signatures, not only the local ones
+  engine::BlockRange signatures;                    // which columns of `cols` this rank holds
   typename BasicGeneMatrix<Scalar>::Matrix values;  // genes x signatures.size()
 };
 
@@ -69,7 +68,7 @@ template <typename Scalar = float>
 BasicGeneMatrix<Scalar> read_gctx(const std::filesystem::path& path, const engine::Context& ctx);
 
 struct GctxWriteOptions {
-  int gzip_level = 0;          // 0 = no compression (fastest to read); cmapPy's default is 6
+  int gzip_level = 0;                // 0 = no compression (fastest to read); cmapPy's default is 6
   std::int64_t max_chunk_kb = 1024;  // chunk size bound, as cmapPy
 };
 

@@ -15,9 +15,9 @@ namespace tessera::io {
 template <typename Scalar>
 struct BasicGeneMatrix {
   using Matrix = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
-  Matrix values;    // rows.size() x cols.size()
-  MetaTable rows;   // genes
-  MetaTable cols;   // signatures
+  Matrix values;   // rows.size() x cols.size()
+  MetaTable rows;  // genes
+  MetaTable cols;  // signatures
 
   Eigen::Index num_genes() const { return values.rows(); }
   Eigen::Index num_signatures() const { return values.cols(); }

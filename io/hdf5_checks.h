@@ -139,14 +139,17 @@ inline void check_storage(hid_t dataset, const std::string& where) {
     unsigned values[8] = {};
     std::size_t count = 8;
     char name[64] = {};
-    const H5Z_filter_t id = H5Pget_filter2(create.get(), unsigned(i), &flags, &count, values, sizeof name, name, &config);
+    const H5Z_filter_t id =
+        H5Pget_filter2(create.get(), unsigned(i), &flags, &count, values, sizeof name, name, &config);
     if (id < 0) fail_damaged(where, "the dataset's filter pipeline");
     const std::string shown = as_utf8(name);  // the name comes from the file: damaged bytes stay printable
-    TESSERA_CHECK(count <= 8 && known_filter_parameters(id, count, values) && (flags & ~unsigned(H5Z_FLAG_OPTIONAL)) == 0,
-                  where, ": filter ", i + 1, " of its pipeline is id ", id, " ('", shown,
-                  "') with ", count, " parameters, which is none of the HDF5 filters Tessera reads (gzip, shuffle, "
-                  "fletcher32, szip) as written; ", kDamagedFileFix,
-                  " (a sound file with another filter: re-save it with gzip or no compression, e.g. with cmapPy)");
+    TESSERA_CHECK(
+        count <= 8 && known_filter_parameters(id, count, values) && (flags & ~unsigned(H5Z_FLAG_OPTIONAL)) == 0, where,
+        ": filter ", i + 1, " of its pipeline is id ", id, " ('", shown, "') with ", count,
+        " parameters, which is none of the HDF5 filters Tessera reads (gzip, shuffle, "
+        "fletcher32, szip) as written; ",
+        kDamagedFileFix,
+        " (a sound file with another filter: re-save it with gzip or no compression, e.g. with cmapPy)");
     unsigned filter_config = 0;
     TESSERA_CHECK(H5Zfilter_avail(id) > 0 && H5Zget_filter_info(id, &filter_config) >= 0 &&
                       (filter_config & H5Z_FILTER_CONFIG_DECODE_ENABLED),

@@ -80,10 +80,10 @@ void verify_compressed_chunks(hid_t dataset, const std::string& where) {
       }
     }
     // A chunk that decodes to fewer bytes than its shape needs is read past the end of HDF5's own buffer.
-    TESSERA_CHECK(length == std::int64_t(chunk_bytes), where, ": chunk ", k + 1, " of ", chunks,
-                  length < 0 ? std::string(" does not decompress") : " decompresses to " + std::to_string(length) +
-                                                                           " bytes",
-                  " where its shape needs ", chunk_bytes, "; ", kDamagedFileFix);
+    TESSERA_CHECK(
+        length == std::int64_t(chunk_bytes), where, ": chunk ", k + 1, " of ", chunks,
+        length < 0 ? std::string(" does not decompress") : " decompresses to " + std::to_string(length) + " bytes",
+        " where its shape needs ", chunk_bytes, "; ", kDamagedFileFix);
   }
 }
 

@@ -13,13 +13,12 @@
 // whose HDF5 internals cannot be read is reported as damaged, not as missing a dataset.
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "io/atomic_file.h"
 

@@ -54,8 +54,7 @@ class MemoryFile {
     if (H5Fget_file_image(file_.get(), image.bytes.get(), image.size) != size)
       TESSERA_FAIL("cannot finish HDF5 file '", name_, "': ", hdf5_error_detail());
     // In memory, closing writes nothing to disk and cannot fail for lack of space.
-    if (H5Fclose(file_.release()) < 0)
-      TESSERA_FAIL("cannot finish HDF5 file '", name_, "': ", hdf5_error_detail());
+    if (H5Fclose(file_.release()) < 0) TESSERA_FAIL("cannot finish HDF5 file '", name_, "': ", hdf5_error_detail());
     return image;
   }
 

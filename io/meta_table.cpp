@@ -38,8 +38,8 @@ const MetaColumn& MetaTable::require(std::string_view name, std::string_view whe
   if (const auto* field = find(name)) return *field;
   std::string present;
   for (const auto& field : fields) present += (present.empty() ? "" : ", ") + field.name;
-  TESSERA_FAIL(where, ": metadata field '", name, "' is missing (fields present: ",
-               present.empty() ? "none" : present, "); add it to the file or name another field in the options");
+  TESSERA_FAIL(where, ": metadata field '", name, "' is missing (fields present: ", present.empty() ? "none" : present,
+               "); add it to the file or name another field in the options");
 }
 
 MetaTable MetaTable::subset(std::span<const std::int64_t> indices) const {
@@ -49,8 +49,10 @@ MetaTable MetaTable::subset(std::span<const std::int64_t> indices) const {
   for (const auto& field : fields) {
     MetaColumn column{field.name, field.type, {}, {}};
     for (auto i : indices) {
-      if (field.type == MetaType::kString) column.text.push_back(field.text[std::size_t(i)]);
-      else column.numbers.push_back(field.numbers[std::size_t(i)]);
+      if (field.type == MetaType::kString)
+        column.text.push_back(field.text[std::size_t(i)]);
+      else
+        column.numbers.push_back(field.numbers[std::size_t(i)]);
     }
     out.fields.push_back(std::move(column));
   }
@@ -58,8 +60,8 @@ MetaTable MetaTable::subset(std::span<const std::int64_t> indices) const {
 }
 
 void MetaTable::set_text(const std::string& name, std::vector<std::string> values) {
-  TESSERA_CHECK(values.size() == ids.size(), "metadata field '", name, "' has ", values.size(),
-                " values for ", ids.size(), " ids");
+  TESSERA_CHECK(values.size() == ids.size(), "metadata field '", name, "' has ", values.size(), " values for ",
+                ids.size(), " ids");
   for (auto& field : fields) {
     if (field.name == name) {
       field = MetaColumn{name, MetaType::kString, std::move(values), {}};

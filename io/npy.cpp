@@ -77,8 +77,8 @@ std::vector<std::uint64_t> parse_shape(std::string_view text, const std::string&
     if (item.ends_with('L')) item.remove_suffix(1);  // Python 2 long, as old NumPy wrote
     std::uint64_t size = 0;
     const auto [ptr, error] = std::from_chars(item.data(), item.data() + item.size(), size);
-    TESSERA_CHECK(!item.empty() && error == std::errc() && ptr == item.data() + item.size(), where,
-                  ": the shape ", text, " holds '", item, "', which is not a size; the file is damaged");
+    TESSERA_CHECK(!item.empty() && error == std::errc() && ptr == item.data() + item.size(), where, ": the shape ",
+                  text, " holds '", item, "', which is not a size; the file is damaged");
     shape.push_back(size);
   }
   return shape;
@@ -120,7 +120,8 @@ Eigen::MatrixXd read_npy(const std::filesystem::path& path) {
   std::string header(header_length, '\0');
   in.read(header.data(), header_length);
   TESSERA_CHECK(in, where, ": truncated .npy header");
-  TESSERA_CHECK(header.find('\0') == std::string::npos, where, ": the .npy header holds a NUL byte; the file is "
+  TESSERA_CHECK(header.find('\0') == std::string::npos, where,
+                ": the .npy header holds a NUL byte; the file is "
                 "damaged");
 
   const std::string_view descr = header_value(header, "descr");
@@ -128,8 +129,7 @@ Eigen::MatrixXd read_npy(const std::filesystem::path& path) {
   const std::string_view shape_text = header_value(header, "shape");
   TESSERA_CHECK(descr.size() >= 2 && !order.empty() && !shape_text.empty(), where,
                 ": .npy header lacks descr, fortran_order or shape: ", trim(header).substr(0, 200));
-  TESSERA_CHECK(order == "True" || order == "False", where, ": fortran_order is '", order,
-                "', expected True or False");
+  TESSERA_CHECK(order == "True" || order == "False", where, ": fortran_order is '", order, "', expected True or False");
   std::string dtype(descr.substr(1, descr.size() - 2));
   if (dtype.starts_with('=')) dtype[0] = '<';  // native order is little-endian here
   const auto shape = parse_shape(shape_text, where);

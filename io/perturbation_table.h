@@ -6,11 +6,10 @@
 // Every rank holds the whole table (it is small next to the raw signatures it came from).
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 namespace tessera::io {
 

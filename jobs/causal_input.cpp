@@ -12,21 +12,20 @@ namespace causal = solvers::causal;
 
 void add_causal_input_options(po::options_description& options, const std::string& input_option,
                               const std::string& input_help) {
-  options.add_options()
-      (input_option.c_str(), po::value<std::string>(), input_help.c_str())
-      ("format", po::value<std::string>()->default_value("auto"),
-       "csv | dcdi | gctx (auto: a folder is DCDI, .gctx/.gct is GCTX, anything else CSV)")
-      ("setting-column", po::value<std::string>(),
-       "CSV column, or GCTX column field, naming each row's setting (default: setting; pert_iname for GCTX)")
-      ("observational", po::value<std::vector<std::string>>()->multitoken(),
-       "setting values that are observational (default: 0, obs, observational; DCDI: regime 0)")
-      ("settings", po::value<std::vector<std::string>>()->multitoken(),
-       "keep only rows of these setting values (default: all)")
-      ("targets", po::value<std::string>()->default_value(""),
-       "known targets, 'setting:var1;var2,setting:var3' (DCDI: read from intervention<i>.csv)")
-      ("dcdi-index", po::value<int>()->default_value(1), "DCDI: the data set number i of data_interv<i>.npy")
-      ("variable-field", po::value<std::string>()->default_value(""),
-       "GCTX: row field naming the variables, e.g. pr_gene_symbol (default: the row ids)");
+  options.add_options()(input_option.c_str(), po::value<std::string>(), input_help.c_str())(
+      "format", po::value<std::string>()->default_value("auto"),
+      "csv | dcdi | gctx (auto: a folder is DCDI, .gctx/.gct is GCTX, anything else CSV)")(
+      "setting-column", po::value<std::string>(),
+      "CSV column, or GCTX column field, naming each row's setting (default: setting; pert_iname for GCTX)")(
+      "observational", po::value<std::vector<std::string>>()->multitoken(),
+      "setting values that are observational (default: 0, obs, observational; DCDI: regime 0)")(
+      "settings", po::value<std::vector<std::string>>()->multitoken(),
+      "keep only rows of these setting values (default: all)")(
+      "targets", po::value<std::string>()->default_value(""),
+      "known targets, 'setting:var1;var2,setting:var3' (DCDI: read from intervention<i>.csv)")(
+      "dcdi-index", po::value<int>()->default_value(1), "DCDI: the data set number i of data_interv<i>.npy")(
+      "variable-field", po::value<std::string>()->default_value(""),
+      "GCTX: row field naming the variables, e.g. pr_gene_symbol (default: the row ids)");
 }
 
 causal::InterventionalData read_causal_input(const engine::Context& world, const po::variables_map& vm,
@@ -36,7 +35,7 @@ causal::InterventionalData read_causal_input(const engine::Context& world, const
   std::string format = vm["format"].as<std::string>();
   if (format == "auto") {
     const auto extension = input.extension();
-    format = std::filesystem::is_directory(input)             ? "dcdi"
+    format = std::filesystem::is_directory(input)            ? "dcdi"
              : (extension == ".gctx" || extension == ".gct") ? "gctx"
                                                              : "csv";
   }

@@ -108,12 +108,9 @@ std::string trim(const std::string& text) {
   return text.substr(begin, end - begin + 1);
 }
 
-bool given(const po::variables_map& vm, const std::string& name) {
-  return vm.count(name) > 0 && !vm[name].defaulted();
-}
+bool given(const po::variables_map& vm, const std::string& name) { return vm.count(name) > 0 && !vm[name].defaulted(); }
 
-void forbid_together(const po::variables_map& vm, const std::string& a, const std::string& b,
-                     const std::string& why) {
+void forbid_together(const po::variables_map& vm, const std::string& a, const std::string& b, const std::string& why) {
   TESSERA_CHECK(!(given(vm, a) && given(vm, b)), "options --", a, " and --", b, " conflict: ", why,
                 "; give only one of them");
 }
@@ -162,12 +159,11 @@ std::vector<std::string> split_list(const std::vector<std::string>& values) {
 }
 
 std::optional<po::variables_map> parse_options(const engine::Context& ctx, const CommandSpec& spec,
-                                               po::options_description options,
-                                               const std::vector<std::string>& args) {
-  options.add_options()
-      ("config", po::value<std::string>(), "INI file with options (keys as on the command line, without --)")
-      ("log-level", po::value<std::string>()->default_value("info"), "debug | info | warn | error | quiet")
-      ("help,h", "print this help");
+                                               po::options_description options, const std::vector<std::string>& args) {
+  options.add_options()("config", po::value<std::string>(),
+                        "INI file with options (keys as on the command line, without --)")(
+      "log-level", po::value<std::string>()->default_value("info"), "debug | info | warn | error | quiet")(
+      "help,h", "print this help");
   if (active_check != nullptr) active_check->options_.emplace(options);
   po::variables_map vm;
   const std::string where = "tessera " + spec.name;

@@ -6,12 +6,11 @@
 // a whole pipeline. An unknown key or section is an error. Values given on the command line win over the file.
 #pragma once
 
+#include <boost/program_options.hpp>
 #include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
-
-#include <boost/program_options.hpp>
 
 #include "engine/context.h"
 #include "engine/parameters.h"
@@ -30,8 +29,7 @@ struct CommandSpec {
 // --log-level, applies the log level, and returns nothing when --help was printed (rank 0 prints).
 // Throws tessera::Error for an unknown option, a bad value, a missing config file or an unknown key.
 std::optional<po::variables_map> parse_options(const engine::Context& ctx, const CommandSpec& spec,
-                                               po::options_description options,
-                                               const std::vector<std::string>& args);
+                                               po::options_description options, const std::vector<std::string>& args);
 
 // Checking a command line without running the command: `tessera sweep plan` checks its points this way, so a
 // typo fails at plan time and not in every array task. While an OptionCheck lives on this thread, parse_options
@@ -76,8 +74,7 @@ po::typed_value<Number>* at_least(const std::string& name, Number lowest) {
 bool given(const po::variables_map& vm, const std::string& name);
 
 // Error when both options were given: they ask for different things.
-void forbid_together(const po::variables_map& vm, const std::string& a, const std::string& b,
-                     const std::string& why);
+void forbid_together(const po::variables_map& vm, const std::string& a, const std::string& b, const std::string& why);
 
 // The text without leading and trailing spaces, tabs and carriage returns.
 std::string trim(const std::string& text);
@@ -100,10 +97,12 @@ void add_knob_option(po::options_description& options, const engine::Knob<T>& kn
   if constexpr (std::is_enum_v<Value>) {
     const auto& names = engine::Knob<T>::names();
     options.add_options()(spelling.c_str(),
-                          po::value<std::string>()->default_value(names.name(*target))->notifier(
-                              [name, target, &names](const std::string& text) {
+                          po::value<std::string>()
+                              ->default_value(names.name(*target))
+                              ->notifier([name, target, &names](const std::string& text) {
                                 const auto value = names.find(text);
-                                if (!value) throw po::error("--" + name + " '" + text + "' is not one of " + names.choices());
+                                if (!value)
+                                  throw po::error("--" + name + " '" + text + "' is not one of " + names.choices());
                                 *target = *value;
                               }),
                           help.c_str());
@@ -111,12 +110,13 @@ void add_knob_option(po::options_description& options, const engine::Knob<T>& kn
     if (knob.is_flag())
       options.add_options()(spelling.c_str(), po::bool_switch(target)->default_value(*target), help.c_str());
     else
-      options.add_options()(spelling.c_str(), po::value<bool>(target)->default_value(*target, engine::value_text(*target)),
-                            help.c_str());
+      options.add_options()(spelling.c_str(),
+                            po::value<bool>(target)->default_value(*target, engine::value_text(*target)), help.c_str());
   } else {
     options.add_options()(spelling.c_str(),
-                          po::value<Value>(target)->default_value(*target, engine::value_text(*target))->notifier(
-                              [knob](const Value& value) {
+                          po::value<Value>(target)
+                              ->default_value(*target, engine::value_text(*target))
+                              ->notifier([knob](const Value& value) {
                                 if (!knob.allows(value)) throw po::error(knob.refusal(value));
                               }),
                           help.c_str());

@@ -2,11 +2,10 @@
 // truth_edges.csv, design's --dag) or from,to (discover's dag_edges.csv).
 #pragma once
 
+#include <Eigen/Dense>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <Eigen/Dense>
 
 namespace tessera::jobs {
 

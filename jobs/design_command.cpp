@@ -55,8 +55,8 @@ search::ShiftPool read_pool_csv(const std::string& path, const std::vector<std::
         value = std::stod(text, &used);
       } catch (const std::exception&) {
       }
-      TESSERA_CHECK(used == text.size() && std::isfinite(value), "pool file '", path, "' line ",
-                    table.line_numbers[r], ", column '", table.header[c], "': '", text, "' is not a finite number");
+      TESSERA_CHECK(used == text.size() && std::isfinite(value), "pool file '", path, "' line ", table.line_numbers[r],
+                    ", column '", table.header[c], "': '", text, "' is not a finite number");
       pool.shifts(node, Eigen::Index(r)) = value;
     }
   }
@@ -84,13 +84,13 @@ void write_pool_csv(const std::string& path, const search::ShiftPool& pool, cons
 int run_design(const engine::Context& world, const std::vector<std::string>& args) {
   search::DesignParams params;
   po::options_description options("design options");
-  options.add_options()
-      ("dag", po::value<std::string>(), "CSV source,target[,weight] or from,to (tessera discover's dag_edges.csv); "
-       "default: random DAGs")
-      ("pool", po::value<std::string>(), "CSV perturbation,<node>,...: a finite pool of named shifts (needs --dag)")
-      ("acquisition,a", po::value<std::vector<std::string>>()->multitoken(),
-       ("comma list of " + search::name_table(search::Acquisition{}).choices() + "; default all").c_str())
-      ("out,o", po::value<std::string>()->default_value("tessera-design.csv"), "CSV of the distance per round");
+  options.add_options()("dag", po::value<std::string>(),
+                        "CSV source,target[,weight] or from,to (tessera discover's dag_edges.csv); "
+                        "default: random DAGs")(
+      "pool", po::value<std::string>(), "CSV perturbation,<node>,...: a finite pool of named shifts (needs --dag)")(
+      "acquisition,a", po::value<std::vector<std::string>>()->multitoken(),
+      ("comma list of " + search::name_table(search::Acquisition{}).choices() + "; default all").c_str())(
+      "out,o", po::value<std::string>()->default_value("tessera-design.csv"), "CSV of the distance per round");
   add_causal_input_options(options, "pool-data",
                            "interventional data (as for tessera discover): fit the SEM on --dag from its observational "
                            "rows and make one candidate per interventional setting; writes <out>.pool.csv");
@@ -141,8 +141,7 @@ int run_design(const engine::Context& world, const std::vector<std::string>& arg
   if (pool) setup.pool = &*pool;
   engine::info("design: ", params.instances, " instance(s) of ", dag ? int(dag_file->names.size()) : params.nodes,
                " nodes, ", params.rounds, " rounds, ", acquisitions.size(), " acquisition(s), ",
-               pool ? std::to_string(pool->size()) + " pooled candidates, " : std::string(), world.size(),
-               " rank(s)");
+               pool ? std::to_string(pool->size()) + " pooled candidates, " : std::string(), world.size(), " rank(s)");
   const auto study = search::design_study(world, params, acquisitions, setup);
   const auto& curves = study.distance;
   if (!world.is_root()) return 0;
@@ -158,9 +157,10 @@ int run_design(const engine::Context& world, const std::vector<std::string>& arg
     }
     table.rows.push_back(row);
   }
-  std::printf("Mean distance ||E[x | do shift a_rec] - mu*|| over %d instance(s), per round (round 0: after %d "
-              "observational samples):\n%s",
-              params.instances, params.initial_samples, io::to_csv_text(table).c_str());
+  std::printf(
+      "Mean distance ||E[x | do shift a_rec] - mu*|| over %d instance(s), per round (round 0: after %d "
+      "observational samples):\n%s",
+      params.instances, params.initial_samples, io::to_csv_text(table).c_str());
   if (pool) {
     std::printf("Final recommendation = the perturbation behind the target in:");
     for (std::size_t a = 0; a < acquisitions.size(); ++a)

@@ -167,18 +167,19 @@ std::vector<std::vector<int>> read_targets_csv(const std::string& path, const ca
 
 void write_metrics(const std::filesystem::path& path, const causal::DiscoveryMetrics& m) {
   io::CsvTable table;
-  table.header = {"shd", "essential_shd", "precision", "recall", "learned_arcs", "true_arcs", "true_targets",
-                  "learned_targets", "correct_targets"};
+  table.header = {"shd",       "essential_shd", "precision",       "recall",         "learned_arcs",
+                  "true_arcs", "true_targets",  "learned_targets", "correct_targets"};
   table.rows.push_back({std::to_string(m.shd), std::to_string(m.essential_shd),
                         io::shortest_text(m.accuracy.precision()), io::shortest_text(m.accuracy.recall()),
-                        std::to_string(m.accuracy.learned_edges),
-                        std::to_string(m.accuracy.true_edges), std::to_string(m.true_targets),
-                        std::to_string(m.learned_targets), std::to_string(m.correct_targets)});
+                        std::to_string(m.accuracy.learned_edges), std::to_string(m.accuracy.true_edges),
+                        std::to_string(m.true_targets), std::to_string(m.learned_targets),
+                        std::to_string(m.correct_targets)});
   io::write_csv(path, table);
-  std::printf("Against the truth: SHD %d, essential-graph SHD %d, precision %.3f, recall %.3f (%d of %d true arcs); "
-              "targets %d of %d found, %d learned\nWrote %s\n",
-              m.shd, m.essential_shd, m.accuracy.precision(), m.accuracy.recall(), m.accuracy.true_positives,
-              m.accuracy.true_edges, m.correct_targets, m.true_targets, m.learned_targets, path.string().c_str());
+  std::printf(
+      "Against the truth: SHD %d, essential-graph SHD %d, precision %.3f, recall %.3f (%d of %d true arcs); "
+      "targets %d of %d found, %d learned\nWrote %s\n",
+      m.shd, m.essential_shd, m.accuracy.precision(), m.accuracy.recall(), m.accuracy.true_positives,
+      m.accuracy.true_edges, m.correct_targets, m.true_targets, m.learned_targets, path.string().c_str());
 }
 
 }  // namespace
@@ -190,21 +191,21 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
                            "the data: a CSV (one numeric column per variable plus the setting column), a DCDI folder "
                            "or a GCTX/GCT file");
   add_knob_options(options, params);
-  options.add_options()
-      ("shrinkage", po::value<std::string>()->default_value("auto"),
-       "correlation shrinkage lambda for the CI tests: auto (none when the observational covariance is "
-       "well-posed, else data-driven, at most 0.1), 0 (never) or a value in (0, 1]")
-      ("required", po::value<std::string>()->default_value(""), "arcs always present, 'a>b,c>d'")
-      ("forbidden", po::value<std::string>()->default_value(""), "arcs never present, 'a>b,c>d'")
-      ("order", po::value<std::string>()->default_value(""),
-       "a fixed causal order 'a,b,c,...' of every variable: no search, its minimal I-map")
-      ("truth", po::value<std::string>(),
-       "true DAG (CSV source,target or from,to, e.g. simulate-dag's truth_edges.csv): print and write metrics.csv")
-      ("truth-targets", po::value<std::string>(),
-       "true targets (CSV setting,target, e.g. simulate-dag's truth_targets.csv); default: the known targets")
-      ("bootstrap", po::value<int>()->default_value(0),
-       "bootstrap resamples for edge_stability.csv (0: none); checkpointed on SIGUSR1/USR2/TERM, resumed on rerun")
-      ("out,o", po::value<std::string>()->default_value("discover_out"), "output folder");
+  options.add_options()(
+      "shrinkage", po::value<std::string>()->default_value("auto"),
+      "correlation shrinkage lambda for the CI tests: auto (none when the observational covariance is "
+      "well-posed, else data-driven, at most 0.1), 0 (never) or a value in (0, 1]")(
+      "required", po::value<std::string>()->default_value(""), "arcs always present, 'a>b,c>d'")(
+      "forbidden", po::value<std::string>()->default_value(""), "arcs never present, 'a>b,c>d'")(
+      "order", po::value<std::string>()->default_value(""),
+      "a fixed causal order 'a,b,c,...' of every variable: no search, its minimal I-map")(
+      "truth", po::value<std::string>(),
+      "true DAG (CSV source,target or from,to, e.g. simulate-dag's truth_edges.csv): print and write metrics.csv")(
+      "truth-targets", po::value<std::string>(),
+      "true targets (CSV setting,target, e.g. simulate-dag's truth_targets.csv); default: the known targets")(
+      "bootstrap", po::value<int>()->default_value(0),
+      "bootstrap resamples for edge_stability.csv (0: none); checkpointed on SIGUSR1/USR2/TERM, resumed on rerun")(
+      "out,o", po::value<std::string>()->default_value("discover_out"), "output folder");
   const auto vm = parse_options(world, spec_of("discover"), options, args);
   if (!vm) return 0;
   params.shrinkage = parse_shrinkage((*vm)["shrinkage"].as<std::string>());
@@ -221,16 +222,18 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
   params.forbidden = parse_arcs(data, (*vm)["forbidden"].as<std::string>(), "--forbidden");
   params.fixed_order = parse_order(data, (*vm)["order"].as<std::string>());
   engine::info("discover: ", data.samples.rows(), " rows, ", data.num_variables(), " variables, ",
-               data.num_settings() - 1, " interventional settings; ", causal::name_table(params.algorithm).name(params.algorithm), ", ", params.restarts,
-               " restarts over ", world.size(), " ranks");
+               data.num_settings() - 1, " interventional settings; ",
+               causal::name_table(params.algorithm).name(params.algorithm), ", ", params.restarts, " restarts over ",
+               world.size(), " ranks");
   const auto res = causal::discover(world, data, params);
   const std::filesystem::path out = (*vm)["out"].as<std::string>();
   if (world.is_root()) {
     write_outputs(out, data, res);
-    std::printf("%s: %ld arcs (tie-break score %ld, restart %d, %lld DAGs visited, shrinkage %g)\nWrote "
-                "%s/dag_edges.csv, dag.dot, targets.csv\n",
-                causal::name_table(params.algorithm).name(params.algorithm), res.edges, res.penalty, res.restart,
-                static_cast<long long>(res.dags_visited), res.shrinkage, out.string().c_str());
+    std::printf(
+        "%s: %ld arcs (tie-break score %ld, restart %d, %lld DAGs visited, shrinkage %g)\nWrote "
+        "%s/dag_edges.csv, dag.dot, targets.csv\n",
+        causal::name_table(params.algorithm).name(params.algorithm), res.edges, res.penalty, res.restart,
+        static_cast<long long>(res.dags_visited), res.shrinkage, out.string().c_str());
     if (vm->count("truth")) {
       const auto truth = read_dag_csv((*vm)["truth"].as<std::string>(), data.variables);
       causal::Dag truth_dag(data.num_variables());

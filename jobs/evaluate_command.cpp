@@ -20,15 +20,15 @@ namespace {
 
 po::options_description evaluate_options() {
   po::options_description options("evaluate options");
-  options.add_options()
-      ("predictions,p", po::value<std::string>()->required(),
-       "GCTX/GCT of predicted signatures with cell_id and pert_id column fields")
-      ("truth,t", po::value<std::string>(), "GCTX/GCT of measured signatures (aggregated as in impute)")
-      ("ground-truth", po::value<std::string>(), "HDF5 ground truth written by `tessera simulate`")
-      ("fold-file", po::value<std::string>(), "with --truth: score only the pairs held out (fold >= 0) in this file")
-      ("only-imputed", po::bool_switch(), "score only columns whose 'imputed' field is 1 (completed tables)")
-      ("name", po::value<std::string>()->default_value(""), "label of the predictions in the table (default: file name)")
-      ("out,o", po::value<std::string>()->default_value(""), "write the metrics table to this CSV file");
+  options.add_options()("predictions,p", po::value<std::string>()->required(),
+                        "GCTX/GCT of predicted signatures with cell_id and pert_id column fields")(
+      "truth,t", po::value<std::string>(), "GCTX/GCT of measured signatures (aggregated as in impute)")(
+      "ground-truth", po::value<std::string>(), "HDF5 ground truth written by `tessera simulate`")(
+      "fold-file", po::value<std::string>(), "with --truth: score only the pairs held out (fold >= 0) in this file")(
+      "only-imputed", po::bool_switch(), "score only columns whose 'imputed' field is 1 (completed tables)")(
+      "name", po::value<std::string>()->default_value(""),
+      "label of the predictions in the table (default: file name)")(
+      "out,o", po::value<std::string>()->default_value(""), "write the metrics table to this CSV file");
   add_aggregation_options(options);
   return options;
 }
@@ -63,8 +63,9 @@ int run_evaluate(const engine::Context& world, const std::vector<std::string>& a
   const auto parsed = parse_options(world, spec_of("evaluate"), evaluate_options(), args);
   if (!parsed) return 0;
   const auto& vm = *parsed;
-  TESSERA_CHECK(given(vm, "truth") != given(vm, "ground-truth"),
-                "tessera evaluate: give exactly one of --truth (measured signatures) and --ground-truth (simulator HDF5)");
+  TESSERA_CHECK(
+      given(vm, "truth") != given(vm, "ground-truth"),
+      "tessera evaluate: give exactly one of --truth (measured signatures) and --ground-truth (simulator HDF5)");
   forbid_together(vm, "ground-truth", "fold-file", "a fold file selects measured pairs; the ground truth has them all");
   const std::string predictions_path = vm["predictions"].as<std::string>();
 
@@ -81,11 +82,13 @@ int run_evaluate(const engine::Context& world, const std::vector<std::string>& a
     ref = reference_from_truth(solvers::simulation::read_ground_truth(vm["ground-truth"].as<std::string>()));
   }
   // Safe points (engine/signals.h) after each read, the long parts: a stop signal ends the run there with exit 75.
-  engine::stop_point(world, "evaluate stopped after reading the reference; nothing written; run the same command "
+  engine::stop_point(world,
+                     "evaluate stopped after reading the reference; nothing written; run the same command "
                      "again");
 
   const auto predicted = read_whole_signature_file(world, predictions_path);
-  engine::stop_point(world, "evaluate stopped after reading ", predictions_path, "; nothing written; run the same "
+  engine::stop_point(world, "evaluate stopped after reading ", predictions_path,
+                     "; nothing written; run the same "
                      "command again");
   const auto& cells = predicted.cols.require("cell_id", predictions_path);
   const auto& perts = predicted.cols.require("pert_id", predictions_path);
@@ -103,7 +106,8 @@ int run_evaluate(const engine::Context& world, const std::vector<std::string>& a
   }
   TESSERA_CHECK(!predicted_rows.empty(), predictions_path, ": none of its ", predicted.rows.ids.size(),
                 " gene ids (row ids) is among the reference's genes; both files must use the same gene ids");
-  engine::info("matched ", predicted_rows.size(), " of ", predicted.rows.ids.size(), " predicted genes to the reference");
+  engine::info("matched ", predicted_rows.size(), " of ", predicted.rows.ids.size(),
+               " predicted genes to the reference");
 
   // Pairs present in both, grouped by cell type.
   std::map<std::string, std::vector<std::pair<Eigen::Index, const Eigen::VectorXd*>>> by_cell;
@@ -118,7 +122,8 @@ int run_evaluate(const engine::Context& world, const std::vector<std::string>& a
     const auto it = ref.signatures.find(key);
     if (it != ref.signatures.end()) by_cell[key.first].push_back({j, &it->second});
   }
-  TESSERA_CHECK(considered > 0 || !vm["only-imputed"].as<bool>(), predictions_path, ": --only-imputed leaves nothing "
+  TESSERA_CHECK(considered > 0 || !vm["only-imputed"].as<bool>(), predictions_path,
+                ": --only-imputed leaves nothing "
                 "to score: no column has imputed = 1 (every pair of this table was measured); drop --only-imputed to "
                 "score them all");
   const std::string reference =
@@ -128,8 +133,9 @@ int run_evaluate(const engine::Context& world, const std::vector<std::string>& a
                 given(vm, "fold-file") ? " (only the pairs held out in --fold-file count)" : "",
                 ": both must name cell types and perturbations with the same ids (see --cell-field, --pert-field)");
 
-  const std::string name = vm["name"].as<std::string>().empty() ? std::filesystem::path(predictions_path).stem().string()
-                                                                 : vm["name"].as<std::string>();
+  const std::string name = vm["name"].as<std::string>().empty()
+                               ? std::filesystem::path(predictions_path).stem().string()
+                               : vm["name"].as<std::string>();
   // Matched columns, grouped by cell type so each cell's block is contiguous.
   std::size_t total = 0;
   for (const auto& [cell, pairs] : by_cell) total += pairs.size();
@@ -154,7 +160,9 @@ int run_evaluate(const engine::Context& world, const std::vector<std::string>& a
   if (world.is_root()) {
     std::printf("%s", format_metrics_table(rows, "Predictions " + predictions_path + " against " +
                                                      (given(vm, "truth") ? vm["truth"].as<std::string>()
-                                                                         : vm["ground-truth"].as<std::string>()) + ":").c_str());
+                                                                         : vm["ground-truth"].as<std::string>()) +
+                                                     ":")
+                          .c_str());
     std::printf("%s", io::to_csv_text(metrics_csv(rows)).c_str());
     if (!vm["out"].as<std::string>().empty()) io::write_csv(vm["out"].as<std::string>(), metrics_csv(rows));
   }

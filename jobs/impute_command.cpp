@@ -26,20 +26,18 @@ using solvers::imputation::FoldPlan;
 
 namespace {
 
-po::options_description impute_options(solvers::imputation::ProtocolOptions& protocol,
-                                       solvers::MethodParams& params) {
+po::options_description impute_options(solvers::imputation::ProtocolOptions& protocol, solvers::MethodParams& params) {
   po::options_description options("impute options");
-  options.add_options()
-      ("input,i", po::value<std::string>()->default_value(""),
-       "GCTX or GCT file of signatures; default: the built-in simulated screen")
-      ("method,m", po::value<std::vector<std::string>>()->multitoken(),
-       "methods to run (comma list, or 'all'); default all")
-      ("reference-cell", po::value<std::vector<std::string>>()->multitoken(),
-       "cell types used for training only, never scored (comma list), e.g. MCF7")
-      ("fold-file", po::value<std::string>(),
-       "CSV cell_id,pert_id,fold (fold number or 'train'): use these folds instead of drawing them")
-      ("out,o", po::value<std::string>()->default_value("tessera-impute"), "output folder")
-      ("per-cell", po::bool_switch(), "also print the metrics of each cell type");
+  options.add_options()("input,i", po::value<std::string>()->default_value(""),
+                        "GCTX or GCT file of signatures; default: the built-in simulated screen")(
+      "method,m", po::value<std::vector<std::string>>()->multitoken(),
+      "methods to run (comma list, or 'all'); default all")(
+      "reference-cell", po::value<std::vector<std::string>>()->multitoken(),
+      "cell types used for training only, never scored (comma list), e.g. MCF7")(
+      "fold-file", po::value<std::string>(),
+      "CSV cell_id,pert_id,fold (fold number or 'train'): use these folds instead of drawing them")(
+      "out,o", po::value<std::string>()->default_value("tessera-impute"), "output folder")(
+      "per-cell", po::bool_switch(), "also print the metrics of each cell type");
   add_knob_options(options, protocol);
   add_aggregation_options(options);
   po::options_description method_options("method parameters");
@@ -49,9 +47,10 @@ po::options_description impute_options(solvers::imputation::ProtocolOptions& pro
 }
 
 std::vector<std::string> chosen_methods(const po::variables_map& vm) {
-  std::vector<std::string> names = vm.count("method") ? split_list(vm["method"].as<std::vector<std::string>>())
-                                                      : std::vector<std::string>{"all"};
-  TESSERA_CHECK(!names.empty(), "--method names no method, so there is nothing to run: give a comma list such as "
+  std::vector<std::string> names =
+      vm.count("method") ? split_list(vm["method"].as<std::vector<std::string>>()) : std::vector<std::string>{"all"};
+  TESSERA_CHECK(!names.empty(),
+                "--method names no method, so there is nothing to run: give a comma list such as "
                 "--method two_way_mean,dnpp, or --method all");
   if (names.size() == 1 && names[0] == "all") return solvers::imputation_methods();
   return names;
@@ -94,12 +93,15 @@ solvers::imputation::Metrics score_against_truth(const io::PerturbationTable& ta
     if (table.observed[std::size_t(e)]) continue;
     const auto cell = std::find(truth.cells.begin(), truth.cells.end(), table.cells[std::size_t(table.cell_of(e))]);
     const auto drug = std::find(truth.drugs.begin(), truth.drugs.end(), table.perts[std::size_t(table.pert_of(e))]);
-    const bool dropped = std::find(plan.dropped_cells.begin(), plan.dropped_cells.end(), *cell) != plan.dropped_cells.end();
+    const bool dropped =
+        std::find(plan.dropped_cells.begin(), plan.dropped_cells.end(), *cell) != plan.dropped_cells.end();
     if (cell == truth.cells.end() || drug == truth.drugs.end() || dropped) continue;
     columns.push_back(Eigen::Index(e));
-    truth_columns.push_back(Eigen::Index((cell - truth.cells.begin()) * truth.drugs.size() + (drug - truth.drugs.begin())));
+    truth_columns.push_back(
+        Eigen::Index((cell - truth.cells.begin()) * truth.drugs.size() + (drug - truth.drugs.begin())));
   }
-  return solvers::imputation::compute_metrics(truth.signatures(Eigen::all, truth_columns), completed(Eigen::all, columns));
+  return solvers::imputation::compute_metrics(truth.signatures(Eigen::all, truth_columns),
+                                              completed(Eigen::all, columns));
 }
 
 }  // namespace
@@ -114,7 +116,8 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
     forbid_together(vm, "fold-file", name, "a fold file fixes the folds, the protocol options draw them");
 
   // Check every option before reading any data, so a typo fails in a second, not after the load.
-  if (vm.count("reference-cell")) protocol.reference_cells = split_list(vm["reference-cell"].as<std::vector<std::string>>());
+  if (vm.count("reference-cell"))
+    protocol.reference_cells = split_list(vm["reference-cell"].as<std::vector<std::string>>());
   protocol.validate();
   params.validate();
   const auto methods = chosen_methods(vm);
@@ -125,8 +128,9 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
   const auto& table = input.table;
   for (const auto& cell : protocol.reference_cells)
     TESSERA_CHECK(table.find_cell(cell) >= 0, "--reference-cell '", cell, "' is not a cell type of ", input.source);
-  const FoldPlan plan = vm.count("fold-file") ? solvers::imputation::read_fold_file(vm["fold-file"].as<std::string>(), table)
-                                              : solvers::imputation::make_folds(table, protocol);
+  const FoldPlan plan = vm.count("fold-file")
+                            ? solvers::imputation::read_fold_file(vm["fold-file"].as<std::string>(), table)
+                            : solvers::imputation::make_folds(table, protocol);
   // Stop signals (engine/signals.h) are honoured here, between methods, between folds and inside the methods'
   // iterations; the run then exits 75 with a log line saying what is complete (stopped_during).
   engine::stop_point(world, "impute stopped after reading ", input.source, "; nothing written");
@@ -154,7 +158,8 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
 
     rows.push_back({name, "all", report.overall, fold_spread(report.per_fold), seconds});
     for (const auto& [cell, metrics] : report.per_cell) rows.push_back({name, cell, metrics, NAN, NAN});
-    if (input.truth) truth_rows.push_back({name, "all", score_against_truth(table, plan, completed, *input.truth), NAN, seconds});
+    if (input.truth)
+      truth_rows.push_back({name, "all", score_against_truth(table, plan, completed, *input.truth), NAN, seconds});
 
     if (world.is_root()) {
       auto heldout = entries_as_gene_matrix(table, predictions.entries, predictions.predicted);
@@ -164,7 +169,9 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
       std::vector<std::int64_t> entries;
       std::vector<int> imputed;
       for (std::int64_t c = 0; c < table.num_cells(); ++c) {
-        if (std::find(plan.dropped_cells.begin(), plan.dropped_cells.end(), table.cells[std::size_t(c)]) != plan.dropped_cells.end()) continue;
+        if (std::find(plan.dropped_cells.begin(), plan.dropped_cells.end(), table.cells[std::size_t(c)]) !=
+            plan.dropped_cells.end())
+          continue;
         for (std::int64_t p = 0; p < table.num_perts(); ++p) {
           entries.push_back(table.entry(c, p));
           imputed.push_back(table.observed[std::size_t(table.entry(c, p))] ? 0 : 1);
@@ -179,13 +186,17 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
 
   if (world.is_root()) {
     io::write_csv(out / "metrics.csv", metrics_csv(rows));
-    const std::string protocol_name = vm.count("fold-file") ? "fold file " + vm["fold-file"].as<std::string>()
-                                                            : std::string(name_table(protocol.protocol).name(protocol.protocol)) + " protocol";
+    const std::string protocol_name =
+        vm.count("fold-file") ? "fold file " + vm["fold-file"].as<std::string>()
+                              : std::string(name_table(protocol.protocol).name(protocol.protocol)) + " protocol";
     std::printf("\n%s", format_metrics_table(rows, "Held-out signatures of " + input.source + ", " + protocol_name +
-                                                       " (" + std::to_string(plan.num_folds) + " folds):").c_str());
+                                                       " (" + std::to_string(plan.num_folds) + " folds):")
+                            .c_str());
     if (!truth_rows.empty()) {
       io::write_csv(out / "metrics_vs_truth.csv", metrics_csv(truth_rows));
-      std::printf("\n%s", format_metrics_table(truth_rows, "Never-measured pairs against the simulator's true signatures:").c_str());
+      std::printf(
+          "\n%s",
+          format_metrics_table(truth_rows, "Never-measured pairs against the simulator's true signatures:").c_str());
     }
     if (vm["per-cell"].as<bool>()) std::printf("\n%s", io::to_csv_text(metrics_csv(rows)).c_str());
     std::printf("\nWrote %s/{metrics.csv, folds.csv, heldout_<method>.gctx, completed_<method>.gctx}\n", out.c_str());

@@ -15,11 +15,16 @@ namespace {
 
 const char* type_name(io::MetaType type) {
   switch (type) {
-    case io::MetaType::kString: return "string";
-    case io::MetaType::kFloat32: return "float32";
-    case io::MetaType::kFloat64: return "float64";
-    case io::MetaType::kInt32: return "int32";
-    case io::MetaType::kInt64: return "int64";
+    case io::MetaType::kString:
+      return "string";
+    case io::MetaType::kFloat32:
+      return "float32";
+    case io::MetaType::kFloat64:
+      return "float64";
+    case io::MetaType::kInt32:
+      return "int32";
+    case io::MetaType::kInt64:
+      return "int64";
   }
   return "?";
 }
@@ -30,11 +35,13 @@ void print_fields(const char* title, const io::MetaTable& table) {
     std::set<std::string> distinct;
     std::size_t missing = 0;
     for (std::size_t i = 0; i < field.size(); ++i) {
-      if (field.is_missing(i)) ++missing;
-      else if (distinct.size() < 1000) distinct.insert(field.as_string(i));
+      if (field.is_missing(i))
+        ++missing;
+      else if (distinct.size() < 1000)
+        distinct.insert(field.as_string(i));
     }
-    std::printf("  %-28s %-8s %6zu missing  %s%zu distinct  e.g. '%s'\n", field.name.c_str(),
-                type_name(field.type), missing, distinct.size() >= 1000 ? ">=" : "", distinct.size(),
+    std::printf("  %-28s %-8s %6zu missing  %s%zu distinct  e.g. '%s'\n", field.name.c_str(), type_name(field.type),
+                missing, distinct.size() >= 1000 ? ">=" : "", distinct.size(),
                 field.size() ? field.as_string(0).c_str() : "");
   }
 }
@@ -52,8 +59,9 @@ int run_inspect(const engine::Context& world, const std::vector<std::string>& ar
 
   const auto data = read_signature_file(world, path);
   // Statistics of no values would print min inf and max -inf as if they were data.
-  TESSERA_CHECK(!data.rows.ids.empty() && !data.cols.ids.empty(), "'", path, "' holds ", data.rows.size(),
-                " genes x ", data.cols.size(), " signatures: there is nothing to inspect; check that this is the "
+  TESSERA_CHECK(!data.rows.ids.empty() && !data.cols.ids.empty(), "'", path, "' holds ", data.rows.size(), " genes x ",
+                data.cols.size(),
+                " signatures: there is nothing to inspect; check that this is the "
                 "file you meant");
   // Value statistics over every rank's block: count, NaNs, min, max, sum, sum of squares.
   double stats[4] = {0, 0, 0, 0};  // count, nan, sum, sum of squares

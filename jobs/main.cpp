@@ -43,9 +43,9 @@ int main(int argc, char** argv) {
 
   const std::string name = argc > 1 ? argv[1] : "";
   // Again after MPI_Init (which may install its own handlers), now in the command's mode.
-  tessera::engine::install_stop_handlers(stops_at_safe_points(name) ? tessera::engine::StopMode::kAtSafePoints
-                                                                    : tessera::engine::StopMode::kEndOnTerm,
-                                         name);
+  tessera::engine::install_stop_handlers(
+      stops_at_safe_points(name) ? tessera::engine::StopMode::kAtSafePoints : tessera::engine::StopMode::kEndOnTerm,
+      name);
   if (name.empty() || name == "--help" || name == "-h" || name == "help") {
     if (world.is_root()) print_usage();
     return name.empty() ? tessera::engine::kExitUsage : tessera::engine::kExitOk;

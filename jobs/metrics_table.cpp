@@ -17,8 +17,8 @@ std::string number(double value, int digits = 4) {
 
 io::CsvTable metrics_csv(const std::vector<MetricsRow>& rows) {
   io::CsvTable csv;
-  csv.header = {"method", "scope", "pearson_r", "pearson_r_fold_sd", "mean_r2", "mean_cosine", "signatures",
-                "values", "seconds"};
+  csv.header = {"method",     "scope",  "pearson_r", "pearson_r_fold_sd", "mean_r2", "mean_cosine",
+                "signatures", "values", "seconds"};
   for (const auto& row : rows) {
     const auto& m = row.metrics;
     csv.rows.push_back({row.method, row.scope, number(m.pearson, 6), number(row.pearson_fold_sd, 6),

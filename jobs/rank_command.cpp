@@ -30,25 +30,25 @@ namespace {
 
 po::options_description rank_options(search::RankOptions& ranking) {
   po::options_description options("rank options");
-  options.add_options()
-      ("query,q", po::value<std::string>(), "CSV: gene symbol or Entrez id, value (header line skipped)")
-      ("library,l", po::value<std::vector<std::string>>()->multitoken(),
-       "signature files (GCTX/GCT, comma list or repeated); completed_<method>.gctx files from `tessera impute` "
-       "label their imputed columns with <method>")
-      ("heldout", po::value<std::vector<std::string>>()->multitoken(),
-       "heldout_<method>.gctx files of `tessera impute`: residuals for the bootstrap interval of imputed signatures")
-      ("cell", po::value<std::vector<std::string>>()->multitoken(), "keep only these cell types (cell_id)")
-      ("min-genes", at_least("min-genes", 1)->default_value(50), "fewest query genes that must match the library")
-      ("set-size", at_least("set-size", 1)->default_value(100), "N: genes in the query's up and down sets")
-      ("weight-power", po::value<double>()->default_value(1.0), "p of the weighted KS (1: CMap, 0: Lamb 2006)")
-      ("pair-space", one_of("pair-space", {"gene", "latent"})->default_value("gene"),
-       "gene: a pair is the sum of the two signatures | latent: the sum of the two latent shifts of a trained "
-       "autoencoder (--model, --controls), decoded; pairs of two cell types are then not ranked")
-      ("model", po::value<std::string>(), "--pair-space latent: the --out folder of `tessera train`")
-      ("controls", po::value<std::string>(),
-       "--pair-space latent: CSV of per-cell control profiles (first column cell name, then one column per "
-       "gene, e.g. basal_DMSO_modz_level3_by_cell.csv)")
-      ("out,o", po::value<std::string>()->default_value("tessera-rank.csv"), "CSV of the top-k table ('' : none)");
+  options.add_options()("query,q", po::value<std::string>(),
+                        "CSV: gene symbol or Entrez id, value (header line skipped)")(
+      "library,l", po::value<std::vector<std::string>>()->multitoken(),
+      "signature files (GCTX/GCT, comma list or repeated); completed_<method>.gctx files from `tessera impute` "
+      "label their imputed columns with <method>")(
+      "heldout", po::value<std::vector<std::string>>()->multitoken(),
+      "heldout_<method>.gctx files of `tessera impute`: residuals for the bootstrap interval of imputed signatures")(
+      "cell", po::value<std::vector<std::string>>()->multitoken(), "keep only these cell types (cell_id)")(
+      "min-genes", at_least("min-genes", 1)->default_value(50), "fewest query genes that must match the library")(
+      "set-size", at_least("set-size", 1)->default_value(100), "N: genes in the query's up and down sets")(
+      "weight-power", po::value<double>()->default_value(1.0), "p of the weighted KS (1: CMap, 0: Lamb 2006)")(
+      "pair-space", one_of("pair-space", {"gene", "latent"})->default_value("gene"),
+      "gene: a pair is the sum of the two signatures | latent: the sum of the two latent shifts of a trained "
+      "autoencoder (--model, --controls), decoded; pairs of two cell types are then not ranked")(
+      "model", po::value<std::string>(), "--pair-space latent: the --out folder of `tessera train`")(
+      "controls", po::value<std::string>(),
+      "--pair-space latent: CSV of per-cell control profiles (first column cell name, then one column per "
+      "gene, e.g. basal_DMSO_modz_level3_by_cell.csv)")(
+      "out,o", po::value<std::string>()->default_value("tessera-rank.csv"), "CSV of the top-k table ('' : none)");
   add_knob_options(options, ranking);
   return options;
 }
@@ -75,10 +75,10 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
   TESSERA_CHECK(vm.count("query"), "--query is required: a CSV of gene, value");
   TESSERA_CHECK(vm.count("library"), "--library is required: one or more signature files");
   const auto library_files = split_list(vm["library"].as<std::vector<std::string>>());
-  const auto heldout_files = vm.count("heldout") ? split_list(vm["heldout"].as<std::vector<std::string>>())
-                                                 : std::vector<std::string>{};
-  const auto cells = vm.count("cell") ? split_list(vm["cell"].as<std::vector<std::string>>())
-                                      : std::vector<std::string>{};
+  const auto heldout_files =
+      vm.count("heldout") ? split_list(vm["heldout"].as<std::vector<std::string>>()) : std::vector<std::string>{};
+  const auto cells =
+      vm.count("cell") ? split_list(vm["cell"].as<std::vector<std::string>>()) : std::vector<std::string>{};
   const std::string pair_space = vm["pair-space"].as<std::string>();
   const bool latent = pair_space == "latent";
   if (latent) {
@@ -87,19 +87,21 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
     TESSERA_CHECK(vm.count("model"), "--pair-space latent needs --model (the --out folder of `tessera train`)");
     TESSERA_CHECK(vm.count("controls"), "--pair-space latent needs --controls (CSV of per-cell control profiles)");
 #ifndef TESSERA_HAVE_TORCH
-    TESSERA_CHECK(false, "--pair-space latent needs the autoencoder, but this tessera was built without LibTorch "
-                         "(apt-get install libtorch-dev and rebuild, TESSERA_TORCH=AUTO|ON)");
+    TESSERA_CHECK(false,
+                  "--pair-space latent needs the autoencoder, but this tessera was built without LibTorch "
+                  "(apt-get install libtorch-dev and rebuild, TESSERA_TORCH=AUTO|ON)");
 #endif
   } else {
-    TESSERA_CHECK(!vm.count("model") && !vm.count("controls"), "--model and --controls only apply to "
+    TESSERA_CHECK(!vm.count("model") && !vm.count("controls"),
+                  "--model and --controls only apply to "
                   "--pair-space latent");
   }
 
   const auto query_signature = search::read_query_csv(vm["query"].as<std::string>());
   search::Library library;
   for (const auto& file : library_files) {
-    const auto added = library.add(read_whole_signature_file(world, file), search::method_of_file_name(file), cells,
-                                   file);
+    const auto added =
+        library.add(read_whole_signature_file(world, file), search::method_of_file_name(file), cells, file);
     engine::info("library ", file, ": ", added, " signatures added");
   }
   for (const auto& file : heldout_files) {
@@ -148,8 +150,8 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
   if (!world.is_root()) return 0;
 
   io::CsvTable table;
-  table.header = {"rank", "candidate", "cell_id", "pert_id", "source", "score", "low", "high", "cosine", "pearson",
-                  "wtcs", "es_up", "es_down"};
+  table.header = {"rank", "candidate", "cell_id", "pert_id", "source", "score",  "low",
+                  "high", "cosine",    "pearson", "wtcs",    "es_up",  "es_down"};
   for (std::size_t r = 0; r < result.top.size(); ++r) {
     const auto& c = result.top[r];
     const auto& a = library.info(c.first);
@@ -159,17 +161,18 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
       const auto& b = library.info(c.second);
       id += " + " + b.id, pert += " + " + label(b), source += " + " + b.source + (latent ? " (latent)" : "");
     }
-    table.rows.push_back({std::to_string(r + 1), id, a.cell, pert, source, format_number(c.score),
-                          format_number(c.low), format_number(c.high), format_number(c.scores.cosine),
-                          format_number(c.scores.pearson), format_number(c.scores.wtcs),
-                          format_number(c.scores.es_up), format_number(c.scores.es_down)});
+    table.rows.push_back({std::to_string(r + 1), id, a.cell, pert, source, format_number(c.score), format_number(c.low),
+                          format_number(c.high), format_number(c.scores.cosine), format_number(c.scores.pearson),
+                          format_number(c.scores.wtcs), format_number(c.scores.es_up),
+                          format_number(c.scores.es_down)});
   }
-  std::printf("Query %s: %zu of %zu genes matched (by %s). Top %zu of %lld candidates by %s (reversal; interval: "
-              "%d-replicate residual bootstrap over imputation folds, n/a when not imputed or no heldout file); "
-              "%.2f s, %.3g candidates/s\n",
-              vm["query"].as<std::string>().c_str(), match.matched(), match.query_genes, match.field.c_str(),
-              result.top.size(), static_cast<long long>(result.candidates), search::rank_by_name(options.rank_by),
-              options.bootstrap, result.seconds, double(result.candidates) / std::max(result.seconds, 1e-9));
+  std::printf(
+      "Query %s: %zu of %zu genes matched (by %s). Top %zu of %lld candidates by %s (reversal; interval: "
+      "%d-replicate residual bootstrap over imputation folds, n/a when not imputed or no heldout file); "
+      "%.2f s, %.3g candidates/s\n",
+      vm["query"].as<std::string>().c_str(), match.matched(), match.query_genes, match.field.c_str(), result.top.size(),
+      static_cast<long long>(result.candidates), search::rank_by_name(options.rank_by), options.bootstrap,
+      result.seconds, double(result.candidates) / std::max(result.seconds, 1e-9));
   if (result.declined > 0)
     std::printf("(%lld pairs of two cell types not combined in latent space, not scored)\n",
                 static_cast<long long>(result.declined));

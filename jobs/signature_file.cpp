@@ -21,8 +21,7 @@ bool is_gct_text(const std::filesystem::path& path) {
                 "' does not exist: check the path (a GCTX or GCT file is expected)");
   const std::string extension = path.extension().string();
   if (extension == ".gct") return true;
-  TESSERA_CHECK(extension == ".gctx" || extension == ".h5" || extension == ".hdf5" ||
-                    starts_with_hdf5_signature(path),
+  TESSERA_CHECK(extension == ".gctx" || extension == ".h5" || extension == ".hdf5" || starts_with_hdf5_signature(path),
                 "input file '", path.string(), "' is neither GCTX (.gctx, HDF5) nor GCT (.gct, text): ",
                 "convert it, or rename it if the extension is wrong");
   return false;

@@ -67,11 +67,10 @@ void write_truth(const fs::path& out, const causal::SimulatedDagData& sim) {
 int run_simulate_dag(const engine::Context& world, const std::vector<std::string>& args) {
   causal::DagSimulationParams params;
   po::options_description options("simulate-dag options");
-  options.add_options()
-      ("out,o", po::value<std::string>()->default_value("simulated_dag"), "output folder")
-      ("format", po::value<std::string>()->default_value("csv"),
-       "csv (data.csv with a setting column, targets.txt) or dcdi (data_interv1.npy, intervention1.csv, "
-       "regime1.csv, DAG1.npy)");
+  options.add_options()("out,o", po::value<std::string>()->default_value("simulated_dag"), "output folder")(
+      "format", po::value<std::string>()->default_value("csv"),
+      "csv (data.csv with a setting column, targets.txt) or dcdi (data_interv1.npy, intervention1.csv, "
+      "regime1.csv, DAG1.npy)");
   add_knob_options(options, params);
   const auto vm = parse_options(world, spec_of("simulate-dag"), options, args);
   if (!vm) return 0;
@@ -91,11 +90,12 @@ int run_simulate_dag(const engine::Context& world, const std::vector<std::string
       causal::write_dcdi(out, 1, sim.data, &sim.sem.dag);
     }
     write_truth(out, sim);
-    std::printf("Simulated a %s DAG on %d nodes with %d arcs; %lld rows (%d observational, %d settings x %d); "
-                "wrote %s data, truth_edges.csv and truth_targets.csv to %s\n",
-                name_table(params.graph).name(params.graph), params.nodes, sim.sem.dag.num_edges(),
-                static_cast<long long>(sim.data.samples.rows()), params.observational_samples, params.settings,
-                params.samples_per_setting, format.c_str(), out.string().c_str());
+    std::printf(
+        "Simulated a %s DAG on %d nodes with %d arcs; %lld rows (%d observational, %d settings x %d); "
+        "wrote %s data, truth_edges.csv and truth_targets.csv to %s\n",
+        name_table(params.graph).name(params.graph), params.nodes, sim.sem.dag.num_edges(),
+        static_cast<long long>(sim.data.samples.rows()), params.observational_samples, params.settings,
+        params.samples_per_setting, format.c_str(), out.string().c_str());
     if (format == "csv")
       std::printf("Run: tessera discover -i %s/data.csv --targets \"$(cat %s/targets.txt)\" --algorithm igsp\n",
                   out.string().c_str(), out.string().c_str());

@@ -33,14 +33,13 @@ const char* kSubcommands = "plan | run | status | resubmit | collect";
 
 po::options_description sweep_options() {
   po::options_description options("sweep options");
-  options.add_options()
-      ("out,o", po::value<std::string>(), "plan: the sweep folder (default: 'out' of the sweep file)")
-      ("template-dir", po::value<std::string>(), "plan: folder of sweep.sbatch and collect.sbatch (default: slurm/)")
-      ("task", po::value<int>(), "run: the array task to run, usually $SLURM_ARRAY_TASK_ID")
-      ("failed", po::bool_switch(), "resubmit: the tasks holding failed or missing points")
-      ("submit", po::bool_switch(), "plan, resubmit: call sbatch instead of printing the command")
-      ("table", po::value<std::string>()->default_value("metrics.csv"), "collect: the CSV of each point to merge")
-      ("output", po::value<std::string>(), "collect: the merged CSV (default: <sweep folder>/results.csv)");
+  options.add_options()("out,o", po::value<std::string>(), "plan: the sweep folder (default: 'out' of the sweep file)")(
+      "template-dir", po::value<std::string>(), "plan: folder of sweep.sbatch and collect.sbatch (default: slurm/)")(
+      "task", po::value<int>(), "run: the array task to run, usually $SLURM_ARRAY_TASK_ID")(
+      "failed", po::bool_switch(), "resubmit: the tasks holding failed or missing points")(
+      "submit", po::bool_switch(), "plan, resubmit: call sbatch instead of printing the command")(
+      "table", po::value<std::string>()->default_value("metrics.csv"), "collect: the CSV of each point to merge")(
+      "output", po::value<std::string>(), "collect: the merged CSV (default: <sweep folder>/results.csv)");
   return options;
 }
 
@@ -124,8 +123,8 @@ void check_sweep_options(const engine::Context& world, const sweep::SweepFile& f
   const auto first = file.points().front();
   po::options_description options;
   const std::string first_error = option_error(world, file, sweep::point_arguments(file, first), out, &options);
-  TESSERA_CHECK(!options.options().empty(), name, ": the points of 'tessera ", file.command, "' cannot run: ",
-                first_error);
+  TESSERA_CHECK(!options.options().empty(), name, ": the points of 'tessera ", file.command,
+                "' cannot run: ", first_error);
   const auto check_key = [&](const char* section, int line, const std::string& key) {
     if (options.find_nothrow(key, /*approx=*/false) != nullptr) return;
     const std::string closest = closest_option(options, key);
@@ -166,8 +165,8 @@ int plan_sweep(const engine::Context& world, const fs::path& sweep_path, const p
                   "'", dir.string(), "' already holds a different sweep: choose another 'out' or delete the folder");
   const int tasks = file.num_tasks(int(values.size()));
   const std::string array = "0-" + std::to_string(tasks - 1) + "%" + std::to_string(file.max_parallel);
-  const fs::path templates = vm.count("template-dir") ? fs::path(vm["template-dir"].as<std::string>())
-                                                      : sweep::default_template_dir();
+  const fs::path templates =
+      vm.count("template-dir") ? fs::path(vm["template-dir"].as<std::string>()) : sweep::default_template_dir();
   const std::map<std::string, std::string> fill{{"ARRAY", array},
                                                 {"SWEEP_DIR", dir.string()},
                                                 {"TESSERA", sweep::this_executable().string()},
@@ -220,8 +219,10 @@ int run_point(const engine::Context& world, const Plan& plan, int index) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (code == engine::kExitRequeue) return code;  // stopped, as above, but by returning the requeue code
   if (world.is_root()) {
-    if (code == 0) sweep::write_status(plan.dir, index, PointState::kDone, std::to_string(seconds));
-    else sweep::write_status(plan.dir, index, PointState::kFailed, "exit code " + std::to_string(code));
+    if (code == 0)
+      sweep::write_status(plan.dir, index, PointState::kDone, std::to_string(seconds));
+    else
+      sweep::write_status(plan.dir, index, PointState::kFailed, "exit code " + std::to_string(code));
   }
   world.barrier();
   return code;
@@ -339,11 +340,16 @@ int run_sweep(const engine::Context& world, const std::vector<std::string>& args
   // The other subcommands are bookkeeping on files: rank 0 does it, the others wait for its exit code.
   std::int64_t code = 0;
   if (world.is_root()) {
-    if (subcommand == "plan") code = plan_sweep(world, target, vm);
-    else if (subcommand == "status") code = print_status(load_plan(target));
-    else if (subcommand == "resubmit") code = resubmit(load_plan(target), vm);
-    else if (subcommand == "collect") code = collect(load_plan(target), vm);
-    else TESSERA_FAIL("tessera sweep: unknown subcommand '", subcommand, "'; the subcommands are ", kSubcommands);
+    if (subcommand == "plan")
+      code = plan_sweep(world, target, vm);
+    else if (subcommand == "status")
+      code = print_status(load_plan(target));
+    else if (subcommand == "resubmit")
+      code = resubmit(load_plan(target), vm);
+    else if (subcommand == "collect")
+      code = collect(load_plan(target), vm);
+    else
+      TESSERA_FAIL("tessera sweep: unknown subcommand '", subcommand, "'; the subcommands are ", kSubcommands);
     std::fflush(stdout);
   }
   std::vector<std::int64_t> shared{code};

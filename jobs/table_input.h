@@ -18,8 +18,8 @@ io::AggregationOptions aggregation_options(const po::variables_map& vm);
 
 struct TableInput {
   io::PerturbationTable table;
-  std::string source;                                       // file name, or "built-in simulated screen"
-  std::optional<solvers::simulation::GroundTruth> truth;    // only for the built-in data set
+  std::string source;                                     // file name, or "built-in simulated screen"
+  std::optional<solvers::simulation::GroundTruth> truth;  // only for the built-in data set
 };
 
 // Collective. Reads `path` (GCTX/GCT) or, when path is empty, simulates the default screen with `seed`.

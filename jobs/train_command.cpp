@@ -14,10 +14,10 @@
 #include "engine/fatal.h"
 #include "engine/log.h"
 #include "engine/signals.h"
+#include "io/atomic_file.h"
 #include "io/csv.h"
 #include "io/gctx.h"
 #include "io/hdf5_file.h"
-#include "io/atomic_file.h"
 #include "jobs/commands.h"
 #include "jobs/signature_file.h"
 #include "jobs/table_input.h"
@@ -34,20 +34,20 @@ namespace {
 
 po::options_description train_options(ae::AutoencoderParams& params) {
   po::options_description options("train options");
-  options.add_options()
-      ("input,i", po::value<std::string>(), "GCTX or GCT file of profiles (any level), genes x samples")
-      ("out,o", po::value<std::string>()->default_value("tessera-train"), "output folder")
-      ("resume", po::bool_switch(), "continue from <out>/checkpoints/latest when it exists")
-      ("checkpoint-every", po::value<std::int64_t>()->default_value(0),
-       "also checkpoint every N steps (0: at epoch ends, on a signal and at the end only)")
-      ("log2", po::bool_switch(), "preprocess: log2(x + 1) (raw or level-3 expression)")
-      ("minmax", po::bool_switch(), "preprocess: scale each sample to [0, 1] (Belyaeva et al.)")
-      ("zscore", po::bool_switch(), "preprocess: z-score each gene over the samples")
-      ("genes", po::value<std::vector<std::string>>()->multitoken(),
-       "train on these gene ids only (comma list, or @file with one id per line), e.g. the 978 landmarks")
-      ("alignment", po::value<std::vector<std::string>>()->multitoken(),
-       "after training, cell types A,B: for each perturbation measured in both, the cosine of its signatures in "
-       "the input and in the latent space (alignment.csv; the table is built from --input with the options below)");
+  options.add_options()("input,i", po::value<std::string>(),
+                        "GCTX or GCT file of profiles (any level), genes x samples")(
+      "out,o", po::value<std::string>()->default_value("tessera-train"), "output folder")(
+      "resume", po::bool_switch(), "continue from <out>/checkpoints/latest when it exists")(
+      "checkpoint-every", po::value<std::int64_t>()->default_value(0),
+      "also checkpoint every N steps (0: at epoch ends, on a signal and at the end only)")(
+      "log2", po::bool_switch(), "preprocess: log2(x + 1) (raw or level-3 expression)")(
+      "minmax", po::bool_switch(), "preprocess: scale each sample to [0, 1] (Belyaeva et al.)")(
+      "zscore", po::bool_switch(), "preprocess: z-score each gene over the samples")(
+      "genes", po::value<std::vector<std::string>>()->multitoken(),
+      "train on these gene ids only (comma list, or @file with one id per line), e.g. the 978 landmarks")(
+      "alignment", po::value<std::vector<std::string>>()->multitoken(),
+      "after training, cell types A,B: for each perturbation measured in both, the cosine of its signatures in "
+      "the input and in the latent space (alignment.csv; the table is built from --input with the options below)");
   po::options_description table("table options for --alignment");
   add_aggregation_options(table);
   options.add(table);
@@ -89,9 +89,9 @@ void write_outputs(const fs::path& out, const ae::Trainer& trainer, const ae::Tr
 
   if (!data.scaling.empty()) {
     io::Hdf5Writer file(out / "scaling.h5");
-      file.write_strings("/genes", data.genes);
-      file.write_vector("/mean", {data.scaling.mean.begin(), data.scaling.mean.end()});
-      file.write_vector("/scale", {data.scaling.scale.begin(), data.scaling.scale.end()});
+    file.write_strings("/genes", data.genes);
+    file.write_vector("/mean", {data.scaling.mean.begin(), data.scaling.mean.end()});
+    file.write_vector("/scale", {data.scaling.scale.begin(), data.scaling.scale.end()});
     file.close();
   }
 }
@@ -111,9 +111,10 @@ void report_alignment(const engine::Context& world, const po::variables_map& vm,
   }
   io::write_csv(out / "alignment.csv", table);
   const double n = std::max<double>(1, double(rows.size()));
-  std::printf("Alignment of %s and %s over %zu shared perturbations: mean cosine %.4f in the input space, %.4f in "
-              "the latent space\nWrote %s/alignment.csv\n",
-              cells[0].c_str(), cells[1].c_str(), rows.size(), input_sum / n, latent_sum / n, out.c_str());
+  std::printf(
+      "Alignment of %s and %s over %zu shared perturbations: mean cosine %.4f in the input space, %.4f in "
+      "the latent space\nWrote %s/alignment.csv\n",
+      cells[0].c_str(), cells[1].c_str(), rows.size(), input_sum / n, latent_sum / n, out.c_str());
   std::fflush(stdout);
 }
 
@@ -168,12 +169,13 @@ int run_train(const engine::Context& world, const std::vector<std::string>& args
   }
   if (world.is_root()) {
     write_outputs(out, trainer, result, data, input);
-    std::printf("Trained %lld epoch(s), %lld step(s), final loss %.6g%s; %.1f samples/s over %d rank(s)\n"
-                "Wrote %s/{checkpoints/, loss.csv, latent.gctx%s}\n",
-                (long long)result.epochs, (long long)result.steps, result.final_loss,
-                result.converged ? " (below the threshold)" : "",
-                result.seconds > 0 ? double(result.samples_processed) / result.seconds : 0.0, world.size(),
-                out.c_str(), data.scaling.empty() ? "" : ", scaling.h5");
+    std::printf(
+        "Trained %lld epoch(s), %lld step(s), final loss %.6g%s; %.1f samples/s over %d rank(s)\n"
+        "Wrote %s/{checkpoints/, loss.csv, latent.gctx%s}\n",
+        (long long)result.epochs, (long long)result.steps, result.final_loss,
+        result.converged ? " (below the threshold)" : "",
+        result.seconds > 0 ? double(result.samples_processed) / result.seconds : 0.0, world.size(), out.c_str(),
+        data.scaling.empty() ? "" : ", scaling.h5");
     std::fflush(stdout);
   }
   if (!alignment_cells.empty()) report_alignment(world, vm, trainer, data, alignment_cells, out);

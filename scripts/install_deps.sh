@@ -15,6 +15,7 @@ packages=(
   libgtest-dev googletest             # unit and MPI tests
   libtorch-dev                        # LibTorch (CPU) for the autoencoder (TESSERA_TORCH=AUTO builds it when found)
   slurm-wlm munge                     # tests/slurm: a private one-node Slurm (started by the test, not systemd)
+  clang-format-14                     # scripts/format.sh --check (CI): the style of .clang-format
   clang libclang-rt-14-dev llvm       # checking build (test.sh --sanitize, fuzz.sh): ASan/UBSan, libFuzzer,
                                       # llvm-symbolizer for readable stacks (libclang-rt is only a Recommends)
 )

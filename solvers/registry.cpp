@@ -29,19 +29,24 @@ const std::vector<MethodEntry>& methods() {
       {"cell_mean", make_baseline<imputation::BaselineKind::kCellMean>},
       {"drug_mean", make_baseline<imputation::BaselineKind::kDrugMean>},
       {"two_way_mean", make_baseline<imputation::BaselineKind::kTwoWayMean>},
-      {"dnpp", [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
+      {"dnpp",
+       [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
          return std::make_unique<imputation::Dnpp>(p.dnpp);
        }},
-      {"synthetic_interventions", [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
+      {"synthetic_interventions",
+       [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
          return std::make_unique<imputation::SyntheticInterventions>(p.si);
        }},
-      {"falrtc", [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
+      {"falrtc",
+       [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
          return std::make_unique<imputation::Falrtc>(p.falrtc);
        }},
-      {"ntk", [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
+      {"ntk",
+       [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
          return std::make_unique<ntk::NtkImputer>(p.ntk);
        }},
-      {"ntk_dnpp", [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
+      {"ntk_dnpp",
+       [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
          return std::make_unique<ntk::NtkDnppImputer>(p.ntk_dnpp, p.ntk, p.dnpp);
        }},
 #ifdef TESSERA_HAVE_TORCH

@@ -36,7 +36,8 @@ std::string fill_template(const fs::path& template_path, const std::map<std::str
     const auto end = text.find('@', at + 1);
     if (end == std::string::npos) break;
     const std::string name = text.substr(at + 1, end - at - 1);
-    const bool placeholder = !name.empty() && name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == std::string::npos;
+    const bool placeholder =
+        !name.empty() && name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ_") == std::string::npos;
     TESSERA_CHECK(!placeholder, "sbatch template '", template_path.string(), "' has an unknown placeholder @", name,
                   "@; this tessera fills only ARRAY, SWEEP_DIR, TESSERA and JOB_NAME");
   }

@@ -71,7 +71,8 @@ SweepFile read_sweep_file(const std::filesystem::path& path) {
     const auto equals = text.find('=');
     TESSERA_CHECK(equals != std::string::npos, where(), "'", text, "' is not 'key = value'");
     const std::string key = trim(text.substr(0, equals)), value = trim(text.substr(equals + 1));
-    TESSERA_CHECK(!section.empty(), where(), "'", key, "' stands before any section; put it under [sweep], [fixed] or [grid]");
+    TESSERA_CHECK(!section.empty(), where(), "'", key,
+                  "' stands before any section; put it under [sweep], [fixed] or [grid]");
     TESSERA_CHECK(!key.empty(), where(), "empty key");
     const std::string qualified = section + "." + key;
     TESSERA_CHECK(std::find(seen.begin(), seen.end(), qualified) == seen.end(), where(), "'", key,
@@ -98,7 +99,8 @@ SweepFile read_sweep_file(const std::filesystem::path& path) {
         TESSERA_CHECK(!value.empty(), where(), "out is empty: name the sweep folder");
         sweep.out = value;
       } else {
-        TESSERA_FAIL(where(), "unknown key '", key, "' in [sweep]; the keys are command, combine, max_parallel, points_per_task, out");
+        TESSERA_FAIL(where(), "unknown key '", key,
+                     "' in [sweep]; the keys are command, combine, max_parallel, points_per_task, out");
       }
     } else if (section == "fixed") {
       TESSERA_CHECK(key != "out", where(), "'out' cannot be fixed: each point writes to <sweep out>/point-<i>");
@@ -112,7 +114,8 @@ SweepFile read_sweep_file(const std::filesystem::path& path) {
       sweep.grid_lines.push_back(number);
     }
   }
-  TESSERA_CHECK(!sweep.command.empty(), "sweep file '", path.string(), "' has no 'command = <tessera command>' in [sweep]");
+  TESSERA_CHECK(!sweep.command.empty(), "sweep file '", path.string(),
+                "' has no 'command = <tessera command>' in [sweep]");
   bool known = false;
   for (const auto& name : command_names()) known = known || name == sweep.command;
   TESSERA_CHECK(known && sweep.command != "sweep", "sweep file '", path.string(), "': command = '", sweep.command,

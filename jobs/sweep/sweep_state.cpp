@@ -23,9 +23,13 @@ PointStatus read_status(const fs::path& dir, int index) {
   in >> word;
   std::getline(in, status.detail);
   if (!status.detail.empty() && status.detail.front() == ' ') status.detail.erase(0, 1);
-  if (word == "done") status.state = PointState::kDone;
-  else if (word == "failed") status.state = PointState::kFailed;
-  else TESSERA_FAIL("status file '", path.string(), "' holds '", word, "', not done or failed; delete it to rerun the point");
+  if (word == "done")
+    status.state = PointState::kDone;
+  else if (word == "failed")
+    status.state = PointState::kFailed;
+  else
+    TESSERA_FAIL("status file '", path.string(), "' holds '", word,
+                 "', not done or failed; delete it to rerun the point");
   return status;
 }
 
@@ -41,9 +45,15 @@ SweepCounts count_points(const fs::path& dir, int num_points) {
   SweepCounts counts;
   for (int i = 0; i < num_points; ++i) {
     switch (read_status(dir, i).state) {
-      case PointState::kDone: counts.done.push_back(i); break;
-      case PointState::kFailed: counts.failed.push_back(i); break;
-      case PointState::kMissing: counts.missing.push_back(i); break;
+      case PointState::kDone:
+        counts.done.push_back(i);
+        break;
+      case PointState::kFailed:
+        counts.failed.push_back(i);
+        break;
+      case PointState::kMissing:
+        counts.missing.push_back(i);
+        break;
     }
   }
   return counts;

@@ -56,8 +56,9 @@ fs::path write_checkpoint(const fs::path& folder, const TrainingState& state) {
       out.put_numbers("optimizer", "m_" + std::to_string(i), to_double(state.adam_m[i]));
       out.put_numbers("optimizer", "v_" + std::to_string(i), to_double(state.adam_v[i]));
     }
-    out.put_ints("progress", "counters", {state.epoch, state.step_in_epoch, state.global_step, state.num_ranks,
-                                          state.num_genes, state.converged ? 1 : 0});
+    out.put_ints("progress", "counters",
+                 {state.epoch, state.step_in_epoch, state.global_step, state.num_ranks, state.num_genes,
+                  state.converged ? 1 : 0});
     out.put_numbers("progress", "epoch_loss_sum", {state.epoch_loss_sum});
     if (!state.epoch_losses.empty()) out.put_numbers("progress", "epoch_losses", state.epoch_losses);
     // Two 32-bit halves: HDF5 int64 holds any uint64 seed bit pattern that way without sign trouble.
@@ -94,12 +95,14 @@ TrainingState read_checkpoint(const fs::path& file) {
       state.adam_v.push_back(to_float(in.get_numbers("optimizer", "v_" + index)));
       if (state.adam_m.back().size() != state.parameters.back().size() ||
           state.adam_v.back().size() != state.parameters.back().size())
-        in.fail(detail::concat("has Adam moments of parameter ", i, " that do not match its size; the file is damaged"));
+        in.fail(
+            detail::concat("has Adam moments of parameter ", i, " that do not match its size; the file is damaged"));
     }
   }
   state.optimizer_step = in.get_ints("optimizer", "step").at(0);
   const auto counters = in.get_ints("progress", "counters");
-  if (counters.size() != 6) in.fail(detail::concat("has ", counters.size(), " values in /progress/counters, expected 6"));
+  if (counters.size() != 6)
+    in.fail(detail::concat("has ", counters.size(), " values in /progress/counters, expected 6"));
   state.epoch = counters[0];
   state.step_in_epoch = counters[1];
   state.global_step = counters[2];

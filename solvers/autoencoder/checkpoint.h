@@ -35,14 +35,14 @@ struct TrainingState {
   std::vector<std::vector<float>> adam_m;         // per parameter, or empty (SGD)
   std::vector<std::vector<float>> adam_v;
   std::int64_t optimizer_step = 0;
-  std::int64_t epoch = 0;           // the epoch in progress (or the next one when step_in_epoch == 0)
-  std::int64_t step_in_epoch = 0;   // steps of `epoch` already taken
+  std::int64_t epoch = 0;          // the epoch in progress (or the next one when step_in_epoch == 0)
+  std::int64_t step_in_epoch = 0;  // steps of `epoch` already taken
   std::int64_t global_step = 0;
   std::int64_t num_ranks = 1;
   std::int64_t num_genes = 0;
   bool converged = false;
-  double epoch_loss_sum = 0;        // sum of per-sample losses of `epoch` so far (global)
-  std::vector<double> epoch_losses; // mean loss of every finished epoch
+  double epoch_loss_sum = 0;         // sum of per-sample losses of `epoch` so far (global)
+  std::vector<double> epoch_losses;  // mean loss of every finished epoch
   std::uint64_t seed = 0;
   std::vector<std::string> param_names, param_values;  // the configuration, as text
   std::vector<std::string> genes;

@@ -38,8 +38,8 @@ Eigen::MatrixXd LatentTransportImputer::impute(const engine::Context& ctx, const
   for (std::int64_t c = 0; c < cells; ++c)
     if (table.control_counts.size() == std::size_t(cells) && table.control_counts[std::size_t(c)] > 0)
       control_cells.push_back(c);
-  const Eigen::MatrixXf controls = table.controls.size() ? Eigen::MatrixXf(table.controls.cast<float>())
-                                                         : Eigen::MatrixXf::Zero(genes, cells);
+  const Eigen::MatrixXf controls =
+      table.controls.size() ? Eigen::MatrixXf(table.controls.cast<float>()) : Eigen::MatrixXf::Zero(genes, cells);
   Eigen::MatrixXf profiles(genes, Eigen::Index(control_cells.size() + entries.size()));
   Eigen::Index column = 0;
   for (auto c : control_cells) profiles.col(column++) = controls.col(c);
@@ -89,8 +89,7 @@ Eigen::MatrixXd LatentTransportImputer::impute(const engine::Context& ctx, const
       donors = nearest;
     }
     Eigen::VectorXf shift = Eigen::VectorXf::Zero(width);
-    for (auto i : donors)
-      shift += treated_latent.col(Eigen::Index(i)) - control_latent.col(table.cell_of(entries[i]));
+    for (auto i : donors) shift += treated_latent.col(Eigen::Index(i)) - control_latent.col(table.cell_of(entries[i]));
     moved.col(Eigen::Index(q)) += shift / float(donors.size());
     has_donor[q] = true;
   }

@@ -19,8 +19,8 @@ double LinearAutoencoder::reconstruction_error(const Eigen::MatrixXd& samples) c
 
 LinearAutoencoder fit_linear_autoencoder(const Eigen::MatrixXd& samples, int k, bool center) {
   const Eigen::Index limit = std::min(samples.rows(), samples.cols());
-  TESSERA_CHECK(k >= 1 && k <= limit, "linear autoencoder: k = ", k, " latent units, must be in [1, ", limit,
-                "] for ", samples.rows(), " genes x ", samples.cols(), " samples");
+  TESSERA_CHECK(k >= 1 && k <= limit, "linear autoencoder: k = ", k, " latent units, must be in [1, ", limit, "] for ",
+                samples.rows(), " genes x ", samples.cols(), " samples");
   TESSERA_CHECK(samples.allFinite(), "linear autoencoder: the samples hold NaN or infinite values");
   LinearAutoencoder model;
   model.mean = center ? Eigen::VectorXd(samples.rowwise().mean()) : Eigen::VectorXd::Zero(samples.rows());

@@ -7,10 +7,10 @@
 // gradient-bucket order of the allreduce and the order of the checkpoint.
 #pragma once
 
+#include <torch/torch.h>
+
 #include <cstdint>
 #include <vector>
-
-#include <torch/torch.h>
 
 #include "solvers/autoencoder/params.h"
 

@@ -20,41 +20,43 @@
 namespace tessera::solvers::autoencoder {
 
 struct AutoencoderParams {
-  int width = 1024;                    // hidden units per layer (the latent dimension)
-  int depth = 1;                       // hidden layers of the encoder
+  int width = 1024;                       // hidden units per layer (the latent dimension)
+  int depth = 1;                          // hidden layers of the encoder
   std::string activation = "leaky_relu";  // leaky_relu | relu | tanh | linear
-  double leaky_slope = 0.01;           // negative slope of leaky_relu
-  bool bias = false;                   // Linear layers with bias
-  std::string optimizer = "adam";      // adam | sgd
+  double leaky_slope = 0.01;              // negative slope of leaky_relu
+  bool bias = false;                      // Linear layers with bias
+  std::string optimizer = "adam";         // adam | sgd
   double learning_rate = 1e-4;
   double adam_beta1 = 0.9;
   double adam_beta2 = 0.999;
   double adam_eps = 1e-8;
-  int batch_size = 128;                // global batch: split over the ranks
+  int batch_size = 128;  // global batch: split over the ranks
   int max_epochs = 100;
-  double loss_threshold = 0.0;         // stop after the first epoch whose mean loss is below this (0 = never)
-  std::uint64_t seed = 1;              // initial weights and the per-epoch permutations
-  std::string device = "cpu";          // cpu | cuda (cuda needs a CUDA build)
-  int threads = 0;                     // torch intra-op threads per rank; 0 = leave LibTorch's default
+  double loss_threshold = 0.0;  // stop after the first epoch whose mean loss is below this (0 = never)
+  std::uint64_t seed = 1;       // initial weights and the per-epoch permutations
+  std::string device = "cpu";   // cpu | cuda (cuda needs a CUDA build)
+  int threads = 0;              // torch intra-op threads per rank; 0 = leave LibTorch's default
   // Imputation (latent transport): how a drug's latent shift is taken from the cell types that measured it.
-  std::string transport = "mean";      // mean | nearest
-  int transport_neighbours = 3;        // cell types averaged by `nearest` (most similar control latents)
+  std::string transport = "mean";  // mean | nearest
+  int transport_neighbours = 3;    // cell types averaged by `nearest` (most similar control latents)
 
   // Every knob, names prefixed ae_. The names of activation, optimizer, device and transport are checked by
   // validate() (LibTorch code compares them).
   template <typename Self, typename Declare>
   static void declare_knobs(Self& self, Declare&& declare) {
-    declare(engine::knob("ae_width", self.width, "autoencoder: hidden units per layer = latent dimension (Belyaeva 1024)")
-                .at_least(1));
+    declare(
+        engine::knob("ae_width", self.width, "autoencoder: hidden units per layer = latent dimension (Belyaeva 1024)")
+            .at_least(1));
     declare(engine::knob("ae_depth", self.depth, "autoencoder: hidden layers of the encoder (Belyaeva 1)").in(1, 16));
     declare(engine::knob("ae_activation", self.activation, "autoencoder: leaky_relu | relu | tanh | linear"));
-    declare(engine::knob("ae_leaky_slope", self.leaky_slope, "autoencoder: negative slope of leaky_relu (Belyaeva 0.01)")
-                .at_least(0.0)
-                .below(1.0));
+    declare(
+        engine::knob("ae_leaky_slope", self.leaky_slope, "autoencoder: negative slope of leaky_relu (Belyaeva 0.01)")
+            .at_least(0.0)
+            .below(1.0));
     declare(engine::knob("ae_bias", self.bias, "autoencoder: Linear layers with bias (Belyaeva: none)"));
     declare(engine::knob("ae_optimizer", self.optimizer, "autoencoder: adam | sgd"));
-    declare(engine::knob("ae_learning_rate", self.learning_rate, "autoencoder: learning rate (Belyaeva 1e-4)")
-                .above(0.0));
+    declare(
+        engine::knob("ae_learning_rate", self.learning_rate, "autoencoder: learning rate (Belyaeva 1e-4)").above(0.0));
     declare(engine::knob("ae_adam_beta1", self.adam_beta1, "autoencoder: Adam beta1").at_least(0.0).below(1.0));
     declare(engine::knob("ae_adam_beta2", self.adam_beta2, "autoencoder: Adam beta2").at_least(0.0).below(1.0));
     declare(engine::knob("ae_adam_eps", self.adam_eps, "autoencoder: Adam epsilon").above(0.0));
@@ -86,8 +88,7 @@ struct AutoencoderParams {
   // Throws tessera::Error naming the bad knob (as ae_<name>) and its valid range.
   void validate() const {
     engine::check_knobs(*this);
-    TESSERA_CHECK(activation == "leaky_relu" || activation == "relu" || activation == "tanh" ||
-                      activation == "linear",
+    TESSERA_CHECK(activation == "leaky_relu" || activation == "relu" || activation == "tanh" || activation == "linear",
                   "ae_activation must be leaky_relu, relu, tanh or linear (got '", activation, "')");
     TESSERA_CHECK(optimizer == "adam" || optimizer == "sgd", "ae_optimizer must be adam or sgd (got '", optimizer,
                   "')");

@@ -51,8 +51,9 @@ PreprocessedData preprocess(const io::GeneMatrix& matrix, const PreprocessOption
     out.samples = matrix.values(rows, Eigen::all);
     out.genes = options.genes;
   }
-  TESSERA_CHECK(out.samples.allFinite(), "the input holds NaN or infinite values; the autoencoder needs complete "
-                                         "profiles (drop those samples or genes first)");
+  TESSERA_CHECK(out.samples.allFinite(),
+                "the input holds NaN or infinite values; the autoencoder needs complete "
+                "profiles (drop those samples or genes first)");
   if (options.log2) {
     TESSERA_CHECK(out.samples.size() == 0 || out.samples.minCoeff() > -1.0f,
                   "log2(x + 1) needs values > -1, the input's smallest is ", out.samples.minCoeff(),
@@ -63,8 +64,10 @@ PreprocessedData preprocess(const io::GeneMatrix& matrix, const PreprocessOption
     for (Eigen::Index j = 0; j < out.samples.cols(); ++j) {
       auto col = out.samples.col(j);
       const float low = col.minCoeff(), high = col.maxCoeff();
-      if (high > low) col = (col.array() - low) / (high - low);
-      else col.setZero();
+      if (high > low)
+        col = (col.array() - low) / (high - low);
+      else
+        col.setZero();
     }
   }
   if (options.zscore) {

@@ -6,20 +6,19 @@
 // Layout: genes x samples, Eigen column-major (one profile per column), as io::BasicGeneMatrix.
 #pragma once
 
+#include <Eigen/Dense>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "io/gene_matrix.h"
 
 namespace tessera::solvers::autoencoder {
 
 struct PreprocessOptions {
-  bool log2 = false;                // log2(x + 1); values must be > -1
-  bool minmax = false;              // per sample (column) to [0, 1]; a constant sample becomes 0
-  bool zscore = false;              // per gene (row) to mean 0, standard deviation 1 over the samples
-  std::vector<std::string> genes;   // keep only these gene ids, in this order (empty = all genes)
+  bool log2 = false;               // log2(x + 1); values must be > -1
+  bool minmax = false;             // per sample (column) to [0, 1]; a constant sample becomes 0
+  bool zscore = false;             // per gene (row) to mean 0, standard deviation 1 over the samples
+  std::vector<std::string> genes;  // keep only these gene ids, in this order (empty = all genes)
 };
 
 // Per-gene affine map x -> (x - mean) / scale and its inverse. Identity when empty.
@@ -36,9 +35,9 @@ struct ProfileScaling {
 };
 
 struct PreprocessedData {
-  Eigen::MatrixXf samples;          // kept genes x samples
-  std::vector<std::string> genes;   // ids of the kept genes
-  ProfileScaling scaling;           // the z-score applied (empty unless options.zscore)
+  Eigen::MatrixXf samples;         // kept genes x samples
+  std::vector<std::string> genes;  // ids of the kept genes
+  ProfileScaling scaling;          // the z-score applied (empty unless options.zscore)
 };
 
 // Applies `options` to a gene matrix (row ids are the gene ids). Throws tessera::Error naming a gene of the list

@@ -63,8 +63,8 @@ struct Trainer::Impl {
   double epoch_loss_sum = 0;
   std::vector<double> epoch_losses;
   bool converged = false;
-  std::vector<float> bucket;       // flat gradients of all parameters (multi-rank only)
-  std::vector<std::int64_t> order; // permutation of the current epoch
+  std::vector<float> bucket;        // flat gradients of all parameters (multi-rank only)
+  std::vector<std::int64_t> order;  // permutation of the current epoch
   std::int64_t order_epoch = -1;
 
   Impl(const engine::Context& c, const AutoencoderParams& p, std::int64_t num_genes)
@@ -191,8 +191,8 @@ struct Trainer::Impl {
     for (std::size_t i = 0; i < s.param_names.size(); ++i) {
       if (!is_architecture_knob(s.param_names[i])) continue;
       for (const auto& [name, value] : mine)
-        TESSERA_CHECK(name != s.param_names[i] || value == s.param_values[i], "checkpoint was trained with ", name,
-                      "=", s.param_values[i], " but this run asks for ", name, "=", value,
+        TESSERA_CHECK(name != s.param_names[i] || value == s.param_values[i], "checkpoint was trained with ", name, "=",
+                      s.param_values[i], " but this run asks for ", name, "=", value,
                       "; resume with the checkpoint's options or start a new run in another folder");
     }
     torch::NoGradGuard no_grad;
@@ -226,8 +226,9 @@ Trainer::Trainer(const engine::Context& ctx, const AutoencoderParams& params, st
   TESSERA_CHECK(params.device == "cpu" || torch::cuda::is_available(),
                 "ae_device=cuda: this Tessera was built without CUDA (LibTorch ", TORCH_VERSION,
                 " CPU only); use ae_device=cpu or rebuild against a CUDA LibTorch");
-  TESSERA_CHECK(params.device == "cpu", "ae_device=cuda is not implemented yet (NCCL gradient allreduce is "
-                                        "planned); use ae_device=cpu");
+  TESSERA_CHECK(params.device == "cpu",
+                "ae_device=cuda is not implemented yet (NCCL gradient allreduce is "
+                "planned); use ae_device=cpu");
   if (params.threads > 0) torch::set_num_threads(params.threads);
   impl_ = std::make_unique<Impl>(ctx, params, num_genes);
   if (ctx.is_root()) impl_->network.initialise(params.seed);
@@ -278,7 +279,8 @@ TrainResult Trainer::fit(const Eigen::MatrixXf& data, const TrainOptions& option
     if (s.step_in_epoch == steps_per_epoch) {
       const double loss = s.epoch_loss_sum / double(n);
       s.epoch_losses.push_back(loss);
-      if (options.log_epochs) engine::info("autoencoder epoch ", s.epoch + 1, "/", s.params.max_epochs, ": loss ", loss);
+      if (options.log_epochs)
+        engine::info("autoencoder epoch ", s.epoch + 1, "/", s.params.max_epochs, ": loss ", loss);
       ++s.epoch;
       s.step_in_epoch = 0;
       s.epoch_loss_sum = 0;
@@ -321,7 +323,8 @@ Eigen::MatrixXf Trainer::decode(const Eigen::MatrixXf& codes) const {
 
 double Trainer::reconstruction_loss(const Eigen::MatrixXf& samples) const {
   const Eigen::MatrixXf r = decode(encode(samples));
-  return double((r - samples).squaredNorm()) / double(samples.rows()) / double(std::max<Eigen::Index>(1, samples.cols()));
+  return double((r - samples).squaredNorm()) / double(samples.rows()) /
+         double(std::max<Eigen::Index>(1, samples.cols()));
 }
 
 std::vector<float> Trainer::flat_parameters() const {

@@ -19,14 +19,13 @@
 // resumed run continues bit-identically because the permutations are pure functions of (seed, epoch).
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "engine/context.h"
 #include "solvers/autoencoder/checkpoint.h"
@@ -35,25 +34,25 @@
 namespace tessera::solvers::autoencoder {
 
 struct TrainOptions {
-  std::filesystem::path checkpoint_folder;   // empty: no checkpoints
-  bool resume = false;                       // continue from checkpoint_folder/latest when there is one
-  std::int64_t checkpoint_every_steps = 0;   // also checkpoint every k steps (0 = epoch ends only)
-  bool poll_signals = true;                  // poll engine::stop_requested after every step (collective)
-  bool log_epochs = true;                    // a rank-0 info line per epoch
-  std::vector<std::string> genes;            // stored in the checkpoint (optional)
+  std::filesystem::path checkpoint_folder;  // empty: no checkpoints
+  bool resume = false;                      // continue from checkpoint_folder/latest when there is one
+  std::int64_t checkpoint_every_steps = 0;  // also checkpoint every k steps (0 = epoch ends only)
+  bool poll_signals = true;                 // poll engine::stop_requested after every step (collective)
+  bool log_epochs = true;                   // a rank-0 info line per epoch
+  std::vector<std::string> genes;           // stored in the checkpoint (optional)
   // Called on every rank after every step with the global step count (tests: interrupt, compare ranks).
   std::function<void(std::int64_t global_step)> after_step;
 };
 
 struct TrainResult {
-  std::int64_t epochs = 0;          // finished epochs
-  std::int64_t steps = 0;           // global steps taken in total (including before a resume)
-  double final_loss = 0;            // mean per-sample MSE of the last finished epoch (NaN if none)
-  bool converged = false;           // an epoch's loss fell below params.loss_threshold
-  bool stopped = false;             // stopped on a signal (checkpointed when a folder was given)
-  bool resumed = false;             // started from a checkpoint
-  std::vector<double> epoch_losses; // every finished epoch's mean loss
-  double seconds = 0;               // wall time of this call's training loop
+  std::int64_t epochs = 0;             // finished epochs
+  std::int64_t steps = 0;              // global steps taken in total (including before a resume)
+  double final_loss = 0;               // mean per-sample MSE of the last finished epoch (NaN if none)
+  bool converged = false;              // an epoch's loss fell below params.loss_threshold
+  bool stopped = false;                // stopped on a signal (checkpointed when a folder was given)
+  bool resumed = false;                // started from a checkpoint
+  std::vector<double> epoch_losses;    // every finished epoch's mean loss
+  double seconds = 0;                  // wall time of this call's training loop
   std::int64_t samples_processed = 0;  // global samples seen by this call
 };
 

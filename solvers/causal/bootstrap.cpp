@@ -61,7 +61,9 @@ std::uint64_t search_hash(const DiscoveryParams& params) {
 io::Fingerprint fingerprint(const InterventionalData& data, const DiscoveryParams& params, int resamples) {
   io::Fingerprint f;
   f.integer("p", data.num_variables()).integer("resamples", resamples).text("seed", std::to_string(params.seed));
-  f.text("algorithm", name_table(params.algorithm).name(params.algorithm)).hash("search", search_hash(params)).hash("data", data_hash(data));
+  f.text("algorithm", name_table(params.algorithm).name(params.algorithm))
+      .hash("search", search_hash(params))
+      .hash("data", data_hash(data));
   return f;
 }
 
@@ -83,9 +85,9 @@ void write_checkpoint(const std::filesystem::path& path, const io::Fingerprint& 
 void refuse_text_checkpoint(const std::filesystem::path& path) {
   std::string first_line;
   std::getline(std::ifstream(path), first_line);
-  TESSERA_CHECK(first_line.rfind("# tessera bootstrap checkpoint", 0) != 0, "bootstrap checkpoint '",
-                path.string(), "' is in the text format of an older Tessera, which this one does not read; ",
-                kCheckpointFix, " (its resamples are run again), or finish it with the Tessera that wrote it");
+  TESSERA_CHECK(first_line.rfind("# tessera bootstrap checkpoint", 0) != 0, "bootstrap checkpoint '", path.string(),
+                "' is in the text format of an older Tessera, which this one does not read; ", kCheckpointFix,
+                " (its resamples are run again), or finish it with the Tessera that wrote it");
 }
 
 // Rank 0 only: the saved state, checked against this bootstrap.
@@ -99,22 +101,22 @@ State read_checkpoint(const std::filesystem::path& path, const io::Fingerprint& 
   state.done = int(done);
   state.counts = in.get_matrix("resamples", "arc_counts");
   if (state.counts.rows() != p || state.counts.cols() != p)
-    in.fail(detail::concat("has ", state.counts.rows(), " x ", state.counts.cols(), " arc counts, expected ", p,
-                           " x ", p));
+    in.fail(
+        detail::concat("has ", state.counts.rows(), " x ", state.counts.cols(), " arc counts, expected ", p, " x ", p));
   for (int i = 0; i < p; ++i)
     for (int j = 0; j < p; ++j) {
       const double c = state.counts(i, j);
       if (!(c >= 0 && c <= done && c == std::floor(c)))
-        in.fail(detail::concat("has a bad count ", c, " at row ", i + 1, ", column ", j + 1, " (expected 0..",
-                               done, ")"));
+        in.fail(
+            detail::concat("has a bad count ", c, " at row ", i + 1, ", column ", j + 1, " (expected 0..", done, ")"));
     }
   return state;
 }
 
 // Collective: the saved state when the checkpoint exists, else nothing done. Rank 0 reads it and broadcasts the
 // state or its error, so every rank fails or succeeds alike.
-State load_or_start(const engine::Context& ctx, const std::filesystem::path& path,
-                    const io::Fingerprint& fingerprint, int p, int resamples) {
+State load_or_start(const engine::Context& ctx, const std::filesystem::path& path, const io::Fingerprint& fingerprint,
+                    int p, int resamples) {
   State state{0, Eigen::MatrixXd::Zero(p, p)};
   std::string error;
   if (!path.empty() && ctx.is_root() && std::filesystem::exists(path)) {
@@ -157,8 +159,9 @@ EdgeFrequencies bootstrap_edges(const engine::Context& ctx, const Interventional
   for (Eigen::Index r = 0; r < data.samples.rows(); ++r) rows_of[data.setting[r]].push_back(r);
   const io::Fingerprint fields = fingerprint(data, params, resamples);
   State state = load_or_start(ctx, options.checkpoint, fields, p, resamples);
-  if (state.done > 0) engine::info("bootstrap: resuming from '", options.checkpoint.string(), "' at resample ",
-                                   state.done, " of ", resamples);
+  if (state.done > 0)
+    engine::info("bootstrap: resuming from '", options.checkpoint.string(), "' at resample ", state.done, " of ",
+                 resamples);
 
   const int first = state.done;
   // Updated every round, printed at most every 2 s: fast rounds (small p) would flood the log.
@@ -195,8 +198,8 @@ EdgeFrequencies bootstrap_edges(const engine::Context& ctx, const Interventional
   farm.on_stop = [&](std::int64_t) {
     if (!options.checkpoint.empty() && ctx.is_root()) write_checkpoint(options.checkpoint, fields, state);
     ctx.barrier();  // no rank reports "checkpointed" before the file is there
-    return "bootstrap stopped after " + std::to_string(state.done) + " of " + std::to_string(resamples) +
-           " resamples" + (options.checkpoint.empty() ? "" : "; checkpoint " + options.checkpoint.string());
+    return "bootstrap stopped after " + std::to_string(state.done) + " of " + std::to_string(resamples) + " resamples" +
+           (options.checkpoint.empty() ? "" : "; checkpoint " + options.checkpoint.string());
   };
   engine::run_task_farm(ctx, farm);
   if (options.progress && ctx.is_root()) progress.finish();

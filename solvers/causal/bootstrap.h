@@ -9,7 +9,6 @@
 // bit-identical to an uninterrupted run, with the same or any other rank count.
 #pragma once
 #include <Eigen/Dense>
-
 #include <filesystem>
 #include <functional>
 

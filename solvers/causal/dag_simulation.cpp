@@ -33,8 +33,9 @@ void DagSimulationParams::validate() const {
 SimulatedDagData simulate_dag_data(const DagSimulationParams& params) {
   params.validate();
   engine::RandomStream graph_rng(params.seed, "simulate-dag/graph");
-  const Dag dag = params.graph == RandomGraph::kErdosRenyi ? random_er_dag(params.nodes, params.degree, graph_rng)
-                                                           : random_scale_free_dag(params.nodes, params.degree, graph_rng);
+  const Dag dag = params.graph == RandomGraph::kErdosRenyi
+                      ? random_er_dag(params.nodes, params.degree, graph_rng)
+                      : random_scale_free_dag(params.nodes, params.degree, graph_rng);
   engine::RandomStream weight_rng(params.seed, "simulate-dag/weights");
   SimulatedDagData out;
   out.sem = random_linear_sem(dag, weight_rng, params.weight_low, params.weight_high);

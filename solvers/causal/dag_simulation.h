@@ -17,7 +17,7 @@ namespace tessera::solvers::causal {
 
 // The random DAG's model: Erdos-Renyi or scale-free (preferential attachment).
 enum class RandomGraph { kErdosRenyi, kScaleFree };
-const engine::NameTable<RandomGraph>& name_table(RandomGraph);       // er | scale-free
+const engine::NameTable<RandomGraph>& name_table(RandomGraph);                // er | scale-free
 const engine::NameTable<Intervention::Kind>& name_table(Intervention::Kind);  // perfect | shift
 
 struct DagSimulationParams {
@@ -50,8 +50,8 @@ struct DagSimulationParams {
     declare(engine::knob("weight_high", self.weight_high, "largest |edge weight|").above(0.0));
     declare(engine::knob("observational_samples", self.observational_samples, "observational rows").at_least(1));
     declare(engine::knob("settings", self.settings, "interventional settings").at_least(0));
-    declare(engine::knob("samples_per_setting", self.samples_per_setting, "rows per interventional setting")
-                .at_least(1));
+    declare(
+        engine::knob("samples_per_setting", self.samples_per_setting, "rows per interventional setting").at_least(1));
     declare(engine::knob("targets_per_setting", self.targets_per_setting,
                          "targets of each setting; with off_targets at most nodes")
                 .at_least(1));

@@ -28,9 +28,9 @@ const engine::NameTable<CiTestKind>& name_table(CiTestKind);  // gaussian | hsic
 
 struct DiscoveryParams {
   Algorithm algorithm = Algorithm::kGsp;
-  double alpha = 0;               // CI test level; 0 = 1 / (observational rows)
-  double alpha_inv = 1e-5;        // invariance test level (igsp, utigsp)
-  int depth = 4;                  // covered-arc reversals per DFS branch
+  double alpha = 0;         // CI test level; 0 = 1 / (observational rows)
+  double alpha_inv = 1e-5;  // invariance test level (igsp, utigsp)
+  int depth = 4;            // covered-arc reversals per DFS branch
   int restarts = 10;
   std::uint64_t seed = 1;
   // Shrinkage of the observational correlation matrix used by the CI tests, the minimal I-maps and the starting
@@ -74,8 +74,9 @@ struct DiscoveryParams {
     declare(engine::knob("ci_test", self.ci_test,
                          "gaussian (partial correlation, Fisher z) or hsic (kernel test, for nonlinear data; O(n^2) "
                          "per test)"));
-    declare(engine::knob("hsic_samples", self.hsic_samples, "hsic: observational rows the kernel test uses (the "
-                                                             "first ones)")
+    declare(engine::knob("hsic_samples", self.hsic_samples,
+                         "hsic: observational rows the kernel test uses (the "
+                         "first ones)")
                 .at_least(6));
     declare(engine::knob("start_graph", self.start_graph,
                          "rows whose partial-correlation graph gives the starting orders: pooled (all settings) or "

@@ -135,35 +135,36 @@ Eigen::MatrixXd Dnpp::impute(const engine::Context& ctx, const io::PerturbationT
   const TrainingMeans means(table, train);
 
   // A query costs microseconds (its cell type's similarities and k weighted columns): agree every 1024 queries.
-  return predict_in_blocks(ctx, "dnpp", table.num_genes(), std::int64_t(queries.size()), 1024,
-                           [&](std::int64_t first, std::int64_t last, Eigen::Ref<Eigen::MatrixXd> out) {
-    std::vector<std::pair<double, std::int64_t>> neighbours;  // (s(a, j), j)
-    for (std::int64_t q = first; q < last; ++q) {
-      const auto c = table.cell_of(queries[std::size_t(q)]), a = table.pert_of(queries[std::size_t(q)]);
-      neighbours.clear();
-      for (const auto j : layout.drugs_of_cell[std::size_t(c)]) {
-        if (j == a) continue;
-        if (const double s = similarity(a, j); s > 0.0) neighbours.emplace_back(s, j);
-      }
-      auto prediction = out.col(Eigen::Index(q - first));
-      if (neighbours.empty()) {
-        prediction = means.drug_mean(c, a);
-        continue;
-      }
-      const auto used = std::min<std::size_t>(std::size_t(params_.k), neighbours.size());
-      std::partial_sort(neighbours.begin(), neighbours.begin() + std::ptrdiff_t(used), neighbours.end(),
-                        [](const auto& x, const auto& y) {
-                          return x.first > y.first || (x.first == y.first && x.second < y.second);
-                        });
-      prediction.setZero();
-      double weight = 0.0;
-      for (std::size_t i = 0; i < used; ++i) {
-        prediction += neighbours[i].first * table.values.col(table.entry(c, neighbours[i].second));
-        weight += neighbours[i].first;
-      }
-      prediction /= weight;
-    }
-  });
+  return predict_in_blocks(
+      ctx, "dnpp", table.num_genes(), std::int64_t(queries.size()), 1024,
+      [&](std::int64_t first, std::int64_t last, Eigen::Ref<Eigen::MatrixXd> out) {
+        std::vector<std::pair<double, std::int64_t>> neighbours;  // (s(a, j), j)
+        for (std::int64_t q = first; q < last; ++q) {
+          const auto c = table.cell_of(queries[std::size_t(q)]), a = table.pert_of(queries[std::size_t(q)]);
+          neighbours.clear();
+          for (const auto j : layout.drugs_of_cell[std::size_t(c)]) {
+            if (j == a) continue;
+            if (const double s = similarity(a, j); s > 0.0) neighbours.emplace_back(s, j);
+          }
+          auto prediction = out.col(Eigen::Index(q - first));
+          if (neighbours.empty()) {
+            prediction = means.drug_mean(c, a);
+            continue;
+          }
+          const auto used = std::min<std::size_t>(std::size_t(params_.k), neighbours.size());
+          std::partial_sort(neighbours.begin(), neighbours.begin() + std::ptrdiff_t(used), neighbours.end(),
+                            [](const auto& x, const auto& y) {
+                              return x.first > y.first || (x.first == y.first && x.second < y.second);
+                            });
+          prediction.setZero();
+          double weight = 0.0;
+          for (std::size_t i = 0; i < used; ++i) {
+            prediction += neighbours[i].first * table.values.col(table.entry(c, neighbours[i].second));
+            weight += neighbours[i].first;
+          }
+          prediction /= weight;
+        }
+      });
 }
 
 }  // namespace tessera::solvers::imputation

@@ -16,9 +16,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // One mode's weight and smoothing schedule.
 struct ModeSchedule {
@@ -43,7 +41,8 @@ double smoothed_term(const GramSpectrum& spectrum, double alpha, double mu) {
 // f_mu, its gradient and the nuclear norms of one tensor held as gene slabs, mode by mode.
 class SmoothedNuclearNorm {
  public:
-  SmoothedNuclearNorm(const SlabLayout& layout, const std::vector<ModeSchedule>& modes) : layout_(layout), modes_(modes) {}
+  SmoothedNuclearNorm(const SlabLayout& layout, const std::vector<ModeSchedule>& modes)
+      : layout_(layout), modes_(modes) {}
 
   // Spectrum of X_(mode) for the gene slab x; leaves the drug slab of x in drug_slab_ when the mode needs it.
   GramSpectrum spectrum(TensorMode mode, const Eigen::MatrixXd& x, bool vectors) {
@@ -123,8 +122,8 @@ FalrtcResult falrtc_complete(const SlabLayout& layout, const Eigen::Ref<const Ei
   TESSERA_CHECK(values_slab.rows() == layout.genes().size() && values_slab.cols() == layout.gene_slab_cols(),
                 "falrtc: the data slab is ", values_slab.rows(), " x ", values_slab.cols(), ", expected ",
                 layout.genes().size(), " genes x ", layout.gene_slab_cols(), " (cells * drugs) columns");
-  TESSERA_CHECK(observed.size() == std::size_t(shape.entries()), "falrtc: ", observed.size(),
-                " observed flags for ", shape.entries(), " (cell, drug) entries");
+  TESSERA_CHECK(observed.size() == std::size_t(shape.entries()), "falrtc: ", observed.size(), " observed flags for ",
+                shape.entries(), " (cell, drug) entries");
   std::vector<Eigen::Index> known;
   for (std::size_t e = 0; e < observed.size(); ++e)
     if (observed[e]) known.push_back(Eigen::Index(e));
@@ -216,8 +215,8 @@ FalrtcResult falrtc_complete(const SlabLayout& layout, const Eigen::Ref<const Ei
     it.seconds = seconds_since(iteration_start);
     result.history.push_back(it);
     engine::info("falrtc iteration ", k, "/", params.iterations, ": objective ", it.nuclear_objective, " (smoothed ",
-                 it.smoothed_objective, "), relative change ", it.relative_change, ", L ", lipschitz, ", ",
-                 it.trials, it.trials == 1 ? " trial, " : " trials, ", it.seconds, " s");
+                 it.smoothed_objective, "), relative change ", it.relative_change, ", L ", lipschitz, ", ", it.trials,
+                 it.trials == 1 ? " trial, " : " trials, ", it.seconds, " s");
     if (it.relative_change < params.tolerance) {
       result.converged = true;
       break;
@@ -231,8 +230,7 @@ FalrtcResult falrtc_complete(const SlabLayout& layout, const Eigen::Ref<const Ei
 Falrtc::Falrtc(const FalrtcParams& params) : params_(params) { params_.validate(); }
 
 Eigen::MatrixXd Falrtc::impute(const engine::Context& ctx, const io::PerturbationTable& table,
-                               const std::vector<std::uint8_t>& train,
-                               const std::vector<std::int64_t>& queries) const {
+                               const std::vector<std::uint8_t>& train, const std::vector<std::int64_t>& queries) const {
   TESSERA_CHECK(train.size() == std::size_t(table.num_entries()), name(), ": train mask has ", train.size(),
                 " flags but the table has ", table.num_entries(), " entries");
   TESSERA_CHECK(table.values.rows() == table.num_genes() && table.values.cols() == table.num_entries(), name(),

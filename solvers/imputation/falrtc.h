@@ -58,11 +58,10 @@
 // (Z, Y, trial point, gradient) and, on more than one rank, one drug slab and two 128 MB exchange buffers.
 #pragma once
 
+#include <Eigen/Dense>
 #include <array>
 #include <cstdint>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "engine/parameters.h"
 #include "solvers/imputation/imputer.h"
@@ -78,8 +77,8 @@ constexpr int kMuFlatIterations = 15;
 constexpr double kLipschitzMaxFactor = 10.0;
 
 struct FalrtcParams {
-  int iterations = 20;            // maxIter (Hodos: 20; FaLRTC.m example: 500)
-  double alpha_drug = 1.0;        // mode weights, normalised to sum 1 (Hodos: [1 1e-2 1]); sum > 0
+  int iterations = 20;      // maxIter (Hodos: 20; FaLRTC.m example: 500)
+  double alpha_drug = 1.0;  // mode weights, normalised to sum 1 (Hodos: [1 1e-2 1]); sum > 0
   double alpha_gene = 0.01;
   double alpha_cell = 1.0;
   double mu_scale = 0.01;         // mu0_i = mu_scale * alpha_i / sqrt(n_i) (Hodos 0.01; example.m 5)
@@ -118,14 +117,14 @@ struct FalrtcParams {
 };
 
 struct FalrtcIteration {
-  int iteration = 0;                // 1-based
-  int trials = 0;                   // line-search trials (gradient evaluations) in this iteration
-  double lipschitz = 0;             // L of the accepted step
-  std::array<double, 3> mu{};       // mu_i used (0 for a mode with weight 0)
-  double smoothed_objective = 0;    // f_mu(Y_k) with this iteration's mu
-  double nuclear_objective = 0;     // sum_i alpha_i ||Y_k(i)||_* (normalised alpha)
-  double relative_change = 0;       // ||Y_k - Y_{k-1}||_F / ||T_Omega||_F
-  double seconds = 0;               // wall time of the iteration
+  int iteration = 0;              // 1-based
+  int trials = 0;                 // line-search trials (gradient evaluations) in this iteration
+  double lipschitz = 0;           // L of the accepted step
+  std::array<double, 3> mu{};     // mu_i used (0 for a mode with weight 0)
+  double smoothed_objective = 0;  // f_mu(Y_k) with this iteration's mu
+  double nuclear_objective = 0;   // sum_i alpha_i ||Y_k(i)||_* (normalised alpha)
+  double relative_change = 0;     // ||Y_k - Y_{k-1}||_F / ||T_Omega||_F
+  double seconds = 0;             // wall time of the iteration
 };
 
 struct FalrtcResult {

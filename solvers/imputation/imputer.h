@@ -5,11 +5,10 @@
 // cross-validation folds are independent calls.
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "engine/context.h"
 #include "io/perturbation_table.h"

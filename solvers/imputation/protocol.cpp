@@ -48,13 +48,16 @@ int parse_fold(const std::string& text) {
   TESSERA_CHECK(most_drugs >= 0, "every cell type of the table (", join(table.cells),
                 ") is a --reference-cell, so no cell type is left to evaluate: leave at least one out of "
                 "--reference-cell");
-  TESSERA_CHECK(most_drugs > 0, "no cell type outside --reference-cell has an observed perturbation, so none can "
+  TESSERA_CHECK(most_drugs > 0,
+                "no cell type outside --reference-cell has an observed perturbation, so none can "
                 "be evaluated: check --cell-field, --pert-field, --dose and --time");
   const std::string& best = table.cells[std::size_t(most_drugs_cell)];
   if (options.protocol == Protocol::kSparse) {
     // A cell type needs its B training drugs, at least one drug held out, and min_drugs in any case.
-    TESSERA_CHECK(most_drugs >= 2, "the sparse protocol needs a cell type with at least 2 observed drugs (1 to train, "
-                  "1 to hold out), and the most any cell type has is 1 (", best, "): use --protocol full or more data");
+    TESSERA_CHECK(most_drugs >= 2,
+                  "the sparse protocol needs a cell type with at least 2 observed drugs (1 to train, "
+                  "1 to hold out), and the most any cell type has is 1 (",
+                  best, "): use --protocol full or more data");
     std::string options_named, fix;
     if (options.sparse_train_drugs >= most_drugs) {
       options_named = "--sparse-train-drugs " + std::to_string(options.sparse_train_drugs);
@@ -64,12 +67,15 @@ int parse_fold(const std::string& text) {
       options_named += (options_named.empty() ? "" : " and ") + ("--min-drugs " + std::to_string(options.min_drugs));
       fix += (fix.empty() ? "" : " and ") + ("--min-drugs " + std::to_string(most_drugs) + " or lower");
     }
-    TESSERA_FAIL(options_named, " leaves no cell type to evaluate: the sparse protocol needs more observed drugs than "
-                 "--sparse-train-drugs and at least --min-drugs, and the most any cell type has is ", most_drugs, " (",
-                 best, "); use ", fix);
+    TESSERA_FAIL(options_named,
+                 " leaves no cell type to evaluate: the sparse protocol needs more observed drugs than "
+                 "--sparse-train-drugs and at least --min-drugs, and the most any cell type has is ",
+                 most_drugs, " (", best, "); use ", fix);
   }
-  TESSERA_FAIL("--min-drugs ", options.min_drugs, " leaves no cell type to evaluate: the most observed drugs of any "
-               "cell type is ", most_drugs, " (", best, "); use --min-drugs ", most_drugs, " or lower");
+  TESSERA_FAIL("--min-drugs ", options.min_drugs,
+               " leaves no cell type to evaluate: the most observed drugs of any "
+               "cell type is ",
+               most_drugs, " (", best, "); use --min-drugs ", most_drugs, " or lower");
 }
 
 }  // namespace
@@ -125,8 +131,9 @@ FoldPlan make_folds(const io::PerturbationTable& table, const ProtocolOptions& o
   }
   if (dealt == 0) fail_nothing_to_evaluate(table, options, most_drugs, most_drugs_cell);
   if (!plan.dropped_cells.empty()) {
-    engine::warn("imputation protocol '", name_table(options.protocol).name(options.protocol), "': dropped ", plan.dropped_cells.size(),
-                 " cell type(s) with fewer than ", min_drugs, " observed drugs: ", join(plan.dropped_cells));
+    engine::warn("imputation protocol '", name_table(options.protocol).name(options.protocol), "': dropped ",
+                 plan.dropped_cells.size(), " cell type(s) with fewer than ", min_drugs,
+                 " observed drugs: ", join(plan.dropped_cells));
   }
   return plan;
 }
@@ -163,7 +170,8 @@ FoldPlan read_fold_file(const std::filesystem::path& path, const io::Perturbatio
     plan.fold[entry] = label;
     max_fold = std::max(max_fold, label);
   }
-  TESSERA_CHECK(max_fold >= 0, where, " holds no held-out entry (", csv.rows.size(), " rows, every one 'train'), so "
+  TESSERA_CHECK(max_fold >= 0, where, " holds no held-out entry (", csv.rows.size(),
+                " rows, every one 'train'), so "
                 "nothing can be evaluated: give the entries to hold out a fold number 0, 1, ...");
   plan.num_folds = max_fold + 1;
   for (std::int64_t c = 0; c < table.num_cells(); ++c) {

@@ -15,8 +15,8 @@
 // observed drugs (sparse: fewer than max(min_drugs, B + 1), so that something is held out) is dropped: its
 // entries become kUnused, its id goes to dropped_cells and engine::warn lists them. When that leaves no cell type
 // to evaluate, make_folds throws tessera::Error naming --min-drugs / --sparse-train-drugs, the most observed drugs
-// of any cell type and the value that works (a run that evaluates nothing is an error, not an empty success). Shuffles use one
-// engine::RandomStream(seed, "folds", stable_hash(cell id)) per cell type, so a plan depends only on the seed
+// of any cell type and the value that works (a run that evaluates nothing is an error, not an empty success). Shuffles
+// use one engine::RandomStream(seed, "folds", stable_hash(cell id)) per cell type, so a plan depends only on the seed
 // and the table, never on the rank count. All functions here are local (no MPI).
 #pragma once
 
@@ -59,8 +59,7 @@ struct ProtocolOptions {
                          "training drugs per cell type, the rest held out)"));
     declare(engine::knob("folds", self.folds, "K of the full protocol").at_least(2));
     declare(engine::knob("sparse_train_drugs", self.sparse_train_drugs, "B of the sparse protocol").at_least(1));
-    declare(engine::knob("min_drugs", self.min_drugs, "drop cell types with fewer observed perturbations")
-                .at_least(1));
+    declare(engine::knob("min_drugs", self.min_drugs, "drop cell types with fewer observed perturbations").at_least(1));
     declare(engine::knob("seed", self.seed, "seed of the folds and of the built-in data set"));
   }
   // Throws tessera::Error naming the bad option (as impute's --option) and its valid range.

@@ -4,13 +4,12 @@
 // rank computes it, so the result is bit-identical for any rank count.
 #pragma once
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "engine/agree.h"
 #include "engine/collectives.h"

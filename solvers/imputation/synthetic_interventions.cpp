@@ -104,37 +104,38 @@ Eigen::MatrixXd SyntheticInterventions::impute(const engine::Context& ctx, const
   const Eigen::Index genes = table.num_genes();
 
   // A target costs up to ~0.1 s (a QR of |T| genes x donors), so the ranks agree on stopping every 16 targets.
-  return predict_in_blocks(ctx, "synthetic_interventions", genes, std::int64_t(queries.size()), 16,
-                           [&](std::int64_t first, std::int64_t last, Eigen::Ref<Eigen::MatrixXd> out) {
-    Eigen::MatrixXd xy;
-    for (std::int64_t q = first; q < last; ++q) {
-      const auto c = table.cell_of(queries[std::size_t(q)]), a = table.pert_of(queries[std::size_t(q)]);
-      auto prediction = out.col(Eigen::Index(q - first));
-      const SiDesign design = choose_donors(layout, c, a, params_.num_donors);
-      if (design.donors.empty()) {
-        prediction = means.drug_mean(c, a);
-        continue;
-      }
-      const auto m = Eigen::Index(design.donors.size());
-      xy.resize(genes * Eigen::Index(design.training_cells.size()), m + 1);
-      for (std::size_t t = 0; t < design.training_cells.size(); ++t) {
-        const auto u = design.training_cells[t];
-        const Eigen::Index row = Eigen::Index(t) * genes;
-        for (Eigen::Index k = 0; k < m; ++k)
-          xy.col(k).segment(row, genes) = table.values.col(table.entry(u, design.donors[std::size_t(k)]));
-        xy.col(m).segment(row, genes) = table.values.col(table.entry(u, a));
-      }
-      Eigen::RowVectorXd column_means = Eigen::RowVectorXd::Zero(m + 1);
-      if (params_.intercept) {
-        column_means = xy.colwise().mean();
-        xy.rowwise() -= column_means;
-      }
-      const Eigen::VectorXd beta = solve_augmented(xy, params_.sv_threshold, params_.rank);
-      prediction.setConstant(column_means(m) - column_means.head(m).dot(beta));
-      for (Eigen::Index k = 0; k < m; ++k)
-        prediction += beta(k) * table.values.col(table.entry(c, design.donors[std::size_t(k)]));
-    }
-  });
+  return predict_in_blocks(
+      ctx, "synthetic_interventions", genes, std::int64_t(queries.size()), 16,
+      [&](std::int64_t first, std::int64_t last, Eigen::Ref<Eigen::MatrixXd> out) {
+        Eigen::MatrixXd xy;
+        for (std::int64_t q = first; q < last; ++q) {
+          const auto c = table.cell_of(queries[std::size_t(q)]), a = table.pert_of(queries[std::size_t(q)]);
+          auto prediction = out.col(Eigen::Index(q - first));
+          const SiDesign design = choose_donors(layout, c, a, params_.num_donors);
+          if (design.donors.empty()) {
+            prediction = means.drug_mean(c, a);
+            continue;
+          }
+          const auto m = Eigen::Index(design.donors.size());
+          xy.resize(genes * Eigen::Index(design.training_cells.size()), m + 1);
+          for (std::size_t t = 0; t < design.training_cells.size(); ++t) {
+            const auto u = design.training_cells[t];
+            const Eigen::Index row = Eigen::Index(t) * genes;
+            for (Eigen::Index k = 0; k < m; ++k)
+              xy.col(k).segment(row, genes) = table.values.col(table.entry(u, design.donors[std::size_t(k)]));
+            xy.col(m).segment(row, genes) = table.values.col(table.entry(u, a));
+          }
+          Eigen::RowVectorXd column_means = Eigen::RowVectorXd::Zero(m + 1);
+          if (params_.intercept) {
+            column_means = xy.colwise().mean();
+            xy.rowwise() -= column_means;
+          }
+          const Eigen::VectorXd beta = solve_augmented(xy, params_.sv_threshold, params_.rank);
+          prediction.setConstant(column_means(m) - column_means.head(m).dot(beta));
+          for (Eigen::Index k = 0; k < m; ++k)
+            prediction += beta(k) * table.values.col(table.entry(c, design.donors[std::size_t(k)]));
+        }
+      });
 }
 
 }  // namespace tessera::solvers::imputation

@@ -113,7 +113,7 @@ std::int64_t TensorShape::extent(TensorMode mode) const {
 }
 
 std::pair<std::int64_t, std::int64_t> unfold_index(const TensorShape& shape, TensorMode mode, std::int64_t drug,
-                                                    std::int64_t gene, std::int64_t cell) {
+                                                   std::int64_t gene, std::int64_t cell) {
   switch (mode) {
     case TensorMode::kDrug:
       return {drug, gene + shape.genes * cell};
@@ -126,9 +126,9 @@ std::pair<std::int64_t, std::int64_t> unfold_index(const TensorShape& shape, Ten
 }
 
 Eigen::MatrixXd unfold(const TensorShape& shape, const Eigen::MatrixXd& table_values, TensorMode mode) {
-  TESSERA_CHECK(table_values.rows() == shape.genes && table_values.cols() == shape.entries(),
-                "unfold: the table is ", table_values.rows(), " x ", table_values.cols(), " but the shape needs ",
-                shape.genes, " genes x ", shape.entries(), " (cells * drugs) columns");
+  TESSERA_CHECK(table_values.rows() == shape.genes && table_values.cols() == shape.entries(), "unfold: the table is ",
+                table_values.rows(), " x ", table_values.cols(), " but the shape needs ", shape.genes, " genes x ",
+                shape.entries(), " (cells * drugs) columns");
   const std::int64_t n = shape.extent(mode);
   Eigen::MatrixXd out(n, n > 0 ? shape.size() / n : 0);
   for (std::int64_t c = 0; c < shape.cells; ++c)
@@ -143,7 +143,8 @@ Eigen::MatrixXd unfold(const TensorShape& shape, const Eigen::MatrixXd& table_va
 GramSpectrum GramSpectrum::from_gram(const Eigen::MatrixXd& gram, bool vectors) {
   TESSERA_CHECK(gram.rows() == gram.cols(), "GramSpectrum: the Gram matrix is ", gram.rows(), " x ", gram.cols(),
                 ", not square");
-  TESSERA_CHECK(gram.allFinite(), "GramSpectrum: the Gram matrix holds NaN or infinite values (non-finite data "
+  TESSERA_CHECK(gram.allFinite(),
+                "GramSpectrum: the Gram matrix holds NaN or infinite values (non-finite data "
                 "in the tensor, or a diverging iteration)");
   const Eigen::Index n = gram.rows();
   GramSpectrum spec;
@@ -169,7 +170,8 @@ Eigen::MatrixXd GramSpectrum::clip_operator(double tau) const {
   while (k < n && sigma(k) > tau) ++k;
   Eigen::MatrixXd w = Eigen::MatrixXd::Identity(n, n);
   if (k == 0) return w;
-  TESSERA_CHECK(u.rows() == n && u.cols() == n, "GramSpectrum::clip_operator needs the singular vectors: build the "
+  TESSERA_CHECK(u.rows() == n && u.cols() == n,
+                "GramSpectrum::clip_operator needs the singular vectors: build the "
                 "spectrum with vectors = true");
   // W = I - S S^T with S = U_k diag(sqrt(1 - tau / sigma)), one symmetric rank-k update.
   const Eigen::MatrixXd scaled = u.leftCols(k) * (1.0 - tau / sigma.head(k).array()).sqrt().matrix().asDiagonal();

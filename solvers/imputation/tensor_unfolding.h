@@ -37,11 +37,10 @@
 // weight 1 in clip_operator, as in Truncate.m, and the values it would change are themselves at that level.
 #pragma once
 
+#include <Eigen/Dense>
 #include <array>
 #include <cstdint>
 #include <utility>
-
-#include <Eigen/Dense>
 
 #include "engine/context.h"
 #include "engine/partition.h"
@@ -64,7 +63,7 @@ struct TensorShape {
 
 // (row, column) of T[d, g, c] in unfolding `mode` (the maps above). Local.
 std::pair<std::int64_t, std::int64_t> unfold_index(const TensorShape& shape, TensorMode mode, std::int64_t drug,
-                                                    std::int64_t gene, std::int64_t cell);
+                                                   std::int64_t gene, std::int64_t cell);
 
 // Unfolding `mode` of a whole tensor given in table layout (genes x (cells * drugs)). Local; for tests and
 // small tensors (it copies the tensor).
@@ -72,9 +71,9 @@ Eigen::MatrixXd unfold(const TensorShape& shape, const Eigen::MatrixXd& table_va
 
 // Thin SVD of an n x m matrix X from the eigen-decomposition of its Gram G = X X^T (n x n, symmetric).
 struct GramSpectrum {
-  Eigen::VectorXd sigma;     // n singular values, descending; zero at and below the eigenvalue floor
-  Eigen::MatrixXd u;         // n x n left singular vectors, column j for sigma(j); empty without vectors
-  double squared_norm = 0;   // ||X||_F^2 = trace(G), exact (sum of sigma^2 up to the floor)
+  Eigen::VectorXd sigma;    // n singular values, descending; zero at and below the eigenvalue floor
+  Eigen::MatrixXd u;        // n x n left singular vectors, column j for sigma(j); empty without vectors
+  double squared_norm = 0;  // ||X||_F^2 = trace(G), exact (sum of sigma^2 up to the floor)
 
   // Local (LAPACK dsyevd on a copy of G; `vectors` = false skips U when only sigma is needed, which is cheaper).
   // Throws tessera::Error when G is not square or holds a non-finite value.

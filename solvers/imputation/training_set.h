@@ -3,11 +3,10 @@
 // the table also marks observed. All local (no MPI).
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "io/perturbation_table.h"
 

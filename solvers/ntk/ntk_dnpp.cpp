@@ -82,8 +82,7 @@ Eigen::MatrixXd NtkDnppImputer::impute(const engine::Context& ctx, const io::Per
   return predicted;
 }
 
-Eigen::MatrixXd NtkDnppImputer::regress_on_dnpp_features(const engine::Context& ctx,
-                                                         const io::PerturbationTable& table,
+Eigen::MatrixXd NtkDnppImputer::regress_on_dnpp_features(const engine::Context& ctx, const io::PerturbationTable& table,
                                                          const std::vector<std::uint8_t>& train,
                                                          const std::vector<std::int64_t>& queries,
                                                          const Eigen::MatrixXd& prior) const {

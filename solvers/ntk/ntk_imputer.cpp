@@ -99,9 +99,10 @@ Eigen::MatrixXd NtkImputer::impute(const engine::Context& ctx, const io::Perturb
   std::string reference;
   for (const auto c : options.reference_cells)
     reference += (reference.empty() ? "" : ",") + table.cells[std::size_t(c)];
-  engine::info("ntk: ", n, " training pairs, ", queries.size(), " queries, prior ", name_table(params_.prior).name(params_.prior),
-               reference.empty() ? "" : " (reference " + reference + ")", "; ", kernel.pairs().fallback_pairs,
-               " training and ", query_pairs.fallback_pairs, " query pairs use the fallback drug prior",
+  engine::info("ntk: ", n, " training pairs, ", queries.size(), " queries, prior ",
+               name_table(params_.prior).name(params_.prior), reference.empty() ? "" : " (reference " + reference + ")",
+               "; ", kernel.pairs().fallback_pairs, " training and ", query_pairs.fallback_pairs,
+               " query pairs use the fallback drug prior",
                features->cells_without_training() > 0
                    ? "; " + std::to_string(features->cells_without_training()) + " cell types have no training entry"
                    : "");

@@ -40,10 +40,10 @@
 namespace tessera::solvers::ntk {
 
 struct NtkParams {
-  double alpha = 0.75;               // weight of the cell block (published: 0.75)
-  double beta = 1.5;                 // weight of the one-hot block (published: 1.5)
-  int depth = 1;                     // hidden layers of the ReLU network (published: 1)
-  double bias = 0.0;                 // first-layer bias (published: none)
+  double alpha = 0.75;  // weight of the cell block (published: 0.75)
+  double beta = 1.5;    // weight of the one-hot block (published: 1.5)
+  int depth = 1;        // hidden layers of the ReLU network (published: 1)
+  double bias = 0.0;    // first-layer bias (published: none)
   PriorKind prior = PriorKind::kReference;
   std::string reference_cell;        // comma list of cell ids; empty = the cell type with most training entries
   bool reference_in_kernel = false;  // also use the reference cell types' entries as regression rows

@@ -15,11 +15,10 @@
 //   random     : a uniform number per (round, candidate): the passive baseline.
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "engine/parameters.h"
 #include "solvers/search/bayes_linear.h"
@@ -38,14 +37,14 @@ struct AcquisitionState {
   int samples_per_round = 1;
   double ucb_beta = 2.0;
   SemParams plug_in;
-  Eigen::MatrixXd plug_in_covariance;            // sigma^2 M^ M^T
-  std::vector<SemParams> draws;                  // posterior draws
-  std::vector<Eigen::MatrixXd> draw_covariances; // sigma^2 M_s M_s^T
-  std::vector<Eigen::MatrixXd> node_covariances; // posterior covariance S_i per node
-  std::vector<Eigen::MatrixXd> node_precisions;  // P_i
-  std::vector<Eigen::VectorXd> references;       // R (shifts)
+  Eigen::MatrixXd plug_in_covariance;             // sigma^2 M^ M^T
+  std::vector<SemParams> draws;                   // posterior draws
+  std::vector<Eigen::MatrixXd> draw_covariances;  // sigma^2 M_s M_s^T
+  std::vector<Eigen::MatrixXd> node_covariances;  // posterior covariance S_i per node
+  std::vector<Eigen::MatrixXd> node_precisions;   // P_i
+  std::vector<Eigen::VectorXd> references;        // R (shifts)
   std::uint64_t seed = 1;
-  std::uint64_t round_key = 0;                   // names the random baseline's stream
+  std::uint64_t round_key = 0;  // names the random baseline's stream
 
   static AcquisitionState build(const BayesLinearSem& model, const Eigen::VectorXd& target, int samples_per_round,
                                 double ucb_beta, int posterior_samples, std::vector<Eigen::VectorXd> references,
@@ -53,8 +52,7 @@ struct AcquisitionState {
 };
 
 // Score of candidate shift `a` (its index names the random baseline's draw). Local.
-double acquisition_score(Acquisition kind, const AcquisitionState& state, const Eigen::VectorXd& a,
-                         std::int64_t index);
+double acquisition_score(Acquisition kind, const AcquisitionState& state, const Eigen::VectorXd& a, std::int64_t index);
 
 double matching_objective(const SemParams& sem, const Eigen::VectorXd& target, const Eigen::VectorXd& a);
 

@@ -53,16 +53,15 @@ struct DesignParams {
     declare(engine::knob("seed", self.seed, "seed of instances, data and candidates"));
     declare(engine::knob("nodes", self.nodes, "nodes of the random DAG (without --dag)").at_least(1));
     declare(engine::knob("edge_prob", self.edge_prob, "edge probability of the random DAG").in(0.0, 1.0));
-    declare(engine::knob("weight_low", self.weight_low, "smallest |true edge weight|; at most weight_high")
-                .at_least(0.0));
+    declare(
+        engine::knob("weight_low", self.weight_low, "smallest |true edge weight|; at most weight_high").at_least(0.0));
     declare(engine::knob("weight_high", self.weight_high, "largest |true edge weight|").at_least(0.0));
     declare(engine::knob("noise_sd", self.noise_sd, "noise sd of the SEM (known)").above(0.0));
     declare(engine::knob("prior_sd", self.prior_sd, "prior sd of the regression coefficients").above(0.0));
     declare(engine::knob("radius", self.radius, "shifts satisfy ||a|| <= radius").above(0.0));
     declare(engine::knob("optimum_norm", self.optimum_norm, "||a*|| of each random instance").at_least(0.0));
     declare(engine::knob("rounds", self.rounds, "design rounds").at_least(0));
-    declare(engine::knob("initial_samples", self.initial_samples, "observational samples before round 1")
-                .at_least(1));
+    declare(engine::knob("initial_samples", self.initial_samples, "observational samples before round 1").at_least(1));
     declare(engine::knob("samples_per_round", self.samples_per_round, "samples of the chosen intervention per round")
                 .at_least(1));
     declare(engine::knob("candidates", self.candidates, "random candidate shifts per round").at_least(1));

@@ -24,8 +24,7 @@ std::string method_of_file_name(const std::string& path) {
   return stem.rfind(prefix, 0) == 0 ? stem.substr(prefix.size()) : "";
 }
 
-std::vector<int> Library::row_order(const io::MetaTable& rows, const std::string& what,
-                                     const std::string& fix) const {
+std::vector<int> Library::row_order(const io::MetaTable& rows, const std::string& what, const std::string& fix) const {
   std::vector<int> order(rows.size());
   if (rows_.ids.empty()) {
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = int(i);
@@ -37,8 +36,10 @@ std::vector<int> Library::row_order(const io::MetaTable& rows, const std::string
   std::vector<std::string> missing;
   for (std::size_t g = 0; g < rows_.size(); ++g) {
     const auto hit = position.find(rows_.ids[g]);
-    if (hit == position.end()) missing.push_back(rows_.ids[g]);
-    else order[g] = hit->second;
+    if (hit == position.end())
+      missing.push_back(rows_.ids[g]);
+    else
+      order[g] = hit->second;
   }
   if (!missing.empty()) {
     std::string listed;
@@ -51,8 +52,8 @@ std::vector<int> Library::row_order(const io::MetaTable& rows, const std::string
   return order;
 }
 
-std::size_t Library::add(const io::GeneMatrix& matrix, const std::string& method,
-                         const std::vector<std::string>& cells, const std::string& source) {
+std::size_t Library::add(const io::GeneMatrix& matrix, const std::string& method, const std::vector<std::string>& cells,
+                         const std::string& source) {
   const auto order = row_order(matrix.rows, "library file '" + source + "'",
                                "every --library file must hold the same genes (row ids)");
   if (rows_.ids.empty()) rows_ = matrix.rows, first_source_ = source;
@@ -86,8 +87,7 @@ std::size_t Library::add(const io::GeneMatrix& matrix, const std::string& method
   return keep.size();
 }
 
-std::size_t Library::add_heldout(const io::GeneMatrix& heldout, const std::string& method,
-                                 const std::string& source) {
+std::size_t Library::add_heldout(const io::GeneMatrix& heldout, const std::string& method, const std::string& source) {
   TESSERA_CHECK(!rows_.ids.empty(), "add the library signatures before the heldout predictions");
   // The heldout file is the one at fault here, not the library: say so, with the genes it lacks.
   const auto order = row_order(heldout.rows, "--heldout file '" + source + "'",

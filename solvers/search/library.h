@@ -15,6 +15,7 @@
 // uniformly, then a residual of that fold uniformly. All functions are local (no MPI).
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -22,8 +23,6 @@
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "io/gene_matrix.h"
 
@@ -73,7 +72,7 @@ class Library {
   Eigen::MatrixXf values_;
   std::vector<SignatureInfo> info_;
   std::map<std::pair<std::string, std::string>, std::int64_t> observed_;  // (cell, pert) -> first column
-  std::set<std::string> ids_;  // ids of observed columns
+  std::set<std::string> ids_;                                             // ids of observed columns
   std::map<std::pair<std::string, std::string>, Residuals> residuals_;
 };
 

@@ -40,8 +40,8 @@ struct RankOptions {
     declare(engine::knob("rank_by", self.rank_by, "the score candidates are ranked by"));
     declare(engine::knob("top_k", self.top_k, "rows of the table").letter('k').in(1, 1000000000));
     declare(engine::knob("pairs", self.pairs, "also score every pair of signatures (sum of the two)").flag());
-    declare(engine::knob("bootstrap", self.bootstrap, "bootstrap replicates for imputed signatures (0: none)")
-                .at_least(0));
+    declare(
+        engine::knob("bootstrap", self.bootstrap, "bootstrap replicates for imputed signatures (0: none)").at_least(0));
     declare(engine::knob("seed", self.seed, "seed of the bootstrap"));
   }
 };

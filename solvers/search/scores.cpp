@@ -41,7 +41,8 @@ inline void count_positions(const std::uint64_t* sorted, std::size_t n, std::spa
   }
   for (; g < keys.size(); ++g) {
     const std::uint64_t* base = sorted;
-    for (std::size_t left = n; left > 1; left -= left / 2) base += std::size_t(base[left / 2 - 1] < keys[g]) * (left / 2);
+    for (std::size_t left = n; left > 1; left -= left / 2)
+      base += std::size_t(base[left / 2 - 1] < keys[g]) * (left / 2);
     ++below[(base - sorted) + std::size_t(*base < keys[g])];
   }
 }

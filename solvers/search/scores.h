@@ -31,15 +31,15 @@ namespace tessera::solvers::search {
 
 // Query-side quantities computed once and shared by every candidate.
 struct PreparedQuery {
-  std::vector<int> genes;          // library row (gene) index of each matched query gene
-  std::vector<double> reversed;    // -q over `genes`, scaled by 2^-e so that max |q| is in [0.5, 1) (no overflow)
-  double reversed_norm = 0;        // ||reversed||
-  std::vector<double> centred;     // -q - mean(-q)
-  double centred_norm = 0;         // ||centred||
-  std::vector<int> up;             // library rows of the up set (largest q first)
-  std::vector<int> down;           // library rows of the down set (most negative q first)
-  int num_library_genes = 0;       // G: genes every signature ranks
-  double weight_power = 1.0;       // p of the weighted KS statistic
+  std::vector<int> genes;        // library row (gene) index of each matched query gene
+  std::vector<double> reversed;  // -q over `genes`, scaled by 2^-e so that max |q| is in [0.5, 1) (no overflow)
+  double reversed_norm = 0;      // ||reversed||
+  std::vector<double> centred;   // -q - mean(-q)
+  double centred_norm = 0;       // ||centred||
+  std::vector<int> up;           // library rows of the up set (largest q first)
+  std::vector<int> down;         // library rows of the down set (most negative q first)
+  int num_library_genes = 0;     // G: genes every signature ranks
+  double weight_power = 1.0;     // p of the weighted KS statistic
 };
 
 // genes: library row of each query value; values: q. set_size: N of the up and down sets (each may be smaller
@@ -48,11 +48,11 @@ PreparedQuery prepare_query(std::span<const int> genes, std::span<const double> 
                             int set_size, double weight_power = 1.0);
 
 struct Scores {
-  double cosine = 0;        // cos(-q, s) over matched genes
-  double pearson = 0;       // corr(-q, s) over matched genes (0 when s is constant)
-  double es_up = 0;         // ES of the up set in s's ranking
-  double es_down = 0;       // ES of the down set
-  double wtcs = 0;          // CMap's weighted connectivity score (negative: s reverses the query)
+  double cosine = 0;                             // cos(-q, s) over matched genes
+  double pearson = 0;                            // corr(-q, s) over matched genes (0 when s is constant)
+  double es_up = 0;                              // ES of the up set in s's ranking
+  double es_down = 0;                            // ES of the down set
+  double wtcs = 0;                               // CMap's weighted connectivity score (negative: s reverses the query)
   double connectivity() const { return -wtcs; }  // reversal score: larger = stronger reversal
 };
 
@@ -79,8 +79,7 @@ struct EnrichmentScratch {
 // (ES of `up`, ES of `down`) in the descending ranking of `signature` (all G genes); up and down are disjoint,
 // non-empty sets of library rows.
 std::pair<double, double> enrichment_scores(std::span<const float> signature, std::span<const int> up,
-                                            std::span<const int> down, double weight_power,
-                                            EnrichmentScratch& scratch);
+                                            std::span<const int> down, double weight_power, EnrichmentScratch& scratch);
 
 double wtcs(double es_up, double es_down);
 

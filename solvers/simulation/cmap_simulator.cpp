@@ -139,8 +139,7 @@ GroundTruth build_truth(const SimulationParams& p) {
   truth.drugs = make_ids("DRUG", p.num_drugs, 4);
 
   RandomStream network_random(p.seed, "simulate/network");
-  truth.network = GeneNetwork::random(p.num_genes, {p.expected_parents, p.hub_share, p.hub_edge_share},
-                                      network_random);
+  truth.network = GeneNetwork::random(p.num_genes, {p.expected_parents, p.hub_share, p.hub_edge_share}, network_random);
   const auto num_edges = Eigen::Index(truth.network.num_edges());
   Eigen::VectorXd base_weights(num_edges);
   for (auto& w : base_weights) w = signed_uniform(network_random, p.weight_low, p.weight_high);
@@ -153,7 +152,8 @@ GroundTruth build_truth(const SimulationParams& p) {
 
   truth.edge_weights.resize(num_edges, p.num_cells);
   truth.target_values.resize(Eigen::Index(truth.target_genes.size()), p.num_cells);
-  truth.intercepts.resize(p.num_genes, p.num_cells); truth.baseline_means.resize(p.num_genes, p.num_cells);
+  truth.intercepts.resize(p.num_genes, p.num_cells);
+  truth.baseline_means.resize(p.num_genes, p.num_cells);
   for (int c = 0; c < p.num_cells; ++c) {
     RandomStream random(p.seed, "simulate/cell", std::uint64_t(c));
     for (Eigen::Index e = 0; e < num_edges; ++e) {
@@ -232,9 +232,9 @@ io::GeneMatrix draw_samples(const SimulationParams& p, const GroundTruth& truth)
   screen.rows.ids = truth.genes;
   screen.rows.set_text("pr_gene_symbol", truth.gene_symbols);
   screen.cols.ids = std::move(ids);
-  for (auto& [name, values] : std::array{std::pair{"cell_id", &cell_ids}, std::pair{"pert_id", &pert_ids},
-                                         std::pair{"pert_iname", &inames}, std::pair{"pert_idose", &doses},
-                                         std::pair{"pert_itime", &times}, std::pair{"pert_type", &types}})
+  for (auto& [name, values] :
+       std::array{std::pair{"cell_id", &cell_ids}, std::pair{"pert_id", &pert_ids}, std::pair{"pert_iname", &inames},
+                  std::pair{"pert_idose", &doses}, std::pair{"pert_itime", &times}, std::pair{"pert_type", &types}})
     screen.cols.set_text(name, std::move(*values));
   return screen;
 }
@@ -263,8 +263,7 @@ std::string SimulationParams::describe() const {
 
 LinearSem GroundTruth::sem(int cell) const {
   const auto edges = std::size_t(edge_weights.rows());
-  return LinearSem{&network,
-                   std::vector<double>(edge_weights.col(cell).data(), edge_weights.col(cell).data() + edges),
+  return LinearSem{&network, std::vector<double>(edge_weights.col(cell).data(), edge_weights.col(cell).data() + edges),
                    intercepts.col(cell), params.noise_sd};
 }
 
@@ -342,7 +341,8 @@ GroundTruth read_ground_truth(const std::filesystem::path& path) {
   truth.params.seed = std::stoull(file.read_string_attribute(g, "seed"));
   engine::for_each_knob(truth.params, [&](const char* name, auto& value, const char*) {
     using Value = std::remove_reference_t<decltype(value)>;
-    if constexpr (!std::is_same_v<Value, std::uint64_t>) value = static_cast<Value>(file.read_number_attribute(g, name));
+    if constexpr (!std::is_same_v<Value, std::uint64_t>)
+      value = static_cast<Value>(file.read_number_attribute(g, name));
   });
   for (const auto& [name, ids] : string_datasets(truth)) *ids = file.read_strings(g + name);
   truth.signatures = file.read_matrix(g + "/signatures");

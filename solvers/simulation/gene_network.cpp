@@ -43,8 +43,8 @@ GeneNetwork::GeneNetwork(std::vector<int> order, std::vector<Edge> edges)
     position_[std::size_t(gene)] = k;
   }
   for (const Edge& edge : edges_) {
-    TESSERA_CHECK(edge.parent >= 0 && edge.parent < n && edge.child >= 0 && edge.child < n,
-                  "gene network: edge ", edge.parent, " -> ", edge.child, " names a gene outside [0, ", n, ")");
+    TESSERA_CHECK(edge.parent >= 0 && edge.parent < n && edge.child >= 0 && edge.child < n, "gene network: edge ",
+                  edge.parent, " -> ", edge.child, " names a gene outside [0, ", n, ")");
     TESSERA_CHECK(position_[std::size_t(edge.parent)] < position_[std::size_t(edge.child)], "gene network: edge ",
                   edge.parent, " -> ", edge.child, " goes against the topological order (or is a self loop)");
   }
@@ -131,8 +131,8 @@ Eigen::SparseMatrix<double> GeneNetwork::weight_matrix(std::span<const double> w
 }
 
 Eigen::VectorXd LinearSem::mean() const {
-  TESSERA_CHECK(network != nullptr && intercepts.size() == network->num_genes(), "linear SEM: ",
-                intercepts.size(), " intercepts for the network's genes");
+  TESSERA_CHECK(network != nullptr && intercepts.size() == network->num_genes(), "linear SEM: ", intercepts.size(),
+                " intercepts for the network's genes");
   Eigen::VectorXd mu = intercepts;
   network->propagate(weights, mu);
   return mu;
@@ -160,8 +160,8 @@ Eigen::VectorXd LinearSem::effect(const Intervention& intervention, const Eigen:
   return change;
 }
 
-void LinearSem::sample(const Intervention* intervention, engine::RandomStream& random,
-                       Eigen::Ref<Eigen::VectorXd> out, std::vector<std::uint8_t>& clamp_buffer) const {
+void LinearSem::sample(const Intervention* intervention, engine::RandomStream& random, Eigen::Ref<Eigen::VectorXd> out,
+                       std::vector<std::uint8_t>& clamp_buffer) const {
   const int n = network->num_genes();
   for (int g = 0; g < n; ++g) out[g] = intercepts[g] + noise_sd * random.normal();
   if (intervention == nullptr) {

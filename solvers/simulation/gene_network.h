@@ -14,12 +14,11 @@
 // Both are exact in closed form; all functions here are local (no MPI).
 #pragma once
 
+#include <Eigen/Dense>
+#include <Eigen/SparseCore>
 #include <cstdint>
 #include <span>
 #include <vector>
-
-#include <Eigen/Dense>
-#include <Eigen/SparseCore>
 
 #include "engine/random.h"
 
@@ -53,10 +52,10 @@ class GeneNetwork {
 
   int num_genes() const { return int(order_.size()); }
   std::size_t num_edges() const { return edges_.size(); }
-  const std::vector<int>& order() const { return order_; }   // order()[k] = gene at position k
+  const std::vector<int>& order() const { return order_; }        // order()[k] = gene at position k
   const std::vector<int>& position() const { return position_; }  // inverse of order()
-  const std::vector<Edge>& edges() const { return edges_; }  // weight vectors are indexed like this
-  std::vector<int> out_degrees() const;                       // per gene
+  const std::vector<Edge>& edges() const { return edges_; }       // weight vectors are indexed like this
+  std::vector<int> out_degrees() const;                           // per gene
 
   // x <- (I - B)^-1 x in place, B given by `weights` (one per edge). Genes with clamped[g] != 0 keep their
   // value and ignore their parents (a perfect intervention). clamped: empty or one flag per gene.

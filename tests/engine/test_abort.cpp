@@ -16,7 +16,8 @@ TEST(Abort, OneFailingRankEndsTheJobWithItsMessage) {
     EXPECT_NE(result.exit_code, 124) << "the job hung instead of aborting:\n" << result.output;
     EXPECT_NE(result.output.find("probe failure on purpose"), std::string::npos) << result.output;
     EXPECT_NE(result.output.find("r" + std::to_string(fail_rank) + "/2"), std::string::npos)
-        << "the log line must name the failing rank:\n" << result.output;
+        << "the log line must name the failing rank:\n"
+        << result.output;
     EXPECT_LT(result.seconds, 30.0);
   }
 }

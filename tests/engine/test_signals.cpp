@@ -3,7 +3,6 @@
 //   rank at the same step, and the job exits with kExitRequeue;
 // - kill -9 of one rank ends the whole job within 30 s with a message, never a hang.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -51,9 +50,9 @@ fs::path pid_file(const std::string& name) {
 
 // Starts the probe in the background, waits for its pid file, sends `signal` to that rank, waits for mpirun.
 std::string signal_from_outside(const std::string& signal, const fs::path& pids) {
-  return mpirun(2) + " " SIGNAL_PROBE " --pid-file " + quote(pids.string()) + " & job=$!; " +
-         "i=0; while [ ! -s " + quote(pids.string()) + " ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; " +
-         "sleep 0.5; kill -" + signal + " $(cat " + quote(pids.string()) + "); wait $job";
+  return mpirun(2) + " " SIGNAL_PROBE " --pid-file " + quote(pids.string()) + " & job=$!; " + "i=0; while [ ! -s " +
+         quote(pids.string()) + " ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i+1)); done; " + "sleep 0.5; kill -" +
+         signal + " $(cat " + quote(pids.string()) + "); wait $job";
 }
 
 }  // namespace
@@ -129,6 +128,7 @@ TEST(Signals, KillNineOfOneRankEndsTheJobWithin30Seconds) {
   EXPECT_NE(result.exit_code, 0) << result.output;
   EXPECT_NE(result.exit_code, 124) << "the job hung after a rank died:\n" << result.output;
   EXPECT_LT(result.seconds, 30.0) << result.output;
-  EXPECT_NE(result.output.find("signal 9"), std::string::npos) << "mpirun names the dead rank's signal:\n" << result.output;
+  EXPECT_NE(result.output.find("signal 9"), std::string::npos) << "mpirun names the dead rank's signal:\n"
+                                                               << result.output;
   fs::remove(pids);
 }

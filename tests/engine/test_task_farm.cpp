@@ -64,12 +64,12 @@ TEST(TaskFarm, RoundsAndOwners) {
 TEST(TaskFarm, EveryRankSeesEveryResultInTaskOrder) {
   const Context world;
   // Uneven counts, an offset start, fewer tasks than ranks, and no tasks.
-  for (const auto& [first, end] : std::vector<std::pair<std::int64_t, std::int64_t>>{
-           {0, 7}, {0, 6}, {4, 11}, {0, 1}, {2, 4}, {5, 5}}) {
+  for (const auto& [first, end] :
+       std::vector<std::pair<std::int64_t, std::int64_t>>{{0, 7}, {0, 6}, {4, 11}, {0, 1}, {2, 4}, {5, 5}}) {
     std::vector<std::vector<double>> serial;
     for (std::int64_t t = first; t < end; ++t) serial.push_back(expected_result(t));
-    EXPECT_EQ(farm_results(world, first, end), serial) << "tasks [" << first << ", " << end << ") on "
-                                                       << world.size() << " ranks";
+    EXPECT_EQ(farm_results(world, first, end), serial)
+        << "tasks [" << first << ", " << end << ") on " << world.size() << " ranks";
   }
 }
 
@@ -85,8 +85,7 @@ TEST(TaskFarm, TaskRunsOnTheRankTheContractNames) {
   };
   run_task_farm(world, farm);
   ASSERT_EQ(ran_on.size(), 7u);
-  for (std::int64_t t = 3; t < 10; ++t)
-    EXPECT_EQ(ran_on[std::size_t(t - 3)], (t - 3) % world.size()) << "task " << t;
+  for (std::int64_t t = 3; t < 10; ++t) EXPECT_EQ(ran_on[std::size_t(t - 3)], (t - 3) % world.size()) << "task " << t;
 }
 
 // Runs `farm`, expecting it to throw Expected, and returns its message (every rank's, gathered).
@@ -120,8 +119,8 @@ TEST(TaskFarm, FailureOnOneRankIsTheSameErrorOnEveryRank) {
     const auto messages = messages_of_failed<Error>(world, farm);
     for (const auto& m : messages) EXPECT_EQ(m, messages.front()) << "ranks disagree on the error";
     const std::string owner = std::to_string(farm_owner(broken, 0, world.size()));
-    const std::string expected = "test farm: item " + std::to_string(broken) + " failed on rank " + owner +
-                                 ": item " + std::to_string(broken) + " is broken; fix it";
+    const std::string expected = "test farm: item " + std::to_string(broken) + " failed on rank " + owner + ": item " +
+                                 std::to_string(broken) + " is broken; fix it";
     EXPECT_EQ(messages.front().rfind(expected, 0), 0u) << messages.front();
     EXPECT_EQ(delivered, (broken / world.size()) * world.size()) << "rounds before the failure are delivered";
   }

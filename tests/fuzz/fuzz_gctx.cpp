@@ -24,8 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto& ctx = tessera::fuzz::one_rank();
   tessera::fuzz::read_bytes_as_file(data, size, ".gctx", [&](const auto& path) {
     const tessera::io::GctxReader reader(path, ctx);
-    if (reader.num_signatures() > 0 && reader.num_genes() <= kMaxGenesRead)
-      (void)reader.read_signatures<float>(0, 1);
+    if (reader.num_signatures() > 0 && reader.num_genes() <= kMaxGenesRead) (void)reader.read_signatures<float>(0, 1);
   });
   return 0;
 }

@@ -34,12 +34,18 @@ struct Handles {
   ~Handles() {
     for (auto it = ids.rbegin(); it != ids.rend(); ++it) {
       const H5I_type_t type = H5Iget_type(*it);
-      if (type == H5I_DATASET) H5Dclose(*it);
-      else if (type == H5I_DATASPACE) H5Sclose(*it);
-      else if (type == H5I_DATATYPE) H5Tclose(*it);
-      else if (type == H5I_GROUP) H5Gclose(*it);
-      else if (type == H5I_GENPROP_LST) H5Pclose(*it);
-      else if (type == H5I_FILE) H5Fclose(*it);
+      if (type == H5I_DATASET)
+        H5Dclose(*it);
+      else if (type == H5I_DATASPACE)
+        H5Sclose(*it);
+      else if (type == H5I_DATATYPE)
+        H5Tclose(*it);
+      else if (type == H5I_GROUP)
+        H5Gclose(*it);
+      else if (type == H5I_GENPROP_LST)
+        H5Pclose(*it);
+      else if (type == H5I_FILE)
+        H5Fclose(*it);
     }
   }
 };
@@ -61,13 +67,20 @@ hid_t chosen_type(FuzzedDataProvider& in, Handles& h) {
       H5Tset_cset(type, in.ConsumeBool() ? H5T_CSET_UTF8 : H5T_CSET_ASCII);
       return type;
     }
-    case 3: return h.keep(H5Tcopy(H5T_NATIVE_INT8));
-    case 4: return h.keep(H5Tcopy(H5T_NATIVE_UINT16));
-    case 5: return h.keep(H5Tcopy(H5T_NATIVE_INT32));
-    case 6: return h.keep(H5Tcopy(H5T_NATIVE_UINT64));
-    case 7: return h.keep(H5Tcopy(H5T_STD_I64BE));
-    case 8: return h.keep(H5Tcopy(H5T_NATIVE_FLOAT));
-    default: return h.keep(H5Tcopy(H5T_IEEE_F64BE));
+    case 3:
+      return h.keep(H5Tcopy(H5T_NATIVE_INT8));
+    case 4:
+      return h.keep(H5Tcopy(H5T_NATIVE_UINT16));
+    case 5:
+      return h.keep(H5Tcopy(H5T_NATIVE_INT32));
+    case 6:
+      return h.keep(H5Tcopy(H5T_NATIVE_UINT64));
+    case 7:
+      return h.keep(H5Tcopy(H5T_STD_I64BE));
+    case 8:
+      return h.keep(H5Tcopy(H5T_NATIVE_FLOAT));
+    default:
+      return h.keep(H5Tcopy(H5T_IEEE_F64BE));
   }
 }
 
@@ -99,8 +112,8 @@ void write_metadata(FuzzedDataProvider& in, Handles& h, hid_t file, const char* 
     if (f == -1 && in.ConsumeIntegralInRange(0, 15) == 0) continue;  // no id field
     const std::string name = f == -1 ? "id" : "f" + std::to_string(f) + in.ConsumeRandomLengthString(6);
     if (name.find_first_of("/.") != std::string::npos || name.find('\0') != std::string::npos) continue;
-    const std::int64_t length = in.ConsumeIntegralInRange(0, 7) == 0 ? in.ConsumeIntegralInRange<std::int64_t>(0, kMaxSide)
-                                                                     : side;
+    const std::int64_t length =
+        in.ConsumeIntegralInRange(0, 7) == 0 ? in.ConsumeIntegralInRange<std::int64_t>(0, kMaxSide) : side;
     write_field(in, h, group, name, length);
   }
 }
@@ -124,9 +137,9 @@ void write_matrix(FuzzedDataProvider& in, Handles& h, hid_t file, std::int64_t g
     if (in.ConsumeBool()) H5Pset_shuffle(create);
     if (in.ConsumeBool()) H5Pset_deflate(create, in.ConsumeIntegralInRange(0, 9));
   }
-  const hid_t type = in.ConsumeIntegralInRange(0, 5) == 0 ? chosen_type(in, h)
-                                                          : h.keep(H5Tcopy(in.ConsumeBool() ? H5T_NATIVE_FLOAT
-                                                                                            : H5T_NATIVE_DOUBLE));
+  const hid_t type = in.ConsumeIntegralInRange(0, 5) == 0
+                         ? chosen_type(in, h)
+                         : h.keep(H5Tcopy(in.ConsumeBool() ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE));
   const hid_t matrix = h.keep(H5Dcreate2(data, "matrix", type, space, H5P_DEFAULT, create, H5P_DEFAULT));
   if (!in.ConsumeBool() || H5Tget_class(type) == H5T_STRING) return;  // fill values only
   hsize_t values = 1;

@@ -18,16 +18,13 @@ namespace {
 
 po::options_description command_options() {
   po::options_description options("fuzzed command");
-  options.add_options()
-      ("seed", po::value<std::uint64_t>()->default_value(1), "unsigned")
-      ("num-cells", po::value<int>()->default_value(20), "integer")
-      ("folds", tessera::jobs::at_least<int>("folds", 2), "integer with a bound")
-      ("protocol", tessera::jobs::one_of("protocol", {"full", "sparse"}), "one of a list")
-      ("max-rows", po::value<long>(), "integer")
-      ("two-way-weight", po::value<double>()->default_value(0.5), "double")
-      ("method", po::value<std::vector<std::string>>()->multitoken(), "comma list")
-      ("input", po::value<std::string>(), "path")
-      ("only-imputed", po::bool_switch(), "switch");
+  options.add_options()("seed", po::value<std::uint64_t>()->default_value(1), "unsigned")(
+      "num-cells", po::value<int>()->default_value(20), "integer")("folds", tessera::jobs::at_least<int>("folds", 2),
+                                                                   "integer with a bound")(
+      "protocol", tessera::jobs::one_of("protocol", {"full", "sparse"}), "one of a list")(
+      "max-rows", po::value<long>(), "integer")("two-way-weight", po::value<double>()->default_value(0.5), "double")(
+      "method", po::value<std::vector<std::string>>()->multitoken(), "comma list")(
+      "input", po::value<std::string>(), "path")("only-imputed", po::bool_switch(), "switch");
   return options;
 }
 
@@ -43,8 +40,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const tessera::jobs::CommandSpec spec{"impute", "fuzzed", "fuzzed"};
   tessera::fuzz::read_bytes_as_file(data, size, ".ini", [&](const std::filesystem::path& path) {
     const auto vm = tessera::jobs::parse_options(ctx, spec, command_options(), {"--config", path.string()});
-    if (vm) (void)tessera::jobs::split_list(vm->count("method") ? (*vm)["method"].as<std::vector<std::string>>()
-                                                                : std::vector<std::string>{});
+    if (vm)
+      (void)tessera::jobs::split_list(vm->count("method") ? (*vm)["method"].as<std::vector<std::string>>()
+                                                          : std::vector<std::string>{});
   });
   tessera::engine::set_log_level(tessera::engine::LogLevel::kQuiet);  // a fuzzed log-level must not stay
   return 0;

@@ -70,8 +70,8 @@ void copy_dataset(hid_t in, const char* name, const Copy& copy) {
   std::vector<unsigned char> buffer(std::max<hsize_t>(count, 1) * H5Tget_size(type));
   if (count > 0 && H5Dread(dataset, type, cut_space, space, H5P_DEFAULT, buffer.data()) < 0)
     fail(std::string("reading dataset ") + name);
-  const hid_t out = checked(H5Dcreate2(copy.out, name, type, cut_space, H5P_DEFAULT,
-                                       count > 0 ? create : H5P_DEFAULT, H5P_DEFAULT), name);
+  const hid_t out = checked(
+      H5Dcreate2(copy.out, name, type, cut_space, H5P_DEFAULT, count > 0 ? create : H5P_DEFAULT, H5P_DEFAULT), name);
   if (count > 0 && H5Dwrite(out, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()) < 0)
     fail(std::string("writing dataset ") + name);
   copy_attributes(dataset, out);
@@ -104,8 +104,8 @@ int main(int argc, char** argv) {
   if (argc < 3 || argc > 4) fail("usage: gctx_slice <in.gctx> <out.gctx> [max entries per dimension, default 4]");
   const hsize_t max = argc == 4 ? std::strtoull(argv[3], nullptr, 10) : 4;
   const hid_t in = checked(H5Fopen(argv[1], H5F_ACC_RDONLY, H5P_DEFAULT), std::string("cannot open ") + argv[1]);
-  const hid_t out = checked(H5Fcreate(argv[2], H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT),
-                            std::string("cannot create ") + argv[2]);
+  const hid_t out =
+      checked(H5Fcreate(argv[2], H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), std::string("cannot create ") + argv[2]);
   const hid_t in_root = H5Gopen2(in, "/", H5P_DEFAULT);
   const hid_t out_root = H5Gopen2(out, "/", H5P_DEFAULT);
   copy_attributes(in_root, out_root);

@@ -1,10 +1,9 @@
 // The one atomic writer (io/atomic_file.h): a finished write leaves exactly the final file; any failure (the
 // writer throws, the disk is full) leaves the previous file untouched and no temporary; temporaries of dead
 // processes are removed by the next write; an output folder that is a file is refused by name.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
@@ -53,8 +52,8 @@ TEST(AtomicFile, EachVariantWritesTheFinalFileOnly) {
   const auto dir = scratch("variants");
   write_bytes_atomically(dir / "bytes.txt", "one\ntwo\n");
   write_stream_atomically(dir / "sub" / "stream.txt", [](std::ostream& out) { out << "x " << 42 << '\n'; });
-  write_atomically(dir / "named.txt", [](const fs::path& temporary) { std::ofstream(temporary) << "named"; },
-                   Durability::kFolder);
+  write_atomically(
+      dir / "named.txt", [](const fs::path& temporary) { std::ofstream(temporary) << "named"; }, Durability::kFolder);
   EXPECT_EQ(text_of(dir / "bytes.txt"), "one\ntwo\n");
   EXPECT_EQ(text_of(dir / "sub" / "stream.txt"), "x 42\n");
   EXPECT_EQ(text_of(dir / "named.txt"), "named");
@@ -93,9 +92,8 @@ TEST(AtomicFile, AFailingWriterKeepsThePreviousFileAndLeavesNoTemporary) {
 // A std::filesystem error from inside a write is a user's problem with a path, not an "internal error".
 TEST(AtomicFile, FilesystemErrorsBecomeErrorsNamingTheOutput) {
   const auto dir = scratch("fs_error");
-  const std::string message = error_of([&] {
-    write_atomically(dir / "out.h5", [&](const fs::path&) { (void)fs::file_size(dir / "no_such_input"); });
-  });
+  const std::string message = error_of(
+      [&] { write_atomically(dir / "out.h5", [&](const fs::path&) { (void)fs::file_size(dir / "no_such_input"); }); });
   expect_mentions(message, {"cannot write", "out.h5", "No such file or directory"});
   EXPECT_FALSE(fs::exists(dir / "out.h5"));
   EXPECT_FALSE(has_temporary_files(dir));
@@ -110,7 +108,9 @@ TEST(AtomicFile, AFullDiskIsAnErrorNamingTheFileAndTheReason) {
   for (const auto& write : std::vector<std::function<void()>>{
            [&] { write_bytes_atomically(target, big); },
            [&] { write_stream_atomically(target, [&](std::ostream& out) { out << big; }); },
-           [&] { write_csv(target, CsvTable{{"a"}, {{big}}, {2}}); },
+           [&] {
+             write_csv(target, CsvTable{{"a"}, {{big}}, {2}});
+           },
            [&] { write_npy(target, Eigen::MatrixXd::Ones(100, 100)); }}) {
     const std::string message = error_of(write);
     expect_mentions(message, {"cannot write", target.string(), "No space left on device", "free space"});

@@ -120,8 +120,9 @@ TEST(Checkpoint, AnotherVersionOrFormatIsRefusedNamingTheFile) {
   write_small(file);
   const std::string newer = error_of([&] { CheckpointReader(file, {kKind.format, 4, "test"}, problem(), kFix); });
   expect_mentions(newer, {file.string(), "version 3", "reads version 4", kFix});
-  const std::string other =
-      error_of([&] { CheckpointReader(file, {"tessera-bootstrap", 3, "bootstrap"}, problem(), kFix); });
+  const std::string other = error_of([&] {
+    CheckpointReader(file, {"tessera-bootstrap", 3, "bootstrap"}, problem(), kFix);
+  });
   expect_mentions(other, {file.string(), "not a Tessera bootstrap checkpoint", "tessera-test-checkpoint", kFix});
 }
 

@@ -1,7 +1,6 @@
 // CSV reading and writing: quoting, escaped quotes, CRLF, blank trailing lines, ragged rows, round trips.
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -103,8 +102,7 @@ TEST_F(CsvTest, MissingAndEmptyFilesAreErrors) {
 TEST_F(CsvTest, ColumnLookupNamesFileAndHeader) {
   const auto table = read_csv(write_text("cols.csv", "fold,cell\n0,A375\n"));
   EXPECT_EQ(table.column("cell", "cols.csv"), 1u);
-  expect_mentions(error_of([&] { table.column("pert", "folds.csv"); }),
-                  {"folds.csv", "'pert'", "'fold', 'cell'"});
+  expect_mentions(error_of([&] { table.column("pert", "folds.csv"); }), {"folds.csv", "'pert'", "'fold', 'cell'"});
 }
 
 TEST_F(CsvTest, WriterQuotesOnlyWhatNeedsIt) {

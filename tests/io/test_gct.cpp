@@ -1,8 +1,7 @@
 // GCT reading and writing: the real L1000 plates (expected values taken from the text files with awk and
 // Python, not from this reader), round trips, metadata typing and one test per malformed-input error.
-#include <unistd.h>
-
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -102,9 +101,8 @@ TEST_F(GctRealData, ReadsLevel2Plate) {
   EXPECT_EQ(gct.cols.ids.back(), "LJP009_A375_24H_X1_B20:P24");
 
   ASSERT_EQ(gct.rows.fields.size(), 8u);
-  const std::vector<std::string> row_names = {"pr_analyte_id", "pr_analyte_num", "pr_bset_id", "pr_lua_id",
-                                              "pr_pool_id",    "pr_gene_id",     "pr_gene_symbol",
-                                              "pr_gene_title"};
+  const std::vector<std::string> row_names = {"pr_analyte_id", "pr_analyte_num", "pr_bset_id",     "pr_lua_id",
+                                              "pr_pool_id",    "pr_gene_id",     "pr_gene_symbol", "pr_gene_title"};
   for (std::size_t f = 0; f < row_names.size(); ++f) EXPECT_EQ(gct.rows.fields[f].name, row_names[f]);
   const auto& symbol = field(gct.rows, "pr_gene_symbol");
   EXPECT_EQ(symbol.type, MetaType::kString);
@@ -345,11 +343,13 @@ TEST_F(GctTest, EachMalformedInputGivesItsError) {
       {"colmeta.gct", [](Lines& l) { l[4] += "\t7"; }, {"line 5", "column metadata", "has 5", "expected 4"}},
       {"short.gct", [](Lines& l) { l[6] = "g2\tBBB\t-3"; }, {"line 7", "has 3 tab-separated cells", "expected 4"}},
       {"long.gct", [](Lines& l) { l[5] += "\t9"; }, {"line 6", "has 5 tab-separated cells", "expected 4"}},
-      {"text.gct", [](Lines& l) { l[6] = "g2\tBBB\t-3\t1.2.3"; },
+      {"text.gct",
+       [](Lines& l) { l[6] = "g2\tBBB\t-3\t1.2.3"; },
        {"line 7", "column 4", "'1.2.3'", "row 'g2'", "column 'S2'"}},
       {"range.gct", [](Lines& l) { l[5] = "g1\tAAA\t1e39\t2"; }, {"line 6", "column 3", "'1e39'", "float"}},
       {"duprow.gct", [](Lines& l) { l[7] = "g1\tCCC\t1\t2"; }, {"line 8", "row id 'g1'", "line 6"}},
-      {"dupcol.gct", [](Lines& l) { l[2] = "id\tsymbol\tS1\tS1"; },
+      {"dupcol.gct",
+       [](Lines& l) { l[2] = "id\tsymbol\tS1\tS1"; },
        {"line 3", "column 4", "column id 'S1'", "column 3"}},
       {"truncated.gct", [](Lines& l) { l.pop_back(); }, {"line 7", "truncated", "3 data rows"}},
       {"extra.gct", [](Lines& l) { l.push_back("g4\tDDD\t1\t2"); }, {"line 9", "more lines than the 3 data rows"}},
@@ -358,13 +358,21 @@ TEST_F(GctTest, EachMalformedInputGivesItsError) {
       {"blank.gct", [](Lines& l) { l.insert(l.begin() + 6, ""); }, {"line 7 is blank", "remove the line"}},
       {"blankmeta.gct", [](Lines& l) { l.insert(l.begin() + 4, ""); }, {"line 5 is blank"}},
       // A NUL byte, in a value or in metadata, at read time and at its line and column.
-      {"nulvalue.gct", [](Lines& l) { l[6] = std::string("g2\tBBB\t-3\tN\0aN", 14); },
+      {"nulvalue.gct",
+       [](Lines& l) { l[6] = std::string("g2\tBBB\t-3\tN\0aN", 14); },
        {"line 7", "column 4", "NUL byte", "damaged"}},
-      {"nulmeta.gct", [](Lines& l) { l[3] = std::string("pert\t-666\tA\0\tB", 14); },
+      {"nulmeta.gct",
+       [](Lines& l) { l[3] = std::string("pert\t-666\tA\0\tB", 14); },
        {"line 4", "column 3", "NUL byte"}},
-      {"zerorows.gct", [](Lines& l) { l = {"#1.3", "0\t2\t1\t0", "id\tsymbol\tS1\tS2"}; },
+      {"zerorows.gct",
+       [](Lines& l) {
+         l = {"#1.3", "0\t2\t1\t0", "id\tsymbol\tS1\tS2"};
+       },
        {"line 2", "0 rows (genes) x 2 columns", "nothing to read"}},
-      {"zerobyzero.gct", [](Lines& l) { l = {"#1.2", "0\t0", "Name\tDescription"}; },
+      {"zerobyzero.gct",
+       [](Lines& l) {
+         l = {"#1.2", "0\t0", "Name\tDescription"};
+       },
        {"line 2", "0 rows (genes) x 0 columns", "nothing to read"}},
   };
   for (const auto& broken : cases) {

@@ -419,9 +419,9 @@ TEST(GctxErrors, FieldLengthsCheckedAgainstTheMatrixBeforeReading) {
     out.write_strings("/0/META/COL/id", {"s1", "s2"});
     out.write_vector("/0/META/ROW/weight", std::vector<double>(1000, 1.0));
   });
-  expect_mentions(error_of([&] { read_gctx<float>(dir / "long.gctx", world()); }),
-                  {"long.gctx", "/0/META/ROW/weight: has 1000 values but /0/DATA/0/matrix has 3 genes",
-                   "one value for each"});
+  expect_mentions(
+      error_of([&] { read_gctx<float>(dir / "long.gctx", world()); }),
+      {"long.gctx", "/0/META/ROW/weight: has 1000 values but /0/DATA/0/matrix has 3 genes", "one value for each"});
 }
 
 TEST(GctxErrors, EmptyMatrixSaysSoPlainly) {
@@ -439,8 +439,7 @@ TEST(GctxErrors, EmptyMatrixSaysSoPlainly) {
 TEST(GctxErrors, FolderIsNotAFile) {
   TempDir dir;
   on_root([&] { fs::create_directories(dir / "x.gctx"); });
-  expect_mentions(error_of([&] { read_gctx<float>(dir / "x.gctx", world()); }),
-                  {"x.gctx", "is a folder, not a file"});
+  expect_mentions(error_of([&] { read_gctx<float>(dir / "x.gctx", world()); }), {"x.gctx", "is a folder, not a file"});
 }
 
 // One bit of a cmapPy file's gzip pipeline message flipped: HDF5 would read the compressed chunk as if raw,

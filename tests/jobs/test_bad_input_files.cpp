@@ -2,10 +2,9 @@
 // file and line; an output path that is a file (or a folder where a file goes) refused by name; a full disk
 // ending the run with exit 1, "No space left on device", and no empty file under a final name and no temporary
 // left; temporaries of killed runs removed by the next run; `simulate --out x.gct` writing GCT.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -33,8 +32,14 @@ std::string write_file(const fs::path& path, const std::string& bytes) {
 // A valid GCT 1.3 of 3 genes x 2 signatures, one entry per line, to be broken by the rows.
 // Lines: 1 version, 2 dimensions, 3 header, 4-5 column metadata, 6-8 data.
 std::vector<std::string> gct_lines() {
-  return {"#1.3",         "3\t2\t1\t2",        "id\tsymbol\tS1\tS2", "cell_id\t-666\tA375\tPC3",
-          "pert_idose\t-666\t10 uM\t1 uM", "g1\tAAA\t1.5\t2",   "g2\tBBB\t-3\tNaN",   "g3\tCCC\t0.25\t1e-3"};
+  return {"#1.3",
+          "3\t2\t1\t2",
+          "id\tsymbol\tS1\tS2",
+          "cell_id\t-666\tA375\tPC3",
+          "pert_idose\t-666\t10 uM\t1 uM",
+          "g1\tAAA\t1.5\t2",
+          "g2\tBBB\t-3\tNaN",
+          "g3\tCCC\t0.25\t1e-3"};
 }
 std::string joined(const std::vector<std::string>& lines) {
   std::string text;
@@ -70,24 +75,30 @@ std::vector<BadInput> rows() {
          return kTessera + " discover -i " + quote(chain_csv(dir).string()) + " --out " +
                 write_file(dir / "results", "x");
        },
-       1, {"--out", "results", "is a file; give a folder"}},
+       1,
+       {"--out", "results", "is a file; give a folder"}},
       {"simulate-dag --out names a file",
        [](const fs::path& dir) { return kTessera + " simulate-dag --nodes 5 --out " + write_file(dir / "r", "x"); },
-       1, {"--out", "is a file; give a folder"}},
+       1,
+       {"--out", "is a file; give a folder"}},
       {"simulate --out inside a file",
        [](const fs::path& dir) {
          write_file(dir / "f", "x");
          return kTessera + kSimulateSmall + " --out " + quote((dir / "f" / "x.gctx").string()) + " --truth " +
                 quote((dir / "t.h5").string());
        },
-       1, {"output folder", "/f'", "is a file; give a folder"}, {"t.h5"}},
+       1,
+       {"output folder", "/f'", "is a file; give a folder"},
+       {"t.h5"}},
       {"simulate --out names a folder",
        [](const fs::path& dir) {
          fs::create_directories(dir / "x.gctx");
          return kTessera + kSimulateSmall + " --out " + quote((dir / "x.gctx").string()) + " --truth " +
                 quote((dir / "t.h5").string());
        },
-       1, {"x.gctx", "a folder has that name", "give the name of a file"}, {"t.h5"}},
+       1,
+       {"x.gctx", "a folder has that name", "give the name of a file"},
+       {"t.h5"}},
       // GCT: each damage reported at its own line, when the file is read.
       {"GCT with a blank line in the data block",
        [](const fs::path& dir) {
@@ -95,26 +106,30 @@ std::vector<BadInput> rows() {
          lines.insert(lines.begin() + 6, "");
          return kTessera + " inspect " + write_file(dir / "blank.gct", joined(lines));
        },
-       1, {"blank.gct", "line 7 is blank", "remove the line"}},
+       1,
+       {"blank.gct", "line 7 is blank", "remove the line"}},
       {"GCT with a NUL byte in a value",
        [](const fs::path& dir) {
          auto lines = gct_lines();
          lines[6] = std::string("g2\tBBB\t-3\tN\0aN", 14);
          return kTessera + " inspect " + write_file(dir / "nul.gct", joined(lines));
        },
-       1, {"nul.gct", "line 7", "column 4", "NUL byte", "damaged"}},
+       1,
+       {"nul.gct", "line 7", "column 4", "NUL byte", "damaged"}},
       {"GCT with a NUL byte in metadata",
        [](const fs::path& dir) {
          auto lines = gct_lines();
          lines[3] = std::string("cell_id\t-666\tA3\0\tPC3", 20);
          return kTessera + " inspect " + write_file(dir / "nulmeta.gct", joined(lines));
        },
-       1, {"nulmeta.gct", "line 4", "column 3", "NUL byte"}},
+       1,
+       {"nulmeta.gct", "line 4", "column 3", "NUL byte"}},
       {"GCT of 0 x 0",
        [](const fs::path& dir) {
          return kTessera + " inspect " + write_file(dir / "empty.gct", "#1.3\n0\t0\t0\t0\nid\n");
        },
-       1, {"empty.gct", "line 2", "0 rows (genes) x 0 columns", "nothing to read"}},
+       1,
+       {"empty.gct", "line 2", "0 rows (genes) x 0 columns", "nothing to read"}},
       // npy and CSV inputs of discover.
       {"DCDI data whose npy header promises 4e9 x 4e9 values",
        [npy_header](const fs::path& dir) {
@@ -127,20 +142,26 @@ std::vector<BadInput> rows() {
          write_file(dir / "dcdi" / "intervention1.csv", "\n");
          return kTessera + " discover -i " + quote((dir / "dcdi").string()) + " --out " + quote((dir / "o").string());
        },
-       1, {"data_interv1.npy", "truncated", "4000000000 x 4000000000"}, {"o/dag.dot"}},
+       1,
+       {"data_interv1.npy", "truncated", "4000000000 x 4000000000"},
+       {"o/dag.dot"}},
       {"CSV with a NUL byte",
        [](const fs::path& dir) {
          return kTessera + " discover -i " +
-                write_file(dir / "d.csv", std::string("X0,X1,setting\n0.1,0.2,obs\n0.3,0\0.4,obs\n", 39)) +
-                " --out " + quote((dir / "o").string());
+                write_file(dir / "d.csv", std::string("X0,X1,setting\n0.1,0.2,obs\n0.3,0\0.4,obs\n", 39)) + " --out " +
+                quote((dir / "o").string());
        },
-       1, {"d.csv", "line 3", "NUL byte"}, {"o/dag.dot"}},
+       1,
+       {"d.csv", "line 3", "NUL byte"},
+       {"o/dag.dot"}},
       {"CSV with a repeated column name",
        [](const fs::path& dir) {
          return kTessera + " discover -i " + write_file(dir / "d.csv", "X0,X1,X0,setting\n1,2,3,obs\n4,5,7,obs\n") +
                 " --out " + quote((dir / "o").string());
        },
-       1, {"d.csv", "line 1", "column 3", "'X0'", "column 1", "must be unique"}, {"o/dag.dot"}},
+       1,
+       {"d.csv", "line 1", "column 3", "'X0'", "column 1", "must be unique"},
+       {"o/dag.dot"}},
   };
 }
 
@@ -210,8 +231,8 @@ TEST(BadInputFiles, TheNextRunRemovesTemporariesOfKilledRuns) {
   const std::string mine = io::temporary_path(dir / "out" / "dag.dot").string();
   const fs::path stale = mine.substr(0, mine.rfind('-') + 1) + std::to_string(dead);
   write_file(stale, "digraph causal {\n  \"X0\";\n");
-  const auto result = run_command(kTessera + " discover -i " + quote(data.string()) + " --out " +
-                                  quote((dir / "out").string()));
+  const auto result =
+      run_command(kTessera + " discover -i " + quote(data.string()) + " --out " + quote((dir / "out").string()));
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_FALSE(fs::exists(stale)) << stale << " was left behind";
   EXPECT_FALSE(has_temporary_files(dir));

@@ -49,13 +49,15 @@ std::vector<BadInput> real_file_rows() {
          copy_with_filter_dropped(real_level5(), dir / "flipped.gctx");
          return kTessera + " inspect " + quote((dir / "flipped.gctx").string());
        },
-       1, {"flipped.gctx", "/0/META/", "unfiltered chunks", "damaged", "h5dump"}},
+       1,
+       {"flipped.gctx", "/0/META/", "unfiltered chunks", "damaged", "h5dump"}},
       {"a cmapPy file whose group heaps are damaged",
        [](const fs::path& dir) {
          copy_with_signature_damaged(real_level5(), dir / "heap.gctx", "HEAP");
          return kTessera + " inspect " + quote((dir / "heap.gctx").string());
        },
-       1, {"heap.gctx", "HDF5 cannot read", "damaged", "download or copy it again", "h5dump"}},
+       1,
+       {"heap.gctx", "HDF5 cannot read", "damaged", "download or copy it again", "h5dump"}},
   };
 }
 
@@ -64,13 +66,16 @@ std::vector<BadInput> rows() {
   return {
       {"a GCTX with 0 signatures",
        [](const fs::path& dir) {
-         return kTessera + " impute --method cell_mean --input " + small_gctx(dir / "empty.gctx", 5, 0) +
-                " --out " + quote((dir / "run").string());
+         return kTessera + " impute --method cell_mean --input " + small_gctx(dir / "empty.gctx", 5, 0) + " --out " +
+                quote((dir / "run").string());
        },
-       1, {"empty.gctx", "holds 0 signatures x 5 genes", "nothing to read"}, {"run/metrics.csv"}},
+       1,
+       {"empty.gctx", "holds 0 signatures x 5 genes", "nothing to read"},
+       {"run/metrics.csv"}},
       {"a GCTX with 0 genes",
        [](const fs::path& dir) { return kTessera + " inspect " + small_gctx(dir / "nogenes.gctx", 0, 4); },
-       1, {"nogenes.gctx", "holds 4 signatures x 0 genes", "nothing to read"}},
+       1,
+       {"nogenes.gctx", "holds 4 signatures x 0 genes", "nothing to read"}},
       {"a metadata field longer than the matrix",
        [](const fs::path& dir) {
          {
@@ -82,13 +87,15 @@ std::vector<BadInput> rows() {
          }
          return kTessera + " inspect " + quote((dir / "long.gctx").string());
        },
-       1, {"long.gctx", "/0/META/COL/cell_id: has 5 values but /0/DATA/0/matrix has 2 signatures"}},
+       1,
+       {"long.gctx", "/0/META/COL/cell_id: has 5 values but /0/DATA/0/matrix has 2 signatures"}},
       {"a folder named x.gctx",
        [](const fs::path& dir) {
          fs::create_directories(dir / "x.gctx");
          return kTessera + " inspect " + quote((dir / "x.gctx").string());
        },
-       1, {"x.gctx", "is a folder, not a file"}},
+       1,
+       {"x.gctx", "is a folder, not a file"}},
   };
 }
 

@@ -58,9 +58,9 @@ void write_gct(const fs::path& path, int genes, const std::vector<std::string>& 
 
 // Three signatures of 60 genes with distinct, smooth values.
 void write_library(const fs::path& path, const std::string& gene_prefix = "G") {
-  write_gct(path, 60, {"s0", "s1", "s2"}, {"A", "A", "B"}, {"d0", "d1", "d0"},
-            {"trt_cp", "trt_cp", "trt_cp"},
-            [](int g, int s) { return std::sin(0.37 * g * (s + 1) + s) + 0.01 * g; }, gene_prefix);
+  write_gct(
+      path, 60, {"s0", "s1", "s2"}, {"A", "A", "B"}, {"d0", "d1", "d0"}, {"trt_cp", "trt_cp", "trt_cp"},
+      [](int g, int s) { return std::sin(0.37 * g * (s + 1) + s) + 0.01 * g; }, gene_prefix);
 }
 
 // A query CSV over SYM0..SYM59: value(g).
@@ -93,8 +93,8 @@ void write_chain_csv(const fs::path& path, double scale) {
 
 // A sweep file of `command` with the given [grid] lines (the first grid line is line 5).
 std::string sweep_file(const fs::path& dir, const std::string& command, const std::string& grid) {
-  write(dir / "sweep.ini", "[sweep]\ncommand = " + command + "\nout = " + (dir / "planned").string() +
-                               "\n[grid]\n" + grid);
+  write(dir / "sweep.ini",
+        "[sweep]\ncommand = " + command + "\nout = " + (dir / "planned").string() + "\n[grid]\n" + grid);
   return cli("sweep plan " + at(dir, "sweep.ini"));
 }
 
@@ -113,33 +113,46 @@ TEST(BadInputOptions, RefusedWithTheFileTheFieldAndTheFix) {
          fs::create_directories(dir / "conf.ini");
          return cli("simulate-dag --config " + at(dir, "conf.ini") + " --out " + at(dir, "out"));
        },
-       1, {"conf.ini", "is a folder", "the INI file itself"}, {"out"}},
+       1,
+       {"conf.ini", "is a folder", "the INI file itself"},
+       {"out"}},
       {"--config cannot be read (a read error, not an end of file)",
        [](const fs::path& dir) { return cli("simulate-dag --config /proc/self/mem --out " + at(dir, "out")); },
-       1, {"/proc/self/mem", "cannot be read"}, {"out"}},
+       1,
+       {"/proc/self/mem", "cannot be read"},
+       {"out"}},
       {"unknown key in a config file gets the closest option",
        [](const fs::path& dir) {
          write(dir / "c.ini", "[simulate-dag]\nnode = 6\n");
          return cli("simulate-dag --config " + at(dir, "c.ini") + " --out " + at(dir, "out"));
        },
-       1, {"c.ini", "node", "did you mean --nodes?"}, {"out"}},
+       1,
+       {"c.ini", "node", "did you mean --nodes?"},
+       {"out"}},
       {"unknown option on the command line gets the closest option",
        [](const fs::path& dir) { return cli("impute --seeds 3 --out " + at(dir, "out")); },
-       1, {"--seeds", "did you mean --seed?"}, {"out"}},
+       1,
+       {"--seeds", "did you mean --seed?"},
+       {"out"}},
       // Boost's message formatting looped forever on a value holding one of its own tokens (found by fuzz_ini).
       {"an option value holding Boost's %value% token",
        [](const fs::path& dir) { return cli("simulate --seed 'x%value%' --out " + at(dir, "out.gctx")); },
-       1, {"--seed", "x\xEF\xBC\x85value\xEF\xBC\x85"}, {"out.gctx"}},
+       1,
+       {"--seed", "x\xEF\xBC\x85value\xEF\xBC\x85"},
+       {"out.gctx"}},
       {"a config value holding Boost's %value% token",
        [](const fs::path& dir) {
          write(dir / "c.ini", "seed = x%value%\n");
          return cli("simulate --config " + at(dir, "c.ini") + " --out " + at(dir, "out.gctx"));
        },
-       1, {"c.ini", "seed"}, {"out.gctx"}},
+       1,
+       {"c.ini", "seed"},
+       {"out.gctx"}},
       // sweep plan
       {"sweep [grid] key that is no option of the command",
        [](const fs::path& dir) { return sweep_file(dir, "impute", "method = two_way_mean\nfold = 2, 3\n"); },
-       1, {"sweep.ini", "line 6", "'fold' is no option of 'tessera impute'", "did you mean 'folds'?"},
+       1,
+       {"sweep.ini", "line 6", "'fold' is no option of 'tessera impute'", "did you mean 'folds'?"},
        {"planned/points.csv", "planned/array.sbatch"}},
       {"sweep [fixed] key that is no option of the command",
        [](const fs::path& dir) {
@@ -147,14 +160,18 @@ TEST(BadInputOptions, RefusedWithTheFileTheFieldAndTheFix) {
                                       "\n[fixed]\nmetod = cell_mean\n[grid]\nfolds = 2, 3\n");
          return cli("sweep plan " + at(dir, "sweep.ini"));
        },
-       1, {"sweep.ini", "line 5", "[fixed] 'metod' is no option of 'tessera impute'", "did you mean 'method'?"},
+       1,
+       {"sweep.ini", "line 5", "[fixed] 'metod' is no option of 'tessera impute'", "did you mean 'method'?"},
        {"planned/points.csv"}},
       {"sweep [grid] value of the wrong type",
        [](const fs::path& dir) { return sweep_file(dir, "impute", "folds = 3, three\n"); },
-       1, {"sweep.ini", "line 5", "folds = three", "--folds"}, {"planned/points.csv"}},
+       1,
+       {"sweep.ini", "line 5", "folds = three", "--folds"},
+       {"planned/points.csv"}},
       {"sweep [grid] value outside the option's choices",
        [](const fs::path& dir) { return sweep_file(dir, "rank", "rank-by = cosine, cos\n"); },
-       1, {"sweep.ini", "line 5", "rank-by = cos", "--rank-by 'cos' is not one of connectivity | cosine | pearson"},
+       1,
+       {"sweep.ini", "line 5", "rank-by = cos", "--rank-by 'cos' is not one of connectivity | cosine | pearson"},
        {"planned/points.csv"}},
       // rank
       {"--heldout file whose genes are not the library's",
@@ -163,35 +180,43 @@ TEST(BadInputOptions, RefusedWithTheFileTheFieldAndTheFix) {
          write_library(dir / "heldout_x.gct", "OTHER");
          write_query(dir / "q.csv", query_value);
          return cli("rank -q " + at(dir, "q.csv") + " -l " + at(dir, "lib.gct") + " --heldout " +
-                        at(dir, "heldout_x.gct") + " --min-genes 5 --set-size 5 -o " + at(dir, "r.csv"));
+                    at(dir, "heldout_x.gct") + " --min-genes 5 --set-size 5 -o " + at(dir, "r.csv"));
        },
        1,
        {"--heldout file", "heldout_x.gct", "lacks 60 of the 60 genes", "lib.gct", "'G0'", "same `tessera impute` run"},
        {"r.csv"}},
       {"--rank-by outside its choices",
        [](const fs::path& dir) { return cli("rank -q q.csv -l lib.gct --rank-by cos -o " + at(dir, "r.csv")); },
-       1, {"--rank-by 'cos' is not one of connectivity | cosine | pearson"}, {"r.csv"}},
+       1,
+       {"--rank-by 'cos' is not one of connectivity | cosine | pearson"},
+       {"r.csv"}},
       // design
       {"pool without a column for a DAG node",
        [](const fs::path& dir) {
          write(dir / "dag.csv", "source,target\nX0,X1\nX1,X2\n");
          write(dir / "pool.csv", "perturbation,X0\nup,1\n");
          return cli("design --dag " + at(dir, "dag.csv") + " --pool " + at(dir, "pool.csv") + " -o " +
-                        at(dir, "d.csv"));
+                    at(dir, "d.csv"));
        },
-       1, {"pool.csv", "no column for DAG nodes 'X1', 'X2'", "one column per node of --dag"}, {"d.csv"}},
+       1,
+       {"pool.csv", "no column for DAG nodes 'X1', 'X2'", "one column per node of --dag"},
+       {"d.csv"}},
       {"DAG file with a self loop",
        [](const fs::path& dir) {
          write(dir / "dag.csv", "source,target\nX0,X1\nX1,X1\n");
          return cli("design --dag " + at(dir, "dag.csv") + " -o " + at(dir, "d.csv"));
        },
-       1, {"dag.csv", "line 3", "'X1' -> 'X1' is a self loop", "delete the line"}, {"d.csv"}},
+       1,
+       {"dag.csv", "line 3", "'X1' -> 'X1' is a self loop", "delete the line"},
+       {"d.csv"}},
       {"DAG file with a cycle",
        [](const fs::path& dir) {
          write(dir / "dag.csv", "source,target\nA,B\nB,C\nC,D\nD,B\n");
          return cli("design --dag " + at(dir, "dag.csv") + " -o " + at(dir, "d.csv"));
        },
-       1, {"dag.csv", "has a cycle: B -> C -> D -> B", "lines 3, 4, 5", "delete or reverse"}, {"d.csv"}},
+       1,
+       {"dag.csv", "has a cycle: B -> C -> D -> B", "lines 3, 4, 5", "delete or reverse"},
+       {"d.csv"}},
       // impute's aggregation
       {"every signature a control: the fix names --control-types",
        [](const fs::path& dir) {
@@ -199,7 +224,9 @@ TEST(BadInputOptions, RefusedWithTheFileTheFieldAndTheFix) {
                    [](int g, int s) { return g + s; });
          return cli("impute --input " + at(dir, "ctl.gct") + " --out " + at(dir, "out"));
        },
-       1, {"ctl.gct", "no treated signatures", "--control-types"}, {"out/metrics.csv"}},
+       1,
+       {"ctl.gct", "no treated signatures", "--control-types"},
+       {"out/metrics.csv"}},
   };
   tessera::testing::expect_refusals("tessera_bad_options", rows);
 }
@@ -248,9 +275,9 @@ TEST(BadInputOptions, RankScoresOfAHugeQueryEqualThoseOfTheScaledDownQuery) {
   std::string tables[2];
   for (int big = 0; big < 2; ++big) {
     const auto out = dir / (std::to_string(big) + ".csv");
-    const auto result = run_command(cli("rank -q " + at(dir, big ? "huge.csv" : "small.csv") + " -l " +
-                                        at(dir, "lib.gct") + " --min-genes 5 --set-size 5 --rank-by cosine -o " +
-                                        quote(out.string())));
+    const auto result =
+        run_command(cli("rank -q " + at(dir, big ? "huge.csv" : "small.csv") + " -l " + at(dir, "lib.gct") +
+                        " --min-genes 5 --set-size 5 --rank-by cosine -o " + quote(out.string())));
     ASSERT_EQ(result.exit_code, 0) << result.output;
     tables[big] = text_of(out);
   }
@@ -274,7 +301,7 @@ TEST(BadInputOptions, DiscoverTreatsAHugeColumnAsTheScaledDownOne) {
   for (int big = 0; big < 2; ++big) {
     const auto out = dir / (big ? "huge" : "small");
     const auto result = run_command(cli("discover -i " + at(dir, big ? "huge.csv" : "small.csv") +
-                                            " --targets s1:X1 --algorithm igsp -o " + quote(out.string())));
+                                        " --targets s1:X1 --algorithm igsp -o " + quote(out.string())));
     ASSERT_EQ(result.exit_code, 0) << result.output;
     EXPECT_EQ(result.output.find("variance"), std::string::npos) << result.output;
     edges[big] = text_of(out / "dag_edges.csv");

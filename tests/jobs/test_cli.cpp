@@ -130,7 +130,7 @@ TEST(Cli, ImputeOnBuiltInDataGivesTheSameResultsOnOneTwoAndThreeRanks) {
         ranks == 1 ? methods : std::vector<std::string>{"two_way_mean", "ntk"};
     EXPECT_EQ(table_rows(run.result.output, "Held-out signatures"), expected_rows) << run.result.output;
     EXPECT_NE(run.log.find("[tessera r0/" + std::to_string(ranks)), std::string::npos) << "logs name the rank:\n"
-                                                                                      << run.log;
+                                                                                       << run.log;
     const auto metrics = metrics_without_time(out / "metrics.csv");
     auto completed = tessera::io::read_gctx<float>(out / "completed_two_way_mean.gctx", self);
     EXPECT_FALSE(has_temporary_files(out));
@@ -161,8 +161,8 @@ TEST(Cli, ImputeOnBuiltInDataGivesTheSameResultsOnOneTwoAndThreeRanks) {
 TEST(Cli, SimulateThenImputeThenEvaluateAgree) {
   const auto dir = scratch("pipeline");
   const std::string gctx = (dir / "screen.gctx").string(), truth = (dir / "truth.h5").string();
-  auto result = run_command(kTessera + " simulate --num-cells 6 --num-drugs 60 --num-genes 100 --seed 3 --out " +
-                            gctx + " --truth " + truth);
+  auto result = run_command(kTessera + " simulate --num-cells 6 --num-drugs 60 --num-genes 100 --seed 3 --out " + gctx +
+                            " --truth " + truth);
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto out = dir / "impute";
   result = run_command(mpirun(2) + " " + kTessera + " impute --input " + gctx +
@@ -170,9 +170,8 @@ TEST(Cli, SimulateThenImputeThenEvaluateAgree) {
   ASSERT_EQ(result.exit_code, 0) << result.output;
 
   // evaluate recomputes impute's held-out metrics from the files alone (predictions stored as float32).
-  result = run_command(kTessera + " evaluate --predictions " + (out / "heldout_cell_mean.gctx").string() +
-                       " --truth " + gctx + " --fold-file " + (out / "folds.csv").string() + " --out " +
-                       (dir / "eval.csv").string());
+  result = run_command(kTessera + " evaluate --predictions " + (out / "heldout_cell_mean.gctx").string() + " --truth " +
+                       gctx + " --fold-file " + (out / "folds.csv").string() + " --out " + (dir / "eval.csv").string());
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto impute_metrics = tessera::io::read_csv(out / "metrics.csv");
   const auto eval_metrics = tessera::io::read_csv(dir / "eval.csv");
@@ -187,10 +186,10 @@ TEST(Cli, SimulateThenImputeThenEvaluateAgree) {
   // Completed tables are scored against the simulator's truth on the never-measured pairs: every imputed column
   // (imputed = 1) and no measured one, in the table's row named after the file.
   const auto completed_file = out / "completed_two_way_mean.gctx";
-  const auto truth_run = run_split(kTessera + " evaluate --predictions " + completed_file.string() +
-                                       " --ground-truth " + truth + " --only-imputed --out " +
-                                       (dir / "eval_truth.csv").string(),
-                                   dir / "eval_truth.log");
+  const auto truth_run =
+      run_split(kTessera + " evaluate --predictions " + completed_file.string() + " --ground-truth " + truth +
+                    " --only-imputed --out " + (dir / "eval_truth.csv").string(),
+                dir / "eval_truth.log");
   ASSERT_EQ(truth_run.result.exit_code, 0) << truth_run.result.output << truth_run.log;
   EXPECT_EQ(table_rows(truth_run.result.output, "Predictions "), std::vector<std::string>{"completed_two_way_mean"})
       << truth_run.result.output;
@@ -217,7 +216,7 @@ TEST(Cli, ConfigFileSetsOptionsAndCommandLineWins) {
   const auto metrics = tessera::io::read_csv(out / "metrics.csv");
   for (const auto& row : metrics.rows) EXPECT_EQ(row[0], "cell_mean");
   EXPECT_NE(result.output.find("(4 folds)"), std::string::npos) << "the command line's --folds 4 wins:\n"
-                                                                 << result.output;
+                                                                << result.output;
 
   std::ofstream(config) << "[impute]\nmethd = cell_mean\n";
   result = run_command(kTessera + " impute --config " + config.string() + " --out " + out.string());

@@ -45,8 +45,8 @@ void expect_refused_for_space(const std::string& command, const fs::path& disk, 
 // A small screen on the roomy disk, the input of impute and train.
 fs::path simulated(const fs::path& dir) {
   const auto input = dir / "screen.gctx";
-  const auto result = run_command(kSimulate + " --out " + quote(input.string()) + " --truth " +
-                                  quote((dir / "truth.h5").string()));
+  const auto result =
+      run_command(kSimulate + " --out " + quote(input.string()) + " --truth " + quote((dir / "truth.h5").string()));
   EXPECT_EQ(result.exit_code, 0) << result.output;
   return input;
 }

@@ -136,8 +136,9 @@ TEST(Knobs, DescribeWhatTheyAllow) {
 
 TEST(KnobOptions, WriteStraightIntoTheStruct) {
   ToyParams params;
-  const auto vm = parse_toy(params, {"-n", "4", "--toy-share", "0.25", "--toy-level", "high", "--toy-verbose",
-                                     "--toy-exact", "false", "--toy-seed", "18446744073709551615", "--toy-label", "x y"});
+  const auto vm =
+      parse_toy(params, {"-n", "4", "--toy-share", "0.25", "--toy-level", "high", "--toy-verbose", "--toy-exact",
+                         "false", "--toy-seed", "18446744073709551615", "--toy-label", "x y"});
   ASSERT_TRUE(vm.has_value());
   EXPECT_EQ(params.count, 4);
   EXPECT_EQ(params.share, 0.25);
@@ -157,10 +158,13 @@ TEST(KnobOptions, WriteStraightIntoTheStruct) {
 }
 
 TEST(KnobOptions, RefuseValuesOutsideTheRangeOrTheTable) {
-  testing::expect_mentions(error_of_toy({"--toy-count", "0"}),
-                           {"tessera impute: --toy-count 0 is invalid: the allowed values of toy_count are at least 1", "--help"});
-  testing::expect_mentions(error_of_toy({"--toy-share", "1"}), {"--toy-share 1 is invalid: the allowed values of toy_share are in (0, 1)"});
-  testing::expect_mentions(error_of_toy({"--toy-share", "nan"}), {"--toy-share nan is invalid", "toy_share are in (0, 1)"});
+  testing::expect_mentions(
+      error_of_toy({"--toy-count", "0"}),
+      {"tessera impute: --toy-count 0 is invalid: the allowed values of toy_count are at least 1", "--help"});
+  testing::expect_mentions(error_of_toy({"--toy-share", "1"}),
+                           {"--toy-share 1 is invalid: the allowed values of toy_share are in (0, 1)"});
+  testing::expect_mentions(error_of_toy({"--toy-share", "nan"}),
+                           {"--toy-share nan is invalid", "toy_share are in (0, 1)"});
   testing::expect_mentions(error_of_toy({"--toy-level", "loud"}), {"--toy-level 'loud' is not one of low | high"});
   testing::expect_mentions(error_of_toy({"--toy-count", "two"}), {"--toy-count"});
   testing::expect_mentions(error_of_toy({"--toy-cont", "2"}), {"did you mean --toy-count?"});
@@ -183,7 +187,8 @@ TEST(KnobOptions, ConfigFileKeysAreTheKnobsAndAreChecked) {
   EXPECT_EQ(params.count, 3);
   EXPECT_EQ(params.level, Level::kHigh);
   const auto bad = write_file("bad.ini", "[impute]\ntoy-share = 2\n");
-  testing::expect_mentions(error_of_toy({"--config", bad.string()}), {"--toy-share 2 is invalid: the allowed values of toy_share are in (0, 1)"});
+  testing::expect_mentions(error_of_toy({"--config", bad.string()}),
+                           {"--toy-share 2 is invalid: the allowed values of toy_share are in (0, 1)"});
 }
 
 // Every command's [section] is accepted (the list comes from the command table; simulate-dag was once missing),
@@ -194,7 +199,8 @@ TEST(ConfigSections, EveryCommandOfTheTableHasItsSection) {
     names.insert(command.spec.name);
     std::string every_section;
     for (const auto& other : commands())
-      every_section += "[" + other.spec.name + "]\ncount = " + (other.spec.name == command.spec.name ? "42" : "1") + "\n";
+      every_section +=
+          "[" + other.spec.name + "]\ncount = " + (other.spec.name == command.spec.name ? "42" : "1") + "\n";
     const auto path = write_file("all.ini", every_section);
     po::options_description options("one knob");
     int count = 0;

@@ -51,12 +51,12 @@ StoppedRun stop_run(const std::string& command, const fs::path& dir, const std::
   const std::string log = quote((dir / "log").string());
   const std::string ready =
       marker.empty() ? "pgrep -x -P $job orted > /dev/null" : "grep -qF " + quote(marker) + " " + log;
-  const std::string script =
-      command + " > " + log + " 2>&1 & job=$!; i=0; " +
-      "while ! { " + ready + "; } && kill -0 $job 2>/dev/null && [ $i -lt 2400 ]; do sleep 0.025; i=$((i+1)); done; " +
-      "{ " + ready + "; } || { kill -9 $job; cat " + log + "; echo 'NEVER READY TO SIGNAL'; exit 99; }; " +
-      "t0=$(date +%s.%N); kill -TERM " + target + "; wait $job; code=$?; t1=$(date +%s.%N); cat " + log +
-      "; echo \"stop took $(awk \"BEGIN { print $t1 - $t0 }\") s\"; exit $code";
+  const std::string script = command + " > " + log + " 2>&1 & job=$!; i=0; " + "while ! { " + ready +
+                             "; } && kill -0 $job 2>/dev/null && [ $i -lt 2400 ]; do sleep 0.025; i=$((i+1)); done; " +
+                             "{ " + ready + "; } || { kill -9 $job; cat " + log +
+                             "; echo 'NEVER READY TO SIGNAL'; exit 99; }; " + "t0=$(date +%s.%N); kill -TERM " +
+                             target + "; wait $job; code=$?; t1=$(date +%s.%N); cat " + log +
+                             "; echo \"stop took $(awk \"BEGIN { print $t1 - $t0 }\") s\"; exit $code";
   StoppedRun run;
   run.result = run_command(script, 120);
   std::smatch match;
@@ -124,13 +124,16 @@ fs::path small_screen(const fs::path& dir) { return write_screen(dir / "screen.g
 TEST(StopSignals, FalrtcStopsBetweenIterationsAndSaysWhatIsWritten) {
   const auto dir = scratch_dir("tessera_stop", "falrtc");
   const auto screen = write_screen(dir / "screen.gct", 20, std::vector<int>(8, 40));
-  const auto run = stop_run(impute(dir, "--input " + quote(screen.string()) + " --method two_way_mean,falrtc "
-                                        "--falrtc-iterations 1000000 --falrtc-tolerance 0"),
+  const auto run = stop_run(impute(dir, "--input " + quote(screen.string()) +
+                                            " --method two_way_mean,falrtc "
+                                            "--falrtc-iterations 1000000 --falrtc-tolerance 0"),
                             dir, "falrtc iteration 2/1000000");
   expect_clean_stop(run, dir,
                     {"stopped on SIGTERM", "method falrtc", "falrtc: stopped in iteration", "of 1000000",
-                     "complete in " + (dir / "out").string() + ": folds.csv and the heldout_/completed_ tables of "
-                     "two_way_mean", "not written: metrics.csv and the tables of falrtc", "exiting with 75"},
+                     "complete in " + (dir / "out").string() +
+                         ": folds.csv and the heldout_/completed_ tables of "
+                         "two_way_mean",
+                     "not written: metrics.csv and the tables of falrtc", "exiting with 75"},
                     {"out/metrics.csv", "out/heldout_falrtc.gctx", "out/completed_falrtc.gctx"});
   EXPECT_TRUE(fs::exists(dir / "out" / "completed_two_way_mean.gctx")) << run.result.output;
   EXPECT_EQ(run.result.output.find("Wrote"), std::string::npos) << "the run ended on its own:\n" << run.result.output;
@@ -143,12 +146,15 @@ TEST(StopSignals, FalrtcStopsBetweenIterationsAndSaysWhatIsWritten) {
 TEST(StopSignals, SyntheticInterventionsOnTwoRanksStopWhenOneRankIsSignalled) {
   const auto dir = scratch_dir("tessera_stop", "si");
   const auto screen = write_screen(dir / "screen.gct", 20, std::vector<int>(30, 200));
-  const auto run = stop_run(mpirun(2) + " " + impute(dir, "--input " + quote(screen.string()) +
-                                                              " --method synthetic_interventions --si-num-donors 200"),
-                            dir, "method synthetic_interventions: cross-validating", "$(pgrep -n -P $job)");
+  const auto run = stop_run(
+      mpirun(2) + " " +
+          impute(dir, "--input " + quote(screen.string()) + " --method synthetic_interventions --si-num-donors 200"),
+      dir, "method synthetic_interventions: cross-validating", "$(pgrep -n -P $job)");
   expect_clean_stop(run, dir,
-                    {"stopped on SIGTERM", "method synthetic_interventions", "cross-validation of "
-                     "synthetic_interventions stopped after", "of 5 folds", "not written: metrics.csv"},
+                    {"stopped on SIGTERM", "method synthetic_interventions",
+                     "cross-validation of "
+                     "synthetic_interventions stopped after",
+                     "of 5 folds", "not written: metrics.csv"},
                     {"out/metrics.csv", "out/heldout_synthetic_interventions.gctx"});
   EXPECT_EQ(run.result.output.find("Wrote"), std::string::npos) << "the run ended on its own:\n" << run.result.output;
   std::printf("synthetic interventions, 2 ranks: exit %d %.2f s after SIGTERM\n", run.result.exit_code,

@@ -2,7 +2,6 @@
 // make one point fail and resubmit it, stop a task with SIGUSR2 and resume it, collect, and compare the collected
 // results with the same points run directly with `tessera impute`.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -40,7 +39,8 @@ std::string read_text(const fs::path& path) {
 
 std::string sweep_text(const fs::path& out, const std::string& extra = "") {
   return "# a small sweep: the fastest method, two fold counts, two seeds\n"
-         "[sweep]\ncommand = impute\ncombine = product\nmax_parallel = 2\nout = " + out.string() + "\n" + extra +
+         "[sweep]\ncommand = impute\ncombine = product\nmax_parallel = 2\nout = " +
+         out.string() + "\n" + extra +
          "[fixed]\nmethod = cell_mean\n"
          "[grid]\nfolds = 2, 3\nseed = 1, 2\n";
 }
@@ -67,13 +67,15 @@ TEST(Sweep, PlanWritesNumberedPointsAndTheArrayScript) {
   ASSERT_EQ(result.exit_code, 0) << result.output;
   const auto points = tessera::io::read_csv(dir / "out" / "points.csv");
   ASSERT_EQ(points.header, (std::vector<std::string>{"index", "folds", "seed"}));
-  const std::vector<std::vector<std::string>> expected{{"0", "2", "1"}, {"1", "2", "2"}, {"2", "3", "1"}, {"3", "3", "2"}};
+  const std::vector<std::vector<std::string>> expected{
+      {"0", "2", "1"}, {"1", "2", "2"}, {"2", "3", "1"}, {"3", "3", "2"}};
   EXPECT_EQ(points.rows, expected) << "product order: the last parameter varies fastest";
   const auto script = read_text(dir / "out" / "array.sbatch");
   EXPECT_NE(script.find("#SBATCH --array=0-3%2\n"), std::string::npos) << script;
   EXPECT_NE(script.find("SWEEP_DIR=" + (dir / "out").string() + "\n"), std::string::npos) << script;
   EXPECT_EQ(script.find("@SWEEP_DIR@"), std::string::npos) << script;
-  EXPECT_NE(read_text(dir / "out" / "collect.sbatch").find("sweep collect " + (dir / "out").string()), std::string::npos);
+  EXPECT_NE(read_text(dir / "out" / "collect.sbatch").find("sweep collect " + (dir / "out").string()),
+            std::string::npos);
   EXPECT_NE(result.output.find("--dependency=afterany:"), std::string::npos) << result.output;
   // Planning the same sweep again is harmless; a different one into the same folder is refused.
   EXPECT_EQ(run_command(kTessera + " sweep plan " + quote(file.string()), 60).exit_code, 0);
@@ -104,7 +106,8 @@ TEST(Sweep, ZipPairsValuesAndBadFilesNameTheLine) {
       {"[sweep]\ncommand = impute\n[grid]\nout = a, b\n", "'out' cannot be swept"}};
   for (const auto& [text, message] : bad) {
     file = write_file(dir / "bad.ini", text);
-    const auto result = run_command(kTessera + " sweep plan " + quote(file.string()) + " --out " + quote((dir / "b").string()), 60);
+    const auto result =
+        run_command(kTessera + " sweep plan " + quote(file.string()) + " --out " + quote((dir / "b").string()), 60);
     EXPECT_EQ(result.exit_code, tessera::engine::kExitError) << text << result.output;
     EXPECT_NE(result.output.find(message), std::string::npos) << text << "\n" << result.output;
   }
@@ -119,7 +122,8 @@ TEST(Sweep, RunFailResubmitCollectMatchesDirectRuns) {
   write_file(out / "point-2", "in the way\n");
   for (int task = 0; task < 4; ++task) {
     const std::string launcher = task == 1 ? mpirun(2) + " " : "";
-    const auto result = run_command(launcher + kTessera + " sweep run " + quote(out.string()) + " --task " + std::to_string(task), 300);
+    const auto result =
+        run_command(launcher + kTessera + " sweep run " + quote(out.string()) + " --task " + std::to_string(task), 300);
     EXPECT_EQ(result.exit_code, task == 2 ? tessera::engine::kExitError : 0) << result.output;
   }
   EXPECT_EQ(read_text(out / "status" / "0").rfind("done ", 0), 0u);
@@ -132,19 +136,22 @@ TEST(Sweep, RunFailResubmitCollectMatchesDirectRuns) {
   EXPECT_NE(status.output.find("2 done, 1 failed, 1 missing"), std::string::npos) << status.output;
   const auto resubmit = run_command(kTessera + " sweep resubmit " + quote(out.string()) + " --failed", 60);
   EXPECT_EQ(resubmit.exit_code, 0) << resubmit.output;
-  EXPECT_NE(resubmit.output.find("sbatch --parsable --array=2-3%2 " + (out / "array.sbatch").string()), std::string::npos)
+  EXPECT_NE(resubmit.output.find("sbatch --parsable --array=2-3%2 " + (out / "array.sbatch").string()),
+            std::string::npos)
       << resubmit.output;
 
   // Fix the fault and run the resubmitted tasks; a done task run again is skipped.
   fs::remove(out / "point-2");
   for (int task : {2, 3, 0}) {
-    const auto result = run_command(kTessera + " sweep run " + quote(out.string()) + " --task " + std::to_string(task), 300);
+    const auto result =
+        run_command(kTessera + " sweep run " + quote(out.string()) + " --task " + std::to_string(task), 300);
     EXPECT_EQ(result.exit_code, 0) << result.output;
     if (task == 0) {
       EXPECT_NE(result.output.find("already done: skipped"), std::string::npos) << result.output;
     }
   }
-  EXPECT_NE(run_command(kTessera + " sweep resubmit " + quote(out.string()) + " --failed", 60).output.find("nothing to resubmit"),
+  EXPECT_NE(run_command(kTessera + " sweep resubmit " + quote(out.string()) + " --failed", 60)
+                .output.find("nothing to resubmit"),
             std::string::npos);
 
   const auto collected = run_command(kTessera + " sweep collect " + quote(out.string()), 60);
@@ -159,8 +166,10 @@ TEST(Sweep, RunFailResubmitCollectMatchesDirectRuns) {
   std::size_t row = 0;
   for (std::size_t i = 0; i < grid.size(); ++i) {
     const auto direct_dir = dir / ("direct-" + std::to_string(i));
-    const auto direct = run_command(kTessera + " impute --method cell_mean --folds " + std::to_string(grid[i].first) +
-                                        " --seed " + std::to_string(grid[i].second) + " --out " + quote(direct_dir.string()), 300);
+    const auto direct =
+        run_command(kTessera + " impute --method cell_mean --folds " + std::to_string(grid[i].first) + " --seed " +
+                        std::to_string(grid[i].second) + " --out " + quote(direct_dir.string()),
+                    300);
     ASSERT_EQ(direct.exit_code, 0) << direct.output;
     const auto expected = rows_without_seconds(tessera::io::read_csv(direct_dir / "metrics.csv"), 0);
     tessera::io::CsvTable mine;
@@ -186,9 +195,10 @@ TEST(Sweep, Usr2StopsBetweenPointsWithTheRequeueCodeAndTheRerunResumes) {
   ASSERT_EQ(run_command(kTessera + " sweep plan " + quote(file.string()), 60).exit_code, 0);
   // SIGUSR2 as soon as point 0 is recorded: the task finishes the point it is on, then stops before the next.
   const std::string status0 = quote((out / "status" / "0").string());
-  const auto stopped = run_command(kTessera + " sweep run " + quote(out.string()) + " --task 0 & job=$!; " +
-                                       "i=0; while [ ! -f " + status0 + " ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; " +
-                                       "kill -USR2 $job; wait $job", 300);
+  const auto stopped = run_command(
+      kTessera + " sweep run " + quote(out.string()) + " --task 0 & job=$!; " + "i=0; while [ ! -f " + status0 +
+          " ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done; " + "kill -USR2 $job; wait $job",
+      300);
   // The stop lands between two points (the sweep stops before the next) or inside point 1 (impute stops at its own
   // safe point); either way nothing is recorded as failed and the task exits with the requeue code.
   EXPECT_EQ(stopped.exit_code, tessera::engine::kExitRequeue) << stopped.output;

@@ -17,11 +17,11 @@
 namespace tessera::testing {
 
 struct BadInput {
-  std::string name;                                  // what is wrong, for the failure report
+  std::string name;                                                      // what is wrong, for the failure report
   std::function<std::string(const std::filesystem::path& dir)> command;  // builds the input in dir, returns the line
-  int exit_code = 1;                                 // engine/fatal.h: 1 bad input, never 0, 2 (internal) or a signal
-  std::vector<std::string> message_contains;         // words the printed message must contain
-  std::vector<std::string> must_not_exist = {};      // outputs (relative to dir) that must not be left behind
+  int exit_code = 1;                             // engine/fatal.h: 1 bad input, never 0, 2 (internal) or a signal
+  std::vector<std::string> message_contains;     // words the printed message must contain
+  std::vector<std::string> must_not_exist = {};  // outputs (relative to dir) that must not be left behind
 };
 
 // Runs every row in its own scratch folder <tmp>/<prefix>_<pid>/<row index>.

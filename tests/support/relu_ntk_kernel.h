@@ -4,12 +4,11 @@
 // (solvers/ntk/kernel/ntk_operator.h) plugs into the solvers through the same interface.
 #pragma once
 
+#include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <numbers>
-
-#include <Eigen/Dense>
 
 #include "engine/random.h"
 #include "solvers/ntk/solve/kernel_operator.h"

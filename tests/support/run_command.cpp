@@ -21,8 +21,8 @@ CommandResult run_command(const std::string& command, int timeout_seconds) {
     if (const char* value = std::getenv(name)) environment += " " + std::string(name) + "=" + quote(value);
   }
   environment += " OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1";
-  const std::string full = environment + " timeout " + std::to_string(timeout_seconds) + " sh -c " +
-                           quote(command) + " 2>&1";
+  const std::string full =
+      environment + " timeout " + std::to_string(timeout_seconds) + " sh -c " + quote(command) + " 2>&1";
   const auto start = std::chrono::steady_clock::now();
   CommandResult result;
   FILE* pipe = popen(full.c_str(), "r");

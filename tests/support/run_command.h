@@ -9,8 +9,8 @@
 namespace tessera::testing {
 
 struct CommandResult {
-  int exit_code = -1;   // 124 when the time limit was hit
-  std::string output;   // stdout and stderr together
+  int exit_code = -1;  // 124 when the time limit was hit
+  std::string output;  // stdout and stderr together
   double seconds = 0;
 };
 

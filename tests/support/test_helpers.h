@@ -20,17 +20,17 @@ namespace tessera::testing {
 // $TESSERA_DATA_DIR (CTest sets it from the CMake cache), else ../shared/data beside the repository.
 inline std::filesystem::path data_dir() {
   if (const char* env = std::getenv("TESSERA_DATA_DIR"); env != nullptr && *env != '\0') return env;
-  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path() / "shared" /
-         "data";
+  return std::filesystem::path(__FILE__).parent_path().parent_path().parent_path().parent_path() / "shared" / "data";
 }
 
 // The first statement of a real-data case: skips it, with the path and the fix, when the file is missing. Real-data
 // cases live in GoogleTest suites named *RealData, which tests/CMakeLists.txt runs as their own ctest entry
 // (<test>_real_data), so ctest reports them Skipped on a machine without the data.
-#define TESSERA_REQUIRE_REAL_DATA(path)                                                                       \
-  if (!std::filesystem::exists(path))                                                                        \
-  GTEST_SKIP() << "real data not found at " << (path) << "; set TESSERA_DATA_DIR to the shared data folder " \
-                                                         "(../shared/data beside the repository) to run this test"
+#define TESSERA_REQUIRE_REAL_DATA(path)                               \
+  if (!std::filesystem::exists(path))                                 \
+  GTEST_SKIP() << "real data not found at " << (path)                 \
+               << "; set TESSERA_DATA_DIR to the shared data folder " \
+                  "(../shared/data beside the repository) to run this test"
 
 // A fresh, empty folder <tmp>/<prefix>_<pid>/<name> for one test's files.
 inline std::filesystem::path scratch_dir(const std::string& prefix, const std::string& name) {

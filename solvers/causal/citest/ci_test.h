@@ -37,9 +37,7 @@ class InvarianceTest {
   virtual ~InvarianceTest() = default;
   virtual double p_value(int node, const std::vector<int>& cond, int setting) = 0;
   virtual double alpha() const = 0;
-  bool invariant(int node, const std::vector<int>& cond, int setting) {
-    return p_value(node, cond, setting) > alpha();
-  }
+  bool invariant(int node, const std::vector<int>& cond, int setting) { return p_value(node, cond, setting) > alpha(); }
   virtual int num_settings() const = 0;  // including the observational one
 };
 

@@ -1,9 +1,8 @@
 #include "solvers/causal/citest/gaussian_invariance_test.h"
 
 #include <algorithm>
-#include <cmath>
-
 #include <boost/math/distributions/fisher_f.hpp>
+#include <cmath>
 
 #include "engine/error.h"
 
@@ -32,7 +31,7 @@ GaussianInvarianceTest::GaussianInvarianceTest(std::vector<SettingStats> setting
 }
 
 std::pair<double, double> GaussianInvarianceTest::coefficient_and_variance_p(int node, const std::vector<int>& cond,
-                                                                            int setting) const {
+                                                                             int setting) const {
   TESSERA_CHECK(setting >= 1 && setting < num_settings(), "invariance test: setting ", setting, " out of range");
   const SettingStats& s0 = settings_[0];
   const SettingStats& sk = settings_[setting];

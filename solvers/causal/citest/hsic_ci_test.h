@@ -4,9 +4,8 @@
 // Gaussian kernels with the median-distance bandwidth; at most max_samples rows are used (the first ones), since
 // the cost is O(n^2) per test. Memoised like GaussianCiTest.
 #pragma once
-#include <vector>
-
 #include <Eigen/Dense>
+#include <vector>
 
 #include "solvers/causal/citest/ci_test.h"
 

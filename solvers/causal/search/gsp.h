@@ -20,7 +20,7 @@ struct SearchResult {
   Dag dag;
   long edges = 0;
   long penalty = 0;
-  int restart = -1;           // which restart produced it
+  int restart = -1;  // which restart produced it
   std::int64_t dags_visited = 0;
   bool better_than(const SearchResult& o) const {
     if (edges != o.edges) return edges < o.edges;

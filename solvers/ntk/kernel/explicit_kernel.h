@@ -9,10 +9,9 @@
 // Local and const: tile() and cross_tile() are safe to call from several threads at once.
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "solvers/ntk/kernel/kernel.h"
 #include "solvers/ntk/solve/kernel_operator.h"

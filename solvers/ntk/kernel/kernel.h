@@ -13,7 +13,8 @@
 // rho' = (rho + b^2) / (1 + b^2); b = 0 gives rho' = rho. Every Sigma_l stays in [-1, 1] and NTK(1) = depth + 1.
 // This is the NTK parameterisation with the factor 2 of He initialisation, i.e. the limit of
 //   f(x) = sqrt(2/m) v . relu(W x),  v, W standard normal, m -> infinity,
-// whose empirical NTK grad f(x) . grad f(x') tends to NTK(x . x') (tests/solvers/ntk/kernel/test_ntk_kernel.cpp checks it).
+// whose empirical NTK grad f(x) . grad f(x') tends to NTK(x . x') (tests/solvers/ntk/kernel/test_ntk_kernel.cpp checks
+// it).
 //
 // All functions are local and thread-safe. Inputs outside [-1, 1] (rounding of normalised dot products) are
 // clipped, as the published code does; NaN stays NaN.

@@ -1,6 +1,6 @@
 // The NTK kernel matrix of a list of (cell type, drug) pairs as a KernelOperator: K[i, j] = NTK(rho_ij), with
-// rho from solvers/ntk/kernel/features.h (one-hot term on the diagonal) and NTK from solvers/ntk/kernel/kernel.h. Tiles are
-// computed on demand in O(rows x cols) (O(rows x cols x cell types) for the similarity prior); nothing N x N is
+// rho from solvers/ntk/kernel/features.h (one-hot term on the diagonal) and NTK from solvers/ntk/kernel/kernel.h. Tiles
+// are computed on demand in O(rows x cols) (O(rows x cols x cell types) for the similarity prior); nothing N x N is
 // stored. The same object also gives tiles of the cross kernel between its pairs and another list (query
 // pairs), where the one-hot blocks never meet.
 //

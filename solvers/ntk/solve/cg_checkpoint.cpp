@@ -67,8 +67,7 @@ io::Fingerprint shard_fingerprint(std::int64_t serial, const engine::Context& ct
 
 }  // namespace
 
-CgCheckpoint::CgCheckpoint(const engine::Context& ctx, std::filesystem::path path)
-    : ctx_(ctx), path_(std::move(path)) {
+CgCheckpoint::CgCheckpoint(const engine::Context& ctx, std::filesystem::path path) : ctx_(ctx), path_(std::move(path)) {
   TESSERA_CHECK(!path_.empty(), "CgCheckpoint: empty checkpoint path");
   if (!exists()) return;
   try {
@@ -95,9 +94,8 @@ std::optional<CgFingerprint> CgCheckpoint::stored_fingerprint() const {
   });
   if (!here) return std::nullopt;
   CgFingerprint f;
-  engine::run_agreeing(ctx_, "reading the checkpoint manifest", [&] {
-    f = read_fingerprint(io::CheckpointReader(path_, kManifestKind, kFix));
-  });
+  engine::run_agreeing(ctx_, "reading the checkpoint manifest",
+                       [&] { f = read_fingerprint(io::CheckpointReader(path_, kManifestKind, kFix)); });
   return f;
 }
 
@@ -149,8 +147,8 @@ CgState CgCheckpoint::load(const CgFingerprint& expected) const {
     const std::int64_t serial = manifest.get_int("progress", "serial");
     const auto file = shard_path(serial, ctx_.rank());
     const std::string shard_fix = "the checkpoint '" + path_.string() + "' is incomplete; delete it to start over";
-    TESSERA_CHECK(std::filesystem::exists(file), "checkpoint shard '", file.string(), "' of manifest '",
-                  path_.string(), "' is missing; ", shard_fix);
+    TESSERA_CHECK(std::filesystem::exists(file), "checkpoint shard '", file.string(), "' of manifest '", path_.string(),
+                  "' is missing; ", shard_fix);
     const engine::BlockRange mine = engine::block_range(expected.n, ctx_.size(), ctx_.rank());
     const io::CheckpointReader in(file, kShardKind, shard_fingerprint(serial, ctx_, mine), shard_fix);
     state.batch = in.get_int("state", "batch");
@@ -171,8 +169,7 @@ CgState CgCheckpoint::load(const CgFingerprint& expected) const {
           state.p.rows() == rows && state.p.cols() == b && std::int64_t(state.status.size()) == m &&
           std::int64_t(state.column_iterations.size()) == m && std::int64_t(state.column_residuals.size()) == m &&
           active <= b && state.rz.size() == state.active.size()))
-      in.fail(detail::concat("has blocks whose shapes do not fit ", rows, " rows x ", m, " columns in batches of ",
-                             b));
+      in.fail(detail::concat("has blocks whose shapes do not fit ", rows, " rows x ", m, " columns in batches of ", b));
   });
   return state;
 }

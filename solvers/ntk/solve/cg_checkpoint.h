@@ -11,13 +11,12 @@
 // each shard a fingerprint naming its manifest's serial and its rank and rows, and "state" and "columns" sections.
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "engine/context.h"
 #include "engine/hash.h"
@@ -26,18 +25,18 @@ namespace tessera::solvers::ntk {
 
 // What identifies the problem a checkpoint belongs to. Resuming under a different fingerprint is an error.
 struct CgFingerprint {
-  std::int64_t n = 0;              // kernel size N
-  std::int64_t columns = 0;        // m, right-hand sides (genes)
+  std::int64_t n = 0;        // kernel size N
+  std::int64_t columns = 0;  // m, right-hand sides (genes)
   std::int64_t ranks = 0;
-  std::int64_t num_centres = 0;    // Nystrom centres actually used (0: plain CG)
+  std::int64_t num_centres = 0;  // Nystrom centres actually used (0: plain CG)
   std::int64_t tile_size = 0;
   std::int64_t batch_columns = 0;  // right-hand sides solved together
   double lambda = 0;
   double tolerance = 0;
   double preconditioner_shift = 0;  // as requested (< 0: automatic)
   std::uint64_t seed = 0;
-  std::uint64_t y_hash = 0;         // of Y's bytes, rank by rank
-  Eigen::MatrixXd kernel_probe;     // a few kernel entries; compared to 1e-12 relative
+  std::uint64_t y_hash = 0;      // of Y's bytes, rank by rank
+  Eigen::MatrixXd kernel_probe;  // a few kernel entries; compared to 1e-12 relative
 };
 
 // The solver's state, this rank's share. Column-major blocks of this rank's block_range rows.
@@ -52,7 +51,7 @@ struct CgState {
   std::vector<double> rz;                 // r_j . P^-1 r_j per active column
   std::vector<std::int64_t> status;       // per column: 0 not finished, 1 converged, 2 CG breakdown
   std::vector<std::int64_t> column_iterations;
-  std::vector<double> column_residuals;   // ||r_j|| / ||y_j||, last computed
+  std::vector<double> column_residuals;  // ||r_j|| / ||y_j||, last computed
 };
 
 class CgCheckpoint {

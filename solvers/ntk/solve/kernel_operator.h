@@ -3,9 +3,8 @@
 // on the fly for each product.
 #pragma once
 
-#include <cstdint>
-
 #include <Eigen/Dense>
+#include <cstdint>
 
 namespace tessera::solvers::ntk {
 

@@ -1,11 +1,11 @@
 #include "solvers/ntk/solve/kernel_product.h"
 
 #include <algorithm>
-#include <ctime>
 #include <cstdint>
+#include <ctime>
 
-#include "engine/error.h"
 #include "engine/blas.h"
+#include "engine/error.h"
 #include "solvers/ntk/solve/parallel_for.h"
 
 namespace tessera::solvers::ntk {

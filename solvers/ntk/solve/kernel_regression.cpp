@@ -5,19 +5,18 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "engine/blas.h"
 #include "engine/collectives.h"
 #include "engine/error.h"
 #include "engine/hash.h"
 #include "engine/log.h"
 #include "engine/sharded_matrix.h"
 #include "engine/signals.h"
-#include "engine/blas.h"
 #include "io/atomic_file.h"
 #include "solvers/ntk/solve/exact.h"
 #include "solvers/ntk/solve/matrix_free.h"
 #include "solvers/ntk/solve/parallel_for.h"
 #include "solvers/ntk/solve/solver_choice.h"
-
 
 namespace tessera::solvers::ntk {
 
@@ -57,7 +56,7 @@ void gemm_tn(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, Eigen::MatrixXd
     return;
   }
   engine::blas::gemm('T', 'N', a.cols(), b.cols(), a.rows(), 1.0, a.data(), a.rows(), b.data(), b.rows(), 0.0, c.data(),
-             c.rows());
+                     c.rows());
 }
 
 }  // namespace

@@ -13,13 +13,12 @@
 // training rows are sharded by engine::block_range; `cross` is called only for this rank's rows.
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "engine/context.h"
 #include "io/perturbation_table.h"

@@ -9,13 +9,13 @@
 #include <span>
 
 #include "engine/agree.h"
+#include "engine/blas.h"
 #include "engine/collectives.h"
 #include "engine/error.h"
 #include "engine/hash.h"
 #include "engine/log.h"
 #include "engine/partition.h"
 #include "engine/progress.h"
-#include "engine/blas.h"
 #include "solvers/ntk/solve/cg_checkpoint.h"
 #include "solvers/ntk/solve/kernel_product.h"
 #include "solvers/ntk/solve/nystrom.h"
@@ -26,9 +26,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
@@ -76,8 +74,8 @@ void check_inputs(const engine::Context& ctx, const KernelOperator& kernel, cons
     for (Eigen::Index j = 0; j < y_local.cols() && error.empty(); ++j)
       for (Eigen::Index i = 0; i < y_local.rows(); ++i)
         if (!std::isfinite(y_local(i, j))) {
-          error = detail::concat("solve_matrix_free: Y has ", y_local(i, j), " at row ", mine.begin + i,
-                                 ", column ", j, "; impute or drop missing values before the kernel solve");
+          error = detail::concat("solve_matrix_free: Y has ", y_local(i, j), " at row ", mine.begin + i, ", column ", j,
+                                 "; impute or drop missing values before the kernel solve");
           break;
         }
   }
@@ -140,8 +138,8 @@ class PcgRun {
     if (resuming) {
       state_ = checkpoint_->load(fingerprint_);
       result_.resumed = true;
-      engine::info("matrix-free CG: resuming from '", params_.checkpoint_path, "' at batch ", state_.batch + 1,
-                   "/", batches_, ", iteration ", state_.iteration);
+      engine::info("matrix-free CG: resuming from '", params_.checkpoint_path, "' at batch ", state_.batch + 1, "/",
+                   batches_, ", iteration ", state_.iteration);
     } else {
       state_.x = Eigen::MatrixXd::Zero(rows_, m);
       state_.r = Eigen::MatrixXd::Zero(rows_, b_);
@@ -156,13 +154,12 @@ class PcgRun {
     const engine::blas::ThreadLimit sequential_blas(1);  // the worker threads call the BLAS on their own tiles
     if (plan.num_centres > 0) {
       preconditioner_ = std::make_unique<NystromPreconditioner>(ctx_, kernel_, plan.num_centres, params_.lambda,
-                                                                params_.preconditioner_shift, params_.seed,
-                                                                threads_);
+                                                                params_.preconditioner_shift, params_.seed, threads_);
       result_.preconditioner_mu = preconditioner_->mu();
-      engine::info("matrix-free CG: Nystrom preconditioner with ", plan.num_centres, " centres, mu = ",
-                   preconditioner_->mu(), " (lambda ", params_.lambda, " + shift ", preconditioner_->shift(),
-                   "), max (K - K_nys)_ii = ", preconditioner_->max_residual_diagonal(), ", jitter ",
-                   preconditioner_->jitter(), ", set-up ", preconditioner_->seconds(), " s");
+      engine::info("matrix-free CG: Nystrom preconditioner with ", plan.num_centres,
+                   " centres, mu = ", preconditioner_->mu(), " (lambda ", params_.lambda, " + shift ",
+                   preconditioner_->shift(), "), max (K - K_nys)_ii = ", preconditioner_->max_residual_diagonal(),
+                   ", jitter ", preconditioner_->jitter(), ", set-up ", preconditioner_->seconds(), " s");
     }
     product_ = std::make_unique<KernelProduct>(ctx_, kernel_, params_.lambda, params_.tile_size, threads_, b_);
     w_ = Eigen::MatrixXd::Zero(rows_, b_);
@@ -178,8 +175,8 @@ class PcgRun {
         if (engine::allreduce_any(ctx_, should_stop_ ? should_stop_() : false)) {
           if (checkpoint_) save_checkpoint();
           result_.stopped = true;
-          engine::info("matrix-free CG: stopped on request at batch ", batch + 1, ", iteration ",
-                       state_.iteration, checkpoint_ ? "; state checkpointed" : "");
+          engine::info("matrix-free CG: stopped on request at batch ", batch + 1, ", iteration ", state_.iteration,
+                       checkpoint_ ? "; state checkpointed" : "");
           break;
         }
         iterate();
@@ -239,7 +236,8 @@ class PcgRun {
     const std::int64_t a = std::int64_t(state_.active.size());
     precondition(state_.r.data(), a, w_.data());
     state_.rz.assign(std::size_t(a), 0.0);
-    for (std::int64_t k = 0; k < a; ++k) state_.rz[std::size_t(k)] = dot(state_.r.col(k).data(), w_.col(k).data(), rows_);
+    for (std::int64_t k = 0; k < a; ++k)
+      state_.rz[std::size_t(k)] = dot(state_.r.col(k).data(), w_.col(k).data(), rows_);
     engine::allreduce_sum(ctx_, std::span<double>(state_.rz));
     state_.p.leftCols(a) = w_.leftCols(a);
     batch_start_ = Clock::now();
@@ -339,7 +337,8 @@ class PcgRun {
 
   void report_progress() {
     const double worst = result_.max_residual_history.empty() ? 1.0 : result_.max_residual_history.back();
-    const double per_iteration = seconds_since(batch_start_) / double(std::max<std::int64_t>(1, batch_iterations_timed_));
+    const double per_iteration =
+        seconds_since(batch_start_) / double(std::max<std::int64_t>(1, batch_iterations_timed_));
     // Residuals start at 1: extrapolate the geometric decay of the worst column to the tolerance.
     double remaining = NAN;  // format_duration prints "?"
     if (state_.active.empty()) {
@@ -438,8 +437,7 @@ class PcgRun {
 void MatrixFreeParams::validate() const {
   TESSERA_CHECK(std::isfinite(lambda) && lambda >= 0, "matrix-free solver: lambda = ", lambda,
                 " must be finite and >= 0");
-  TESSERA_CHECK(tolerance > 0 && tolerance < 1, "matrix-free solver: tolerance = ", tolerance,
-                " must lie in (0, 1)");
+  TESSERA_CHECK(tolerance > 0 && tolerance < 1, "matrix-free solver: tolerance = ", tolerance, " must lie in (0, 1)");
   TESSERA_CHECK(max_iterations >= 1, "matrix-free solver: max_iterations = ", max_iterations, " must be >= 1");
   TESSERA_CHECK(num_centres >= 0, "matrix-free solver: num_centres = ", num_centres,
                 " must be >= 0 (0 turns the preconditioner off)");
@@ -454,8 +452,7 @@ void MatrixFreeParams::validate() const {
   TESSERA_CHECK(std::isfinite(memory_budget_bytes) && memory_budget_bytes >= 0,
                 "matrix-free solver: memory_budget_bytes = ", memory_budget_bytes, " must be >= 0 (0 = automatic)");
   TESSERA_CHECK(threads >= 0, "matrix-free solver: threads = ", threads, " must be >= 0 (0 = automatic)");
-  TESSERA_CHECK(checkpoint_every >= 0, "matrix-free solver: checkpoint_every = ", checkpoint_every,
-                " must be >= 0");
+  TESSERA_CHECK(checkpoint_every >= 0, "matrix-free solver: checkpoint_every = ", checkpoint_every, " must be >= 0");
   TESSERA_CHECK(!resume || !checkpoint_path.empty(), "matrix-free solver: resume needs a checkpoint_path");
 }
 
@@ -478,15 +475,13 @@ MatrixFreePlan plan_matrix_free(std::int64_t n, std::int64_t m, int ranks, int t
   plan.num_centres = std::min(params.num_centres, n);
   plan.budget_bytes = budget_bytes;
   const std::int64_t rows = ceil_div(n, ranks);
-  const double fixed =
-      8.0 * double(2 * rows * m) +
-      (plan.num_centres > 0 ? double(NystromPreconditioner::bytes(rows, plan.num_centres, 0)) : 0.0) +
-      double(KernelProduct::workspace_bytes(n, ranks, params.tile_size, plan.threads, 0));
-  const double per_column =
-      8.0 * double(3 * rows + plan.num_centres) +
-      double(KernelProduct::workspace_bytes(n, ranks, params.tile_size, 0, 1));
-  std::int64_t width = params.max_rhs_batch > 0 ? std::min(params.max_rhs_batch, m)
-                                                : std::int64_t((budget_bytes - fixed) / per_column);
+  const double fixed = 8.0 * double(2 * rows * m) +
+                       (plan.num_centres > 0 ? double(NystromPreconditioner::bytes(rows, plan.num_centres, 0)) : 0.0) +
+                       double(KernelProduct::workspace_bytes(n, ranks, params.tile_size, plan.threads, 0));
+  const double per_column = 8.0 * double(3 * rows + plan.num_centres) +
+                            double(KernelProduct::workspace_bytes(n, ranks, params.tile_size, 0, 1));
+  std::int64_t width =
+      params.max_rhs_batch > 0 ? std::min(params.max_rhs_batch, m) : std::int64_t((budget_bytes - fixed) / per_column);
   width = std::clamp<std::int64_t>(width, 1, m);
   plan.batches = int(ceil_div(m, width));
   plan.batch_columns = ceil_div(m, plan.batches);  // even batches: 978 in two is 489 + 489, not 900 + 78

@@ -29,12 +29,11 @@
 // problem (per fold): a checkpoint of another problem is an error when resume is set.
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "engine/context.h"
 #include "solvers/ntk/solve/kernel_operator.h"
@@ -42,9 +41,9 @@
 namespace tessera::solvers::ntk {
 
 struct MatrixFreeParams {
-  double lambda = 0.0;          // added to K's diagonal; >= 0 (0 allowed: the NTK is positive definite)
-  double tolerance = 1e-6;      // per column, relative residual ||r|| / ||y||; in (0, 1)
-  int max_iterations = 1000;    // per column batch; >= 1
+  double lambda = 0.0;               // added to K's diagonal; >= 0 (0 allowed: the NTK is positive definite)
+  double tolerance = 1e-6;           // per column, relative residual ||r|| / ||y||; in (0, 1)
+  int max_iterations = 1000;         // per column batch; >= 1
   std::int64_t num_centres = 1000;   // Nystrom centres M (clipped to N); 0 = no preconditioner (plain CG)
   double preconditioner_shift = -1;  // mu - lambda of the preconditioner; < 0 = automatic (nystrom.h)
   std::uint64_t seed = 0;            // centre sampling
@@ -72,24 +71,24 @@ struct MatrixFreeResult {
   std::vector<double> relative_residuals;       // per column: recurrence ||r|| / ||y|| (0 when y = 0)
   std::vector<double> true_relative_residuals;  // per column with check_true_residual, else empty
   std::vector<ColumnStatus> column_status;
-  std::vector<double> max_residual_history;     // per iteration of this call: worst recurrence residual of
-                                                // the columns active before it (batch after batch)
-  bool converged = false;    // every column reached the tolerance
-  bool stopped = false;      // should_stop ended the run early (checkpointed when checkpoint_path is set)
-  bool resumed = false;      // started from a checkpoint
+  std::vector<double> max_residual_history;  // per iteration of this call: worst recurrence residual of
+                                             // the columns active before it (batch after batch)
+  bool converged = false;                    // every column reached the tolerance
+  bool stopped = false;  // should_stop ended the run early (checkpointed when checkpoint_path is set)
+  bool resumed = false;  // started from a checkpoint
   std::int64_t batch_columns = 0;
   int batches = 0;
   std::int64_t num_centres = 0;  // Nystrom centres used (0: plain CG)
   double preconditioner_mu = 0;  // lambda + shift actually used
   int threads = 0;
-  double memory_bytes_planned = 0;  // per rank, from plan_matrix_free
-  double seconds = 0;               // wall time of the call
-  double setup_seconds = 0;         // preconditioner set-up
-  double iteration_seconds = 0;     // total time in CG iterations (this call)
-  double seconds_per_iteration = 0; // iteration_seconds / iterations run in this call
-  std::int64_t kernel_products = 0; // (K + lambda I) P products, including the true-residual check
-  double tile_cpu_seconds = 0;      // CPU seconds of this rank's threads in kernel tile evaluation
-  double gemm_cpu_seconds = 0;      // CPU seconds of this rank's threads in the product's GEMMs
+  double memory_bytes_planned = 0;   // per rank, from plan_matrix_free
+  double seconds = 0;                // wall time of the call
+  double setup_seconds = 0;          // preconditioner set-up
+  double iteration_seconds = 0;      // total time in CG iterations (this call)
+  double seconds_per_iteration = 0;  // iteration_seconds / iterations run in this call
+  std::int64_t kernel_products = 0;  // (K + lambda I) P products, including the true-residual check
+  double tile_cpu_seconds = 0;       // CPU seconds of this rank's threads in kernel tile evaluation
+  double gemm_cpu_seconds = 0;       // CPU seconds of this rank's threads in the product's GEMMs
 };
 
 // How a solve will use memory: the batch width and the bytes per rank. Local.
@@ -98,9 +97,9 @@ struct MatrixFreePlan {
   int batches = 0;
   std::int64_t num_centres = 0;
   int threads = 0;
-  double bytes_per_rank = 0;    // with batch_columns
+  double bytes_per_rank = 0;  // with batch_columns
   double budget_bytes = 0;
-  bool fits = false;            // bytes_per_rank <= budget_bytes
+  bool fits = false;  // bytes_per_rank <= budget_bytes
 };
 
 // Local: the plan for N rows, m columns on `ranks` ranks, with the budget and thread count already resolved

@@ -7,11 +7,11 @@
 #include <span>
 #include <unordered_set>
 
+#include "engine/blas.h"
 #include "engine/collectives.h"
 #include "engine/error.h"
 #include "engine/log.h"
 #include "engine/random.h"
-#include "engine/blas.h"
 #include "solvers/ntk/solve/parallel_for.h"
 
 namespace tessera::solvers::ntk {
@@ -34,8 +34,7 @@ void make_identical(const engine::Context& ctx, Eigen::MatrixXd& matrix) {
 
 }  // namespace
 
-std::vector<std::int64_t> NystromPreconditioner::sample_centres(std::int64_t n, std::int64_t m,
-                                                                std::uint64_t seed) {
+std::vector<std::int64_t> NystromPreconditioner::sample_centres(std::int64_t n, std::int64_t m, std::uint64_t seed) {
   TESSERA_CHECK(m >= 0 && m <= n, "Nystrom centres: cannot draw ", m, " distinct centres from ", n, " rows");
   engine::RandomStream stream(seed, "ntk/nystrom-centres");
   // Floyd: for j = n-m .. n-1 draw t in [0, j]; take t unless taken, else j. Uniform over m-subsets.
@@ -58,8 +57,8 @@ std::int64_t NystromPreconditioner::bytes(std::int64_t local_rows, std::int64_t 
 }
 
 NystromPreconditioner::NystromPreconditioner(const engine::Context& ctx, const KernelOperator& kernel,
-                                             std::int64_t num_centres, double lambda, double shift,
-                                             std::uint64_t seed, int threads)
+                                             std::int64_t num_centres, double lambda, double shift, std::uint64_t seed,
+                                             int threads)
     : ctx_(ctx),
       mine_(engine::block_range(kernel.size(), ctx.size(), ctx.rank())),
       threads_(std::max(1, threads)),
@@ -132,24 +131,25 @@ NystromPreconditioner::NystromPreconditioner(const engine::Context& ctx, const K
     mu_ = lambda + std::max(max_residual_, 1e-10 * max_diagonal);
   } else {
     mu_ = lambda + shift;
-    TESSERA_CHECK(mu_ > 0, "Nystrom preconditioner: lambda + preconditioner_shift must be > 0 (got lambda = ",
-                  lambda, ", shift = ", shift, "); use a positive shift or the automatic one (shift < 0)");
+    TESSERA_CHECK(mu_ > 0, "Nystrom preconditioner: lambda + preconditioner_shift must be > 0 (got lambda = ", lambda,
+                  ", shift = ", shift, "); use a positive shift or the automatic one (shift < 0)");
   }
 
   // H = mu I + B^T B, summed over ranks, by column panels.
   Eigen::MatrixXd h = Eigen::MatrixXd::Zero(m, m);
   parallel_for(ceil_div(m, kPanel), threads_, [&](std::int64_t p, int) {
     const std::int64_t c0 = p * kPanel, nc = std::min(kPanel, m - c0);
-    engine::blas::gemm('T', 'N', m, nc, rows, 1.0, b_.data(), rows, b_.data() + c0 * rows, rows, 0.0,
-               h.data() + c0 * m, m);
+    engine::blas::gemm('T', 'N', m, nc, rows, 1.0, b_.data(), rows, b_.data() + c0 * rows, rows, 0.0, h.data() + c0 * m,
+                       m);
   });
   engine::allreduce_sum(ctx, h);
   make_identical(ctx, h);
   h = 0.5 * (h + h.transpose()).eval();
   h.diagonal().array() += mu_;
   Eigen::LLT<Eigen::MatrixXd> h_llt(h);
-  TESSERA_CHECK(h_llt.info() == Eigen::Success, "Nystrom preconditioner: mu I + B^T B is not positive definite (mu = ",
-                mu_, "); the kernel has NaNs or is not positive semi-definite");
+  TESSERA_CHECK(h_llt.info() == Eigen::Success,
+                "Nystrom preconditioner: mu I + B^T B is not positive definite (mu = ", mu_,
+                "); the kernel has NaNs or is not positive semi-definite");
   h_lower_ = h_llt.matrixL();
   seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

@@ -23,10 +23,9 @@
 // apply() costs 4 N M cols / ranks flops plus one allreduce of M x cols doubles.
 #pragma once
 
+#include <Eigen/Dense>
 #include <cstdint>
 #include <vector>
-
-#include <Eigen/Dense>
 
 #include "engine/context.h"
 #include "engine/partition.h"
@@ -47,11 +46,11 @@ class NystromPreconditioner {
 
   std::int64_t num_centres() const { return std::int64_t(centres_.size()); }
   const std::vector<std::int64_t>& centres() const { return centres_; }  // sorted global row indices
-  double mu() const { return mu_; }                                       // lambda + shift
+  double mu() const { return mu_; }                                      // lambda + shift
   double shift() const { return mu_ - lambda_; }
-  double jitter() const { return jitter_; }                      // added to K_MM's diagonal before Cholesky
+  double jitter() const { return jitter_; }                       // added to K_MM's diagonal before Cholesky
   double max_residual_diagonal() const { return max_residual_; }  // max_i (K - K_nys)_ii over all rows
-  double seconds() const { return seconds_; }                    // set-up wall time
+  double seconds() const { return seconds_; }                     // set-up wall time
 
   // Bytes one rank holds for a preconditioner of M centres (B, the M x M factors, one apply's workspace).
   static std::int64_t bytes(std::int64_t local_rows, std::int64_t centres, std::int64_t cols);

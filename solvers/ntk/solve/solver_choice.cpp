@@ -43,8 +43,8 @@ KernelSolverChoice choose_kernel_solver(KernelSolverRequest solver, std::int64_t
     choice.reason = detail::concat("matrix-free solver forced; ", sizes, plan.fits ? "" : " -- may run out of memory");
   } else {
     choice.kind = exact_fits ? KernelSolverKind::kExact : KernelSolverKind::kMatrixFree;
-    choice.reason = detail::concat(exact_fits ? "exact solver: K fits in memory; " :
-                                                "matrix-free solver: K does not fit in memory; ", sizes);
+    choice.reason = detail::concat(
+        exact_fits ? "exact solver: K fits in memory; " : "matrix-free solver: K does not fit in memory; ", sizes);
   }
   return choice;
 }

@@ -4,8 +4,8 @@
 
 #include <Eigen/Eigenvalues>
 
-#include "engine/random.h"
 #include "engine/context.h"
+#include "engine/random.h"
 #include "solvers/autoencoder/linear_autoencoder.h"
 #include "solvers/autoencoder/trainer.h"
 #include "tests/support/test_helpers.h"

@@ -1,11 +1,10 @@
 // read_causal_csv: a good file, and each bad input with the error that names the problem.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <string>
-
-#include <unistd.h>
 
 #include "engine/error.h"
 #include "solvers/causal/data.h"

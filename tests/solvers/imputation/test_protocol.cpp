@@ -171,15 +171,18 @@ TEST(Protocol, OptionsThatLeaveNothingToEvaluateAreRefused) {
   const auto t = make_table();
   ProtocolOptions o = full_options();
   o.min_drugs = 31;
-  EXPECT_NO_THROW(make_folds(t, [&] { auto fine = o; fine.min_drugs = 30; return fine; }()));
+  EXPECT_NO_THROW(make_folds(t, [&] {
+    auto fine = o;
+    fine.min_drugs = 30;
+    return fine;
+  }()));
   expect_mentions(error_of([&] { make_folds(t, o); }),
                   {"--min-drugs 31 leaves no cell type to evaluate", "is 30 (C_z)", "use --min-drugs 30 or lower"});
   o.min_drugs = 5;
   o.protocol = Protocol::kSparse;
   o.sparse_train_drugs = 30;
-  expect_mentions(error_of([&] { make_folds(t, o); }),
-                  {"--sparse-train-drugs 30 leaves no cell type to evaluate", "is 30 (C_z)",
-                   "use --sparse-train-drugs 29 or lower"});
+  expect_mentions(error_of([&] { make_folds(t, o); }), {"--sparse-train-drugs 30 leaves no cell type to evaluate",
+                                                        "is 30 (C_z)", "use --sparse-train-drugs 29 or lower"});
   o.min_drugs = 40;
   expect_mentions(error_of([&] { make_folds(t, o); }),
                   {"--sparse-train-drugs 30 and --min-drugs 40",
@@ -187,7 +190,11 @@ TEST(Protocol, OptionsThatLeaveNothingToEvaluateAreRefused) {
   o.protocol = Protocol::kFull;
   o.reference_cells = t.cells;
   expect_mentions(error_of([&] { make_folds(t, o); }), {"is a --reference-cell", "leave at least one out"});
-  EXPECT_EQ(error_of([&] { ProtocolOptions bad; bad.min_drugs = 0; bad.validate(); }).find("--min-drugs 0 is invalid"),
+  EXPECT_EQ(error_of([&] {
+              ProtocolOptions bad;
+              bad.min_drugs = 0;
+              bad.validate();
+            }).find("--min-drugs 0 is invalid"),
             0u);
 }
 

@@ -1,5 +1,5 @@
-// NTK + DNPP (solvers/ntk/ntk_dnpp.h) and its explicit-feature kernel (solvers/ntk/kernel/explicit_kernel.h). Runs at 1, 2
-// and 3 ranks: queries in rich cell types must equal a brute-force regression on explicit features (one-hot block
+// NTK + DNPP (solvers/ntk/ntk_dnpp.h) and its explicit-feature kernel (solvers/ntk/kernel/explicit_kernel.h). Runs at
+// 1, 2 and 3 ranks: queries in rich cell types must equal a brute-force regression on explicit features (one-hot block
 // written out, dense solve) with DNPP's predictions as query features; the other queries must equal the plain NTK
 // imputer with ntk_alpha = ntk_dnpp_plain_alpha.
 #include <gtest/gtest.h>

@@ -17,11 +17,11 @@
 #include "engine/random.h"
 #include "engine/sharded_matrix.h"
 #include "engine/signals.h"
-#include "solvers/ntk/solve/exact.h"
 #include "solvers/ntk/kernel/features.h"
 #include "solvers/ntk/kernel/kernel.h"
-#include "solvers/ntk/ntk_imputer.h"
 #include "solvers/ntk/kernel/ntk_operator.h"
+#include "solvers/ntk/ntk_imputer.h"
+#include "solvers/ntk/solve/exact.h"
 #include "solvers/registry.h"
 
 namespace tessera::solvers::ntk {

@@ -1,9 +1,9 @@
 // Tests of the CMap-like simulator: closed forms against hand-derived and dense-solve answers, sampling against
 // the model's moments, the mask, determinism, metadata, validation, the GCTX path and the truth file.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
+#include <Eigen/LU>
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -13,8 +13,6 @@
 #include <iostream>
 #include <map>
 #include <set>
-
-#include <Eigen/LU>
 
 #include "engine/error.h"
 #include "io/aggregate.h"
@@ -175,7 +173,7 @@ TEST(Simulator, SampleMomentsConvergeToTheModel) {
     }
     const Eigen::MatrixXd a = i_minus_b.inverse();
     const Eigen::MatrixXd expected_cov = a * noise_var.asDiagonal() * a.transpose() +
-        std::pow(params.measurement_sd, 2) * Eigen::MatrixXd::Identity(genes, genes);
+                                         std::pow(params.measurement_sd, 2) * Eigen::MatrixXd::Identity(genes, genes);
     const Eigen::VectorXd mean = x.rowwise().mean();
     const Eigen::MatrixXd centred = x.colwise() - mean;
     const Eigen::MatrixXd cov = centred * centred.transpose() / (n - 1);
@@ -208,14 +206,16 @@ TEST(Simulator, MaskMimicsCmap) {
     }
     observed += count;
     const bool reference = std::count(truth.reference_cells.begin(), truth.reference_cells.end(), c) > 0;
-    if (reference) { EXPECT_NEAR(count / drugs, params.reference_density, 0.025) << truth.cells[std::size_t(c)]; }
+    if (reference) {
+      EXPECT_NEAR(count / drugs, params.reference_density, 0.025) << truth.cells[std::size_t(c)];
+    }
     other_density += reference ? 0.0 : count / drugs / (params.num_cells - 2);
   }
   EXPECT_NEAR(other_density, params.density, 0.02);
   EXPECT_NEAR(observed / (12 * drugs), (2 * 0.9 + 10 * 0.15) / 12, 0.02);
   EXPECT_GE(*std::min_element(cells_per_drug.begin(), cells_per_drug.end()), 1);  // every drug observed
   EXPECT_LE(median(cells_per_drug), 3.0);  // most drugs: the reference cell types and at most one more
-  EXPECT_GE(*std::max_element(cells_per_drug.begin(), cells_per_drug.end()), 7);  // popular drugs: many
+  EXPECT_GE(*std::max_element(cells_per_drug.begin(), cells_per_drug.end()), 7);     // popular drugs: many
   EXPECT_EQ(screen.samples.num_signatures(), 12 * 16 + Eigen::Index(observed) * 3);  // controls + replicates
 }
 
@@ -310,8 +310,8 @@ TEST(Simulator, DefaultsAreCalibrated) {
         true_same.push_back(correlation(column(c1, d), column(c2, d)));
         true_different.push_back(correlation(column(c1, d), column(c2, other)));
       }
-  const tessera::io::LocalGctx<float> local{screen.samples.rows, screen.samples.cols,
-                                            {0, screen.samples.num_signatures()}, screen.samples.values};
+  const tessera::io::LocalGctx<float> local{
+      screen.samples.rows, screen.samples.cols, {0, screen.samples.num_signatures()}, screen.samples.values};
   const auto table = tessera::io::aggregate(tessera::engine::Context(MPI_COMM_SELF), local, {}, "simulation");
   ASSERT_EQ(table.cells, truth.cells);
   ASSERT_EQ(table.perts, truth.drugs);

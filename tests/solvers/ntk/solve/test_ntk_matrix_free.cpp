@@ -5,7 +5,6 @@
 // matches a dense Cholesky solve to 1e-8 relative (checked) and two rank counts agree to 1e-9 relative (they differ
 // only in the order of floating-point sums). Same rank count, any thread count, and checkpoint + resume: bit-identical.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <cmath>
@@ -110,10 +109,11 @@ TEST(MatrixFree, MatchesDenseCholesky) {
     // Backward error in the SLATE style: ||Y - A X|| / (||A|| ||X||), in units of machine epsilon.
     const double backward = (y - a * x).norm() / (a.norm() * x.norm()) / std::numeric_limits<double>::epsilon();
     if (world.is_root())
-      std::printf("[ dense    ] lambda %g: %d iterations, relative error %.2e, backward error %.1f eps, "
-                  "max true residual %.2e\n",
-                  lambda, result.iterations, error, backward,
-                  *std::max_element(result.true_relative_residuals.begin(), result.true_relative_residuals.end()));
+      std::printf(
+          "[ dense    ] lambda %g: %d iterations, relative error %.2e, backward error %.1f eps, "
+          "max true residual %.2e\n",
+          lambda, result.iterations, error, backward,
+          *std::max_element(result.true_relative_residuals.begin(), result.true_relative_residuals.end()));
     EXPECT_LT(error, 1e-8);
     EXPECT_LT(backward, 1e4);
     EXPECT_EQ(x.col(2).norm(), 0.0);
@@ -185,7 +185,8 @@ TEST(MatrixFree, CheckpointAndResumeIsBitIdentical) {
     // Stop after 9 iterations per run (rank-dependent request: any rank asking stops all), other thread counts.
     int polls = 0;
     params.threads = 1 + runs % 2;
-    result = solve_matrix_free(world, kernel, y, params, [&] { return ++polls >= 9 && world.rank() == world.size() - 1; });
+    result =
+        solve_matrix_free(world, kernel, y, params, [&] { return ++polls >= 9 && world.rank() == world.size() - 1; });
     EXPECT_EQ(result.resumed, runs > 0);
     ++runs;
     ASSERT_LT(runs, 200);
@@ -318,11 +319,14 @@ TEST(MatrixFree, MemoryPlanAndSolverChoice) {
   EXPECT_FALSE(plan_matrix_free(500000, 978, 2, 1, 1e9, params).fits);
   EXPECT_EQ(plan_matrix_free(500000, 978, 2, 1, 1e9, params).batch_columns, 1);
   // The exact path is chosen while K fits, and either can be forced.
-  EXPECT_EQ(choose_kernel_solver(KernelSolverRequest::kAuto, 20000, 978, 2, 1, budget, params).kind, KernelSolverKind::kExact);
-  EXPECT_EQ(choose_kernel_solver(KernelSolverRequest::kAuto, 500000, 978, 2, 1, budget, params).kind, KernelSolverKind::kMatrixFree);
+  EXPECT_EQ(choose_kernel_solver(KernelSolverRequest::kAuto, 20000, 978, 2, 1, budget, params).kind,
+            KernelSolverKind::kExact);
+  EXPECT_EQ(choose_kernel_solver(KernelSolverRequest::kAuto, 500000, 978, 2, 1, budget, params).kind,
+            KernelSolverKind::kMatrixFree);
   EXPECT_EQ(choose_kernel_solver(KernelSolverRequest::kMatrixFree, 20000, 978, 2, 1, budget, params).kind,
             KernelSolverKind::kMatrixFree);
-  EXPECT_EQ(choose_kernel_solver(KernelSolverRequest::kExact, 500000, 978, 2, 1, budget, params).kind, KernelSolverKind::kExact);
+  EXPECT_EQ(choose_kernel_solver(KernelSolverRequest::kExact, 500000, 978, 2, 1, budget, params).kind,
+            KernelSolverKind::kExact);
   EXPECT_THROW(name_table(KernelSolverRequest{}).parse("cholesky", "ntk_solver"), Error);
 }
 
