@@ -53,9 +53,8 @@ int run(const engine::Context& world, bench::BenchArgs& args) {
       std::printf(
           "rank_bench ranks=%d signatures=%d genes=%d set_size=%d score=%-12s candidates=%lld "
           "seconds=%.3f candidates/s=%.4g per-rank=%.4g best=%lld (%.4f)\n",
-          world.size(), n, genes, set_size, solvers::search::rank_by_name(by),
-          static_cast<long long>(result.candidates), result.seconds,
-          bench::rate(double(result.candidates), result.seconds),
+          world.size(), n, genes, set_size, name_table(by).name(by), static_cast<long long>(result.candidates),
+          result.seconds, bench::rate(double(result.candidates), result.seconds),
           bench::rate(double(result.candidates), result.seconds) / world.size(),
           static_cast<long long>(result.top[0].index), result.top[0].score);
   }

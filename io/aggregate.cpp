@@ -12,6 +12,12 @@
 
 namespace tessera::io {
 
+const engine::NameTable<ControlCentering>& name_table(ControlCentering) {
+  static const engine::NameTable<ControlCentering> table{
+      {ControlCentering::kAuto, "auto"}, {ControlCentering::kNone, "none"}, {ControlCentering::kRequired, "required"}};
+  return table;
+}
+
 namespace {
 
 // The metadata fields aggregation reads; dose and time are null when their filter is off.

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "engine/context.h"
+#include "engine/parameters.h"
 #include "io/gctx.h"
 #include "io/perturbation_table.h"
 
@@ -24,6 +25,8 @@ enum class ControlCentering {
   kNone,      // never subtract
   kRequired,  // subtract; a treated cell type without controls is an error
 };
+// auto | none | required (the names of --center).
+const engine::NameTable<ControlCentering>& name_table(ControlCentering);
 
 struct AggregationOptions {
   std::string cell_field = "cell_id";

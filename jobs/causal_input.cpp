@@ -10,11 +10,25 @@ namespace tessera::jobs {
 
 namespace causal = solvers::causal;
 
+namespace {
+
+// The layouts of causal data --format names; auto guesses from the path.
+enum class InputFormat { kAuto, kCsv, kDcdi, kGctx };
+const engine::NameTable<InputFormat>& name_table(InputFormat) {
+  static const engine::NameTable<InputFormat> table{{InputFormat::kAuto, "auto"},
+                                                    {InputFormat::kCsv, "csv"},
+                                                    {InputFormat::kDcdi, "dcdi"},
+                                                    {InputFormat::kGctx, "gctx"}};
+  return table;
+}
+
+}  // namespace
+
 void add_causal_input_options(po::options_description& options, const std::string& input_option,
                               const std::string& input_help) {
   options.add_options()(input_option.c_str(), po::value<std::string>(), input_help.c_str())(
-      "format", po::value<std::string>()->default_value("auto"),
-      "csv | dcdi | gctx (auto: a folder is DCDI, .gctx/.gct is GCTX, anything else CSV)")(
+      "format", enum_value("format", InputFormat::kAuto),
+      "auto | csv | dcdi | gctx (auto: a folder is DCDI, .gctx/.gct is GCTX, anything else CSV)")(
       "setting-column", po::value<std::string>(),
       "CSV column, or GCTX column field, naming each row's setting (default: setting; pert_iname for GCTX)")(
       "observational", po::value<std::vector<std::string>>()->multitoken(),
@@ -32,16 +46,14 @@ causal::InterventionalData read_causal_input(const engine::Context& world, const
                                              const std::string& input_option) {
   TESSERA_CHECK(vm.count(input_option), "--", input_option, " is required");
   const std::filesystem::path input = vm[input_option].as<std::string>();
-  std::string format = vm["format"].as<std::string>();
-  if (format == "auto") {
+  auto format = name_table(InputFormat{}).parse(vm["format"].as<std::string>(), "--format");
+  if (format == InputFormat::kAuto) {
     const auto extension = input.extension();
-    format = std::filesystem::is_directory(input)            ? "dcdi"
-             : (extension == ".gctx" || extension == ".gct") ? "gctx"
-                                                             : "csv";
+    format = std::filesystem::is_directory(input)            ? InputFormat::kDcdi
+             : (extension == ".gctx" || extension == ".gct") ? InputFormat::kGctx
+                                                             : InputFormat::kCsv;
   }
-  TESSERA_CHECK(format == "csv" || format == "dcdi" || format == "gctx", "--format '", format,
-                "' is not one of auto, csv, dcdi, gctx");
-  if (format == "dcdi") {
+  if (format == InputFormat::kDcdi) {
     TESSERA_CHECK(!vm.count("setting-column") && !vm.count("observational") && !vm.count("settings") &&
                       vm["targets"].as<std::string>().empty(),
                   "a DCDI folder names its settings and targets itself (regime<i>.csv, intervention<i>.csv); drop "
@@ -52,7 +64,7 @@ causal::InterventionalData read_causal_input(const engine::Context& world, const
   if (vm.count("observational")) options.observational = split_list(vm["observational"].as<std::vector<std::string>>());
   if (vm.count("settings")) options.keep_settings = split_list(vm["settings"].as<std::vector<std::string>>());
   const std::string targets = vm["targets"].as<std::string>();
-  if (format == "gctx") {
+  if (format == InputFormat::kGctx) {
     causal::GctxInputOptions gctx;
     if (vm.count("setting-column")) gctx.setting_field = vm["setting-column"].as<std::string>();
     gctx.variable_field = vm["variable-field"].as<std::string>();

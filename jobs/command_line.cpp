@@ -133,13 +133,16 @@ std::string closest_option(const po::options_description& options, std::string n
   return best_distance <= std::max<std::size_t>(2, name.size() / 3) ? best : "";
 }
 
-po::typed_value<std::string>* one_of(const std::string& name, const std::vector<std::string>& choices) {
-  return po::value<std::string>()->notifier([name, choices](const std::string& value) {
-    if (std::find(choices.begin(), choices.end(), value) != choices.end()) return;
-    std::string list;
-    for (const auto& choice : choices) list += (list.empty() ? "" : " | ") + choice;
-    throw po::error("--" + name + " '" + value + "' is not one of " + list);
-  });
+po::typed_value<std::vector<std::string>>* name_list(const std::string& option, std::vector<std::string> names) {
+  return po::value<std::vector<std::string>>()->multitoken()->notifier(
+      [option, names](const std::vector<std::string>& values) {
+        for (const auto& value : split_list(values)) {
+          if (std::find(names.begin(), names.end(), value) != names.end()) continue;
+          std::string list;
+          for (const auto& name : names) list += (list.empty() ? "" : " | ") + name;
+          throw po::error("--" + option + " '" + value + "' is not one of " + list);
+        }
+      });
 }
 
 OptionCheck::OptionCheck() { active_check = this; }

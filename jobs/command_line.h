@@ -56,18 +56,43 @@ class OptionCheck {
 // away; "" when none is close. parse_options adds it to the message of an unknown option.
 std::string closest_option(const po::options_description& options, std::string name);
 
-// A string option whose value must be one of `choices`, checked while parsing (so also by OptionCheck, i.e. at
-// `tessera sweep plan`): --name 'x' is not one of a | b | c.
-po::typed_value<std::string>* one_of(const std::string& name, const std::vector<std::string>& choices);
+// "a,b, c" -> {"a", "b", "c"}; also accepts the option repeated.
+std::vector<std::string> split_list(const std::vector<std::string>& values);
 
-// A whole-number option with a lower bound, checked while parsing like one_of: --name must be at least N.
-template <typename Number>
-po::typed_value<Number>* at_least(const std::string& name, Number lowest) {
-  return po::value<Number>()->notifier([name, lowest](const Number& value) {
-    if (value < lowest)
-      throw po::error("--" + name + " must be at least " + std::to_string(lowest) + " (got " + std::to_string(value) +
-                      ")");
-  });
+// A string option whose value must be a name of the enum's table (engine::NameTable, found by
+// name_table(Enum)), checked while parsing (so also by OptionCheck, i.e. at `tessera sweep plan`): "--center
+// 'x' is not one of auto | none | required". Its default is the name of `initial`; `target`, when given,
+// receives the value. Enum knobs (add_knob_option) are made this way.
+template <typename Enum>
+po::typed_value<std::string>* enum_value(const std::string& option, Enum initial, Enum* target = nullptr) {
+  const auto& names = name_table(Enum{});
+  return po::value<std::string>()
+      ->default_value(names.name(initial))
+      ->notifier([option, target, &names](const std::string& text) {
+        const auto value = names.find(text);
+        if (!value) throw po::error("--" + option + " '" + text + "' is not one of " + names.choices());
+        if (target != nullptr) *target = *value;
+      });
+}
+
+// A list option (a comma list or the option repeated; read it with split_list) each of whose names must be one
+// of `names`, checked while parsing like enum_value: "--method 'x' is not one of all | cell_mean | ...".
+po::typed_value<std::vector<std::string>>* name_list(const std::string& option, std::vector<std::string> names);
+
+// name_list of the names of the enum's table: --acquisition greedy,ucb.
+template <typename Enum>
+po::typed_value<std::vector<std::string>>* enum_list(const std::string& option) {
+  return name_list(option, name_table(Enum{}).names());
+}
+
+// The values of an enum_list option, in the order given; every name was checked while parsing.
+template <typename Enum>
+std::vector<Enum> enum_values(const po::variables_map& vm, const std::string& option) {
+  std::vector<Enum> values;
+  if (vm.count(option))
+    for (const auto& name : split_list(vm[option].as<std::vector<std::string>>()))
+      values.push_back(name_table(Enum{}).parse(name, "--" + option));
+  return values;
 }
 
 // True when the user gave `name` (on the command line or in the config file), not just its default.
@@ -78,9 +103,6 @@ void forbid_together(const po::variables_map& vm, const std::string& a, const st
 
 // The text without leading and trailing spaces, tabs and carriage returns.
 std::string trim(const std::string& text);
-
-// "a,b, c" -> {"a", "b", "c"}; also accepts the option repeated.
-std::vector<std::string> split_list(const std::vector<std::string>& values);
 
 // The option of one declared knob (engine/parameters.h): --name-with-dashes writes straight into the member,
 // whose value is the default; its help ends with what the knob allows. Values are checked while parsing (so also
@@ -95,17 +117,7 @@ void add_knob_option(po::options_description& options, const engine::Knob<T>& kn
   const std::string help = allowed.empty() ? knob.help() : std::string(knob.help()) + " (" + allowed + ")";
   Value* target = &knob.value();
   if constexpr (std::is_enum_v<Value>) {
-    const auto& names = engine::Knob<T>::names();
-    options.add_options()(spelling.c_str(),
-                          po::value<std::string>()
-                              ->default_value(names.name(*target))
-                              ->notifier([name, target, &names](const std::string& text) {
-                                const auto value = names.find(text);
-                                if (!value)
-                                  throw po::error("--" + name + " '" + text + "' is not one of " + names.choices());
-                                *target = *value;
-                              }),
-                          help.c_str());
+    options.add_options()(spelling.c_str(), enum_value(name, *target, target), help.c_str());
   } else if constexpr (std::is_same_v<Value, bool>) {
     if (knob.is_flag())
       options.add_options()(spelling.c_str(), po::bool_switch(target)->default_value(*target), help.c_str());

@@ -88,7 +88,7 @@ int run_design(const engine::Context& world, const std::vector<std::string>& arg
                         "CSV source,target[,weight] or from,to (tessera discover's dag_edges.csv); "
                         "default: random DAGs")(
       "pool", po::value<std::string>(), "CSV perturbation,<node>,...: a finite pool of named shifts (needs --dag)")(
-      "acquisition,a", po::value<std::vector<std::string>>()->multitoken(),
+      "acquisition,a", enum_list<search::Acquisition>("acquisition"),
       ("comma list of " + search::name_table(search::Acquisition{}).choices() + "; default all").c_str())(
       "out,o", po::value<std::string>()->default_value("tessera-design.csv"), "CSV of the distance per round");
   add_causal_input_options(options, "pool-data",
@@ -99,12 +99,8 @@ int run_design(const engine::Context& world, const std::vector<std::string>& arg
   if (!parsed) return 0;
   const auto& vm = *parsed;
   params.validate();
-  std::vector<search::Acquisition> acquisitions;
-  if (vm.count("acquisition"))
-    for (const auto& name : split_list(vm["acquisition"].as<std::vector<std::string>>()))
-      acquisitions.push_back(search::name_table(search::Acquisition{}).parse(name, "--acquisition"));
-  else
-    acquisitions = search::all_acquisitions();
+  const auto acquisitions =
+      vm.count("acquisition") ? enum_values<search::Acquisition>(vm, "acquisition") : search::all_acquisitions();
   const std::string out = vm["out"].as<std::string>();
 
   TESSERA_CHECK(!(vm.count("pool") && vm.count("pool-data")), "give --pool or --pool-data, not both");
@@ -147,7 +143,7 @@ int run_design(const engine::Context& world, const std::vector<std::string>& arg
   if (!world.is_root()) return 0;
   io::CsvTable table;
   table.header = {"round"};
-  for (auto a : acquisitions) table.header.push_back(search::acquisition_name(a));
+  for (auto a : acquisitions) table.header.push_back(search::name_table(a).name(a));
   for (int r = 0; r <= params.rounds; ++r) {
     std::vector<std::string> row{std::to_string(r)};
     for (const auto& curve : curves) {
@@ -164,7 +160,7 @@ int run_design(const engine::Context& world, const std::vector<std::string>& arg
   if (pool) {
     std::printf("Final recommendation = the perturbation behind the target in:");
     for (std::size_t a = 0; a < acquisitions.size(); ++a)
-      std::printf(" %s %.0f%%", search::acquisition_name(acquisitions[a]), 100 * study.found[a]);
+      std::printf(" %s %.0f%%", search::name_table(acquisitions[a]).name(acquisitions[a]), 100 * study.found[a]);
     std::printf(" of %d instances (%d perturbations in the pool)\n", params.instances, pool->size());
   }
   if (!out.empty()) io::write_csv(out, table);

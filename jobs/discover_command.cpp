@@ -106,6 +106,7 @@ void run_bootstrap(const engine::Context& world, const causal::InterventionalDat
   world.barrier();
 }
 
+// --shrinkage: auto (-1) or a number in [0, 1]; else the option's error, raised while parsing.
 double parse_shrinkage(const std::string& text) {
   if (text == "auto") return -1;
   std::size_t used = 0;
@@ -114,10 +115,23 @@ double parse_shrinkage(const std::string& text) {
     value = std::stod(text, &used);
   } catch (const std::exception&) {
   }
-  TESSERA_CHECK(used == text.size() && value >= 0 && value <= 1, "--shrinkage '", text,
-                "' is not auto or a number in [0, 1]");
+  if (!(used == text.size() && value >= 0 && value <= 1))
+    throw po::error("--shrinkage '" + text + "' is invalid: the allowed values of shrinkage are auto or in [0, 1]");
   return value;
 }
+
+// The knobs of `tessera discover` itself (the search's are causal::DiscoveryParams).
+struct DiscoverCommandParams {
+  int bootstrap = 0;  // resamples of the edge-stability bootstrap
+
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("bootstrap", self.bootstrap,
+                         "bootstrap resamples for edge_stability.csv (0: none); checkpointed on SIGUSR1/USR2/TERM, "
+                         "resumed on rerun")
+                .at_least(0));
+  }
+};
 
 int variable_of(const causal::InterventionalData& data, const std::string& name, const std::string& option) {
   const int v = data.variable_index(name);
@@ -186,13 +200,16 @@ void write_metrics(const std::filesystem::path& path, const causal::DiscoveryMet
 
 int run_discover(const engine::Context& world, const std::vector<std::string>& args) {
   causal::DiscoveryParams params;
+  DiscoverCommandParams command;
   po::options_description options("discover options");
   add_causal_input_options(options, "input,i",
                            "the data: a CSV (one numeric column per variable plus the setting column), a DCDI folder "
                            "or a GCTX/GCT file");
   add_knob_options(options, params);
   options.add_options()(
-      "shrinkage", po::value<std::string>()->default_value("auto"),
+      "shrinkage", po::value<std::string>()->default_value("auto")->notifier([&params](const std::string& text) {
+        params.shrinkage = parse_shrinkage(text);
+      }),
       "correlation shrinkage lambda for the CI tests: auto (none when the observational covariance is "
       "well-posed, else data-driven, at most 0.1), 0 (never) or a value in (0, 1]")(
       "required", po::value<std::string>()->default_value(""), "arcs always present, 'a>b,c>d'")(
@@ -203,15 +220,12 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
       "true DAG (CSV source,target or from,to, e.g. simulate-dag's truth_edges.csv): print and write metrics.csv")(
       "truth-targets", po::value<std::string>(),
       "true targets (CSV setting,target, e.g. simulate-dag's truth_targets.csv); default: the known targets")(
-      "bootstrap", po::value<int>()->default_value(0),
-      "bootstrap resamples for edge_stability.csv (0: none); checkpointed on SIGUSR1/USR2/TERM, resumed on rerun")(
       "out,o", po::value<std::string>()->default_value("discover_out"), "output folder");
+  add_knob_options(options, command);
   const auto vm = parse_options(world, spec_of("discover"), options, args);
   if (!vm) return 0;
-  params.shrinkage = parse_shrinkage((*vm)["shrinkage"].as<std::string>());
   params.validate();
-  const int resamples = (*vm)["bootstrap"].as<int>();
-  TESSERA_CHECK(resamples >= 0, "--bootstrap must be >= 0 (0: no bootstrap), got ", resamples);
+  const int resamples = command.bootstrap;
   // A signal during the first discovery is honoured after the bootstrap's first round. Without --bootstrap the
   // search has no safe point: SIGTERM (time limit, scancel) ends it at once with exit 75 and nothing written,
   // while USR1/USR2 (the sbatch's early --signal=USR2@300) only set the flag and the run finishes.

@@ -26,12 +26,25 @@ using solvers::imputation::FoldPlan;
 
 namespace {
 
+// The names --method accepts: "all", then every registered method (solvers/registry.h).
+std::vector<std::string> method_names() {
+  std::vector<std::string> names{"all"};
+  for (const auto& name : solvers::imputation_methods()) names.push_back(name);
+  return names;
+}
+
+std::string method_choices() {
+  std::string list;
+  for (const auto& name : method_names()) list += (list.empty() ? "" : " | ") + name;
+  return list;
+}
+
 po::options_description impute_options(solvers::imputation::ProtocolOptions& protocol, solvers::MethodParams& params) {
   po::options_description options("impute options");
   options.add_options()("input,i", po::value<std::string>()->default_value(""),
                         "GCTX or GCT file of signatures; default: the built-in simulated screen")(
-      "method,m", po::value<std::vector<std::string>>()->multitoken(),
-      "methods to run (comma list, or 'all'); default all")(
+      "method,m", name_list("method", method_names()),
+      ("methods to run (comma list of " + method_choices() + "); default all").c_str())(
       "reference-cell", po::value<std::vector<std::string>>()->multitoken(),
       "cell types used for training only, never scored (comma list), e.g. MCF7")(
       "fold-file", po::value<std::string>(),

@@ -28,7 +28,29 @@ namespace search = solvers::search;
 
 namespace {
 
-po::options_description rank_options(search::RankOptions& ranking) {
+// Where a pair's signature is made: gene, the sum of the two signatures; latent, the sum of their latent shifts
+// in a trained autoencoder, decoded (solvers/autoencoder/latent_pairs.h).
+enum class PairSpace { kGene, kLatent };
+const engine::NameTable<PairSpace>& name_table(PairSpace) {
+  static const engine::NameTable<PairSpace> table{{PairSpace::kGene, "gene"}, {PairSpace::kLatent, "latent"}};
+  return table;
+}
+
+// The knobs of `tessera rank` itself (the query's are search::QueryOptions, the ranking's search::RankOptions).
+struct RankCommandParams {
+  PairSpace pair_space = PairSpace::kGene;
+
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("pair_space", self.pair_space,
+                         "gene: a pair is the sum of the two signatures; latent: the sum of the two latent shifts of "
+                         "a trained autoencoder (--model, --controls), decoded; pairs of two cell types are then not "
+                         "ranked"));
+  }
+};
+
+po::options_description rank_options(search::QueryOptions& query, RankCommandParams& command,
+                                     search::RankOptions& ranking) {
   po::options_description options("rank options");
   options.add_options()("query,q", po::value<std::string>(),
                         "CSV: gene symbol or Entrez id, value (header line skipped)")(
@@ -37,14 +59,10 @@ po::options_description rank_options(search::RankOptions& ranking) {
       "label their imputed columns with <method>")(
       "heldout", po::value<std::vector<std::string>>()->multitoken(),
       "heldout_<method>.gctx files of `tessera impute`: residuals for the bootstrap interval of imputed signatures")(
-      "cell", po::value<std::vector<std::string>>()->multitoken(), "keep only these cell types (cell_id)")(
-      "min-genes", at_least("min-genes", 1)->default_value(50), "fewest query genes that must match the library")(
-      "set-size", at_least("set-size", 1)->default_value(100), "N: genes in the query's up and down sets")(
-      "weight-power", po::value<double>()->default_value(1.0), "p of the weighted KS (1: CMap, 0: Lamb 2006)")(
-      "pair-space", one_of("pair-space", {"gene", "latent"})->default_value("gene"),
-      "gene: a pair is the sum of the two signatures | latent: the sum of the two latent shifts of a trained "
-      "autoencoder (--model, --controls), decoded; pairs of two cell types are then not ranked")(
-      "model", po::value<std::string>(), "--pair-space latent: the --out folder of `tessera train`")(
+      "cell", po::value<std::vector<std::string>>()->multitoken(), "keep only these cell types (cell_id)");
+  add_knob_options(options, query);
+  add_knob_options(options, command);
+  options.add_options()("model", po::value<std::string>(), "--pair-space latent: the --out folder of `tessera train`")(
       "controls", po::value<std::string>(),
       "--pair-space latent: CSV of per-cell control profiles (first column cell name, then one column per "
       "gene, e.g. basal_DMSO_modz_level3_by_cell.csv)")(
@@ -68,8 +86,10 @@ std::string format_number(double value, const char* format = "%.4f") {
 }  // namespace
 
 int run_rank(const engine::Context& world, const std::vector<std::string>& args) {
+  search::QueryOptions query_options;
+  RankCommandParams command;
   search::RankOptions options;
-  const auto parsed = parse_options(world, spec_of("rank"), rank_options(options), args);
+  const auto parsed = parse_options(world, spec_of("rank"), rank_options(query_options, command, options), args);
   if (!parsed) return 0;
   const auto& vm = *parsed;
   TESSERA_CHECK(vm.count("query"), "--query is required: a CSV of gene, value");
@@ -79,8 +99,7 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
       vm.count("heldout") ? split_list(vm["heldout"].as<std::vector<std::string>>()) : std::vector<std::string>{};
   const auto cells =
       vm.count("cell") ? split_list(vm["cell"].as<std::vector<std::string>>()) : std::vector<std::string>{};
-  const std::string pair_space = vm["pair-space"].as<std::string>();
-  const bool latent = pair_space == "latent";
+  const bool latent = command.pair_space == PairSpace::kLatent;
   if (latent) {
     // The command line's own mistakes first: they are wrong in every build.
     TESSERA_CHECK(options.pairs, "--pair-space latent only applies to pairs: add --pairs");
@@ -110,9 +129,9 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
   }
   TESSERA_CHECK(library.size() > 0, "no library signature left", cells.empty() ? "" : " after --cell");
 
-  const auto match = search::match_genes(query_signature, library.rows(), std::size_t(vm["min-genes"].as<int>()));
+  const auto match = search::match_genes(query_signature, library.rows(), std::size_t(query_options.min_genes));
   const auto query = search::prepare_query(match.library_rows, match.values, int(library.num_genes()),
-                                           vm["set-size"].as<int>(), vm["weight-power"].as<double>());
+                                           query_options.set_size, query_options.weight_power);
   engine::info("query: ", query_signature.genes.size(), " genes (", query_signature.dropped, " without a value, ",
                query_signature.duplicates, " repeated); ", match.matched(), " match the library's ",
                match.library_genes, " genes by ", match.field, "; up set ", query.up.size(), ", down set ",
@@ -171,7 +190,7 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
       "%d-replicate residual bootstrap over imputation folds, n/a when not imputed or no heldout file); "
       "%.2f s, %.3g candidates/s\n",
       vm["query"].as<std::string>().c_str(), match.matched(), match.query_genes, match.field.c_str(), result.top.size(),
-      static_cast<long long>(result.candidates), search::rank_by_name(options.rank_by), options.bootstrap,
+      static_cast<long long>(result.candidates), name_table(options.rank_by).name(options.rank_by), options.bootstrap,
       result.seconds, double(result.candidates) / std::max(result.seconds, 1e-9));
   if (result.declined > 0)
     std::printf("(%lld pairs of two cell types not combined in latent space, not scored)\n",

@@ -13,7 +13,7 @@ void add_aggregation_options(po::options_description& options) {
       "keep only signatures with this pert_itime (e.g. '24 h'); default: pool all times by their mean")(
       "control-types", po::value<std::vector<std::string>>()->multitoken(),
       "pert_type values that mark controls (comma list); default ctl_vehicle,ctl_untrt,ctl_vehicle.cns,ctl_untrt.cns")(
-      "center", one_of("center", {"auto", "none", "required"})->default_value("auto"),
+      "center", enum_value("center", io::AggregationOptions{}.center),
       "subtract each cell type's control mean: auto (when it has controls) | none | required")(
       "cell-field", po::value<std::string>()->default_value("cell_id"), "column field naming the cell type")(
       "pert-field", po::value<std::string>()->default_value("pert_id"), "column field naming the perturbation");
@@ -24,15 +24,7 @@ io::AggregationOptions aggregation_options(const po::variables_map& vm) {
   options.dose = vm["dose"].as<std::string>();
   options.time = vm["time"].as<std::string>();
   if (vm.count("control-types")) options.control_types = split_list(vm["control-types"].as<std::vector<std::string>>());
-  const std::string center = vm["center"].as<std::string>();
-  if (center == "auto")
-    options.center = io::ControlCentering::kAuto;
-  else if (center == "none")
-    options.center = io::ControlCentering::kNone;
-  else if (center == "required")
-    options.center = io::ControlCentering::kRequired;
-  else
-    TESSERA_FAIL("--center '", center, "' is not one of auto, none, required");
+  options.center = io::name_table(io::ControlCentering{}).parse(vm["center"].as<std::string>(), "--center");
   options.cell_field = vm["cell-field"].as<std::string>();
   options.pert_field = vm["pert-field"].as<std::string>();
   return options;

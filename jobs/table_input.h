@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "engine/context.h"
+#include "engine/parameters.h"
 #include "io/aggregate.h"
 #include "io/perturbation_table.h"
 #include "jobs/command_line.h"
@@ -12,7 +13,8 @@
 
 namespace tessera::jobs {
 
-// --dose, --time, --control-types, --center, --cell-field, --pert-field
+// --dose, --time, --control-types, --center (checked while parsing against the names of io::ControlCentering),
+// --cell-field, --pert-field
 void add_aggregation_options(po::options_description& options);
 io::AggregationOptions aggregation_options(const po::variables_map& vm);
 

@@ -7,7 +7,14 @@
 // width x samples, with the input's column metadata) and, with --zscore, scaling.h5 (per-gene mean and scale).
 // A SIGUSR1/SIGUSR2/SIGTERM makes every rank stop at the next step, checkpoint, and exit with kExitRequeue (75);
 // run again with --resume to continue bit-identically (same ranks and ae_threads).
+//
+// Test hook: with TESSERA_TEST_TRAIN_SIGNAL_AT_STEP=k in the environment, rank 0 raises SIGUSR2 on itself right
+// after global step k, so the run stops at step k exactly as a signalled one does (the other ranks learn it at
+// the same step's collective poll). It lets tests/jobs/test_train_command.cpp interrupt a run at a known step
+// instead of racing a kill against the training; nothing else sets it.
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -96,6 +103,16 @@ void write_outputs(const fs::path& out, const ae::Trainer& trainer, const ae::Tr
   }
 }
 
+// The step of the TESSERA_TEST_TRAIN_SIGNAL_AT_STEP test hook (see the top of this file); 0 when it is unset.
+std::int64_t test_signal_step() {
+  const char* text = std::getenv("TESSERA_TEST_TRAIN_SIGNAL_AT_STEP");
+  if (text == nullptr || *text == '\0') return 0;
+  char* end = nullptr;
+  const long long step = std::strtoll(text, &end, 10);
+  TESSERA_CHECK(*end == '\0' && step >= 1, "TESSERA_TEST_TRAIN_SIGNAL_AT_STEP must be a step >= 1 (got '", text, "')");
+  return step;
+}
+
 // Collective (the table is built on every rank); rank 0 writes <out>/alignment.csv and prints the means.
 void report_alignment(const engine::Context& world, const po::variables_map& vm, const ae::Trainer& trainer,
                       const ae::PreprocessedData& data, const std::vector<std::string>& cells, const fs::path& out) {
@@ -160,6 +177,10 @@ int run_train(const engine::Context& world, const std::vector<std::string>& args
   options.resume = vm["resume"].as<bool>();
   options.checkpoint_every_steps = checkpoint_every;
   options.genes = data.genes;
+  if (const std::int64_t step = test_signal_step(); step > 0 && world.is_root())
+    options.after_step = [step](std::int64_t done) {
+      if (done == step) std::raise(SIGUSR2);
+    };
   const auto result = trainer.fit(data.samples, options);
   if (result.stopped) {
     engine::info("train: stopped on ", engine::signal_name(engine::stop_signal_number()), " at step ", result.steps,

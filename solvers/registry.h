@@ -46,12 +46,6 @@ struct MethodParams {
     autoencoder::AutoencoderParams::declare_knobs(self.autoencoder, declare);
   }
 
-  // visit(name, value&, help) for every knob (engine::for_each_knob), as bench/ and the NTK tests call it.
-  template <typename Self, typename Visit>
-  static void for_each_knob(Self& self, Visit&& visit) {
-    engine::for_each_knob(self, visit);
-  }
-
   // Validates every family's params (tessera::Error naming the bad one).
   void validate() const;
 };

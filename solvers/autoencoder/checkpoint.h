@@ -15,7 +15,8 @@
 //   /progress/epoch_loss_sum, /progress/epoch_losses   the running epoch loss and the finished epochs' losses
 //   /rng/seed_words       the seed: the epoch permutations and initial weights are pure functions of
 //                         (seed, epoch), so (seed, epoch, step_in_epoch) is the whole random state
-//   /params/names, /params/values   every AutoencoderParams knob as text (17 significant digits)
+//   /params/names, /params/values   every AutoencoderParams knob as text (numbers to 17 significant digits,
+//                         enums by their name: ae_activation = leaky_relu)
 //   /data/genes           the gene ids the model was trained on (may be empty)
 #pragma once
 

@@ -24,6 +24,11 @@ void set_from_text(T& value, const std::string& text, const std::string& name) {
   bool ok = true;
   if constexpr (std::is_same_v<T, std::string>) {
     value = text;
+  } else if constexpr (std::is_enum_v<T>) {
+    // Written by its table name (params_as_text); a name outside the table is unreadable.
+    const auto named = name_table(T{}).find(text);
+    ok = named.has_value();
+    if (ok) value = *named;
   } else if constexpr (std::is_same_v<T, bool>) {
     ok = text == "true" || text == "false" || text == "1" || text == "0";
     value = text == "true" || text == "1";
@@ -46,11 +51,11 @@ AutoencoderParams params_from_text(const std::vector<std::string>& names, const 
   TESSERA_CHECK(names.size() == values.size(), "checkpoint holds ", names.size(), " parameter names and ",
                 values.size(), " values");
   AutoencoderParams params;
-  AutoencoderParams::for_each_knob(params, [&](const char* name, auto& value, const char*) {
+  engine::for_each_knob(params, [&](const char* name, auto& value, const char*) {
     for (std::size_t i = 0; i < names.size(); ++i)
       if (names[i] == name) set_from_text(value, values[i], names[i]);
   });
-  params.device = "cpu";  // inference here is CPU-only whatever the model was trained on
+  params.device = Device::kCpu;  // inference here is CPU-only whatever the model was trained on
   params.validate();
   return params;
 }

@@ -76,17 +76,23 @@ Eigen::MatrixXd LatentTransportImputer::impute(const engine::Context& ctx, const
     base.col(Eigen::Index(q)) = control_latent.col(cell);
     moved.col(Eigen::Index(q)) = control_latent.col(cell);
     if (donors.empty()) continue;
-    if (params_.transport == "nearest" && std::int64_t(donors.size()) > params_.transport_neighbours) {
-      std::vector<double> similarity(donors.size());
-      for (std::size_t k = 0; k < donors.size(); ++k)
-        similarity[k] = cosine(control_latent.col(cell), control_latent.col(table.cell_of(entries[donors[k]])));
-      std::vector<std::size_t> rank(donors.size());
-      std::iota(rank.begin(), rank.end(), std::size_t(0));
-      // Ties go to the earlier cell type, so the choice is deterministic.
-      std::stable_sort(rank.begin(), rank.end(), [&](auto a, auto b) { return similarity[a] > similarity[b]; });
-      std::vector<std::size_t> nearest;
-      for (int k = 0; k < params_.transport_neighbours; ++k) nearest.push_back(donors[rank[std::size_t(k)]]);
-      donors = nearest;
+    switch (params_.transport) {
+      case Transport::kMean:
+        break;  // every donor
+      case Transport::kNearest: {
+        if (std::int64_t(donors.size()) <= params_.transport_neighbours) break;
+        std::vector<double> similarity(donors.size());
+        for (std::size_t k = 0; k < donors.size(); ++k)
+          similarity[k] = cosine(control_latent.col(cell), control_latent.col(table.cell_of(entries[donors[k]])));
+        std::vector<std::size_t> rank(donors.size());
+        std::iota(rank.begin(), rank.end(), std::size_t(0));
+        // Ties go to the earlier cell type, so the choice is deterministic.
+        std::stable_sort(rank.begin(), rank.end(), [&](auto a, auto b) { return similarity[a] > similarity[b]; });
+        std::vector<std::size_t> nearest;
+        for (int k = 0; k < params_.transport_neighbours; ++k) nearest.push_back(donors[rank[std::size_t(k)]]);
+        donors = nearest;
+        break;
+      }
     }
     Eigen::VectorXf shift = Eigen::VectorXf::Zero(width);
     for (auto i : donors) shift += treated_latent.col(Eigen::Index(i)) - control_latent.col(table.cell_of(entries[i]));

@@ -8,6 +8,21 @@
 
 namespace tessera::solvers::autoencoder {
 
+namespace {
+
+// Whether the optimiser keeps Adam's moments (SGD keeps no state).
+bool keeps_moments(OptimizerKind kind) {
+  switch (kind) {
+    case OptimizerKind::kAdam:
+      return true;
+    case OptimizerKind::kSgd:
+      return false;
+  }
+  TESSERA_FAIL("ae_optimizer value ", static_cast<int>(kind), " has no name");  // only a cast gets here
+}
+
+}  // namespace
+
 Network::Network(const AutoencoderParams& params, std::int64_t num_genes) : params_(params), num_genes_(num_genes) {
   params_.validate();
   TESSERA_CHECK(num_genes >= 1, "the autoencoder needs at least one gene (got ", num_genes, ")");
@@ -44,10 +59,17 @@ torch::Tensor Network::layer(const torch::Tensor& x, std::size_t index) const {
 }
 
 torch::Tensor Network::activate(const torch::Tensor& x) const {
-  if (params_.activation == "leaky_relu") return torch::leaky_relu(x, params_.leaky_slope);
-  if (params_.activation == "relu") return torch::relu(x);
-  if (params_.activation == "tanh") return torch::tanh(x);
-  return x;  // linear
+  switch (params_.activation) {
+    case Activation::kLeakyRelu:
+      return torch::leaky_relu(x, params_.leaky_slope);
+    case Activation::kRelu:
+      return torch::relu(x);
+    case Activation::kTanh:
+      return torch::tanh(x);
+    case Activation::kLinear:
+      return x;
+  }
+  TESSERA_FAIL("ae_activation value ", static_cast<int>(params_.activation), " has no name");  // only a cast gets here
 }
 
 torch::Tensor Network::encode(const torch::Tensor& x) const {
@@ -65,7 +87,7 @@ std::int64_t Network::num_values() const {
 }
 
 Optimizer::Optimizer(const AutoencoderParams& params, const std::vector<torch::Tensor>& parameters)
-    : adam_(params.optimizer == "adam"),
+    : adam_(keeps_moments(params.optimizer)),
       lr_(params.learning_rate),
       beta1_(params.adam_beta1),
       beta2_(params.adam_beta2),

@@ -7,6 +7,7 @@
 #include <limits>
 #include <numeric>
 #include <sstream>
+#include <type_traits>
 
 #include "engine/collectives.h"
 #include "engine/log.h"
@@ -45,10 +46,14 @@ Eigen::MatrixXf to_columns(const torch::Tensor& rows) {
 
 std::vector<std::pair<std::string, std::string>> params_as_text(const AutoencoderParams& params) {
   std::vector<std::pair<std::string, std::string>> out;
-  AutoencoderParams copy = params;
-  AutoencoderParams::for_each_knob(copy, [&](const char* name, const auto& value, const char*) {
+  engine::for_each_knob(params, [&](const char* name, const auto& value, const char*) {
     std::ostringstream text;
-    text << std::setprecision(17) << std::boolalpha << value;
+    // An enum knob is written by its table name (leaky_relu), as the command line spells it: the text, and so
+    // the resume check of load(), stays the same as when these knobs were strings.
+    if constexpr (std::is_enum_v<std::decay_t<decltype(value)>>)
+      text << name_table(value).name(value);
+    else
+      text << std::setprecision(17) << std::boolalpha << value;
     out.emplace_back(name, text.str());
   });
   return out;
@@ -223,12 +228,14 @@ struct Trainer::Impl {
 
 Trainer::Trainer(const engine::Context& ctx, const AutoencoderParams& params, std::int64_t num_genes) {
   params.validate();
-  TESSERA_CHECK(params.device == "cpu" || torch::cuda::is_available(),
-                "ae_device=cuda: this Tessera was built without CUDA (LibTorch ", TORCH_VERSION,
-                " CPU only); use ae_device=cpu or rebuild against a CUDA LibTorch");
-  TESSERA_CHECK(params.device == "cpu",
-                "ae_device=cuda is not implemented yet (NCCL gradient allreduce is "
-                "planned); use ae_device=cpu");
+  switch (params.device) {
+    case Device::kCpu:
+      break;
+    case Device::kCuda:
+      TESSERA_CHECK(torch::cuda::is_available(), "ae_device=cuda: this Tessera was built without CUDA (LibTorch ",
+                    TORCH_VERSION, " CPU only); use ae_device=cpu or rebuild against a CUDA LibTorch");
+      TESSERA_FAIL("ae_device=cuda is not implemented yet (NCCL gradient allreduce is planned); use ae_device=cpu");
+  }
   if (params.threads > 0) torch::set_num_threads(params.threads);
   impl_ = std::make_unique<Impl>(ctx, params, num_genes);
   if (ctx.is_root()) impl_->network.initialise(params.seed);

@@ -27,8 +27,7 @@ namespace tessera::solvers::search {
 
 enum class Acquisition { kGreedy, kVariance, kUcb, kMutualInformation, kRandom };
 const engine::NameTable<Acquisition>& name_table(Acquisition);  // greedy | variance | ucb | mi | random
-inline const char* acquisition_name(Acquisition a) { return name_table(a).name(a); }
-const std::vector<Acquisition>& all_acquisitions();  // in table order
+const std::vector<Acquisition>& all_acquisitions();             // in table order
 
 // Quantities shared by all candidates of one round (built once, then read-only).
 struct AcquisitionState {

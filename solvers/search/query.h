@@ -14,9 +14,26 @@
 #include <string>
 #include <vector>
 
+#include "engine/parameters.h"
 #include "io/meta_table.h"
 
 namespace tessera::solvers::search {
+
+// How a query is matched and prepared: match_genes(..., min_genes), then prepare_query(..., set_size,
+// weight_power) (scores.h). The knobs `tessera rank` offers for the query.
+struct QueryOptions {
+  int min_genes = 50;
+  int set_size = 100;
+  double weight_power = 1.0;
+
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("min_genes", self.min_genes, "fewest query genes that must match the library").at_least(1));
+    declare(engine::knob("set_size", self.set_size, "N: genes in the query's up and down sets").at_least(1));
+    declare(
+        engine::knob("weight_power", self.weight_power, "p of the weighted KS (1: CMap, 0: Lamb 2006)").at_least(0.0));
+  }
+};
 
 struct QuerySignature {
   std::vector<std::string> genes;

@@ -58,7 +58,6 @@ struct Scores {
 
 enum class RankBy { kConnectivity, kCosine, kPearson };
 const engine::NameTable<RankBy>& name_table(RankBy);  // connectivity | cosine | pearson
-inline const char* rank_by_name(RankBy by) { return name_table(by).name(by); }
 inline double score_of(const Scores& s, RankBy by) {
   return by == RankBy::kCosine ? s.cosine : by == RankBy::kPearson ? s.pearson : s.connectivity();
 }

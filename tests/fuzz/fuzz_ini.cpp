@@ -1,9 +1,10 @@
 // libFuzzer target: the INI config files of --config (jobs/command_line.h: sections, `key = value` lines, then
 // Boost.Program_options' parser and typed values). Seeds: configs written by scripts/fuzz.sh.
 //
-// The options are a fixed set of every value type the commands use (integers, bounded integers, unsigned,
-// doubles, strings, choices, comma lists, switches), so a fuzzed value meets the same conversions and checks as
-// in `tessera impute --config`.
+// The options are a fixed set of every value type the commands use (integers, bounded knobs, unsigned, doubles,
+// strings, enum knobs, checked name lists, switches), declared the way the commands declare them
+// (engine/parameters.h knobs, jobs/command_line.h), so a fuzzed value meets the same conversions and checks as in
+// `tessera impute --config`.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -16,15 +17,34 @@ namespace po = boost::program_options;
 
 namespace {
 
-po::options_description command_options() {
+enum class Protocol { kFull, kSparse };
+const tessera::engine::NameTable<Protocol>& name_table(Protocol) {
+  static const tessera::engine::NameTable<Protocol> table{{Protocol::kFull, "full"}, {Protocol::kSparse, "sparse"}};
+  return table;
+}
+
+// Knobs of each kind a command declares: bounded integers and doubles, an enum, a switch.
+struct FuzzedKnobs {
+  int folds = 5;
+  double two_way_weight = 0.5;
+  Protocol protocol = Protocol::kFull;
+  bool only_imputed = false;
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(tessera::engine::knob("folds", self.folds, "integer with a bound").at_least(2));
+    declare(tessera::engine::knob("two_way_weight", self.two_way_weight, "double in a range").in(0.0, 1.0));
+    declare(tessera::engine::knob("protocol", self.protocol, "enum"));
+    declare(tessera::engine::knob("only_imputed", self.only_imputed, "switch").flag());
+  }
+};
+
+po::options_description command_options(FuzzedKnobs& knobs) {
   po::options_description options("fuzzed command");
   options.add_options()("seed", po::value<std::uint64_t>()->default_value(1), "unsigned")(
-      "num-cells", po::value<int>()->default_value(20), "integer")("folds", tessera::jobs::at_least<int>("folds", 2),
-                                                                   "integer with a bound")(
-      "protocol", tessera::jobs::one_of("protocol", {"full", "sparse"}), "one of a list")(
-      "max-rows", po::value<long>(), "integer")("two-way-weight", po::value<double>()->default_value(0.5), "double")(
-      "method", po::value<std::vector<std::string>>()->multitoken(), "comma list")(
-      "input", po::value<std::string>(), "path")("only-imputed", po::bool_switch(), "switch");
+      "num-cells", po::value<int>()->default_value(20), "integer")("max-rows", po::value<long>(), "integer")(
+      "method", tessera::jobs::name_list("method", {"all", "cell_mean", "ntk"}), "checked comma list")(
+      "input", po::value<std::string>(), "path");
+  tessera::jobs::add_knob_options(options, knobs);
   return options;
 }
 
@@ -39,7 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto& ctx = tessera::fuzz::one_rank();
   static const tessera::jobs::CommandSpec spec{"impute", "fuzzed", "fuzzed"};
   tessera::fuzz::read_bytes_as_file(data, size, ".ini", [&](const std::filesystem::path& path) {
-    const auto vm = tessera::jobs::parse_options(ctx, spec, command_options(), {"--config", path.string()});
+    FuzzedKnobs knobs;
+    const auto vm = tessera::jobs::parse_options(ctx, spec, command_options(knobs), {"--config", path.string()});
     if (vm)
       (void)tessera::jobs::split_list(vm->count("method") ? (*vm)["method"].as<std::vector<std::string>>()
                                                           : std::vector<std::string>{});

@@ -239,11 +239,11 @@ TEST(Cli, BadInputEndsWithAClearErrorAndNoOutput) {
   const std::vector<Case> cases = {
       {"impute --input /nonexistent/x.gctx", "/nonexistent/x.gctx' does not exist"},
       {"impute --methd all", "unrecognised option '--methd'"},
-      {"impute --method nosuch", "nosuch"},
+      {"impute --method nosuch", "tessera impute: --method 'nosuch' is not one of all | cell_mean | drug_mean"},
       {"impute --folds 4 --fold-file f.csv", "conflict"},
       {"impute --folds notanumber", "--folds"},
       {"impute --protocol dense", "dense"},
-      {"impute --center sometimes", "sometimes"},
+      {"impute --center sometimes", "tessera impute: --center 'sometimes' is not one of auto | none | required"},
       {"impute --reference-cell NOPE", "NOPE"},
       {"simulate --num-genes -5", "num_genes"},
       {"evaluate --predictions p.gctx", "--truth"},

@@ -158,7 +158,8 @@ TEST(CliCausal, BadInputEndsWithAClearError) {
       {"discover -i " + (dir / "d").string() + " --targets 1:X0", "DCDI folder names its settings"},
       {"discover -i " + (dir / "d").string() + " --dcdi-index 4", "data_interv4.npy"},
       {"discover -i " + (dir / "d").string() + " --order X0,X1", "--order must list every one of the 6"},
-      {"discover -i " + (dir / "d").string() + " --shrinkage lots", "--shrinkage 'lots'"},
+      {"discover -i " + (dir / "d").string() + " --shrinkage lots",
+       "tessera discover: --shrinkage 'lots' is invalid: the allowed values of shrinkage are auto or in [0, 1]"},
       {"discover -i " + (dir / "d").string() + " --truth " + (dir / "pool.csv").string(), "source"},
       {"design --pool " + (dir / "pool.csv").string(), "need --dag"},
       {"design --dag " + (dir / "dag.csv").string() + " --pool " + (dir / "pool.csv").string(), "NOT_A_NODE"},
@@ -166,7 +167,7 @@ TEST(CliCausal, BadInputEndsWithAClearError) {
       {"rank -q q.csv -l missing.gctx --pair-space latent", "add --pairs"},
       {"rank -q q.csv -l missing.gctx --pairs --pair-space latent --controls c.csv", "needs --model"},
       {"rank -q q.csv -l missing.gctx --pairs --pair-space protein",
-       "--pair-space 'protein' is not one of gene | latent"},
+       "tessera rank: --pair-space 'protein' is not one of gene | latent"},
   };
   for (const auto& c : cases) {
     for (int ranks : {1, 2}) {

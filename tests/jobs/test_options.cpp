@@ -3,6 +3,8 @@
 // reader accepts a section for every command of the command table.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -14,6 +16,7 @@
 
 #include "engine/error.h"
 #include "engine/parameters.h"
+#include "io/aggregate.h"
 #include "jobs/command_line.h"
 #include "jobs/commands.h"
 #include "solvers/causal/dag_simulation.h"
@@ -22,6 +25,7 @@
 #include "solvers/registry.h"
 #include "solvers/search/acquisition.h"
 #include "solvers/search/design.h"
+#include "solvers/search/query.h"
 #include "solvers/search/rank.h"
 #include "solvers/simulation/cmap_simulator.h"
 #include "tests/support/test_helpers.h"
@@ -252,6 +256,11 @@ TEST(NameTables, RoundTripAndRefuseUnknownNames) {
   expect_round_trip<solvers::ntk::PriorKind>({"reference", "all_cells", "similarity"}, "--ntk-prior");
   expect_round_trip<solvers::ntk::KernelSolverRequest>({"auto", "exact", "matrix_free"}, "--ntk-solver");
   expect_round_trip<solvers::imputation::Protocol>({"full", "sparse"}, "--protocol");
+  expect_round_trip<solvers::autoencoder::Activation>({"leaky_relu", "relu", "tanh", "linear"}, "--ae-activation");
+  expect_round_trip<solvers::autoencoder::OptimizerKind>({"adam", "sgd"}, "--ae-optimizer");
+  expect_round_trip<solvers::autoencoder::Device>({"cpu", "cuda"}, "--ae-device");
+  expect_round_trip<solvers::autoencoder::Transport>({"mean", "nearest"}, "--ae-transport");
+  expect_round_trip<io::ControlCentering>({"auto", "none", "required"}, "--center");
   expect_round_trip<Level>({"low", "high"}, "--toy-level");
   EXPECT_EQ(search::all_acquisitions().size(), 5u);
 }
@@ -288,11 +297,119 @@ TEST(ParameterStructs, DeclareEveryKnobOnceWithAValidDefault) {
   expect_declared_well<solvers::causal::DiscoveryParams>("discover");
   expect_declared_well<solvers::search::DesignParams>("design");
   expect_declared_well<solvers::search::RankOptions>("rank");
+  expect_declared_well<solvers::search::QueryOptions>("rank query");
   solvers::MethodParams methods;
   EXPECT_NO_THROW(methods.validate());
   methods.falrtc.lipschitz_shrink = 1;
   testing::expect_mentions(testing::error_of([&] { methods.validate(); }),
                            {"--falrtc-lipschitz-shrink 1 is invalid", "falrtc_lipschitz_shrink are in (0, 1)"});
+}
+
+// `tessera <name> args` checked the way `tessera sweep plan` checks a point (OptionCheck): the error its options
+// raise ("" when they parse) and its help text (the options with their defaults).
+struct Checked {
+  std::string error;
+  std::string help;
+};
+
+Checked check_command(const std::string& name, const std::vector<std::string>& args) {
+  Checked checked;
+  OptionCheck check;
+  const auto& table = commands();
+  const auto command = std::find_if(table.begin(), table.end(), [&](const Command& c) { return c.spec.name == name; });
+  EXPECT_NE(command, table.end()) << name;
+  if (command == table.end()) return checked;
+  try {
+    command->run(engine::Context(), args);
+    ADD_FAILURE() << "tessera " << name << " ran past its options";
+  } catch (const OptionsChecked&) {
+  } catch (const Error& e) {
+    checked.error = e.what();
+  }
+  std::ostringstream help;
+  if (check.options() != nullptr) help << *check.options();
+  checked.help = help.str();
+  return checked;
+}
+
+// The refusal of `args` by `tessera <name>`, as parse_options words it.
+void expect_refused(const std::string& name, const std::vector<std::string>& args, const std::string& why) {
+  testing::expect_mentions(check_command(name, args).error,
+                           {"tessera " + name + ": " + why + "; run 'tessera " + name + " --help' for the options"});
+}
+
+// The help of `tessera <name>` holds each of `expected`, read with every run of spaces and line breaks as one
+// space (Boost wraps long help lines).
+void expect_help_shows(const std::string& name, const std::vector<std::string>& expected,
+                       const std::vector<std::string>& required = {}) {
+  auto checked = check_command(name, required);
+  EXPECT_EQ(checked.error, "") << name;
+  std::string help;
+  for (const char c : checked.help)
+    if (!(std::isspace(static_cast<unsigned char>(c)) && !help.empty() && help.back() == ' '))
+      help += std::isspace(static_cast<unsigned char>(c)) ? ' ' : c;
+  checked.help = help;
+  for (const auto& text : expected)
+    EXPECT_NE(checked.help.find(text), std::string::npos) << text << "\n" << checked.help;
+}
+
+// The options that were checked by hand (or only when the command ran) are knobs or checked lists now: a bad
+// value is refused while parsing, so at `tessera sweep plan` too, in the knob's words.
+TEST(CommandOptions, RankQueryKnobsAndPairSpace) {
+  expect_help_shows("rank", {"--min-genes arg (=50)", "--set-size arg (=100)", "--weight-power arg (=1)",
+                             "--pair-space arg (=gene)", "one of gene | latent"});
+  expect_refused("rank", {"--min-genes", "0"},
+                 "--min-genes 0 is invalid: the allowed values of min_genes are at least 1");
+  expect_refused("rank", {"--set-size", "0"}, "--set-size 0 is invalid: the allowed values of set_size are at least 1");
+  expect_refused("rank", {"--weight-power", "-0.5"},
+                 "--weight-power -0.5 is invalid: the allowed values of weight_power are at least 0");
+  expect_refused("rank", {"--pair-space", "protein"}, "--pair-space 'protein' is not one of gene | latent");
+  EXPECT_EQ(
+      check_command("rank", {"--min-genes", "1", "--set-size", "1", "--weight-power", "0", "--pair-space", "latent"})
+          .error,
+      "");
+}
+
+TEST(CommandOptions, CenterTakesTheNamesOfControlCentering) {
+  expect_help_shows("impute", {"--center arg (=auto)"});
+  const std::vector<std::string> predictions{"--predictions", "p.gctx"};  // evaluate's required option
+  expect_help_shows("evaluate", {"--center arg (=auto)"}, predictions);
+  expect_refused("impute", {"--center", "sometimes"}, "--center 'sometimes' is not one of auto | none | required");
+  expect_refused("evaluate", {"--predictions", "p.gctx", "--center", "sometimes"},
+                 "--center 'sometimes' is not one of auto | none | required");
+  for (const char* name : {"auto", "none", "required"})
+    EXPECT_EQ(check_command("impute", {"--center", name}).error, "");
+}
+
+TEST(CommandOptions, DiscoverBootstrapShrinkageAndFormat) {
+  expect_help_shows("discover", {"--bootstrap arg (=0)", "--shrinkage arg (=auto)"});
+  expect_refused("discover", {"--bootstrap", "-1"},
+                 "--bootstrap -1 is invalid: the allowed values of bootstrap are at least 0");
+  for (const char* bad : {"lots", "1.5", "-0.1", "0.5x"})
+    expect_refused(
+        "discover", {"--shrinkage", bad},
+        "--shrinkage '" + std::string(bad) + "' is invalid: the allowed values of shrinkage are auto or in [0, 1]");
+  expect_help_shows("discover", {"--format arg (=auto)"});
+  expect_refused("discover", {"--format", "xml"}, "--format 'xml' is not one of auto | csv | dcdi | gctx");
+  expect_refused("design", {"--format", "CSV"}, "--format 'CSV' is not one of auto | csv | dcdi | gctx");
+  for (const char* good : {"auto", "0", "0.25", "1"})
+    EXPECT_EQ(check_command("discover", {"--shrinkage", good}).error, "");
+}
+
+TEST(CommandOptions, ListsOfNamesAreCheckedAgainstTheirTable) {
+  expect_help_shows("design", {"-a [ --acquisition ] arg", "greedy | variance | ucb | mi | random; default all"});
+  expect_refused("design", {"--acquisition", "greedy,best"},
+                 "--acquisition 'best' is not one of greedy | variance | ucb | mi | random");
+  expect_refused("design", {"-a", "ucb", "-a", "Greedy"},
+                 "--acquisition 'Greedy' is not one of greedy | variance | ucb | mi | random");
+  EXPECT_EQ(check_command("design", {"--acquisition", "greedy, mi", "-a", "random"}).error, "");
+
+  std::string methods = "all";
+  for (const auto& name : solvers::imputation_methods()) methods += " | " + name;
+  expect_help_shows("impute", {"-m [ --method ] arg", "(comma list of " + methods + "); default all"});
+  expect_refused("impute", {"--method", "two_way_mean,nosuch"}, "--method 'nosuch' is not one of " + methods);
+  EXPECT_EQ(check_command("impute", {"--method", "all"}).error, "");
+  EXPECT_EQ(check_command("impute", {"--method", "cell_mean,dnpp", "-m", "ntk"}).error, "");
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
-// `tessera train` end to end on 2 ranks: SIGUSR2 sent to mpirun (as Slurm's --signal does) checkpoints at the
-// next step and exits with kExitRequeue; `--resume` then finishes the run, bit-identical to an uninterrupted one.
+// `tessera train` end to end on 2 ranks: a SIGUSR2 checkpoints at the next step and exits with kExitRequeue;
+// `--resume` then finishes the run, bit-identical to an uninterrupted one. The signal comes from the
+// TESSERA_TEST_TRAIN_SIGNAL_AT_STEP hook (jobs/train_command.cpp) at a known step, not from a kill racing the
+// training: the run cannot end before it. (tests/jobs/test_stop_signals.cpp sends real signals from outside.)
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -35,10 +37,11 @@ fs::path write_input(const fs::path& dir) {
   return file;
 }
 
-std::string train(const fs::path& input, const fs::path& out) {
+std::string train(const fs::path& input, const fs::path& out, const std::string& log_level = "warn") {
   return std::string(TESSERA_BIN) + " train --input " + quote(input.string()) + " --out " + quote(out.string()) +
          " --ae-width 16 --ae-batch-size 16 --ae-max-epochs 60 --ae-threads 1 --ae-learning-rate 1e-3 --zscore"
-         " --log-level warn";
+         " --log-level " +
+         log_level;
 }
 
 }  // namespace
@@ -53,24 +56,29 @@ TEST(TrainCommand, SignalCheckpointsAndResumeIsBitIdentical) {
   ASSERT_EQ(full.exit_code, 0) << full.output;
   EXPECT_TRUE(fs::exists(dir / "full" / "latent.gctx"));
 
-  // Signal once the first epoch's checkpoint exists, i.e. mid-run: 59 of the 60 epochs (seconds of training) are
-  // left, against the 0.05 s poll and mpirun's forwarding. A run that ends anyway is a failure, not a skip: the
-  // resume below would otherwise go unchecked.
-  const fs::path latest = dir / "cut" / "checkpoints" / "latest";
-  const auto cut = run_command(mpirun(2) + " " + train(input, dir / "cut") + " & job=$!; i=0; while [ ! -s " +
-                                   quote(latest.string()) + " ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; " +
-                                   "kill -USR2 $job; wait $job",
-                               280);
-  ASSERT_NE(cut.exit_code, 0) << "the run finished before the signal arrived, so the resume was not tested\n"
-                              << cut.output;
-  ASSERT_EQ(cut.exit_code, tessera::engine::kExitRequeue) << cut.output;
+  // 400 profiles in batches of 16: 25 steps per epoch. Rank 0 is signalled after step 40 (mid-epoch 2, so the
+  // resume must also restore the epoch's permutation and partial loss); both ranks stop there. Any other end
+  // (finished, crashed, stopped elsewhere) fails here: the resume below would go unchecked.
+  const auto cut =
+      run_command("TESSERA_TEST_TRAIN_SIGNAL_AT_STEP=40 " + mpirun(2) + " " + train(input, dir / "cut", "info"), 280);
+  ASSERT_EQ(cut.exit_code, tessera::engine::kExitRequeue) << "the run was not stopped by the signal\n" << cut.output;
+  EXPECT_NE(cut.output.find("train: stopped on SIGUSR2 at step 40"), std::string::npos) << cut.output;
   const auto stopped = ae::read_checkpoint(ae::latest_checkpoint(dir / "cut" / "checkpoints"));
+  ASSERT_EQ(stopped.global_step, 40);
+  EXPECT_EQ(stopped.epoch, 1);
+  EXPECT_EQ(stopped.step_in_epoch, 15);
+  EXPECT_FALSE(fs::exists(dir / "cut" / "latent.gctx")) << "a stopped run writes no outputs";
 
-  const auto resumed = run_command(mpirun(2) + " " + train(input, dir / "cut") + " --resume", 280);
+  // A run that ignored the checkpoint and started over would end with the same parameters: the log must say it
+  // resumed.
+  const auto resumed = run_command(mpirun(2) + " " + train(input, dir / "cut", "info") + " --resume", 280);
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("at epoch 1, step 40"), std::string::npos)
+      << "the run did not resume from the step-40 checkpoint\n"
+      << resumed.output;
   const auto a = ae::read_checkpoint(ae::latest_checkpoint(dir / "full" / "checkpoints"));
   const auto b = ae::read_checkpoint(ae::latest_checkpoint(dir / "cut" / "checkpoints"));
-  EXPECT_LT(stopped.global_step, b.global_step);
+  EXPECT_EQ(a.global_step, 60 * 25);
   EXPECT_EQ(a.global_step, b.global_step);
   EXPECT_EQ(a.parameters, b.parameters) << "stopped at step " << stopped.global_step;
   EXPECT_EQ(a.adam_m, b.adam_m);

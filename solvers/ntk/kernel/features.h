@@ -46,8 +46,6 @@ namespace tessera::solvers::ntk {
 enum class PriorKind { kReference, kAllCells, kSimilarity };
 
 const engine::NameTable<PriorKind>& name_table(PriorKind);  // reference | all_cells | similarity
-// The table's two directions; parse_prior throws tessera::Error listing the valid names.
-inline PriorKind parse_prior(const std::string& name) { return name_table(PriorKind{}).parse(name, "ntk_prior"); }
 inline std::string prior_name(PriorKind prior) { return name_table(prior).name(prior); }
 
 struct FeatureOptions {

@@ -4,8 +4,6 @@
 #include <cmath>
 #include <numbers>
 
-#include "engine/error.h"
-
 namespace tessera::solvers::ntk {
 
 namespace {
@@ -34,13 +32,6 @@ inline double ntk_general(double rho, int depth, double bias_sq) {
 }
 
 }  // namespace
-
-void NtkShape::validate() const {
-  TESSERA_CHECK(depth >= 1 && depth <= 100, "ntk_depth = ", depth, " is invalid: use 1 (one hidden layer, the ",
-                "published kernel) up to 100");
-  TESSERA_CHECK(std::isfinite(bias) && bias >= 0.0, "ntk_bias = ", bias,
-                " is invalid: use a finite first-layer bias >= 0 (0 = no bias)");
-}
 
 double kappa0(double rho) { return (std::numbers::pi - std::acos(clip(rho))) * kInvPi; }
 

@@ -22,14 +22,23 @@
 
 #include <cstdint>
 
+#include "engine/parameters.h"
+
 namespace tessera::solvers::ntk {
 
 struct NtkShape {
-  int depth = 1;      // hidden layers, >= 1
-  double bias = 0.0;  // first-layer bias b, >= 0 (0 = no bias)
+  int depth = 1;      // hidden layers
+  double bias = 0.0;  // first-layer bias b (0 = no bias)
 
-  // Throws tessera::Error naming the bad field.
-  void validate() const;
+  // The knobs ntk_depth and ntk_bias, each range written here once. Self is NtkShape or a struct with the same
+  // depth and bias members: NtkParams declares its depth and bias through this.
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("ntk_depth", self.depth, "NTK: hidden layers of the ReLU network").in(1, 100));
+    declare(engine::knob("ntk_bias", self.bias, "NTK: first-layer bias (0 = none)").at_least(0.0));
+  }
+  // Throws tessera::Error naming the bad knob and its allowed values.
+  void validate() const { engine::check_knobs(*this); }
 };
 
 double kappa0(double rho);

@@ -184,14 +184,11 @@ ExactResult solve_distributed(const engine::Context& ctx, const KernelOperator& 
 }  // namespace
 
 void ExactOptions::validate() const {
-  TESSERA_CHECK(std::isfinite(jitter) && jitter > 0.0 && jitter < 1.0, "ntk_jitter = ", jitter,
-                " is invalid: use a relative jitter in (0, 1), e.g. 1e-10");
+  engine::check_knobs(*this);
   TESSERA_CHECK(std::isfinite(jitter_growth) && jitter_growth > 1.0, "ntk exact solve: jitter growth ", jitter_growth,
                 " must exceed 1");
   TESSERA_CHECK(std::isfinite(max_jitter) && max_jitter >= jitter, "ntk exact solve: max jitter ", max_jitter,
                 " must be at least ntk_jitter = ", jitter);
-  TESSERA_CHECK(block_size >= 1 && block_size <= 4096, "ntk_block_size = ", block_size,
-                " is invalid: use 1..4096 (ScaLAPACK block size, 64-256 is usual)");
 }
 
 ExactResult solve_exact(const engine::Context& ctx, const KernelOperator& kernel, const engine::RowShardedMatrix& rhs,

@@ -19,17 +19,29 @@
 #include <cstdint>
 
 #include "engine/context.h"
+#include "engine/parameters.h"
 #include "engine/sharded_matrix.h"
 #include "solvers/ntk/solve/kernel_operator.h"
 
 namespace tessera::solvers::ntk {
 
 struct ExactOptions {
-  double jitter = 1e-10;          // first relative jitter tried after a failed factorisation (> 0)
+  double jitter = 1e-10;          // first relative jitter tried after a failed factorisation
   double jitter_growth = 100;     // factor between attempts (> 1)
-  double max_jitter = 1e-4;       // give up (tessera::Error) beyond this relative jitter
+  double max_jitter = 1e-4;       // give up (tessera::Error) beyond this relative jitter (>= jitter)
   std::int64_t block_size = 128;  // ScaLAPACK block (and tile) size
 
+  // The knobs ntk_jitter and ntk_block_size, each range written here once. Self is ExactOptions or a struct with
+  // the same jitter and block_size members: KernelSolveParams declares its own (copied here) through this.
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("ntk_jitter", self.jitter, "NTK: first relative diagonal jitter tried if Cholesky fails")
+                .above(0.0)
+                .below(1.0));
+    declare(
+        engine::knob("ntk_block_size", self.block_size, "NTK: ScaLAPACK block size of the exact solver, usually 64-256")
+            .in(1, 4096));
+  }
   // Throws tessera::Error naming the bad field.
   void validate() const;
 };

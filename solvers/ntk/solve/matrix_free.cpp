@@ -435,12 +435,9 @@ class PcgRun {
 }  // namespace
 
 void MatrixFreeParams::validate() const {
+  engine::check_knobs(*this);
   TESSERA_CHECK(std::isfinite(lambda) && lambda >= 0, "matrix-free solver: lambda = ", lambda,
                 " must be finite and >= 0");
-  TESSERA_CHECK(tolerance > 0 && tolerance < 1, "matrix-free solver: tolerance = ", tolerance, " must lie in (0, 1)");
-  TESSERA_CHECK(max_iterations >= 1, "matrix-free solver: max_iterations = ", max_iterations, " must be >= 1");
-  TESSERA_CHECK(num_centres >= 0, "matrix-free solver: num_centres = ", num_centres,
-                " must be >= 0 (0 turns the preconditioner off)");
   TESSERA_CHECK(std::isfinite(preconditioner_shift), "matrix-free solver: preconditioner_shift must be finite");
   TESSERA_CHECK(preconditioner_shift < 0 || num_centres == 0 || lambda + preconditioner_shift > 0,
                 "matrix-free solver: lambda + preconditioner_shift must be > 0 (got ", lambda, " + ",
@@ -452,7 +449,6 @@ void MatrixFreeParams::validate() const {
   TESSERA_CHECK(std::isfinite(memory_budget_bytes) && memory_budget_bytes >= 0,
                 "matrix-free solver: memory_budget_bytes = ", memory_budget_bytes, " must be >= 0 (0 = automatic)");
   TESSERA_CHECK(threads >= 0, "matrix-free solver: threads = ", threads, " must be >= 0 (0 = automatic)");
-  TESSERA_CHECK(checkpoint_every >= 0, "matrix-free solver: checkpoint_every = ", checkpoint_every, " must be >= 0");
   TESSERA_CHECK(!resume || !checkpoint_path.empty(), "matrix-free solver: resume needs a checkpoint_path");
 }
 

@@ -36,14 +36,15 @@
 #include <vector>
 
 #include "engine/context.h"
+#include "engine/parameters.h"
 #include "solvers/ntk/solve/kernel_operator.h"
 
 namespace tessera::solvers::ntk {
 
 struct MatrixFreeParams {
   double lambda = 0.0;               // added to K's diagonal; >= 0 (0 allowed: the NTK is positive definite)
-  double tolerance = 1e-6;           // per column, relative residual ||r|| / ||y||; in (0, 1)
-  int max_iterations = 1000;         // per column batch; >= 1
+  double tolerance = 1e-6;           // per column, relative residual ||r|| / ||y||
+  int max_iterations = 1000;         // per column batch
   std::int64_t num_centres = 1000;   // Nystrom centres M (clipped to N); 0 = no preconditioner (plain CG)
   double preconditioner_shift = -1;  // mu - lambda of the preconditioner; < 0 = automatic (nystrom.h)
   std::uint64_t seed = 0;            // centre sampling
@@ -56,6 +57,23 @@ struct MatrixFreeParams {
   int checkpoint_every = 0;          // iterations between checkpoints; 0 = only when stopped
   bool resume = false;               // continue from checkpoint_path when it exists (else start afresh)
 
+  // The fields users set, as the NTK imputers' knobs (KernelSolveParams declares them through this); the other
+  // fields are set by code and checked in validate().
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("ntk_cg_tolerance", self.tolerance,
+                         "NTK matrix-free: relative residual per gene at which PCG stops")
+                .above(0.0)
+                .below(1.0));
+    declare(
+        engine::knob("ntk_cg_max_iterations", self.max_iterations, "NTK matrix-free: most PCG iterations").at_least(1));
+    declare(engine::knob("ntk_nystrom_centres", self.num_centres,
+                         "NTK matrix-free: Nystrom preconditioner centres (0 = plain CG)")
+                .at_least(0));
+    declare(engine::knob("ntk_checkpoint_every", self.checkpoint_every,
+                         "NTK matrix-free: PCG iterations between checkpoints (0 = only when stopped by a signal)")
+                .at_least(0));
+  }
   // Throws tessera::Error naming the first option out of range and its allowed range. Local.
   void validate() const;
 };

@@ -3,7 +3,8 @@
 //  - P ranks with global batch B take the same steps as 1 rank with batch B (float tolerance stated below);
 //  - a run stopped at a random step (the signal flag, engine/signals.h) and resumed from its checkpoint ends
 //    bit-identical to an uninterrupted run on the same rank count;
-//  - damaged, foreign or mismatched checkpoints give clear errors.
+//  - damaged, foreign or mismatched checkpoints give clear errors;
+//  - the knobs' checkpoint text (params_as_text) is byte for byte what older builds wrote, enums by name.
 // Determinism needs: one LibTorch thread (ae_threads = 1; BLAS splits sums by thread count) and a fixed rank
 // count; nothing else (the permutations and initial weights come from engine::RandomStream, not torch's RNG).
 #include <gtest/gtest.h>
@@ -224,7 +225,93 @@ TEST(AutoencoderTraining, BadCheckpointsGiveClearErrors) {
 TEST(AutoencoderTraining, CudaDeviceNeedsACudaBuild) {
   const Context self(MPI_COMM_SELF);
   auto params = small_params();
-  params.device = "cuda";
+  params.device = ae::Device::kCuda;
   tessera::testing::expect_mentions(tessera::testing::error_of([&] { ae::Trainer(self, params, 4); }),
                                     {"built without CUDA"});
+}
+
+// The knobs as a checkpoint stores them (/params, which resume compares): exactly the text Tessera wrote when
+// ae_activation, ae_optimizer, ae_device and ae_transport were strings, so that old checkpoints still resume. An
+// enum knob is its table name, never its number.
+TEST(AutoencoderParams, CheckpointTextIsUnchangedAndNamesTheEnums) {
+  using Text = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(ae::params_as_text(ae::AutoencoderParams{}), (Text{{"ae_width", "1024"},
+                                                               {"ae_depth", "1"},
+                                                               {"ae_activation", "leaky_relu"},
+                                                               {"ae_leaky_slope", "0.01"},
+                                                               {"ae_bias", "false"},
+                                                               {"ae_optimizer", "adam"},
+                                                               {"ae_learning_rate", "0.0001"},
+                                                               {"ae_adam_beta1", "0.90000000000000002"},
+                                                               {"ae_adam_beta2", "0.999"},
+                                                               {"ae_adam_eps", "1e-08"},
+                                                               {"ae_batch_size", "128"},
+                                                               {"ae_max_epochs", "100"},
+                                                               {"ae_loss_threshold", "0"},
+                                                               {"ae_seed", "1"},
+                                                               {"ae_device", "cpu"},
+                                                               {"ae_threads", "0"},
+                                                               {"ae_transport", "mean"},
+                                                               {"ae_transport_neighbours", "3"}}));
+  ae::AutoencoderParams p;
+  p.width = 8;
+  p.depth = 2;
+  p.activation = ae::Activation::kTanh;
+  p.leaky_slope = 0.2;
+  p.bias = true;
+  p.optimizer = ae::OptimizerKind::kSgd;
+  p.learning_rate = 0.1;
+  p.batch_size = 5;
+  p.max_epochs = 7;
+  p.loss_threshold = 1e-3;
+  p.seed = 42;
+  p.device = ae::Device::kCuda;
+  p.threads = 1;
+  p.transport = ae::Transport::kNearest;
+  p.transport_neighbours = 2;
+  EXPECT_EQ(ae::params_as_text(p), (Text{{"ae_width", "8"},
+                                         {"ae_depth", "2"},
+                                         {"ae_activation", "tanh"},
+                                         {"ae_leaky_slope", "0.20000000000000001"},
+                                         {"ae_bias", "true"},
+                                         {"ae_optimizer", "sgd"},
+                                         {"ae_learning_rate", "0.10000000000000001"},
+                                         {"ae_adam_beta1", "0.90000000000000002"},
+                                         {"ae_adam_beta2", "0.999"},
+                                         {"ae_adam_eps", "1e-08"},
+                                         {"ae_batch_size", "5"},
+                                         {"ae_max_epochs", "7"},
+                                         {"ae_loss_threshold", "0.001"},
+                                         {"ae_seed", "42"},
+                                         {"ae_device", "cuda"},
+                                         {"ae_threads", "1"},
+                                         {"ae_transport", "nearest"},
+                                         {"ae_transport_neighbours", "2"}}));
+  p.activation = ae::Activation::kRelu;
+  EXPECT_EQ(ae::params_as_text(p)[2].second, "relu");
+  p.activation = ae::Activation::kLinear;
+  EXPECT_EQ(ae::params_as_text(p)[2].second, "linear");
+}
+
+// A checkpoint trained with other choices refuses to resume, naming both by name.
+TEST(AutoencoderTraining, ResumeWithAnotherActivationIsRefusedByName) {
+  const Context world;
+  const Context self(MPI_COMM_SELF);
+  if (!world.is_root()) return;  // local
+  const fs::path folder = fs::temp_directory_path() / ("tessera-ae-activation-" + std::to_string(::getpid()));
+  fs::remove_all(folder);
+  fs::create_directories(folder);
+  ae::Trainer trainer(self, small_params(), 10);
+  auto state = trainer.state();
+  state.global_step = 2;
+  ae::write_checkpoint(folder, state);
+  auto tanh = small_params();
+  tanh.activation = ae::Activation::kTanh;
+  ae::Trainer other(self, tanh, 10);
+  ae::TrainOptions options;
+  options.checkpoint_folder = folder;
+  options.resume = true;
+  tessera::testing::expect_mentions(tessera::testing::error_of([&] { other.fit(data(10, 20), options); }),
+                                    {"ae_activation=leaky_relu", "ae_activation=tanh"});
+  fs::remove_all(folder);
 }

@@ -64,7 +64,7 @@ ae::ProfileScaling random_scaling(Eigen::Index genes, std::uint64_t seed) {
 std::unique_ptr<ae::Trainer> linear_model(const Context& ctx, const Eigen::MatrixXd& basis) {
   ae::AutoencoderParams p;
   p.width = int(basis.cols());
-  p.activation = "linear";
+  p.activation = ae::Activation::kLinear;
   p.threads = 1;
   auto trainer = std::make_unique<ae::Trainer>(ctx, p, basis.rows());
   auto state = trainer->state();
@@ -256,6 +256,29 @@ TEST(LatentPairs, RankedTopKNeverMixesCellTypesAndIsTheSameOnAnyRankCount) {
       EXPECT_EQ(serial.top[r].score, result.top[r].score) << r;
     }
   }
+}
+
+// A checkpoint's /params text reads back into the same knobs, enum knobs by their names (the device forced to
+// cpu: inference here is CPU-only); a name outside a knob's table is an error naming the knob and the text.
+TEST(LatentPairs, CheckpointParamsReadBackByName) {
+  ae::AutoencoderParams p;
+  p.width = 8;
+  p.activation = ae::Activation::kTanh;
+  p.optimizer = ae::OptimizerKind::kSgd;
+  p.device = ae::Device::kCuda;
+  p.transport = ae::Transport::kNearest;
+  std::vector<std::string> names, values;
+  for (const auto& [name, value] : ae::params_as_text(p)) names.push_back(name), values.push_back(value);
+  const auto q = ae::params_from_text(names, values);
+  EXPECT_EQ(q.width, 8);
+  EXPECT_EQ(q.activation, ae::Activation::kTanh);
+  EXPECT_EQ(q.optimizer, ae::OptimizerKind::kSgd);
+  EXPECT_EQ(q.device, ae::Device::kCpu);
+  EXPECT_EQ(q.transport, ae::Transport::kNearest);
+  const auto activation = std::find(names.begin(), names.end(), "ae_activation") - names.begin();
+  values[std::size_t(activation)] = "gelu";
+  tessera::testing::expect_mentions(tessera::testing::error_of([&] { ae::params_from_text(names, values); }),
+                                    {"checkpoint parameter ae_activation has an unreadable value 'gelu'"});
 }
 
 TEST(LatentPairs, ModelOfOtherGenesIsAnError) {

@@ -17,9 +17,10 @@ namespace {
 tessera::io::PerturbationTable shared_effect_table(int genes, int cells, int perts) {
   tessera::engine::RandomStream random(23, "test/ae/table");
   tessera::io::PerturbationTable t;
-  for (int g = 0; g < genes; ++g) t.genes.push_back("g" + std::to_string(g));
-  for (int c = 0; c < cells; ++c) t.cells.push_back("c" + std::to_string(c));
-  for (int p = 0; p < perts; ++p) t.perts.push_back("p" + std::to_string(p));
+  // append(), not "g" + ...: GCC 12 warns falsely (-Wrestrict) on a literal + a temporary string.
+  for (int g = 0; g < genes; ++g) t.genes.push_back(std::string("g").append(std::to_string(g)));
+  for (int c = 0; c < cells; ++c) t.cells.push_back(std::string("c").append(std::to_string(c)));
+  for (int p = 0; p < perts; ++p) t.perts.push_back(std::string("p").append(std::to_string(p)));
   Eigen::MatrixXd effect(genes, perts);
   for (int i = 0; i < effect.size(); ++i) effect.data()[i] = random.normal();
   t.controls.resize(genes, cells);
@@ -58,7 +59,7 @@ TEST(LatentTransport, RecoversSharedDrugEffects) {
     train[std::size_t(table.entry(0, p))] = 0;
     queries.push_back(table.entry(0, p));
   }
-  for (const char* transport : {"mean", "nearest"}) {
+  for (const auto transport : {ae::Transport::kMean, ae::Transport::kNearest}) {
     auto params = quick_params();
     params.transport = transport;
     params.transport_neighbours = 2;
@@ -68,7 +69,7 @@ TEST(LatentTransport, RecoversSharedDrugEffects) {
     ASSERT_EQ(predicted.cols(), 3);
     for (int q = 0; q < 3; ++q)
       EXPECT_GT(cosine(predicted.col(q), table.values.col(queries[std::size_t(q)])), 0.8)
-          << transport << " query " << q;
+          << name_table(transport).name(transport) << " query " << q;
   }
 }
 

@@ -80,7 +80,7 @@ TEST(LinearAutoencoder, TrainedLinearNetworkApproachesTheClosedForm) {
 
   ae::AutoencoderParams params;
   params.width = k;
-  params.activation = "linear";
+  params.activation = ae::Activation::kLinear;
   params.learning_rate = 1e-2;
   params.batch_size = 32;
   params.max_epochs = 300;

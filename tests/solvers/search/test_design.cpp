@@ -75,8 +75,8 @@ TEST(Design, LoopFindsTheAnalyticOptimum) {
     const auto instance = make_instance(params, 1);
     const auto trace = run_design(world, instance, params, acquisition);
     ASSERT_EQ(trace.distance.size(), 3u);
-    EXPECT_LT((trace.recommendation - instance.optimum).norm(), 0.1) << acquisition_name(acquisition);
-    EXPECT_LT(trace.distance.back(), 0.1) << acquisition_name(acquisition);
+    EXPECT_LT((trace.recommendation - instance.optimum).norm(), 0.1) << name_table(acquisition).name(acquisition);
+    EXPECT_LT(trace.distance.back(), 0.1) << name_table(acquisition).name(acquisition);
   }
 }
 
@@ -104,7 +104,8 @@ TEST(Design, AnyRankCountGivesTheSameAnswer) {
     const auto serial = run_design(self, instance, params, acquisition);
     ASSERT_EQ(spread.chosen.size(), serial.chosen.size());
     for (std::size_t r = 0; r < spread.chosen.size(); ++r)
-      EXPECT_EQ((spread.chosen[r] - serial.chosen[r]).norm(), 0.0) << acquisition_name(acquisition) << " " << r;
+      EXPECT_EQ((spread.chosen[r] - serial.chosen[r]).norm(), 0.0)
+          << name_table(acquisition).name(acquisition) << " " << r;
     EXPECT_EQ(spread.distance, serial.distance);
   }
   const auto all = design_study(world, params, all_acquisitions()).distance;

@@ -149,7 +149,7 @@ TEST(Scores, AQueryNear1e308ScoresAsTheScaledDownQuery) {
   EXPECT_NEAR(a.cosine, c.cosine, 1e-12);
   EXPECT_NEAR(a.pearson, c.pearson, 1e-12);
   for (const auto by : {RankBy::kCosine, RankBy::kPearson, RankBy::kConnectivity})
-    EXPECT_EQ(small.score(kSignature, by), big.score(kSignature, by)) << rank_by_name(by);
+    EXPECT_EQ(small.score(kSignature, by), big.score(kSignature, by)) << name_table(by).name(by);
 }
 
 io::MetaTable gene_rows(int genes) {
@@ -231,7 +231,7 @@ TEST(Rank, PlantedReverseDrugRanksFirst) {
     options.progress = false;
     const auto result = rank_candidates(world, library, query, options);
     ASSERT_EQ(result.top.size(), 5u);
-    EXPECT_EQ(result.top[0].first, 37) << rank_by_name(by);
+    EXPECT_EQ(result.top[0].first, 37) << name_table(by).name(by);
     EXPECT_EQ(result.top[0].second, -1);
     EXPECT_EQ(result.candidates, 60);
   }

@@ -398,8 +398,8 @@ TEST(PairFeatures, Errors) {
   }
   train[std::size_t(table.entry(1, 0))] = 0;
   EXPECT_NO_THROW(PairFeatures(table, train, options));
-  EXPECT_EQ(parse_prior("all_cells"), PriorKind::kAllCells);
-  EXPECT_THROW(parse_prior("mcf7"), Error);
+  EXPECT_EQ(name_table(PriorKind{}).parse("all_cells", "ntk_prior"), PriorKind::kAllCells);
+  EXPECT_THROW(name_table(PriorKind{}).parse("mcf7", "ntk_prior"), Error);
 }
 
 }  // namespace

@@ -1,18 +1,28 @@
 // The generic kernel-solve layer's parameters (solvers/ntk/solve/kernel_regression.h): the one memory knob, the
-// knob names in its messages, and the checkpoint file that names a problem. One rank.
+// knob names in its messages, and the checkpoint file that names a problem; and the range of every NTK knob,
+// declared once and checked the same by the imputer and by the struct below it that library callers use. One rank.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "engine/context.h"
 #include "engine/error.h"
+#include "engine/parameters.h"
+#include "solvers/ntk/kernel/kernel.h"
 #include "solvers/ntk/ntk_imputer.h"
+#include "solvers/ntk/solve/exact.h"
 #include "solvers/ntk/solve/kernel_regression.h"
+#include "solvers/ntk/solve/matrix_free.h"
 
 namespace tessera::solvers::ntk {
 namespace {
@@ -63,6 +73,158 @@ TEST(KernelSolveParams, MessagesNameTheKnobsUsersSet) {
   params.memory_gb = 1;
   params.jitter = 0;
   EXPECT_NE(message_of(params).find("jitter"), std::string::npos) << message_of(params);
+}
+
+// The message of the tessera::Error that `check` throws, without its " [file:line]"; "" when it throws nothing.
+std::string refusal_of(const std::function<void()>& check) {
+  try {
+    check();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    return what.substr(0, what.rfind(" ["));
+  }
+  return "";
+}
+
+// One NTK knob with a range: what --help says it allows, values just outside the range (as the message writes
+// them) and the bounds themselves (just inside an open bound), and the check of the struct that declares it for
+// library callers (bench/, the solver tests), which must say the same as the imputer's.
+struct RangedKnob {
+  const char* name;
+  const char* allowed;
+  std::function<void(NtkParams&, double)> set;
+  std::vector<std::pair<double, const char*>> refused;
+  std::vector<double> accepted;
+  std::function<void(const NtkParams&)> library_check;  // empty: the knob belongs to NtkParams itself
+};
+
+void check_shape(const NtkParams& p) { NtkShape{p.depth, p.bias}.validate(); }
+void check_exact(const NtkParams& p) {
+  ExactOptions exact;
+  exact.jitter = p.solve.jitter;
+  exact.max_jitter = std::max(exact.max_jitter, p.solve.jitter);  // as the imputer passes it
+  exact.block_size = p.solve.block_size;
+  exact.validate();
+}
+void check_solve(const NtkParams& p) { p.solve.validate(); }
+void check_matrix_free(const NtkParams& p) { p.solve.matrix_free.validate(); }
+
+const std::vector<RangedKnob>& ranged_knobs() {
+  static const std::vector<RangedKnob> knobs = {
+      {"ntk_alpha", "at least 0", [](NtkParams& p, double v) { p.alpha = v; }, {{-0.001, "-0.001"}}, {0.0}, {}},
+      {"ntk_beta", "at least 0", [](NtkParams& p, double v) { p.beta = v; }, {{-0.001, "-0.001"}}, {0.0}, {}},
+      {"ntk_depth",
+       "in [1, 100]",
+       [](NtkParams& p, double v) { p.depth = int(v); },
+       {{0, "0"}, {101, "101"}},
+       {1, 100},
+       check_shape},
+      {"ntk_bias",
+       "at least 0",
+       [](NtkParams& p, double v) { p.bias = v; },
+       {{-0.001, "-0.001"}, {NAN, "nan"}},
+       {0.0},
+       check_shape},
+      {"ntk_memory_gb",
+       "at least 0",
+       [](NtkParams& p, double v) { p.solve.memory_gb = v; },
+       {{-0.001, "-0.001"}, {INFINITY, "inf"}},
+       {0.0},
+       check_solve},
+      {"ntk_jitter",
+       "in (0, 1)",
+       [](NtkParams& p, double v) { p.solve.jitter = v; },
+       {{0.0, "0"}, {1.0, "1"}},
+       {1e-15, 0.999999},
+       check_exact},
+      {"ntk_block_size",
+       "in [1, 4096]",
+       [](NtkParams& p, double v) { p.solve.block_size = int(v); },
+       {{0, "0"}, {4097, "4097"}},
+       {1, 4096},
+       check_exact},
+      {"ntk_cg_tolerance",
+       "in (0, 1)",
+       [](NtkParams& p, double v) { p.solve.matrix_free.tolerance = v; },
+       {{0.0, "0"}, {1.0, "1"}},
+       {1e-15, 0.999999},
+       check_matrix_free},
+      {"ntk_cg_max_iterations",
+       "at least 1",
+       [](NtkParams& p, double v) { p.solve.matrix_free.max_iterations = int(v); },
+       {{0, "0"}},
+       {1},
+       check_matrix_free},
+      {"ntk_nystrom_centres",
+       "at least 0",
+       [](NtkParams& p, double v) { p.solve.matrix_free.num_centres = std::int64_t(v); },
+       {{-1, "-1"}},
+       {0},
+       check_matrix_free},
+      {"ntk_checkpoint_every",
+       "at least 0",
+       [](NtkParams& p, double v) { p.solve.matrix_free.checkpoint_every = int(v); },
+       {{-1, "-1"}},
+       {0},
+       check_matrix_free},
+  };
+  return knobs;
+}
+
+// Every knob, in --help order, and what each allows (what --help appends to its help): the ranged ones exactly
+// those of the table above.
+TEST(NtkKnobs, AreDeclaredOnceWithTheirRange) {
+  NtkParams params;
+  std::vector<std::string> names, ranged;
+  engine::declare_each(params, [&](const auto& knob) {
+    names.push_back(knob.name());
+    using Value = typename std::decay_t<decltype(knob)>::Value;
+    if constexpr (!std::is_enum_v<Value>) {
+      if (knob.allowed().empty()) return;
+      ranged.push_back(knob.name());
+      for (const auto& expected : ranged_knobs()) {
+        if (knob.name() == std::string(expected.name)) {
+          EXPECT_EQ(knob.allowed(), expected.allowed) << knob.name();
+        }
+      }
+    }
+  });
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"ntk_alpha", "ntk_beta", "ntk_depth", "ntk_bias", "ntk_prior",
+                                      "ntk_reference_cell", "ntk_reference_in_kernel", "ntk_solver", "ntk_memory_gb",
+                                      "ntk_jitter", "ntk_block_size", "ntk_cg_tolerance", "ntk_cg_max_iterations",
+                                      "ntk_nystrom_centres", "ntk_checkpoint_every", "ntk_checkpoint_dir"}));
+  std::vector<std::string> expected;
+  for (const auto& knob : ranged_knobs()) expected.push_back(knob.name);
+  EXPECT_EQ(ranged, expected);
+}
+
+// Each ranged knob refuses a value just outside its range, naming the option, the knob and the range, and
+// accepts its bounds; the struct that declares it says the same to library callers.
+TEST(NtkKnobs, RefuseValuesJustOutsideTheirRangeAndAcceptTheBounds) {
+  for (const auto& knob : ranged_knobs()) {
+    SCOPED_TRACE(knob.name);
+    const std::string option = "--" + engine::option_spelling(knob.name);
+    for (const auto& [value, text] : knob.refused) {
+      NtkParams params;
+      knob.set(params, value);
+      const std::string expected =
+          option + " " + text + " is invalid: the allowed values of " + knob.name + " are " + knob.allowed;
+      EXPECT_EQ(refusal_of([&] { params.validate(); }), expected);
+      EXPECT_EQ(refusal_of([&] { NtkImputer{params}; }), expected);
+      if (knob.library_check) {
+        EXPECT_EQ(refusal_of([&] { knob.library_check(params); }), expected);
+      }
+    }
+    for (const double value : knob.accepted) {
+      NtkParams params;
+      knob.set(params, value);
+      EXPECT_EQ(refusal_of([&] { params.validate(); }), "") << value;
+      if (knob.library_check) {
+        EXPECT_EQ(refusal_of([&] { knob.library_check(params); }), "") << value;
+      }
+    }
+  }
 }
 
 // A matrix-free solve with a checkpoint folder writes ntk_cg_<FNV-1a of training rows, queries, alpha, beta,
