@@ -63,7 +63,7 @@ void set_knob(solvers::MethodParams& params, const std::string& assignment) {
   TESSERA_CHECK(equals != std::string::npos, "--set expects knob=value, got '", assignment, "'");
   const std::string name = assignment.substr(0, equals), value = assignment.substr(equals + 1);
   bool found = false;
-  solvers::MethodParams::for_each_knob(params, [&](const char* knob, auto& field, const char*) {
+  engine::for_each_knob(params, [&](const char* knob, auto& field, const char*) {
     if (name != knob) return;
     found = true;
     using Value = std::remove_reference_t<decltype(field)>;
@@ -218,7 +218,7 @@ Row run_method(const engine::Context& world, const Options& o, const std::string
     for (std::int64_t e = 0; e < table.num_entries(); ++e)
       if (!table.observed[std::size_t(e)]) queries.push_back(e);
     Eigen::MatrixXd predicted;
-    if (imputer->distributes_itself()) {
+    if (imputer->distributes_itself(world, table)) {
       predicted = imputer->impute(world, table, table.observed, queries);
     } else if (world.is_root()) {
       predicted = imputer->impute(engine::Context(MPI_COMM_SELF), table, table.observed, queries);

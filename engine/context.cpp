@@ -33,6 +33,13 @@ Context::Context(MPI_Comm comm) : comm_(comm) {
   TESSERA_MPI(MPI_Comm_rank(node_comm, &node_rank_));
   TESSERA_MPI(MPI_Comm_size(node_comm, &node_size_));
   MPI_Comm_free(&node_comm);
+  ranks_sharing_node_ = node_size_;
+}
+
+Context Context::alone() const {
+  Context self(MPI_COMM_SELF);
+  self.ranks_sharing_node_ = ranks_sharing_node_;
+  return self;
 }
 
 namespace {
@@ -55,13 +62,15 @@ double available_memory(double fallback) {
 
 int Context::threads_per_rank() const {
   const int hardware = int(std::max(1u, std::thread::hardware_concurrency()));
-  return std::max(1, hardware / std::max(1, node_size_));
+  return std::max(1, hardware / std::max(1, ranks_sharing_node_));
 }
 
-double Context::physical_memory_per_rank() const { return physical_memory() / double(std::max(1, node_size_)); }
+double Context::physical_memory_per_rank() const {
+  return physical_memory() / double(std::max(1, ranks_sharing_node_));
+}
 
 double Context::available_memory_per_rank() const {
-  return available_memory(physical_memory()) / double(std::max(1, node_size_));
+  return available_memory(physical_memory()) / double(std::max(1, ranks_sharing_node_));
 }
 
 double resident_memory() {

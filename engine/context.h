@@ -7,7 +7,8 @@
 //
 // It also answers how much of its node a rank may use: the node's hardware threads and memory divided evenly
 // among the ranks on the node (node_size()), so that ranks sharing a node do not oversubscribe it. Every solver
-// that sizes its threads or memory asks here.
+// that sizes its threads or memory asks here. A rank that works alone while the others work too (a task farm's
+// task) uses alone(), which keeps that share: Context(MPI_COMM_SELF) would hand every rank the whole node.
 #pragma once
 
 #include <mpi.h>
@@ -34,6 +35,10 @@ class Context {
   int node_size() const { return node_size_; }
   bool is_root() const { return rank_ == 0; }
 
+  // Local: a one-rank Context (MPI_COMM_SELF) for work this rank does on its own while the other ranks of this
+  // Context do theirs. Its threads and memory per rank stay this Context's share of the node.
+  Context alone() const;
+
   // Local: this rank's share of the node's hardware threads (at least 1).
   int threads_per_rank() const;
   // Local, in bytes: this rank's share of the node's physical memory.
@@ -56,6 +61,7 @@ class Context {
   int size_ = 1;
   int node_rank_ = 0;
   int node_size_ = 1;
+  int ranks_sharing_node_ = 1;  // among whom the node's threads and memory are divided
 };
 
 // Local, in bytes: the memory this process already holds (resident set), 0 when unknown. A memory plan counts

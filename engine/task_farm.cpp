@@ -64,7 +64,7 @@ std::int64_t farm_rounds(std::int64_t tasks, int ranks) { return tasks <= 0 ? 0 
 void run_task_farm(const Context& ctx, const TaskFarm& farm) {
   TESSERA_CHECK(farm.first >= 0 && farm.end >= farm.first, farm.what, ": bad task range [", farm.first, ", ", farm.end,
                 ")");
-  const Context self(MPI_COMM_SELF);
+  const Context self = ctx.alone();
   const int ranks = ctx.size();
   const std::int64_t rounds = farm_rounds(farm.end - farm.first, ranks);
   for (std::int64_t round = 0; round < rounds; ++round) {

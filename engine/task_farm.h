@@ -44,7 +44,8 @@ struct TaskFarm {
   std::string task_name = "task";  // names one task in errors ("fold", "resample")
   std::int64_t first = 0;          // the tasks are first .. end-1
   std::int64_t end = 0;
-  // Local: runs one task on this rank alone; `self` is a one-rank Context (MPI_COMM_SELF).
+  // Local: runs one task on this rank alone; `self` is ctx.alone(): one rank, with its share of the node's threads
+  // and memory (the other ranks run their tasks at the same time).
   std::function<std::vector<double>(const Context& self, std::int64_t task)> task;
   // Collective, optional: called on every rank after each round. It sees the same data on every rank, so it
   // must act alike on every rank (a checkpoint write on rank 0 alone is fine).

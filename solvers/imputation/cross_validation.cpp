@@ -62,7 +62,7 @@ CvPredictions cross_validate(const engine::Context& ctx, const Imputer& imputer,
     return "cross-validation of " + imputer.name() + " stopped after " + std::to_string(done) + " of " +
            std::to_string(num_folds) + " folds" + (inner.empty() ? "" : " (" + inner + ")");
   };
-  if (imputer.distributes_itself()) {
+  if (engine::allreduce_any(ctx, imputer.distributes_itself(ctx, table))) {
     engine::Progress progress("cross-validation " + imputer.name(), num_folds, "folds");
     for (int k = 0; k < num_folds; ++k) {
       try {
@@ -183,7 +183,7 @@ Eigen::MatrixXd complete_table(const engine::Context& ctx, const Imputer& impute
   };
   Eigen::MatrixXd predicted;
   try {
-    if (imputer.distributes_itself()) {
+    if (engine::allreduce_any(ctx, imputer.distributes_itself(ctx, table))) {
       predicted = imputer.impute(ctx, table, train, queries);
       check_shape(predicted);
     } else {

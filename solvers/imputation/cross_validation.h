@@ -1,14 +1,14 @@
 // Runs an Imputer through a FoldPlan (solvers/imputation/protocol.h) and scores the held-out predictions.
 //
-// Distribution: when imputer.distributes_itself(), folds run one after another and each impute() is collective
-// over ctx. Otherwise whole folds go round-robin over the ranks (fold k on rank k % size, in rounds of size folds),
-// each rank calls impute() with a one-rank Context (MPI_COMM_SELF), and an allgatherv gives every rank all
-// predictions. A fold's prediction does not depend on which rank computes it, so the result is the same for any
-// rank count (bit-identical for the mean baselines). If impute() throws on any rank, every rank throws (no rank is
-// left waiting in the gather); the rank that failed rethrows its own error.
-// Stop signals (engine/signals.h): the ranks agree on the stop flag before every fold (distributed methods, which
-// also stop inside their own iterations) or after every round (round-robin); on a signal to any rank, every rank
-// throws engine::StopRequested("cross-validation of <method> stopped after <d> of <K> folds (...)").
+// Distribution: when imputer.distributes_itself(ctx, table) on any rank, folds run one after another and each
+// impute() is collective over ctx. Otherwise whole folds go round-robin over the ranks (fold k on rank k % size, in
+// rounds of size folds), each rank calls impute() with ctx.alone() (one rank, its share of the node), and an allgatherv
+// gives every rank all predictions. A fold's prediction does not depend on which rank computes it, so the result is the
+// same for any rank count (bit-identical for the mean baselines). If impute() throws on any rank, every rank throws (no
+// rank is left waiting in the gather); the rank that failed rethrows its own error. Stop signals (engine/signals.h):
+// the ranks agree on the stop flag before every fold (distributed methods, which also stop inside their own iterations)
+// or after every round (round-robin); on a signal to any rank, every rank throws
+// engine::StopRequested("cross-validation of <method> stopped after <d> of <K> folds (...)").
 #pragma once
 
 #include <Eigen/Dense>

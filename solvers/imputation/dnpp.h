@@ -23,9 +23,9 @@
 // in the target cell); its text was not available to check the order of clipping and averaging, so this
 // follows the issue: average first, then set negatives to 0.
 //
-// Distribution (impute() is collective: distributes_itself() is true). Cell types are spread over the ranks in
-// contiguous blocks (engine::block_range); each rank computes the correlation matrices of its cell types and adds
-// them into a drugs x drugs sum, which one allreduce combines. Each correlation is rounded to a multiple of 2^-50
+// Distribution (impute() is collective: distributes_itself() is true for every table). Cell types are spread over the
+// ranks in contiguous blocks (engine::block_range); each rank computes the correlation matrices of its cell types and
+// adds them into a drugs x drugs sum, which one allreduce combines. Each correlation is rounded to a multiple of 2^-50
 // (an error below 1e-15) and summed as a 64-bit integer, so the sums are exact and the similarities are
 // bit-identical for any rank count and summation order. Queries are then spread over ranks in contiguous
 // blocks and one allgatherv gives every rank all predictions: results are bit-identical for 1, 2, 3... ranks
@@ -67,7 +67,7 @@ class Dnpp : public Imputer {
                          const std::vector<std::uint8_t>& train,
                          const std::vector<std::int64_t>& queries) const override;
 
-  bool distributes_itself() const override { return true; }
+  bool distributes_itself(const engine::Context&, const io::PerturbationTable&) const override { return true; }
 
   const DnppParams& params() const { return params_; }
 

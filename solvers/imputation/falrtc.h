@@ -38,24 +38,22 @@
 // is left out (FaLRTC.m would divide by mu0 = 0). (4) Singular values come from Gram matrices
 // (tensor_unfolding.h) as in Truncate.m, for every unfolding rather than only the wide ones.
 //
-// Distribution: impute() is collective over ctx (distributes_itself() is true). Each rank holds a gene slab of
-// every iterate (4 tensors: Z, Y, the trial X/Y and G, plus a drug slab on more than one rank); the drug and cell
-// Grams are allreduced partial Grams, the gene Gram is computed on drug slabs after one all-to-all, and every
-// rank eigen-decomposes the same small Grams (drugs^2, genes^2, cells^2). Line-search decisions use rank 0's
-// numbers (broadcast), so all ranks take the same path. Results match one rank up to summation order: about
-// 1e-12 relative while every line-search decision agrees with the one-rank run (tests: 1e-8 at 20 iterations).
-// f_mu is known to ~1e-12 relative, so late in a long run, when a trial's decrease f_mu(X) - f_mu(Y) is itself
-// tiny, a test can sit within rounding of its threshold and go the other way on another rank count; L then
-// differs by 1/C for the remaining iterations and the result by up to ~1e-5 relative (seen once in 150
-// iterations at 3 ranks; tests: 1e-4).
-// Rank 0 logs one line per iteration. Every line-search trial starts with a collective stop check
-// (engine::stop_point): on a stop signal every rank throws engine::StopRequested there (FaLRTC keeps no checkpoint;
-// a rerun starts over).
-// Cost per line-search trial, N = drugs * genes * cells: per mode two Grams (of X and of the trial point, n_i N
-// flops each with dsyrk) and one operator (2 n_i N with dgemm), so 4 (drugs + genes + cells) N in all: 1.2e12
-// flops at 2000 drugs x 978 genes x 50 cells, split over the ranks; plus eigen-decompositions of the three Grams
-// (two each) on every rank, and about ten passes over the local slabs. Memory per rank: four gene slabs
-// (Z, Y, trial point, gradient) and, on more than one rank, one drug slab and two 128 MB exchange buffers.
+// Distribution: impute() is collective over ctx (distributes_itself() is true for every table). Each rank holds a gene
+// slab of every iterate (4 tensors: Z, Y, the trial X/Y and G, plus a drug slab on more than one rank); the drug and
+// cell Grams are allreduced partial Grams, the gene Gram is computed on drug slabs after one all-to-all, and every rank
+// eigen-decomposes the same small Grams (drugs^2, genes^2, cells^2). Line-search decisions use rank 0's numbers
+// (broadcast), so all ranks take the same path. Results match one rank up to summation order: about 1e-12 relative
+// while every line-search decision agrees with the one-rank run (tests: 1e-8 at 20 iterations). f_mu is known to ~1e-12
+// relative, so late in a long run, when a trial's decrease f_mu(X) - f_mu(Y) is itself tiny, a test can sit within
+// rounding of its threshold and go the other way on another rank count; L then differs by 1/C for the remaining
+// iterations and the result by up to ~1e-5 relative (seen once in 150 iterations at 3 ranks; tests: 1e-4). Rank 0 logs
+// one line per iteration. Every line-search trial starts with a collective stop check (engine::stop_point): on a stop
+// signal every rank throws engine::StopRequested there (FaLRTC keeps no checkpoint; a rerun starts over). Cost per
+// line-search trial, N = drugs * genes * cells: per mode two Grams (of X and of the trial point, n_i N flops each with
+// dsyrk) and one operator (2 n_i N with dgemm), so 4 (drugs + genes + cells) N in all: 1.2e12 flops at 2000 drugs x 978
+// genes x 50 cells, split over the ranks; plus eigen-decompositions of the three Grams (two each) on every rank, and
+// about ten passes over the local slabs. Memory per rank: four gene slabs (Z, Y, trial point, gradient) and, on more
+// than one rank, one drug slab and two 128 MB exchange buffers.
 #pragma once
 
 #include <Eigen/Dense>
@@ -159,7 +157,7 @@ class Falrtc : public Imputer {
                          const std::vector<std::uint8_t>& train,
                          const std::vector<std::int64_t>& queries) const override;
 
-  bool distributes_itself() const override { return true; }
+  bool distributes_itself(const engine::Context&, const io::PerturbationTable&) const override { return true; }
   const FalrtcParams& params() const { return params_; }
 
  private:

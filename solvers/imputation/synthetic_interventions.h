@@ -33,8 +33,8 @@
 // QR of [X y] followed by a Jacobi SVD of the donors x donors factor R, which has the singular values of X: cost
 // O(|T| x genes x donors^2) per target.
 //
-// Distribution (impute() is collective: distributes_itself() is true): targets are independent, so the queries
-// are spread over ranks in contiguous blocks (engine::block_range) and one allgatherv gives every rank all
+// Distribution (impute() is collective: distributes_itself() is true for every table): targets are independent, so the
+// queries are spread over ranks in contiguous blocks (engine::block_range) and one allgatherv gives every rank all
 // predictions. A target is computed by the same code whichever rank runs it, so results are bit-identical for
 // any rank count (on nodes of one kind). This also spreads a single whole-table completion, which fold-level
 // distribution could not. Stopping: the ranks agree on the stop flag every 16 targets (query_blocks.h); on a signal
@@ -87,7 +87,7 @@ class SyntheticInterventions : public Imputer {
                          const std::vector<std::uint8_t>& train,
                          const std::vector<std::int64_t>& queries) const override;
 
-  bool distributes_itself() const override { return true; }
+  bool distributes_itself(const engine::Context&, const io::PerturbationTable&) const override { return true; }
 
   const SiParams& params() const { return params_; }
 

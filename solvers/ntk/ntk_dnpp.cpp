@@ -43,6 +43,10 @@ NtkDnppImputer::NtkDnppImputer(const NtkDnppParams& params, const NtkParams& ntk
   dnpp_.validate();
 }
 
+bool NtkDnppImputer::distributes_itself(const engine::Context& ctx, const io::PerturbationTable& table) const {
+  return !solves_alone(ctx, table.num_observed(), table.num_genes(), ntk_.solve);
+}
+
 Eigen::MatrixXd NtkDnppImputer::impute(const engine::Context& ctx, const io::PerturbationTable& table,
                                        const std::vector<std::uint8_t>& train,
                                        const std::vector<std::int64_t>& queries) const {

@@ -11,7 +11,7 @@
 // Queries in the other cell types use the plain NTK imputer (solvers/ntk/ntk_imputer.h, every ntk_* knob) with
 // alpha = ntk_dnpp_plain_alpha (1.25, as the paper) instead of ntk_alpha.
 //
-// Collective over ctx (distributes_itself() is true), like its two parts: the same table, mask and queries on
+// Collective over ctx, like its two parts: the same table, mask and queries on
 // every rank, the same predictions back. Preemption and checkpoints as ntk_imputer.h.
 #pragma once
 
@@ -46,7 +46,8 @@ class NtkDnppImputer : public imputation::Imputer {
   NtkDnppImputer(const NtkDnppParams& params, const NtkParams& ntk, const imputation::DnppParams& dnpp);
 
   std::string name() const override { return "ntk_dnpp"; }
-  bool distributes_itself() const override { return true; }
+  // As NtkImputer with the same ntk_* knobs: its kernel systems are at most that size.
+  bool distributes_itself(const engine::Context& ctx, const io::PerturbationTable& table) const override;
 
   // Collective. Errors as NtkImputer and Dnpp.
   Eigen::MatrixXd impute(const engine::Context& ctx, const io::PerturbationTable& table,

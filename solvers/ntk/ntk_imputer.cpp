@@ -39,8 +39,7 @@ std::string ntk_kernel_label(const NtkParams& params, std::string_view prior_nam
 
 void NtkParams::validate() const {
   engine::check_knobs(*this);
-  NtkShape{depth, bias}.validate();
-  solve.validate();
+  solve.validate();  // the fields of the solvers that are not knobs
 }
 
 std::vector<std::int64_t> resolve_reference_cells(const NtkParams& params, const io::PerturbationTable& table,
@@ -64,6 +63,10 @@ std::vector<std::int64_t> resolve_reference_cells(const NtkParams& params, const
 }
 
 NtkImputer::NtkImputer(const NtkParams& params) : params_(params) { params_.validate(); }
+
+bool NtkImputer::distributes_itself(const engine::Context& ctx, const io::PerturbationTable& table) const {
+  return !solves_alone(ctx, table.num_observed(), table.num_genes(), params_.solve);
+}
 
 Eigen::MatrixXd NtkImputer::impute(const engine::Context& ctx, const io::PerturbationTable& table,
                                    const std::vector<std::uint8_t>& train,

@@ -25,7 +25,7 @@
 // (the command exits with the requeue code); the same call later resumes from that file and returns the same
 // bits as an uninterrupted run on the same rank count. The exact solver is not interruptible (one factorisation).
 //
-// Collective over ctx (distributes_itself() is true): every rank passes the same table, mask and queries and
+// Collective over ctx (impute() is collective): every rank passes the same table, mask and queries and
 // gets the same genes x queries predictions; the kernel and the solve are spread over the ranks.
 #pragma once
 
@@ -49,16 +49,15 @@ struct NtkParams {
   bool reference_in_kernel = false;  // also use the reference cell types' entries as regression rows
   KernelSolveParams solve;           // how the kernel system is solved (the knobs below name some of its fields)
 
-  // Every knob, names prefixed ntk_. The ranges of depth, bias and the solver knobs are checked by the structs
-  // that use them (NtkShape, KernelSolveParams), so their help states them.
+  // Every knob, names prefixed ntk_. Each range is written once, by the struct that uses the knob: depth and bias
+  // by NtkShape (the kernel), the solver knobs by KernelSolveParams.
   template <typename Self, typename Declare>
   static void declare_knobs(Self& self, Declare&& declare) {
     declare(engine::knob("ntk_alpha", self.alpha, "NTK: weight alpha of the cell block of the pair features")
                 .at_least(0.0));
     declare(engine::knob("ntk_beta", self.beta, "NTK: weight beta of the one-hot block of the pair features")
                 .at_least(0.0));
-    declare(engine::knob("ntk_depth", self.depth, "NTK: hidden layers of the ReLU network (>= 1)"));
-    declare(engine::knob("ntk_bias", self.bias, "NTK: first-layer bias (>= 0; 0 = none)"));
+    NtkShape::declare_knobs(self, declare);  // ntk_depth, ntk_bias: the members depth and bias
     declare(engine::knob("ntk_prior", self.prior,
                          "NTK: drug prior: reference (drug signatures in a reference cell type, the published prior), "
                          "all_cells (mean over all cell types) or similarity (weighted by cell-type similarity)"));
@@ -67,25 +66,10 @@ struct NtkParams {
                          "one)"));
     declare(engine::knob("ntk_reference_in_kernel", self.reference_in_kernel,
                          "NTK: also regress on the reference cell types' entries (the published code does not)"));
-    declare(engine::knob("ntk_solver", self.solve.solver, "NTK: kernel solver"));
-    declare(engine::knob("ntk_memory_gb", self.solve.memory_gb,
-                         "NTK: kernel memory per rank for ntk_solver=auto (GB; 0 = half of RAM / ranks per node)"));
-    declare(engine::knob("ntk_jitter", self.solve.jitter,
-                         "NTK: first relative diagonal jitter tried if Cholesky fails, in (0, 1)"));
-    declare(engine::knob("ntk_block_size", self.solve.block_size, "NTK: ScaLAPACK block size of the exact solver"));
-    declare(engine::knob("ntk_cg_tolerance", self.solve.matrix_free.tolerance,
-                         "NTK matrix-free: relative residual per gene at which PCG stops, in (0, 1)"));
-    declare(engine::knob("ntk_cg_max_iterations", self.solve.matrix_free.max_iterations,
-                         "NTK matrix-free: most PCG iterations"));
-    declare(engine::knob("ntk_nystrom_centres", self.solve.matrix_free.num_centres,
-                         "NTK matrix-free: Nystrom preconditioner centres (0 = plain CG)"));
-    declare(engine::knob("ntk_checkpoint_dir", self.solve.checkpoint_dir,
-                         "NTK matrix-free: folder for CG checkpoints, one per fold; a run stopped by a signal resumes "
-                         "from them"));
-    declare(engine::knob("ntk_checkpoint_every", self.solve.matrix_free.checkpoint_every,
-                         "NTK matrix-free: PCG iterations between checkpoints (0 = only when stopped by a signal)"));
+    KernelSolveParams::declare_knobs(self.solve, declare);
   }
-  // Throws tessera::Error naming the bad knob (as ntk_<name>) and its valid range.
+  // Throws tessera::Error naming the bad knob (as ntk_<name>) and its allowed values, or a bad field of solve
+  // that is not a knob.
   void validate() const;
 };
 
@@ -95,7 +79,9 @@ class NtkImputer : public imputation::Imputer {
   explicit NtkImputer(const NtkParams& params = {});
 
   std::string name() const override { return "ntk"; }
-  bool distributes_itself() const override { return true; }
+  // Collective solves only when the kernel system of every training entry does not fit one rank's share of
+  // the node (solves_alone, solvers/ntk/solve/kernel_regression.h).
+  bool distributes_itself(const engine::Context& ctx, const io::PerturbationTable& table) const override;
 
   // Collective. Throws tessera::Error for a bad mask or query, NaN in a training signature, an unknown
   // reference cell type, no training pair, or a solver that cannot run.

@@ -55,6 +55,22 @@ TEST(NodeShare, MemoryIsTheNodesMemorySharedByItsRanks) {
   EXPECT_LE(available, world.physical_memory_per_rank());
 }
 
+// A rank working alone while the others work too (a task farm's task) keeps its share of the node; a plain
+// one-rank Context would take the whole node on every rank at once.
+TEST(NodeShare, AloneIsOneRankWithTheSameShareOfTheNode) {
+  const Context world;
+  const Context alone = world.alone();
+  EXPECT_EQ(alone.size(), 1);
+  EXPECT_EQ(alone.rank(), 0);
+  EXPECT_EQ(alone.threads_per_rank(), world.threads_per_rank());
+  EXPECT_EQ(alone.physical_memory_per_rank(), world.physical_memory_per_rank());
+  const Context serial(MPI_COMM_SELF);
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
+  EXPECT_EQ(serial.threads_per_rank(), online);  // what each farmed task took before alone()
+  const std::int64_t on_node = allreduce_sum(world, std::int64_t(alone.threads_per_rank()));
+  EXPECT_LE(on_node, std::max<std::int64_t>(online, world.node_size()));
+}
+
 TEST(NodeShare, ResidentMemoryCountsWhatThisProcessTouches) {
   const double before = resident_memory();
   EXPECT_GT(before, 0);

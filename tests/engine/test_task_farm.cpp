@@ -35,6 +35,8 @@ std::vector<std::vector<double>> farm_results(const Context& world, std::int64_t
   farm.end = end;
   farm.task = [&](const Context& self, std::int64_t t) {
     EXPECT_EQ(self.size(), 1);
+    // Tasks run side by side: each keeps its rank's share of the node, not the whole node.
+    EXPECT_EQ(self.threads_per_rank(), world.threads_per_rank());
     return expected_result(t);
   };
   std::int64_t rounds = 0;

@@ -1,7 +1,6 @@
 #include "solvers/ntk/solve/kernel_regression.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -62,15 +61,19 @@ void gemm_tn(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, Eigen::MatrixXd
 }  // namespace
 
 void KernelSolveParams::validate() const {
-  name_table(solver).name(solver);  // a value outside the table (a cast) is refused there
-  TESSERA_CHECK(std::isfinite(memory_gb) && memory_gb >= 0.0, "ntk_memory_gb = ", memory_gb,
-                " is invalid: use a size in GB > 0, or 0 for half of the node's memory over its ranks");
-  matrix_free.validate();
-  exact_options_for(*this).validate();
+  engine::check_knobs(*this);
+  matrix_free.validate();               // its fields that are not knobs
+  exact_options_for(*this).validate();  // the jitter's growth and ceiling
 }
 
 double kernel_solve_budget_bytes(const engine::Context& ctx, const KernelSolveParams& params) {
   return params.memory_gb > 0.0 ? params.memory_gb * 1e9 : 0.5 * ctx.physical_memory_per_rank();
+}
+
+bool solves_alone(const engine::Context& ctx, std::int64_t n, std::int64_t genes, const KernelSolveParams& params) {
+  if (params.solver == KernelSolverRequest::kMatrixFree) return false;  // asked for the solver of large systems
+  const engine::Context alone = ctx.alone();
+  return exact_solver_bytes_per_rank(n, genes, 1) <= kernel_solve_budget_bytes(alone, params);
 }
 
 Eigen::MatrixXd kernel_regression(const engine::Context& ctx, const KernelOperator& kernel, const CrossKernel& cross,

@@ -21,15 +21,17 @@
 #include <vector>
 
 #include "engine/context.h"
+#include "engine/parameters.h"
 #include "io/perturbation_table.h"
+#include "solvers/ntk/solve/exact.h"
 #include "solvers/ntk/solve/kernel_operator.h"
 #include "solvers/ntk/solve/matrix_free.h"
 #include "solvers/ntk/solve/solver_choice.h"
 
 namespace tessera::solvers::ntk {
 
-// How the kernel system is solved. The knobs a user sets are declared by the imputer that exposes them
-// (NtkParams, as ntk_*); this is what the solvers need, whatever the kernel.
+// How the kernel system is solved: what the solvers need, whatever the kernel. Its knobs (ntk_*) are offered by
+// the NTK imputers (NtkParams declares them through declare_knobs).
 struct KernelSolveParams {
   KernelSolverRequest solver = KernelSolverRequest::kAuto;
   // The one memory budget per rank, in GB (1e9 bytes): auto picks the exact solver when it fits, and the
@@ -41,13 +43,35 @@ struct KernelSolveParams {
   std::string checkpoint_dir;  // matrix-free: folder of CG checkpoints (one file per problem); empty = none
   MatrixFreeParams matrix_free;
 
-  // Throws tessera::Error naming the bad knob (as ntk_<name>, the names users set) and its valid range.
+  // Every knob, each range written once: jitter and block_size by ExactOptions (which gets their values), the
+  // matrix-free knobs by MatrixFreeParams, so ntk_checkpoint_dir (this struct's) follows them in --help.
+  template <typename Self, typename Declare>
+  static void declare_knobs(Self& self, Declare&& declare) {
+    declare(engine::knob("ntk_solver", self.solver, "NTK: kernel solver"));
+    declare(engine::knob("ntk_memory_gb", self.memory_gb,
+                         "NTK: kernel memory per rank for ntk_solver=auto (GB; 0 = half of RAM / ranks per node)")
+                .at_least(0.0));
+    ExactOptions::declare_knobs(self, declare);
+    MatrixFreeParams::declare_knobs(self.matrix_free, declare);
+    declare(engine::knob("ntk_checkpoint_dir", self.checkpoint_dir,
+                         "NTK matrix-free: folder for CG checkpoints, one per fold; a run stopped by a signal resumes "
+                         "from them"));
+  }
+  // Throws tessera::Error naming the bad knob (as ntk_<name>, the names users set) and its allowed values, or the
+  // bad field of matrix_free that is not a knob.
   void validate() const;
 };
 
 // The memory budget auto compares with, in bytes: params.memory_gb, or half of this rank's share of the node's
 // physical memory (engine::Context::physical_memory_per_rank). Local.
 double kernel_solve_budget_bytes(const engine::Context& ctx, const KernelSolveParams& params);
+
+// Whether a system of n training pairs and `genes` right-hand sides is best solved by each rank on its own (one
+// cross-validation fold per rank, side by side) rather than by the ranks of ctx together: true when the exact
+// solve on one rank fits that rank's budget, unless the matrix-free solver is asked for. On one node, a solve
+// that fits one rank is slower spread over ranks: ScaLAPACK's messages cost more than the arithmetic they share
+// (BENCHMARKS.md: the 10-fold NTK on the 2,433-signature LINCS2020 table). Local.
+bool solves_alone(const engine::Context& ctx, std::int64_t n, std::int64_t genes, const KernelSolveParams& params);
 
 // The matrix-free solver's settings for one problem: params.matrix_free within the one memory budget, and with a
 // checkpoint folder a file named by a hash of what defines the problem (training rows, queries, kernel_label), so

@@ -110,7 +110,7 @@ TEST(Baselines, NamesAndParams) {
   EXPECT_EQ(MeanBaseline(BaselineKind::kCellMean).name(), "cell_mean");
   EXPECT_EQ(MeanBaseline(BaselineKind::kDrugMean).name(), "drug_mean");
   EXPECT_EQ(MeanBaseline(BaselineKind::kTwoWayMean).name(), "two_way_mean");
-  EXPECT_FALSE(MeanBaseline(BaselineKind::kCellMean).distributes_itself());
+  EXPECT_FALSE(MeanBaseline(BaselineKind::kCellMean).distributes_itself(engine::Context(MPI_COMM_SELF), {}));
   for (double bad : {-0.1, 1.5, std::nan("")}) {
     EXPECT_THROW(BaselineParams{bad}.validate(), Error) << bad;
     EXPECT_THROW(MeanBaseline(BaselineKind::kTwoWayMean, BaselineParams{bad}), Error) << bad;

@@ -111,7 +111,7 @@ TEST(CrossValidate, EveryMethodMatchesSerialAndFoldsByHand) {
 class OracleImputer : public Imputer {
  public:
   std::string name() const override { return "oracle"; }
-  bool distributes_itself() const override { return true; }
+  bool distributes_itself(const engine::Context&, const io::PerturbationTable&) const override { return true; }
   Eigen::MatrixXd impute(const engine::Context& ctx, const io::PerturbationTable& table,
                          const std::vector<std::uint8_t>& train,
                          const std::vector<std::int64_t>& queries) const override {
@@ -254,7 +254,7 @@ class SignalledImputer : public MeanBaseline {
  public:
   SignalledImputer(std::int64_t trigger, bool distributed)
       : MeanBaseline(BaselineKind::kCellMean), trigger_(trigger), distributed_(distributed) {}
-  bool distributes_itself() const override { return distributed_; }
+  bool distributes_itself(const engine::Context&, const io::PerturbationTable&) const override { return distributed_; }
   Eigen::MatrixXd impute(const engine::Context& ctx, const io::PerturbationTable& table,
                          const std::vector<std::uint8_t>& train,
                          const std::vector<std::int64_t>& queries) const override {

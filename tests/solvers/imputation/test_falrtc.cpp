@@ -380,7 +380,7 @@ TEST(Falrtc, ImputerPredictsHeldOutEntriesIdenticallyOnEveryRankCount) {
   params.falrtc.iterations = 150;
   const auto imputer = make_imputer("falrtc", params);
   EXPECT_EQ(imputer->name(), "falrtc");
-  EXPECT_TRUE(imputer->distributes_itself());
+  EXPECT_TRUE(imputer->distributes_itself(world, table));
   const Eigen::MatrixXd distributed = imputer->impute(world, table, train, queries);
   const Eigen::MatrixXd serial = imputer->impute(self, table, train, queries);
   ASSERT_EQ(distributed.rows(), shape.genes);

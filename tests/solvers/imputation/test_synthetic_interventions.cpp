@@ -206,7 +206,7 @@ TEST(SyntheticInterventions, DistributedIsBitIdenticalToOneRank) {
     params.si.sv_threshold = 0.01;
     params.si.num_donors = 4;
     const auto si = make_imputer("synthetic_interventions", params);
-    ASSERT_TRUE(si->distributes_itself());
+    ASSERT_TRUE(si->distributes_itself(world, t));
     const Eigen::MatrixXd distributed = si->impute(world, t, train, queries);
     EXPECT_TRUE(distributed == si->impute(self, t, train, queries));
     EXPECT_TRUE(distributed.allFinite());

@@ -146,7 +146,12 @@ TEST(NtkDnpp, ExplicitKernelTilesMatchTheDenseKernel) {
 TEST(NtkDnpp, RegisteredWithValidatedKnobs) {
   const auto imputer = make_imputer("ntk_dnpp", MethodParams{});
   EXPECT_EQ(imputer->name(), "ntk_dnpp");
-  EXPECT_TRUE(imputer->distributes_itself());
+  // Its kernel systems are the NTK's: a table whose solve fits no rank (ntk_memory_gb tiny) is solved by all.
+  const engine::Context world;
+  EXPECT_FALSE(imputer->distributes_itself(world, make_table()));
+  MethodParams tiny;
+  tiny.ntk.solve.memory_gb = 1e-12;
+  EXPECT_TRUE(make_imputer("ntk_dnpp", tiny)->distributes_itself(world, make_table()));
   NtkDnppParams bad;
   bad.min_training_drugs = 0;
   EXPECT_THROW(bad.validate(), Error);

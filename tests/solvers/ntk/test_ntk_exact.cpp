@@ -114,6 +114,15 @@ std::string numbered(const char* prefix, std::int64_t k) {
 
 // A (cell type x drug) table with cell and drug effects: 5 cell types, 40 drugs, 30 genes; cell 0 measures 30
 // drugs, the others about 45% of them.
+io::PerturbationTable simulated_table(std::uint64_t seed);
+
+// The memory of the exact one-rank solve of every observed entry of `table` (its kernel, right-hand sides and
+// solution), computed here from the sizes: N^2 + 2 N genes doubles.
+double solves_alone_bytes(const io::PerturbationTable& table) {
+  const double n = double(table.num_observed()), genes = double(table.num_genes());
+  return 8.0 * (n * n + 2.0 * n * genes);
+}
+
 io::PerturbationTable simulated_table(std::uint64_t seed) {
   io::PerturbationTable t;
   const int cells = 5, perts = 40, genes = 30;
@@ -184,7 +193,7 @@ TEST_P(NtkImputerTest, ReproducesBruteForceWithExplicitFeatures) {
       queries.push_back(e);  // held-out and never-measured entries alike
   }
   NtkParams params;
-  params.prior = parse_prior(GetParam().prior);
+  params.prior = name_table(PriorKind{}).parse(GetParam().prior, "ntk_prior");
   params.depth = GetParam().depth;
   params.bias = GetParam().bias;
   params.solve.block_size = 16;
@@ -310,11 +319,23 @@ TEST(NtkImputer, RegistryAndParams) {
   params.ntk.alpha = 0.5;
   const auto imputer = make_imputer("ntk", params);
   EXPECT_EQ(imputer->name(), "ntk");
-  EXPECT_TRUE(imputer->distributes_itself());
+  // Cross-validation runs folds side by side (distributes_itself false) when the exact one-rank solve of every
+  // observed entry fits a rank's budget, and collectively when it does not or the matrix-free solver is asked for.
+  const engine::Context world;
+  const auto sized = simulated_table(3);
+  const double fits_gb = solves_alone_bytes(sized) / 1e9;
+  params.ntk.solve.memory_gb = fits_gb * (1 + 1e-12);  // just above: the budget is memory_gb x 1e9
+  EXPECT_FALSE(make_imputer("ntk", params)->distributes_itself(world, sized));
+  params.ntk.solve.memory_gb = 0.99 * fits_gb;
+  EXPECT_TRUE(make_imputer("ntk", params)->distributes_itself(world, sized));
+  params.ntk.solve.memory_gb = 100 * fits_gb;
+  params.ntk.solve.solver = KernelSolverRequest::kMatrixFree;
+  EXPECT_TRUE(make_imputer("ntk", params)->distributes_itself(world, sized));
+  params.ntk.solve = {};
   // The command line and config files offer exactly the 16 NTK and 2 NTK-DNPP knobs, each once and bound to its
   // own field (a knob left out, or bound to another field, would be silently ignored).
   std::map<std::string, const void*> offered;
-  MethodParams::for_each_knob(params, [&](const char* name, auto& value, const char*) {
+  engine::for_each_knob(params, [&](const char* name, auto& value, const char*) {
     if (std::string(name).rfind("ntk_", 0) != 0) return;
     EXPECT_TRUE(offered.emplace(name, static_cast<const void*>(&value)).second) << name << " offered twice";
   });
@@ -347,7 +368,7 @@ TEST(NtkImputer, RegistryAndParams) {
       EXPECT_EQ(found->second, field) << name << " is bound to another field";
   }
   for (const auto& [name, field] : offered) EXPECT_TRUE(expected.count(name)) << name << " is not an NTK knob";
-  EXPECT_THROW(parse_prior("mcf7"), Error);
+  EXPECT_THROW(name_table(PriorKind{}).parse("mcf7", "ntk_prior"), Error);
   params.ntk.prior = PriorKind::kSimilarity;
   EXPECT_THROW(name_table(KernelSolverRequest{}).parse("fast", "ntk_solver"), Error);
   params.ntk.solve.solver = KernelSolverRequest::kExact;
