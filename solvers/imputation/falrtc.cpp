@@ -1,10 +1,12 @@
 #include "solvers/imputation/falrtc.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <span>
 #include <utility>
 
+#include "engine/agree.h"
 #include "engine/collectives.h"
 #include "engine/error.h"
 #include "engine/log.h"
@@ -227,6 +229,24 @@ FalrtcResult falrtc_complete(const SlabLayout& layout, const Eigen::Ref<const Ei
   return result;
 }
 
+double falrtc_bytes_per_rank(const TensorShape& shape, int ranks) {
+  const double slab = double(shape.size()) / double(std::max(1, ranks));
+  const double grams = double(shape.drugs) * double(shape.drugs) + double(shape.genes) * double(shape.genes) +
+                       double(shape.cells) * double(shape.cells);
+  const double exchange = ranks > 1 ? 2.0 * 128.0 * (1 << 20) : 0.0;
+  return 8.0 * ((ranks > 1 ? 5.0 : 4.0) * slab + 2.0 * grams) + exchange;
+}
+
+void check_falrtc_fits(const TensorShape& shape, int ranks, double available_bytes) {
+  const double needed = falrtc_bytes_per_rank(shape, ranks);
+  const auto gigabytes = [](double bytes) { return std::ceil(bytes / 1e8) / 10; };  // 0.1 GB, rounded up
+  TESSERA_CHECK(needed <= available_bytes, "falrtc: completing the ", shape.drugs, " drugs x ", shape.genes,
+                " genes x ", shape.cells, " cells tensor needs about ", gigabytes(needed), " GB per rank (the ",
+                "tensor's slabs and the dense drugs x drugs Gram), but this rank can get ", gigabytes(available_bytes),
+                " GB. FaLRTC's dense tensor does not fit this table: use ntk, dnpp or two_way_mean, or select fewer ",
+                "drugs or cell types in the input");
+}
+
 Falrtc::Falrtc(const FalrtcParams& params) : params_(params) { params_.validate(); }
 
 Eigen::MatrixXd Falrtc::impute(const engine::Context& ctx, const io::PerturbationTable& table,
@@ -247,7 +267,10 @@ Eigen::MatrixXd Falrtc::impute(const engine::Context& ctx, const io::Perturbatio
   }
   TESSERA_CHECK(any, name(), ": no training entry (the train mask selects no observed entry)");
 
-  const SlabLayout layout(ctx, {table.num_perts(), table.num_genes(), table.num_cells()});
+  const TensorShape shape{table.num_perts(), table.num_genes(), table.num_cells()};
+  engine::run_agreeing(ctx, "falrtc's memory check",
+                       [&] { check_falrtc_fits(shape, ctx.size(), ctx.available_memory_per_rank()); });
+  const SlabLayout layout(ctx, shape);
   const auto rows = layout.genes();
   Eigen::MatrixXd completed;
   falrtc_complete(layout, table.values.middleRows(rows.begin, rows.size()), observed, params_, completed);

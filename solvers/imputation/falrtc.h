@@ -143,6 +143,17 @@ FalrtcResult falrtc_complete(const SlabLayout& layout, const Eigen::Ref<const Ei
                              const std::vector<std::uint8_t>& observed, const FalrtcParams& params,
                              Eigen::MatrixXd& completed_slab);
 
+// Local: the memory one rank needs to complete a tensor of `shape` over `ranks` ranks, in bytes, from the layout
+// above: four gene slabs of the tensor (one more, the drug slab, on several ranks), the three Grams with their
+// eigenvectors (2 (drugs^2 + genes^2 + cells^2) doubles on every rank, however many ranks) and, on several ranks,
+// the two 128 MiB exchange buffers. The drug Gram is what a LINCS-sized run cannot hold: 30,000 drugs alone
+// need 14.4 GB per rank.
+double falrtc_bytes_per_rank(const TensorShape& shape, int ranks);
+
+// Local: tessera::Error, before any work, when falrtc_bytes_per_rank exceeds `available_bytes`; the message gives
+// the tensor's shape, both sizes and what to do instead.
+void check_falrtc_fits(const TensorShape& shape, int ranks, double available_bytes);
+
 class Falrtc : public Imputer {
  public:
   // Validates params.
@@ -152,7 +163,8 @@ class Falrtc : public Imputer {
 
   // Collective over ctx. Completes the tensor from the entries flagged in train and observed in the table and
   // returns genes x queries.size() on every rank (an observed training query returns its measured value).
-  // Throws tessera::Error for a train mask of the wrong size, a query out of range or no training entry.
+  // Throws tessera::Error for a train mask of the wrong size, a query out of range, no training entry, or a tensor
+  // that does not fit the memory this rank can still get (check_falrtc_fits, before any work; every rank agrees).
   Eigen::MatrixXd impute(const engine::Context& ctx, const io::PerturbationTable& table,
                          const std::vector<std::uint8_t>& train,
                          const std::vector<std::int64_t>& queries) const override;

@@ -418,6 +418,30 @@ TEST(Falrtc, CrossValidationMatchesOneRankToSummationOrder) {
   EXPECT_LT(relative_error(distributed.predicted, serial.predicted), 1e-8);
 }
 
+// The memory a rank needs, from the layout: 4 gene slabs of N = drugs x genes x cells doubles (5 on several ranks,
+// each 1/ranks of the tensor), 2 (drugs^2 + genes^2 + cells^2) doubles of Grams and eigenvectors, and on several
+// ranks two 128 MiB exchange buffers. A LINCS-sized tensor is refused before any work, naming both sizes.
+TEST(Falrtc, MemoryPerRankAndTheRefusalOfATableItCannotHold) {
+  const TensorShape small{10, 20, 3};
+  EXPECT_DOUBLE_EQ(falrtc_bytes_per_rank(small, 1), 8.0 * (4 * 600 + 2 * (100 + 400 + 9)));
+  EXPECT_DOUBLE_EQ(falrtc_bytes_per_rank(small, 2), 8.0 * (5 * 300 + 2 * (100 + 400 + 9)) + 2.0 * 128 * 1048576);
+  const TensorShape lincs{30000, 978, 230};
+  // 30,000^2 x 2 x 8 bytes = 14.4 GB of Grams on every rank, whatever the rank count.
+  EXPECT_GT(falrtc_bytes_per_rank(lincs, 64), 14.4e9);
+  EXPECT_NO_THROW(check_falrtc_fits(small, 1, falrtc_bytes_per_rank(small, 1)));
+  try {
+    check_falrtc_fits(lincs, 2, 8e9);
+    FAIL() << "a 30,000-drug tensor fitted in 8 GB";
+  } catch (const Error& e) {
+    const std::string text = e.what();
+    // 8 (5 x 30000 x 978 x 230 / 2 + 2 (30000^2 + 978^2 + 230^2)) + 2 x 128 MiB = 149.7 GB, rounded up to 0.1 GB.
+    EXPECT_NE(text.find("30000 drugs x 978 genes x 230 cells tensor needs about 149.7 GB per rank"), std::string::npos)
+        << text;
+    EXPECT_NE(text.find("this rank can get 8 GB"), std::string::npos) << text;
+    EXPECT_NE(text.find("use ntk, dnpp or two_way_mean"), std::string::npos) << text;
+  }
+}
+
 TEST(Falrtc, ParamsAreValidatedWithTheirNames) {
   EXPECT_NO_THROW(FalrtcParams{}.validate());
   auto bad = [](auto change) {
