@@ -72,8 +72,8 @@ double kernel_solve_budget_bytes(const engine::Context& ctx, const KernelSolvePa
 
 bool solves_alone(const engine::Context& ctx, std::int64_t n, std::int64_t genes, const KernelSolveParams& params) {
   if (params.solver == KernelSolverRequest::kMatrixFree) return false;  // asked for the solver of large systems
-  const engine::Context alone = ctx.alone();
-  return exact_solver_bytes_per_rank(n, genes, 1) <= kernel_solve_budget_bytes(alone, params);
+  // A rank solving alone keeps ctx's share of the node (Context::alone), so ctx's budget is the one it gets.
+  return exact_solver_bytes_per_rank(n, genes, 1) <= kernel_solve_budget_bytes(ctx, params);
 }
 
 Eigen::MatrixXd kernel_regression(const engine::Context& ctx, const KernelOperator& kernel, const CrossKernel& cross,
