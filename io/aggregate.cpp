@@ -146,6 +146,15 @@ void subtract_controls(PerturbationTable& table, ControlCentering center, const 
   }
 }
 
+// LINCS2020 beta names the cell line `cell_iname` (its siginfo has no cell_id), older releases `cell_id`: the
+// default cell field falls back to cell_iname when the metadata has no cell_id, so both read without an option. A
+// field named explicitly (any other name) has no fallback.
+const MetaColumn* cell_field(const MetaTable& cols, const std::string& name, const std::string& source) {
+  const MetaColumn* field = cols.find(name);
+  if (field == nullptr && name == AggregationOptions{}.cell_field) field = cols.find(kBetaCellField);
+  return field != nullptr ? field : &cols.require(name, source);
+}
+
 }  // namespace
 
 PerturbationTable aggregate(const engine::Context& ctx, const LocalGctx<float>& signatures,
@@ -164,7 +173,7 @@ PerturbationTable aggregate(const engine::Context& ctx, const LocalGctx<float>& 
   TESSERA_CHECK(!any_bad, source, ": another rank's block of signatures is malformed (see its error)");
 
   Fields fields;
-  fields.cell = &cols.require(options.cell_field, source);
+  fields.cell = cell_field(cols, options.cell_field, source);
   fields.pert = &cols.require(options.pert_field, source);
   fields.type = &cols.require(options.type_field, source);
   if (!options.dose.empty()) fields.dose = &cols.require(options.dose_field, source);

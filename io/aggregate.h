@@ -1,7 +1,7 @@
 // Signatures with metadata -> the (cell type x perturbation) table (io/perturbation_table.h).
 //
-// Each signature is placed by its `cell_id` and `pert_id`. Signatures whose `pert_type` is one of
-// control_types are controls: their mean per cell type becomes table.controls, and when `center` asks for it
+// Each signature is placed by its `cell_id` (LINCS2020 beta: `cell_iname`) and `pert_id`. Signatures whose `pert_type`
+// is one of control_types are controls: their mean per cell type becomes table.controls, and when `center` asks for it
 // that mean is subtracted from the cell's treated entries (for expression-level data; Level 5 signatures are
 // already differences). Replicates, doses and times of one (cell, perturbation) are pooled by their mean, or
 // only the signatures with the chosen dose / time are kept.
@@ -28,8 +28,11 @@ enum class ControlCentering {
 // auto | none | required (the names of --center).
 const engine::NameTable<ControlCentering>& name_table(ControlCentering);
 
+// The cell field of LINCS2020 beta's siginfo; the default cell_field falls back to it when cell_id is absent.
+inline constexpr const char* kBetaCellField = "cell_iname";
+
 struct AggregationOptions {
-  std::string cell_field = "cell_id";
+  std::string cell_field = "cell_id";  // when absent and left at this default: kBetaCellField
   std::string pert_field = "pert_id";
   std::string type_field = "pert_type";
   std::string dose_field = "pert_idose";

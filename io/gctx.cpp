@@ -12,6 +12,7 @@
 #include "engine/collectives.h"
 #include "engine/error.h"
 #include "io/atomic_file.h"
+#include "io/gctx_layout.h"
 #include "io/hdf5_checks.h"
 #include "io/hdf5_handles.h"
 #include "io/hdf5_memory_file.h"
@@ -22,14 +23,8 @@ namespace tessera::io {
 namespace {
 
 using namespace hdf5;
+using namespace gctx_layout;  // the names and the writing helpers shared with io/gctx_writer.cpp
 namespace fs = std::filesystem;
-
-constexpr const char* kMatrixPath = "/0/DATA/0/matrix";
-constexpr const char* kRowMetaPath = "/0/META/ROW";
-constexpr const char* kColMetaPath = "/0/META/COL";
-constexpr const char* kVersionAttribute = "version";
-constexpr const char* kVersion = "GCTX1.0";
-constexpr double kMissingNumber = -666;  // CMap's missing-value marker for numeric metadata
 
 // "GCTX file '<file>', <place>" -- the start of every message about a file's content.
 std::string in_file(const fs::path& file, std::string_view place) {
@@ -290,8 +285,117 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> read_block(const OpenGctx&
   return values;
 }
 
+// Runs of consecutive values of a strictly increasing list: (first, length) pairs.
+std::vector<std::pair<hsize_t, hsize_t>> runs_of(std::span<const std::int64_t> indices) {
+  std::vector<std::pair<hsize_t, hsize_t>> runs;
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    if (!runs.empty() && hsize_t(indices[i]) == runs.back().first + runs.back().second)
+      ++runs.back().second;
+    else
+      runs.emplace_back(hsize_t(indices[i]), 1);
+  }
+  return runs;
+}
+
+// "" when the list is strictly increasing within [0, limit), else what is wrong with it.
+std::string check_indices(std::span<const std::int64_t> indices, std::int64_t limit, const char* what) {
+  for (std::size_t i = 0; i < indices.size(); ++i) {
+    if (indices[i] < 0 || indices[i] >= limit)
+      return detail::concat(what, " index ", indices[i], " (position ", i, ") is outside [0, ", limit, ")");
+    if (i > 0 && indices[i] <= indices[i - 1])
+      return detail::concat(what, " indices must increase strictly, but position ", i, " holds ", indices[i], " after ",
+                            indices[i - 1]);
+  }
+  return "";
+}
+
+// Collective: the values of signatures x genes (both strictly increasing), genes x signatures in memory. Each batch
+// is one collective H5Dread whose file selection is the union of (signature run) x (gene run) blocks and whose
+// memory selection is the batch's own columns of the result, in the same row-major order as the file selection
+// (HDF5 walks both in increasing coordinates), so values land in place with no temporary. Batches bound the number
+// of blocks HDF5 (and MPI-IO's derived types) must hold at once; every rank makes the same number of calls (a rank
+// with fewer batches reads nothing in the last ones), as a collective transfer requires.
+template <typename Scalar>
+Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> read_selected(const OpenGctx& g,
+                                                                    std::span<const std::int64_t> signatures,
+                                                                    std::span<const std::int64_t> genes,
+                                                                    std::int64_t batch_bytes) {
+  std::string problem = check_indices(signatures, g.num_signatures, "signature");
+  if (problem.empty()) problem = check_indices(genes, g.num_genes, "gene");
+  if (problem.empty() && genes.empty()) problem = "the gene selection is empty";
+  if (engine::allreduce_any(g.ctx, !problem.empty())) {
+    TESSERA_CHECK(problem.empty(), in_file(g.path, kMatrixPath), ": cannot read the selection: ", problem,
+                  "; select within the file");
+    TESSERA_FAIL(in_file(g.path, kMatrixPath), ": another rank asked for a selection outside the file");
+  }
+  const hsize_t num_genes = hsize_t(genes.size());
+  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> values(Eigen::Index(num_genes),
+                                                               Eigen::Index(signatures.size()));
+  // Selections are built as (signature runs x every gene) AND (every signature x gene runs): HDF5 1.10 adds each
+  // OR-ed block by merging it into the whole selection so far, so OR-ing the R x G blocks one by one costs
+  // O(R G (R + G)) (~50 s for 5,000 signature runs x 900 gene runs), while the two one-dimensional unions and one
+  // intersection cost O(R^2 + G^2 + R G) (0.1 s). The gene union is built once; a batch holds at most 1,024
+  // signatures, which keeps the O(R^2) part small.
+  const Dataspace gene_columns(H5Dget_space(g.matrix.get()));
+  {
+    H5S_seloper_t op = H5S_SELECT_SET;
+    for (const auto& [gene, width] : runs_of(genes)) {
+      const hsize_t offset[2] = {0, gene};
+      const hsize_t block[2] = {hsize_t(g.num_signatures), width};
+      H5Sselect_hyperslab(gene_columns.get(), op, offset, nullptr, block, nullptr);
+      op = H5S_SELECT_OR;
+    }
+  }
+  constexpr hsize_t kMaxBatchSignatures = 1024;
+  const hsize_t batch = std::clamp<hsize_t>(
+      hsize_t(std::max<std::int64_t>(batch_bytes, 1)) / (num_genes * sizeof(Scalar)), 1, kMaxBatchSignatures);
+  const hsize_t my_batches = (hsize_t(signatures.size()) + batch - 1) / batch;
+  const auto batches = std::int64_t(engine::allreduce_max(g.ctx, double(my_batches)));
+
+  const PropertyList transfer(H5Pcreate(H5P_DATASET_XFER));
+  H5Pset_dxpl_mpio(transfer.get(), H5FD_MPIO_COLLECTIVE);
+  std::string why;
+  for (std::int64_t b = 0; b < batches; ++b) {
+    const hsize_t first = std::min<hsize_t>(hsize_t(b) * batch, signatures.size());
+    const hsize_t last = std::min<hsize_t>(first + batch, signatures.size());
+    const hsize_t count = last - first;
+    const Dataspace signature_rows(H5Dget_space(g.matrix.get()));
+    const hsize_t memory_dims[2] = {std::max<hsize_t>(count, 1), num_genes};
+    const Dataspace memory_space(H5Screate_simple(2, memory_dims, nullptr));
+    Dataspace file_space;
+    if (count > 0) {
+      H5S_seloper_t op = H5S_SELECT_SET;
+      for (const auto& [start, length] : runs_of(signatures.subspan(first, count))) {
+        const hsize_t offset[2] = {start, 0};
+        const hsize_t block[2] = {length, hsize_t(g.num_genes)};
+        H5Sselect_hyperslab(signature_rows.get(), op, offset, nullptr, block, nullptr);
+        op = H5S_SELECT_OR;
+      }
+      file_space = Dataspace(H5Scombine_select(signature_rows.get(), H5S_SELECT_AND, gene_columns.get()));
+    } else {  // no signature left on this rank: it still takes part in the collective read
+      file_space = Dataspace(H5Dget_space(g.matrix.get()));
+      H5Sselect_none(file_space.get());
+      H5Sselect_none(memory_space.get());
+    }
+    Scalar unused{};
+    void* target = count > 0 ? static_cast<void*>(values.data() + first * num_genes) : &unused;
+    const herr_t status =
+        H5Dread(g.matrix.get(), native_type<Scalar>(), memory_space.get(), file_space.get(), transfer.get(), target);
+    if (status < 0 && why.empty()) why = hdf5_error_detail();
+  }
+  if (engine::allreduce_any(g.ctx, !why.empty()))
+    TESSERA_FAIL(in_file(g.path, kMatrixPath), ": HDF5 cannot read the selected signatures and genes (",
+                 why.empty() ? std::string("failed on another rank") : why, "); ", kDamagedFileFix);
+  return values;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Writing
+
+}  // namespace
+
+// The layout helpers io/gctx_layout.h declares (GctxSlabWriter uses them too).
+namespace gctx_layout {
 
 // Chunks hold whole signatures where they fit, so a rank's block of signatures touches only its own rows of
 // chunks; bounded by max_chunk_kb as cmapPy bounds them. For 978 float32 genes and 1024 KB: (268, 978).
@@ -328,6 +432,8 @@ void check_table_for_write(const fs::path& path, const MetaTable& table, std::in
     if (field.type == MetaType::kString) no_nul(field.text, field.name);
 }
 
+namespace {
+
 void write_vector(const fs::path& path, hid_t group, const std::string& dataset_path, hid_t file_type,
                   hid_t memory_type, std::size_t count, const void* data) {
   const hsize_t dims[1] = {hsize_t(count)};
@@ -336,6 +442,18 @@ void write_vector(const fs::path& path, hid_t group, const std::string& dataset_
   const Dataset dataset(H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
   if (!dataset || (count > 0 && H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
     TESSERA_FAIL("cannot write GCTX file '", path.string(), "', ", dataset_path, ": ", hdf5_error_detail());
+}
+
+}  // namespace
+
+void write_version(const fs::path& path, hid_t file) {
+  const FixedStrings version = pack_fixed_strings({kVersion});
+  const Dataspace scalar(H5Screate(H5S_SCALAR));
+  const Attribute attribute(
+      H5Acreate2(file, kVersionAttribute, version.type.get(), scalar.get(), H5P_DEFAULT, H5P_DEFAULT));
+  if (!attribute || H5Awrite(attribute.get(), version.type.get(), version.bytes.data()) < 0)
+    TESSERA_FAIL("cannot write GCTX file '", path.string(), "', attribute /", kVersionAttribute, ": ",
+                 hdf5_error_detail());
 }
 
 void write_meta(const fs::path& path, hid_t file, const std::string& group_path, const MetaTable& table) {
@@ -371,21 +489,17 @@ void write_meta(const fs::path& path, hid_t file, const std::string& group_path,
   }
 }
 
+}  // namespace gctx_layout
+
+namespace {
+
 // The whole file, built in memory (io/hdf5_memory_file.h): no HDF5 call here touches the disk.
 template <typename Scalar>
 MemoryFile::Image gctx_image(const fs::path& final_path, const BasicGeneMatrix<Scalar>& matrix,
                              const GctxWriteOptions& options) {
   SilenceHdf5Errors silence;
   MemoryFile file(final_path.string());
-  {
-    const FixedStrings version = pack_fixed_strings({kVersion});
-    const Dataspace scalar(H5Screate(H5S_SCALAR));
-    const Attribute attribute(
-        H5Acreate2(file.get(), kVersionAttribute, version.type.get(), scalar.get(), H5P_DEFAULT, H5P_DEFAULT));
-    if (!attribute || H5Awrite(attribute.get(), version.type.get(), version.bytes.data()) < 0)
-      TESSERA_FAIL("cannot write GCTX file '", final_path.string(), "', attribute /", kVersionAttribute, ": ",
-                   hdf5_error_detail());
-  }
+  write_version(final_path, file.get());
   {
     const std::int64_t signatures = matrix.num_signatures();
     const std::int64_t genes = matrix.num_genes();
@@ -445,6 +559,13 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> GctxReader::read_signature
 }
 
 template <typename Scalar>
+Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> GctxReader::read_selection(
+    std::span<const std::int64_t> signatures, std::span<const std::int64_t> genes, std::int64_t batch_bytes) const {
+  SilenceHdf5Errors silence;
+  return read_selected<Scalar>(impl_->gctx, signatures, genes, batch_bytes);
+}
+
+template <typename Scalar>
 LocalGctx<Scalar> read_gctx_local(const fs::path& path, const engine::Context& ctx) {
   SilenceHdf5Errors silence;
   OpenGctx g = open_gctx(path, ctx);
@@ -478,6 +599,10 @@ void write_gctx(const fs::path& path, const BasicGeneMatrix<Scalar>& matrix, con
 
 template Eigen::MatrixXf GctxReader::read_signatures<float>(std::int64_t, std::int64_t) const;
 template Eigen::MatrixXd GctxReader::read_signatures<double>(std::int64_t, std::int64_t) const;
+template Eigen::MatrixXf GctxReader::read_selection<float>(std::span<const std::int64_t>, std::span<const std::int64_t>,
+                                                           std::int64_t) const;
+template Eigen::MatrixXd GctxReader::read_selection<double>(std::span<const std::int64_t>,
+                                                            std::span<const std::int64_t>, std::int64_t) const;
 template LocalGctx<float> read_gctx_local<float>(const fs::path&, const engine::Context&);
 template LocalGctx<double> read_gctx_local<double>(const fs::path&, const engine::Context&);
 template BasicGeneMatrix<float> read_gctx<float>(const fs::path&, const engine::Context&);

@@ -1,8 +1,11 @@
 #include "jobs/signature_file.h"
 
 #include <fstream>
+#include <numeric>
 
+#include "engine/collectives.h"
 #include "engine/error.h"
+#include "engine/log.h"
 #include "io/gct.h"
 
 namespace tessera::jobs {
@@ -26,6 +29,101 @@ bool is_gct_text(const std::filesystem::path& path) {
                 "convert it, or rename it if the extension is wrong");
   return false;
 }
+// What the side tables select, on every rank: indices into the file's signatures and genes (increasing) and the
+// metadata of the selected ones.
+struct Selection {
+  std::vector<std::int64_t> signatures;
+  std::vector<std::int64_t> genes;
+  io::MetaTable cols;
+  io::MetaTable rows;
+};
+
+std::vector<std::int64_t> all_indices(std::size_t n) {
+  std::vector<std::int64_t> indices(n);
+  std::iota(indices.begin(), indices.end(), std::int64_t(0));
+  return indices;
+}
+
+Selection select_on_root(const std::filesystem::path& path, const io::MetaTable& cols, const io::MetaTable& rows,
+                         const SideTableOptions& side) {
+  Selection selection;
+  if (side.signature_info.empty()) {
+    selection.signatures = all_indices(cols.size());
+    selection.cols = cols;
+  } else {
+    const io::SideTable info = io::read_side_table(side.signature_info, "sig_id");
+    const auto kept = side.where.empty() ? all_indices(info.table.size()) : io::filter_rows(info, side.where);
+    io::SignatureSelection joined = io::join_signatures(cols, path, info, kept);
+    if (joined.side_rows_not_in_gctx > 0)
+      engine::info("side table '", side.signature_info.string(), "': ", joined.side_rows_not_in_gctx, " of the ",
+                   kept.size(), " signatures it keeps are not in '", path.string(), "' (ignored)");
+    selection.signatures = std::move(joined.indices);
+    selection.cols = std::move(joined.cols);
+  }
+  if (side.gene_info.empty()) {
+    selection.genes = all_indices(rows.size());
+    selection.rows = rows;
+  } else {
+    io::GeneSelection genes = io::select_genes(rows, path, io::read_side_table(side.gene_info, "gene_id"), side.genes);
+    selection.genes = std::move(genes.indices);
+    selection.rows = std::move(genes.rows);
+  }
+  engine::info("side tables select ", selection.signatures.size(), " of ", cols.size(), " signatures and ",
+               selection.genes.size(), " of ", rows.size(), " genes of '", path.string(), "'");
+  return selection;
+}
+
+void broadcast_indices(const engine::Context& ctx, std::vector<std::int64_t>& indices) {
+  std::int64_t size = std::int64_t(indices.size());
+  engine::broadcast(ctx, std::span<std::int64_t>(&size, 1));
+  indices.resize(std::size_t(size));
+  engine::broadcast(ctx, std::span<std::int64_t>(indices));
+}
+
+// Collective. Rank 0 alone reads the side tables and the others receive what it selected. siginfo_beta.txt is
+// ~400 MB of text and ~1.7 GB once split into strings: every rank parsing it would take no less time (each parses
+// the same bytes) and multiply that memory by the ranks on a node, while what the ranks need -- the selected
+// indices and the side-table fields of the selected signatures -- is a fraction of it. The fields the file itself
+// carries stay as every rank read them (in their own types); only the side tables' text fields travel, as one
+// tab-separated text. An error on rank 0 travels as its message, so every rank throws the same Error together.
+Selection select_by_side_tables(const engine::Context& ctx, const std::filesystem::path& path,
+                                const io::MetaTable& cols, const io::MetaTable& rows, const SideTableOptions& side) {
+  Selection selection;
+  std::string error, added_cols, symbols;
+  if (ctx.is_root()) {
+    try {
+      selection = select_on_root(path, cols, rows, side);
+      io::MetaTable added{selection.cols.ids, {}};
+      added.fields.assign(selection.cols.fields.begin() + std::ptrdiff_t(cols.fields.size()),
+                          selection.cols.fields.end());
+      added_cols = io::side_table_text(added, "sig_id");
+      if (const io::MetaColumn* symbol = side.gene_info.empty() ? nullptr : selection.rows.find("pr_gene_symbol"))
+        symbols = io::side_table_text(io::MetaTable{selection.rows.ids, {*symbol}}, "gene_id");
+    } catch (const Error& failure) {
+      error = failure.what();
+    } catch (const std::exception& failure) {  // e.g. out of memory: the other ranks must not wait for rank 0
+      error = std::string("reading the side tables failed on rank 0: ") + failure.what();
+    }
+  }
+  engine::broadcast(ctx, error);
+  if (!error.empty()) throw Error(error);
+  broadcast_indices(ctx, selection.signatures);
+  broadcast_indices(ctx, selection.genes);
+  engine::broadcast(ctx, added_cols);
+  engine::broadcast(ctx, symbols);
+  if (!ctx.is_root()) {
+    const std::filesystem::path from_root = "(side-table fields from rank 0)";
+    selection.cols = cols.subset(selection.signatures);
+    for (auto& field : io::parse_side_table(added_cols, from_root, "sig_id").table.fields)
+      selection.cols.fields.push_back(std::move(field));
+    selection.rows = rows.subset(selection.genes);
+    if (!symbols.empty())
+      selection.rows.set_text("pr_gene_symbol",
+                              std::move(io::parse_side_table(symbols, from_root, "gene_id").table.fields.at(0).text));
+  }
+  return selection;
+}
+
 }  // namespace
 
 io::LocalGctx<float> local_block(const engine::Context& ctx, io::GeneMatrix whole) {
@@ -46,6 +144,34 @@ io::LocalGctx<float> read_signature_file(const engine::Context& ctx, const std::
     return local_block(ctx, io::read_gct<float>(path));
   }
   return io::read_gctx_local<float>(path, ctx);
+}
+
+}  // namespace tessera::jobs
+
+namespace tessera::jobs {
+
+io::LocalGctx<float> read_signature_file(const engine::Context& ctx, const std::filesystem::path& path,
+                                         const SideTableOptions& side) {
+  if (side.empty()) return read_signature_file(ctx, path);
+  if (is_gct_text(path)) {
+    // Text is parsed whole on every rank anyway; the selection is plain indexing.
+    io::GeneMatrix whole = io::read_gct<float>(path);
+    Selection selection = select_by_side_tables(ctx, path, whole.cols, whole.rows, side);
+    io::GeneMatrix selected{whole.values(selection.genes, selection.signatures), std::move(selection.rows),
+                            std::move(selection.cols)};
+    return local_block(ctx, std::move(selected));
+  }
+  const io::GctxReader reader(path, ctx);
+  Selection selection = select_by_side_tables(ctx, path, reader.cols(), reader.rows(), side);
+  io::LocalGctx<float> local;
+  local.signatures = engine::block_range(std::int64_t(selection.signatures.size()), ctx.size(), ctx.rank());
+  local.values = reader.read_selection<float>(
+      std::span<const std::int64_t>(selection.signatures)
+          .subspan(std::size_t(local.signatures.begin), std::size_t(local.signatures.size())),
+      selection.genes);
+  local.rows = std::move(selection.rows);
+  local.cols = std::move(selection.cols);
+  return local;
 }
 
 }  // namespace tessera::jobs

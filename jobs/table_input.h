@@ -9,14 +9,23 @@
 #include "io/aggregate.h"
 #include "io/perturbation_table.h"
 #include "jobs/command_line.h"
+#include "jobs/signature_file.h"
 #include "solvers/simulation/cmap_simulator.h"
 
 namespace tessera::jobs {
 
 // --dose, --time, --control-types, --center (checked while parsing against the names of io::ControlCentering),
-// --cell-field, --pert-field
+// --cell-field, --pert-field, and the side tables of a release shipped as LINCS2020 beta is (jobs/signature_file.h):
+// --signature-info, --where (its syntax checked while parsing), --gene-info, --genes (checked against
+// io::gene_spaces() while parsing).
 void add_aggregation_options(po::options_description& options);
-io::AggregationOptions aggregation_options(const po::variables_map& vm);
+
+// What load_table needs: how to aggregate, and which side tables select and describe the input.
+struct TableOptions : io::AggregationOptions {
+  SideTableOptions side;
+};
+// Errors: --where without --signature-info, --genes without --gene-info (each names the fix).
+TableOptions aggregation_options(const po::variables_map& vm);
 
 struct TableInput {
   io::PerturbationTable table;
@@ -25,7 +34,7 @@ struct TableInput {
 };
 
 // Collective. Reads `path` (GCTX/GCT) or, when path is empty, simulates the default screen with `seed`.
-TableInput load_table(const engine::Context& ctx, const std::string& path, const io::AggregationOptions& options,
+TableInput load_table(const engine::Context& ctx, const std::string& path, const TableOptions& options,
                       std::uint64_t seed);
 
 }  // namespace tessera::jobs
