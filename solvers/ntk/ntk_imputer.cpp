@@ -113,8 +113,12 @@ Eigen::MatrixXd NtkImputer::impute(const engine::Context& ctx, const io::Perturb
   const CrossKernel cross = [&](std::int64_t row0, std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out) {
     kernel.cross_tile(query_pairs, row0, q0, out);
   };
+  const CrossKernelAt cross_at = [&](std::span<const std::int64_t> rows, std::int64_t q0,
+                                     Eigen::Ref<Eigen::MatrixXd> out) {
+    kernel.cross_tile_at(rows, query_pairs, q0, out);
+  };
   return kernel_regression(ctx, kernel, cross, table, train_entries, queries, params_.solve,
-                           ntk_kernel_label(params_, name_table(params_.prior).name(params_.prior)));
+                           ntk_kernel_label(params_, name_table(params_.prior).name(params_.prior)), cross_at);
 }
 
 }  // namespace tessera::solvers::ntk

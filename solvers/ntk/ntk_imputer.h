@@ -17,7 +17,9 @@
 // (Cholesky, solve/exact.h), matrix_free (PCG with a Nystrom preconditioner, solve/matrix_free.h; lambda 0, so it
 // converges to the same interpolant) or auto (solve/solver_choice.h): exact when its memory per rank fits
 // ntk_memory_gb (default: half the node's physical memory divided by the ranks on the node), else matrix-free,
-// whose batches of genes then fit the same ntk_memory_gb.
+// whose batches of genes then fit the same ntk_memory_gb; with ntk_max_minutes, a solver whose estimated time
+// exceeds it is passed over, and when neither exact solve fits, auto picks nystrom (Falkon-style Nystrom kernel
+// ridge regression on ntk_centres centres, solve/nystrom_regression.h: an approximation of the interpolant).
 //
 // Preemption: the matrix-free solve polls engine::stop_signalled() before every PCG iteration. With
 // ntk_checkpoint_dir set, a stop writes the CG state to <dir>/ntk_cg_<hash>.h5 (the hash names the problem: the

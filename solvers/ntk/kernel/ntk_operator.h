@@ -10,6 +10,7 @@
 #include <Eigen/Dense>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "solvers/ntk/kernel/features.h"
 #include "solvers/ntk/kernel/kernel.h"
@@ -27,12 +28,22 @@ class NtkOperator final : public KernelOperator {
   // out = K[row0 : row0 + out.rows(), col0 : col0 + out.cols()] (column-major, any outer stride).
   void tile(std::int64_t row0, std::int64_t col0, Eigen::Ref<Eigen::MatrixXd> out) const override;
 
+  // out(r, j) = K[row0 + r, columns[j]]: one rho tile against the centres' pairs (plus the one-hot term where a
+  // row is itself a centre), O(rows x columns), instead of one tile call per column.
+  void gather_columns(std::int64_t row0, std::span<const std::int64_t> columns,
+                      Eigen::Ref<Eigen::MatrixXd> out) const override;
+
   // NTK(1) = depth + 1 for every pair (rows are normalised).
   double diagonal(std::int64_t i) const override;
 
   // out(r, c) = NTK(rho(pairs[row0 + r], others[col0 + c])): the cross kernel between this operator's pairs
   // (training rows) and another list (query rows) encoded by the same features.
   void cross_tile(const PairList& others, std::int64_t row0, std::int64_t col0, Eigen::Ref<Eigen::MatrixXd> out) const;
+
+  // out(r, c) = NTK(rho(pairs[rows[r]], others[col0 + c])): the cross kernel from scattered training rows
+  // (Nystrom centres) to the queries.
+  void cross_tile_at(std::span<const std::int64_t> rows, const PairList& others, std::int64_t col0,
+                     Eigen::Ref<Eigen::MatrixXd> out) const;
 
   const PairList& pairs() const { return pairs_; }
   const PairFeatures& features() const { return *features_; }

@@ -14,6 +14,7 @@
 #include "io/atomic_file.h"
 #include "solvers/ntk/solve/exact.h"
 #include "solvers/ntk/solve/matrix_free.h"
+#include "solvers/ntk/solve/nystrom_regression.h"
 #include "solvers/ntk/solve/parallel_for.h"
 #include "solvers/ntk/solve/solver_choice.h"
 
@@ -58,11 +59,50 @@ void gemm_tn(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, Eigen::MatrixXd
                      c.rows());
 }
 
+// predictions (genes x queries) = alpha^T K[centres, queries]: each rank evaluates the cross kernel at its share
+// of the centres (block_range), in chunks of queries, and the parts are summed over the ranks.
+Eigen::MatrixXd predict_from_centres(const engine::Context& ctx, const NystromResult& solved, const CrossKernel& cross,
+                                     const CrossKernelAt& cross_at, std::int64_t q_total, int threads) {
+  const auto m = std::int64_t(solved.centres.size()), genes = std::int64_t(solved.alpha.cols());
+  const auto mine = engine::block_range(m, ctx.size(), ctx.rank());
+  const std::span<const std::int64_t> my_centres(solved.centres.data() + mine.begin, std::size_t(mine.size()));
+  const Eigen::MatrixXd alpha = solved.alpha.middleRows(mine.begin, mine.size());
+  const CrossKernelAt at =
+      cross_at
+          ? cross_at
+          : CrossKernelAt([&](std::span<const std::int64_t> rows, std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out) {
+              Eigen::MatrixXd one(1, out.cols());
+              for (std::size_t r = 0; r < rows.size(); ++r) {
+                cross(rows[r], q0, one);
+                out.row(Eigen::Index(r)) = one;
+              }
+            });
+  Eigen::MatrixXd predicted = Eigen::MatrixXd::Zero(genes, q_total);
+  const std::int64_t largest_block = (m + ctx.size() - 1) / ctx.size();  // the same chunks on every rank
+  const std::int64_t chunk =
+      std::max<std::int64_t>(256, (std::int64_t(1) << 23) / std::max<std::int64_t>(largest_block, 1));
+  Eigen::MatrixXd block, part;
+  for (std::int64_t q0 = 0; q0 < q_total; q0 += chunk) {
+    const auto width = std::min(chunk, q_total - q0);
+    block.resize(mine.size(), width);
+    const std::int64_t strip = 64, strips = mine.size() > 0 ? (width + strip - 1) / strip : 0;
+    parallel_for(strips, threads, [&](std::int64_t k, int) {
+      const auto c0 = k * strip, cols = std::min(strip, width - c0);
+      at(my_centres, q0 + c0, block.middleCols(c0, cols));
+    });
+    gemm_tn(alpha, block, part);
+    engine::allreduce_sum(ctx, part);
+    predicted.middleCols(q0, width) = part;
+  }
+  return predicted;
+}
+
 }  // namespace
 
 void KernelSolveParams::validate() const {
   engine::check_knobs(*this);
   matrix_free.validate();               // its fields that are not knobs
+  nystrom.validate();                   // its fields that are not knobs
   exact_options_for(*this).validate();  // the jitter's growth and ceiling
 }
 
@@ -72,6 +112,9 @@ double kernel_solve_budget_bytes(const engine::Context& ctx, const KernelSolvePa
 
 bool solves_alone(const engine::Context& ctx, std::int64_t n, std::int64_t genes, const KernelSolveParams& params) {
   if (params.solver == KernelSolverRequest::kMatrixFree) return false;  // asked for the solver of large systems
+  if (params.solver == KernelSolverRequest::kNystrom)
+    return nystrom_bytes_per_rank(n, params.nystrom.centres, genes, 1, params.nystrom) <=
+           kernel_solve_budget_bytes(ctx, params);
   // A rank solving alone keeps ctx's share of the node (Context::alone), so ctx's budget is the one it gets.
   return exact_solver_bytes_per_rank(n, genes, 1) <= kernel_solve_budget_bytes(ctx, params);
 }
@@ -79,7 +122,7 @@ bool solves_alone(const engine::Context& ctx, std::int64_t n, std::int64_t genes
 Eigen::MatrixXd kernel_regression(const engine::Context& ctx, const KernelOperator& kernel, const CrossKernel& cross,
                                   const io::PerturbationTable& table, const std::vector<std::int64_t>& train_entries,
                                   const std::vector<std::int64_t>& queries, const KernelSolveParams& params,
-                                  std::string_view kernel_label) {
+                                  std::string_view kernel_label, const CrossKernelAt& cross_at) {
   const std::int64_t n = kernel.size(), genes = table.num_genes();
   TESSERA_ASSERT(n == std::int64_t(train_entries.size()));
   // Right-hand sides: the training signatures, one row per training pair, this rank's row block.
@@ -89,10 +132,24 @@ Eigen::MatrixXd kernel_regression(const engine::Context& ctx, const KernelOperat
     rhs.local().row(i - mine.begin) = table.values.col(train_entries[std::size_t(i)]).transpose();
 
   const double budget = kernel_solve_budget_bytes(ctx, params);
-  const auto choice = choose_kernel_solver(params.solver, n, genes, ctx.size(),
-                                           default_threads(ctx, params.matrix_free), budget, params.matrix_free);
+  const auto choice =
+      choose_kernel_solver(params.solver, n, genes, ctx.size(), default_threads(ctx, params.matrix_free), budget,
+                           params.matrix_free, params.nystrom, 60.0 * params.max_minutes);
   engine::info("ntk: ", choice.reason);
   engine::RowShardedMatrix solution;
+  if (choice.kind == KernelSolverKind::kNystrom) {
+    NystromParams nystrom = params.nystrom;
+    nystrom.threads = params.matrix_free.threads;
+    const auto solved = solve_nystrom(ctx, kernel, rhs.local(), nystrom);
+    engine::info("ntk nystrom solve: N = ", n, ", M = ", solved.centres.size(), ", pass ", solved.pass_seconds,
+                 " s, factors ", solved.factor_seconds, " s, CG ", solved.cg_seconds, " s (", solved.iterations,
+                 " iterations, residual ", solved.max_relative_residual, ")");
+    if (!solved.converged)
+      engine::warn("ntk nystrom solve: CG on the M x M system stopped at relative residual ",
+                   solved.max_relative_residual, " after ", solved.iterations, " iterations");
+    return predict_from_centres(ctx, solved, cross, cross_at, std::int64_t(queries.size()),
+                                default_threads(ctx, params.matrix_free));
+  }
   if (choice.kind == KernelSolverKind::kExact) {
     auto solved = solve_exact(ctx, kernel, rhs, exact_options_for(params));
     engine::info("ntk exact solve: N = ", n, ", kernel ", solved.build_seconds, " s, Cholesky ", solved.factor_seconds,

@@ -3,8 +3,10 @@
 // knows the NTK: the NTK imputers (solvers/ntk/ntk_imputer.h) supply the kernel, and a GPU or large-N solver
 // plugs in beside solvers/ntk/solve/exact.h and matrix_free.h.
 //
-// Solver: params.solver (exact | matrix_free | auto, solvers/ntk/solve/solver_choice.h), within params.memory_gb
-// per rank. The matrix-free solve polls engine::stop_signalled() before every PCG iteration; with
+// Solver: params.solver (exact | matrix_free | nystrom | auto, solvers/ntk/solve/solver_choice.h), within
+// params.memory_gb per rank and params.max_minutes. The nystrom solver (solvers/ntk/solve/nystrom_regression.h)
+// predicts from its M centres only: the cross kernel is evaluated at the centres' rows (cross_at), M x queries
+// entries instead of N x queries. The matrix-free solve polls engine::stop_signalled() before every PCG iteration; with
 // params.checkpoint_dir it then writes its state to <dir>/ntk_cg_<hash>.h5 (the hash names the problem: training
 // rows, queries and the caller's kernel label) and throws engine::StopRequested on every rank; the same call later
 // resumes from that file and returns the same bits.
@@ -16,6 +18,7 @@
 #include <Eigen/Dense>
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +29,7 @@
 #include "solvers/ntk/solve/exact.h"
 #include "solvers/ntk/solve/kernel_operator.h"
 #include "solvers/ntk/solve/matrix_free.h"
+#include "solvers/ntk/solve/nystrom_regression.h"
 #include "solvers/ntk/solve/solver_choice.h"
 
 namespace tessera::solvers::ntk {
@@ -38,24 +42,34 @@ struct KernelSolveParams {
   // matrix-free solver sizes its batches of genes to it. 0 = automatic: auto compares with half of the node's
   // memory over its ranks; the matrix-free solver uses its own default (solve/matrix_free.h).
   double memory_gb = 0.0;
+  // Wall-clock limit for the solve in minutes, for ntk_solver=auto (0 = none): a solver whose estimated time
+  // (the model in solvers/ntk/solve/solver_choice.h) exceeds it is passed over for the next one.
+  double max_minutes = 0.0;
   double jitter = 1e-10;       // exact: first relative jitter tried when the Cholesky factorisation fails
   int block_size = 128;        // exact: ScaLAPACK block size
   std::string checkpoint_dir;  // matrix-free: folder of CG checkpoints (one file per problem); empty = none
   MatrixFreeParams matrix_free;
+  NystromParams nystrom;
 
   // Every knob, each range written once: jitter and block_size by ExactOptions (which gets their values), the
-  // matrix-free knobs by MatrixFreeParams, so ntk_checkpoint_dir (this struct's) follows them in --help.
+  // matrix-free knobs by MatrixFreeParams, so ntk_checkpoint_dir (this struct's) follows them in --help; the
+  // nystrom solver's by NystromParams, last.
   template <typename Self, typename Declare>
   static void declare_knobs(Self& self, Declare&& declare) {
     declare(engine::knob("ntk_solver", self.solver, "NTK: kernel solver"));
     declare(engine::knob("ntk_memory_gb", self.memory_gb,
                          "NTK: kernel memory per rank for ntk_solver=auto (GB; 0 = half of RAM / ranks per node)")
                 .at_least(0.0));
+    declare(engine::knob("ntk_max_minutes", self.max_minutes,
+                         "NTK: time limit of the kernel solve for ntk_solver=auto, in minutes (0 = none); beyond it "
+                         "auto picks a faster solver")
+                .at_least(0.0));
     ExactOptions::declare_knobs(self, declare);
     MatrixFreeParams::declare_knobs(self.matrix_free, declare);
     declare(engine::knob("ntk_checkpoint_dir", self.checkpoint_dir,
                          "NTK matrix-free: folder for CG checkpoints, one per fold; a run stopped by a signal resumes "
                          "from them"));
+    NystromParams::declare_knobs(self.nystrom, declare);
   }
   // Throws tessera::Error naming the bad knob (as ntk_<name>, the names users set) and its allowed values, or the
   // bad field of matrix_free that is not a knob.
@@ -83,12 +97,19 @@ MatrixFreeParams matrix_free_params_for(const KernelSolveParams& params, const s
 // out(r, c) = K(training row row0 + r, query q0 + c). Called from several threads at once.
 using CrossKernel = std::function<void(std::int64_t row0, std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out)>;
 
+// out(r, c) = K(training row rows[r], query q0 + c), for scattered training rows (the Nystrom centres). Called from
+// several threads at once.
+using CrossKernelAt =
+    std::function<void(std::span<const std::int64_t> rows, std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out)>;
+
 // Collective. kernel.size() == train_entries.size(); the right-hand sides are table.values of train_entries,
 // the result has one column per query. kernel_label holds bytes that name the kernel (anything that changes K
-// must change them); with the training rows and the queries it names the problem's checkpoint file.
+// must change them); with the training rows and the queries it names the problem's checkpoint file. cross_at
+// (optional) gives the nystrom solver the cross kernel at its centres in one call; without it each centre's row
+// is one call of `cross`.
 Eigen::MatrixXd kernel_regression(const engine::Context& ctx, const KernelOperator& kernel, const CrossKernel& cross,
                                   const io::PerturbationTable& table, const std::vector<std::int64_t>& train_entries,
                                   const std::vector<std::int64_t>& queries, const KernelSolveParams& params,
-                                  std::string_view kernel_label);
+                                  std::string_view kernel_label, const CrossKernelAt& cross_at = {});
 
 }  // namespace tessera::solvers::ntk

@@ -265,9 +265,12 @@ TEST(NtkImputer, MatrixFreeSolverAgreesWithExact) {
   params.solve.matrix_free.num_centres = 20;
   const Eigen::MatrixXd matrix_free = NtkImputer(params).impute(world, table, train, queries);
   EXPECT_LT(relative(matrix_free, exact), 1e-7);
-  // auto picks the matrix-free solver when the kernel does not fit the budget.
+  // auto picks the nystrom solver when neither the kernel nor the matrix-free solve fits the budget; with every
+  // training pair a centre (5,000 by default) and no ridge it solves the same system.
   params.solve.solver = KernelSolverRequest::kAuto;
   params.solve.memory_gb = 1e-6;
+  params.solve.nystrom.ridge = 0;
+  params.solve.nystrom.tolerance = 1e-13;
   EXPECT_LT(relative(NtkImputer(params).impute(world, table, train, queries), exact), 1e-7);
 }
 
@@ -350,6 +353,10 @@ TEST(NtkImputer, RegistryAndParams) {
       {"ntk_reference_in_kernel", &ntk.reference_in_kernel},
       {"ntk_solver", &ntk.solve.solver},
       {"ntk_memory_gb", &ntk.solve.memory_gb},
+      {"ntk_max_minutes", &ntk.solve.max_minutes},
+      {"ntk_centres", &ntk.solve.nystrom.centres},
+      {"ntk_centre_sampling", &ntk.solve.nystrom.sampling},
+      {"ntk_nystrom_ridge", &ntk.solve.nystrom.ridge},
       {"ntk_jitter", &ntk.solve.jitter},
       {"ntk_block_size", &ntk.solve.block_size},
       {"ntk_cg_tolerance", &ntk.solve.matrix_free.tolerance},

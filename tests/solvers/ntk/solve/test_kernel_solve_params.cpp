@@ -108,6 +108,7 @@ void check_exact(const NtkParams& p) {
 }
 void check_solve(const NtkParams& p) { p.solve.validate(); }
 void check_matrix_free(const NtkParams& p) { p.solve.matrix_free.validate(); }
+void check_nystrom(const NtkParams& p) { p.solve.nystrom.validate(); }
 
 const std::vector<RangedKnob>& ranged_knobs() {
   static const std::vector<RangedKnob> knobs = {
@@ -129,6 +130,12 @@ const std::vector<RangedKnob>& ranged_knobs() {
        "at least 0",
        [](NtkParams& p, double v) { p.solve.memory_gb = v; },
        {{-0.001, "-0.001"}, {INFINITY, "inf"}},
+       {0.0},
+       check_solve},
+      {"ntk_max_minutes",
+       "at least 0",
+       [](NtkParams& p, double v) { p.solve.max_minutes = v; },
+       {{-0.5, "-0.5"}, {NAN, "nan"}},
        {0.0},
        check_solve},
       {"ntk_jitter",
@@ -167,6 +174,18 @@ const std::vector<RangedKnob>& ranged_knobs() {
        {{-1, "-1"}},
        {0},
        check_matrix_free},
+      {"ntk_centres",
+       "in [1, 1000000]",
+       [](NtkParams& p, double v) { p.solve.nystrom.centres = std::int64_t(v); },
+       {{0, "0"}, {1000001, "1000001"}},
+       {1, 1000000},
+       check_nystrom},
+      {"ntk_nystrom_ridge",
+       "in [0, 1]",
+       [](NtkParams& p, double v) { p.solve.nystrom.ridge = v; },
+       {{-1e-9, "-1e-09"}, {1.5, "1.5"}},
+       {0.0, 1.0},
+       check_nystrom},
   };
   return knobs;
 }
@@ -189,11 +208,26 @@ TEST(NtkKnobs, AreDeclaredOnceWithTheirRange) {
       }
     }
   });
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"ntk_alpha", "ntk_beta", "ntk_depth", "ntk_bias", "ntk_prior",
-                                      "ntk_reference_cell", "ntk_reference_in_kernel", "ntk_solver", "ntk_memory_gb",
-                                      "ntk_jitter", "ntk_block_size", "ntk_cg_tolerance", "ntk_cg_max_iterations",
-                                      "ntk_nystrom_centres", "ntk_checkpoint_every", "ntk_checkpoint_dir"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"ntk_alpha",
+                                             "ntk_beta",
+                                             "ntk_depth",
+                                             "ntk_bias",
+                                             "ntk_prior",
+                                             "ntk_reference_cell",
+                                             "ntk_reference_in_kernel",
+                                             "ntk_solver",
+                                             "ntk_memory_gb",
+                                             "ntk_max_minutes",
+                                             "ntk_jitter",
+                                             "ntk_block_size",
+                                             "ntk_cg_tolerance",
+                                             "ntk_cg_max_iterations",
+                                             "ntk_nystrom_centres",
+                                             "ntk_checkpoint_every",
+                                             "ntk_checkpoint_dir",
+                                             "ntk_centres",
+                                             "ntk_centre_sampling",
+                                             "ntk_nystrom_ridge"}));
   std::vector<std::string> expected;
   for (const auto& knob : ranged_knobs()) expected.push_back(knob.name);
   EXPECT_EQ(ranged, expected);
