@@ -148,19 +148,20 @@ Synthetic make_synthetic(const Options& o) {
   for (int g = 0; g < o.genes; ++g) t.genes.push_back(id("g", g));
   for (int c = 0; c < o.cells; ++c) t.cells.push_back(id("c", 1000 + c));
   for (int d = 0; d < o.drugs; ++d) t.perts.push_back(id("d", 100000 + d));
-  t.values = Eigen::MatrixXd::Zero(o.genes, t.num_entries());
+  Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(o.genes, t.num_entries());
   t.observed.assign(std::size_t(t.num_entries()), 0);
   t.replicates.assign(std::size_t(t.num_entries()), 0);
   engine::RandomStream mask(o.seed, "bench/imputation/mask");
   for (std::int64_t e = 0; e < t.num_entries(); ++e) {
     if (!mask.bernoulli(o.density)) continue;
     engine::RandomStream noise(o.seed, "bench/imputation/noise", std::uint64_t(e));
-    auto column = t.values.col(e);
+    auto column = dense.col(e);
     column = s.truth(t.cell_of(e), t.pert_of(e));
     for (Eigen::Index g = 0; g < column.size(); ++g) column(g) += o.noise * noise.normal();
     t.observed[std::size_t(e)] = 1;
     t.replicates[std::size_t(e)] = 1;
   }
+  t.set_dense(dense);
   return s;
 }
 

@@ -44,7 +44,7 @@ io::PerturbationTable synthetic_table(std::int64_t n, std::int64_t genes) {
   for (std::int64_t c = 0; c < other_cells; ++c) t.cells.push_back(numbered("cell", c));
   for (std::int64_t d = 0; d < drugs; ++d) t.perts.push_back(numbered("drug", d));
   const auto entries = t.num_entries();
-  t.values.resize(genes, entries);
+  Eigen::MatrixXd dense(genes, entries);
   t.observed.assign(std::size_t(entries), 0);
   t.replicates.assign(std::size_t(entries), 0);
   engine::RandomStream random(1, "bench/ntk-exact");
@@ -52,9 +52,10 @@ io::PerturbationTable synthetic_table(std::int64_t n, std::int64_t genes) {
   for (std::int64_t e = 0; e < entries; ++e) {
     // Reference: every drug; other cell types: the first n pairs.
     const bool observed = t.cell_of(e) == 0 || kept++ < n;
-    for (std::int64_t g = 0; g < genes; ++g) t.values(g, e) = observed ? random.normal() : 0.0;
+    for (std::int64_t g = 0; g < genes; ++g) dense(g, e) = observed ? random.normal() : 0.0;
     t.observed[std::size_t(e)] = observed ? 1 : 0;
   }
+  t.set_dense(dense);
   t.controls = Eigen::MatrixXd::Zero(genes, t.num_cells());
   t.control_counts.assign(std::size_t(t.num_cells()), 0);
   return t;
@@ -87,7 +88,7 @@ int main(int argc, char** argv) {
     const solvers::ntk::NtkOperator kernel(features, features->encode(pairs), solvers::ntk::NtkShape{});
     engine::RowShardedMatrix rhs(world, kernel.size(), genes);
     for (auto i = rhs.range().begin; i < rhs.range().end; ++i)
-      rhs.local().row(i - rhs.range().begin) = table.values.col(pairs[std::size_t(i)]).transpose();
+      rhs.local().row(i - rhs.range().begin) = table.signature(pairs[std::size_t(i)]).transpose();
     const double feature_seconds = time.seconds();
 
     world.barrier();

@@ -141,7 +141,7 @@ void subtract_controls(PerturbationTable& table, ControlCentering center, const 
     if (table.control_counts[std::size_t(c)] == 0) continue;
     for (std::int64_t p = 0; p < table.num_perts(); ++p) {
       const std::int64_t e = table.entry(c, p);
-      if (table.observed[std::size_t(e)]) table.values.col(e) -= table.controls.col(c);
+      if (table.observed[std::size_t(e)]) table.signature(e) -= table.controls.col(c);
     }
   }
 }
@@ -186,14 +186,16 @@ PerturbationTable aggregate(const engine::Context& ctx, const LocalGctx<float>& 
   }
   const SignaturePlan plan = plan_signatures(cols, options, fields, source, table);
 
-  // Sums of treated entries followed by sums of controls per cell, in one buffer for one allreduce.
-  const std::int64_t num_entries = table.num_entries();
-  Eigen::MatrixXd sums = Eigen::MatrixXd::Zero(num_genes, num_entries + table.num_cells());
+  // Sums of the observed entries followed by sums of controls per cell, in one buffer for one allreduce (every rank
+  // knows from the metadata which entries are observed, so the buffer is the size of the measurements).
+  table.index_observed();
+  const std::int64_t num_observed = table.num_observed();
+  Eigen::MatrixXd sums = Eigen::MatrixXd::Zero(num_genes, num_observed + table.num_cells());
   std::int64_t first_bad = -1;
   for (std::int64_t j = 0; j < range.size(); ++j) {
     const std::size_t i = std::size_t(range.begin + j);
-    const std::int64_t column = plan.entry[i] >= 0          ? plan.entry[i]
-                                : plan.control_cell[i] >= 0 ? num_entries + plan.control_cell[i]
+    const std::int64_t column = plan.entry[i] >= 0          ? table.column_of[std::size_t(plan.entry[i])]
+                                : plan.control_cell[i] >= 0 ? num_observed + plan.control_cell[i]
                                                             : -1;
     if (column < 0) continue;
     const auto signature = signatures.values.col(j);
@@ -208,18 +210,18 @@ PerturbationTable aggregate(const engine::Context& ctx, const LocalGctx<float>& 
   }
   engine::allreduce_sum(ctx, sums);
 
-  table.values = Eigen::MatrixXd::Zero(num_genes, num_entries);
-  for (std::int64_t e = 0; e < num_entries; ++e) {
-    if (table.replicates[std::size_t(e)] > 0) table.values.col(e) = sums.col(e) / table.replicates[std::size_t(e)];
+  for (std::int64_t e = 0; e < table.num_entries(); ++e) {
+    const std::int64_t column = table.column_of[std::size_t(e)];
+    if (column >= 0) table.signatures.col(column) = sums.col(column) / table.replicates[std::size_t(e)];
   }
   table.controls = Eigen::MatrixXd::Zero(num_genes, table.num_cells());
   for (std::int64_t c = 0; c < table.num_cells(); ++c) {
     const int count = table.control_counts[std::size_t(c)];
-    if (count > 0) table.controls.col(c) = sums.col(num_entries + c) / count;
+    if (count > 0) table.controls.col(c) = sums.col(num_observed + c) / count;
   }
   subtract_controls(table, options.center, source);
 
-  const std::int64_t observed = table.num_observed();
+  const std::int64_t observed = table.num_observed(), num_entries = table.num_entries();
   engine::info("aggregate ", source, ": ", table.num_cells(), " cell types x ", table.num_perts(), " perturbations, ",
                observed, " observed entries (density ", 100.0 * double(observed) / double(num_entries), "%), ",
                plan.treated, " signatures pooled, ", plan.controls, " controls");

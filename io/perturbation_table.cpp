@@ -1,22 +1,61 @@
 #include "io/perturbation_table.h"
 
 #include <algorithm>
-#include <numeric>
+
+#include "engine/error.h"
 
 namespace tessera::io {
-
-std::int64_t PerturbationTable::num_observed() const {
-  return std::accumulate(observed.begin(), observed.end(), std::int64_t(0));
-}
 
 namespace {
 std::int64_t find_sorted(const std::vector<std::string>& ids, const std::string& id) {
   const auto it = std::lower_bound(ids.begin(), ids.end(), id);
   return (it != ids.end() && *it == id) ? std::int64_t(it - ids.begin()) : -1;
 }
+
+std::int64_t checked_column(const PerturbationTable& table, std::int64_t entry) {
+  TESSERA_CHECK(entry >= 0 && entry < std::int64_t(table.column_of.size()) && table.column_of[std::size_t(entry)] >= 0,
+                "perturbation table: entry ", entry, " (", entry >= 0 && entry < table.num_entries() ? "" : "not ",
+                "in the table) has no measured signature");
+  return table.column_of[std::size_t(entry)];
+}
 }  // namespace
 
 std::int64_t PerturbationTable::find_cell(const std::string& id) const { return find_sorted(cells, id); }
 std::int64_t PerturbationTable::find_pert(const std::string& id) const { return find_sorted(perts, id); }
+
+Eigen::MatrixXd::ConstColXpr PerturbationTable::signature(std::int64_t entry) const {
+  return signatures.col(checked_column(*this, entry));
+}
+
+Eigen::MatrixXd::ColXpr PerturbationTable::signature(std::int64_t entry) {
+  return signatures.col(checked_column(*this, entry));
+}
+
+void PerturbationTable::index_observed() {
+  TESSERA_CHECK(std::int64_t(observed.size()) == num_entries(), "perturbation table: ", observed.size(),
+                " observed flags for ", num_cells(), " x ", num_perts(), " entries");
+  column_of.assign(observed.size(), -1);
+  std::int64_t next = 0;
+  for (std::size_t e = 0; e < observed.size(); ++e)
+    if (observed[e]) column_of[e] = next++;
+  signatures = Eigen::MatrixXd::Zero(num_genes(), next);
+}
+
+void PerturbationTable::set_dense(const Eigen::MatrixXd& dense) {
+  TESSERA_CHECK(dense.rows() == num_genes() && dense.cols() == num_entries(), "perturbation table: dense values are ",
+                dense.rows(), " x ", dense.cols(), ", expected ", num_genes(), " genes x ", num_entries(), " entries");
+  index_observed();
+  for (std::int64_t e = 0; e < num_entries(); ++e)
+    if (column_of[std::size_t(e)] >= 0) signatures.col(column_of[std::size_t(e)]) = dense.col(e);
+}
+
+Eigen::MatrixXd PerturbationTable::dense_rows(std::int64_t first_gene, std::int64_t count) const {
+  TESSERA_ASSERT(first_gene >= 0 && count >= 0 && first_gene + count <= num_genes());
+  Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(count, num_entries());
+  for (std::int64_t e = 0; e < num_entries(); ++e)
+    if (column_of[std::size_t(e)] >= 0)
+      dense.col(e) = signatures.col(column_of[std::size_t(e)]).segment(first_gene, count);
+  return dense;
+}
 
 }  // namespace tessera::io

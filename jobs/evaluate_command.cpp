@@ -44,7 +44,7 @@ Reference reference_from_table(const io::PerturbationTable& table, const std::ve
   for (std::int64_t e = 0; e < table.num_entries(); ++e) {
     if (!keep[std::size_t(e)]) continue;
     ref.signatures[{table.cells[std::size_t(table.cell_of(e))], table.perts[std::size_t(table.pert_of(e))]}] =
-        table.values.col(e);
+        table.signature(e);
   }
   return ref;
 }

@@ -12,6 +12,7 @@
 #include "io/csv.h"
 #include "io/gctx.h"
 #include "jobs/commands.h"
+#include "jobs/completion_choice.h"
 #include "jobs/metrics_table.h"
 #include "jobs/table_input.h"
 #include "jobs/table_output.h"
@@ -53,6 +54,7 @@ po::options_description impute_options(solvers::imputation::ProtocolOptions& pro
       "per-cell", po::bool_switch(), "also print the metrics of each cell type");
   add_knob_options(options, protocol);
   add_aggregation_options(options);
+  add_completion_options(options);
   po::options_description method_options("method parameters");
   add_knob_options(method_options, params);
   options.add(method_options);
@@ -97,19 +99,20 @@ double fold_spread(const std::vector<solvers::imputation::Metrics>& per_fold) {
   return std::sqrt(std::max(0.0, (sum2 - n * mean * mean) / (n - 1)));
 }
 
-// Scores the imputed (never-measured) entries of a completed table against the simulator's true signatures.
-solvers::imputation::Metrics score_against_truth(const io::PerturbationTable& table, const FoldPlan& plan,
+// Scores the imputed (never-measured) entries of a completed table (column j for entries[j]) against the
+// simulator's true signatures.
+solvers::imputation::Metrics score_against_truth(const io::PerturbationTable& table,
+                                                 const std::vector<std::int64_t>& entries,
                                                  const Eigen::MatrixXd& completed,
                                                  const solvers::simulation::GroundTruth& truth) {
   std::vector<Eigen::Index> columns, truth_columns;
-  for (std::int64_t e = 0; e < table.num_entries(); ++e) {
+  for (std::size_t j = 0; j < entries.size(); ++j) {
+    const std::int64_t e = entries[j];
     if (table.observed[std::size_t(e)]) continue;
     const auto cell = std::find(truth.cells.begin(), truth.cells.end(), table.cells[std::size_t(table.cell_of(e))]);
     const auto drug = std::find(truth.drugs.begin(), truth.drugs.end(), table.perts[std::size_t(table.pert_of(e))]);
-    const bool dropped =
-        std::find(plan.dropped_cells.begin(), plan.dropped_cells.end(), *cell) != plan.dropped_cells.end();
-    if (cell == truth.cells.end() || drug == truth.drugs.end() || dropped) continue;
-    columns.push_back(Eigen::Index(e));
+    if (cell == truth.cells.end() || drug == truth.drugs.end()) continue;
+    columns.push_back(Eigen::Index(j));
     truth_columns.push_back(
         Eigen::Index((cell - truth.cells.begin()) * truth.drugs.size() + (drug - truth.drugs.begin())));
   }
@@ -127,6 +130,7 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
   const auto& vm = *parsed;
   for (const char* name : {"protocol", "folds", "sparse-train-drugs", "reference-cell", "min-drugs"})
     forbid_together(vm, "fold-file", name, "a fold file fixes the folds, the protocol options draw them");
+  check_completion_options(vm);
 
   // Check every option before reading any data, so a typo fails in a second, not after the load.
   if (vm.count("reference-cell"))
@@ -146,6 +150,7 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
                             : solvers::imputation::make_folds(table, protocol);
   // Stop signals (engine/signals.h) are honoured here, between methods, between folds and inside the methods'
   // iterations; the run then exits 75 with a log line saying what is complete (stopped_during).
+  const std::vector<std::int64_t> to_complete = entries_to_complete(vm, table, plan);
   engine::stop_point(world, "impute stopped after reading ", input.source, "; nothing written");
   if (world.is_root()) solvers::imputation::write_fold_file(out / "folds.csv", table, plan);
 
@@ -160,7 +165,7 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
       engine::stop_point(world);
       engine::info("method ", name, ": cross-validating over ", plan.num_folds, " fold(s)");
       predictions = solvers::imputation::cross_validate(world, *imputer, table, plan);
-      completed = solvers::imputation::complete_table(world, *imputer, table, plan);
+      completed = solvers::imputation::complete_table(world, *imputer, table, plan, to_complete);
     } catch (const engine::StopRequested& stop) {
       const std::string inner = stop.what();
       throw stopped_during(inner.empty() ? "stopped before method " + name : "method " + name + ": " + inner, methods,
@@ -172,26 +177,17 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
     rows.push_back({name, "all", report.overall, fold_spread(report.per_fold), seconds});
     for (const auto& [cell, metrics] : report.per_cell) rows.push_back({name, cell, metrics, NAN, NAN});
     if (input.truth)
-      truth_rows.push_back({name, "all", score_against_truth(table, plan, completed, *input.truth), NAN, seconds});
+      truth_rows.push_back(
+          {name, "all", score_against_truth(table, to_complete, completed, *input.truth), NAN, seconds});
 
     if (world.is_root()) {
       auto heldout = entries_as_gene_matrix(table, predictions.entries, predictions.predicted);
       add_int_field(heldout.cols, "fold", predictions.folds);
       io::write_gctx(out / ("heldout_" + name + ".gctx"), heldout);
 
-      std::vector<std::int64_t> entries;
       std::vector<int> imputed;
-      for (std::int64_t c = 0; c < table.num_cells(); ++c) {
-        if (std::find(plan.dropped_cells.begin(), plan.dropped_cells.end(), table.cells[std::size_t(c)]) !=
-            plan.dropped_cells.end())
-          continue;
-        for (std::int64_t p = 0; p < table.num_perts(); ++p) {
-          entries.push_back(table.entry(c, p));
-          imputed.push_back(table.observed[std::size_t(table.entry(c, p))] ? 0 : 1);
-        }
-      }
-      std::vector<Eigen::Index> columns(entries.begin(), entries.end());
-      auto full = entries_as_gene_matrix(table, entries, completed(Eigen::all, columns));
+      for (const auto e : to_complete) imputed.push_back(table.observed[std::size_t(e)] ? 0 : 1);
+      auto full = entries_as_gene_matrix(table, to_complete, completed);
       add_int_field(full.cols, "imputed", imputed);
       io::write_gctx(out / ("completed_" + name + ".gctx"), full);
     }

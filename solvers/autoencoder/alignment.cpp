@@ -34,8 +34,8 @@ std::vector<AlignmentRow> alignment_report(const Trainer& model, const io::Pertu
   controls.col(1) = table.controls.col(b).cast<float>();
   Eigen::MatrixXf treated(genes, 2 * n);
   for (Eigen::Index i = 0; i < n; ++i) {
-    treated.col(i) = controls.col(0) + table.values.col(table.entry(a, perts[std::size_t(i)])).cast<float>();
-    treated.col(n + i) = controls.col(1) + table.values.col(table.entry(b, perts[std::size_t(i)])).cast<float>();
+    treated.col(i) = controls.col(0) + table.signature(table.entry(a, perts[std::size_t(i)])).cast<float>();
+    treated.col(n + i) = controls.col(1) + table.signature(table.entry(b, perts[std::size_t(i)])).cast<float>();
   }
   const Eigen::MatrixXf control_latent = model.encode(scaling.apply(controls));
   const Eigen::MatrixXf latent = model.encode(scaling.apply(treated));
@@ -43,7 +43,7 @@ std::vector<AlignmentRow> alignment_report(const Trainer& model, const io::Pertu
     const std::int64_t p = perts[std::size_t(i)];
     AlignmentRow row;
     row.pert = table.perts[std::size_t(p)];
-    row.input_cosine = cosine(table.values.col(table.entry(a, p)), table.values.col(table.entry(b, p)));
+    row.input_cosine = cosine(table.signature(table.entry(a, p)), table.signature(table.entry(b, p)));
     row.latent_cosine = cosine((latent.col(i) - control_latent.col(0)).cast<double>(),
                                (latent.col(n + i) - control_latent.col(1)).cast<double>());
     rows.push_back(row);

@@ -43,7 +43,7 @@ Eigen::MatrixXd LatentTransportImputer::impute(const engine::Context& ctx, const
   Eigen::MatrixXf profiles(genes, Eigen::Index(control_cells.size() + entries.size()));
   Eigen::Index column = 0;
   for (auto c : control_cells) profiles.col(column++) = controls.col(c);
-  for (auto e : entries) profiles.col(column++) = controls.col(table.cell_of(e)) + table.values.col(e).cast<float>();
+  for (auto e : entries) profiles.col(column++) = controls.col(table.cell_of(e)) + table.signature(e).cast<float>();
   Eigen::MatrixXd predictions = Eigen::MatrixXd::Zero(genes, Eigen::Index(queries.size()));
   if (entries.empty() || queries.empty()) return predictions;
   TESSERA_CHECK(profiles.allFinite(), "autoencoder: a training signature or control holds NaN");
@@ -59,7 +59,7 @@ Eigen::MatrixXd LatentTransportImputer::impute(const engine::Context& ctx, const
   const Eigen::MatrixXf control_latent = trainer.encode(scaling.apply(controls));
   Eigen::MatrixXf treated(genes, Eigen::Index(entries.size()));
   for (std::size_t i = 0; i < entries.size(); ++i)
-    treated.col(Eigen::Index(i)) = controls.col(table.cell_of(entries[i])) + table.values.col(entries[i]).cast<float>();
+    treated.col(Eigen::Index(i)) = controls.col(table.cell_of(entries[i])) + table.signature(entries[i]).cast<float>();
   const Eigen::MatrixXf treated_latent = trainer.encode(scaling.apply(treated));
   // Each perturbation's training entries, as indices into `entries`.
   std::vector<std::vector<std::size_t>> by_pert(static_cast<std::size_t>(perts));

@@ -126,7 +126,8 @@ EvaluationReport evaluate(const io::PerturbationTable& table, const CvPrediction
   for (const auto e : predictions.entries) {
     TESSERA_CHECK(e >= 0 && e < table.num_entries(), "evaluate: entry ", e, " is outside the table");
   }
-  const Eigen::MatrixXd truth = columns_of(table.values, predictions.entries);
+  Eigen::MatrixXd truth(table.num_genes(), Eigen::Index(n));
+  for (std::size_t j = 0; j < n; ++j) truth.col(Eigen::Index(j)) = table.signature(predictions.entries[j]);
 
   EvaluationReport report;
   report.overall = compute_metrics(truth, predictions.predicted);
@@ -157,7 +158,7 @@ EvaluationReport evaluate(const io::PerturbationTable& table, const CvPrediction
 }
 
 Eigen::MatrixXd complete_table(const engine::Context& ctx, const Imputer& imputer, const io::PerturbationTable& table,
-                               const FoldPlan& plan) {
+                               const FoldPlan& plan, const std::vector<std::int64_t>& entries) {
   check_plan(table, plan);
   std::vector<bool> dropped(table.cells.size(), false);
   for (const auto& id : plan.dropped_cells) {
@@ -165,15 +166,25 @@ Eigen::MatrixXd complete_table(const engine::Context& ctx, const Imputer& impute
     if (c >= 0) dropped[std::size_t(c)] = true;
   }
   std::vector<std::uint8_t> train(plan.fold.size(), 0);
-  std::vector<std::int64_t> queries;
-  for (std::int64_t e = 0; e < table.num_entries(); ++e) {
-    train[std::size_t(e)] = table.observed[std::size_t(e)] && plan.fold[std::size_t(e)] != kUnused;
-    if (!table.observed[std::size_t(e)] && !dropped[std::size_t(table.cell_of(e))]) queries.push_back(e);
-  }
-
-  Eigen::MatrixXd completed = table.values;
   for (std::int64_t e = 0; e < table.num_entries(); ++e)
-    if (!table.observed[std::size_t(e)]) completed.col(e).setZero();
+    train[std::size_t(e)] = table.observed[std::size_t(e)] && plan.fold[std::size_t(e)] != kUnused;
+
+  Eigen::MatrixXd completed(table.num_genes(), Eigen::Index(entries.size()));
+  std::vector<std::int64_t> queries, query_columns;
+  for (std::size_t j = 0; j < entries.size(); ++j) {
+    const std::int64_t e = entries[j];
+    TESSERA_CHECK(e >= 0 && e < table.num_entries(), "complete_table: entry ", e, " is outside the table's ",
+                  table.num_entries(), " entries");
+    if (table.observed[std::size_t(e)]) {
+      completed.col(Eigen::Index(j)) = table.signature(e);
+      continue;
+    }
+    TESSERA_CHECK(!dropped[std::size_t(table.cell_of(e))], "cannot complete cell type '",
+                  table.cells[std::size_t(table.cell_of(e))],
+                  "': it was dropped for having too few measured perturbations (see --min-drugs)");
+    queries.push_back(e);
+    query_columns.push_back(std::int64_t(j));
+  }
   if (queries.empty()) return completed;
 
   auto check_shape = [&](const Eigen::MatrixXd& predicted) {
@@ -200,7 +211,7 @@ Eigen::MatrixXd complete_table(const engine::Context& ctx, const Imputer& impute
     throw engine::StopRequested("completing the table with " + imputer.name() + " stopped" +
                                 (inner.empty() ? "" : " (" + inner + ")"));
   }
-  for (std::size_t j = 0; j < queries.size(); ++j) completed.col(queries[j]) = predicted.col(Eigen::Index(j));
+  for (std::size_t j = 0; j < queries.size(); ++j) completed.col(query_columns[j]) = predicted.col(Eigen::Index(j));
   return completed;
 }
 

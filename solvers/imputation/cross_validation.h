@@ -40,12 +40,13 @@ CvPredictions cross_validate(const engine::Context& ctx, const Imputer& imputer,
 // one Metrics per fold index 0..max(folds).
 EvaluationReport evaluate(const io::PerturbationTable& table, const CvPredictions& predictions);
 
-// Collective over ctx. Fits on every usable observed entry (plan label != kUnused) and predicts every unobserved
-// entry of the cell types not in plan.dropped_cells. Returns genes x num_entries: observed entries as measured,
-// predicted entries imputed, unobserved entries of dropped cell types zero. Identical on every rank (a method
-// that does not distribute itself runs on rank 0 and the result is broadcast). A stop inside the method throws
-// engine::StopRequested("completing the table with <method> stopped (...)") on every rank.
+// Collective over ctx. Fits on every usable observed entry (plan label != kUnused) and returns genes x
+// entries.size(), column j for entries[j]: the measured signature of an observed entry, the imputation of an
+// unobserved one (all of them in one impute() call). An unobserved entry of a cell type in plan.dropped_cells is an
+// error. Identical on every rank (a method that does not distribute itself runs on rank 0 and the result is
+// broadcast). A stop inside the method throws engine::StopRequested("completing the table with <method> stopped
+// (...)") on every rank.
 Eigen::MatrixXd complete_table(const engine::Context& ctx, const Imputer& imputer, const io::PerturbationTable& table,
-                               const FoldPlan& plan);
+                               const FoldPlan& plan, const std::vector<std::int64_t>& entries);
 
 }  // namespace tessera::solvers::imputation

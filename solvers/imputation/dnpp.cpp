@@ -38,7 +38,7 @@ Eigen::MatrixXd standardized_signatures(const io::PerturbationTable& table, std:
                                         const std::vector<std::int64_t>& drugs) {
   Eigen::MatrixXd z(table.num_genes(), Eigen::Index(drugs.size()));
   for (std::size_t i = 0; i < drugs.size(); ++i) {
-    const auto column = table.values.col(table.entry(cell, drugs[i]));
+    const auto column = table.signature(table.entry(cell, drugs[i]));
     auto out = z.col(Eigen::Index(i));
     out = column.array() - column.mean();
     const double centred = out.norm();
@@ -159,7 +159,7 @@ Eigen::MatrixXd Dnpp::impute(const engine::Context& ctx, const io::PerturbationT
           prediction.setZero();
           double weight = 0.0;
           for (std::size_t i = 0; i < used; ++i) {
-            prediction += neighbours[i].first * table.values.col(table.entry(c, neighbours[i].second));
+            prediction += neighbours[i].first * table.signature(table.entry(c, neighbours[i].second));
             weight += neighbours[i].first;
           }
           prediction /= weight;

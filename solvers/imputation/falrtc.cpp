@@ -253,9 +253,10 @@ Eigen::MatrixXd Falrtc::impute(const engine::Context& ctx, const io::Perturbatio
                                const std::vector<std::uint8_t>& train, const std::vector<std::int64_t>& queries) const {
   TESSERA_CHECK(train.size() == std::size_t(table.num_entries()), name(), ": train mask has ", train.size(),
                 " flags but the table has ", table.num_entries(), " entries");
-  TESSERA_CHECK(table.values.rows() == table.num_genes() && table.values.cols() == table.num_entries(), name(),
-                ": table values are ", table.values.rows(), " x ", table.values.cols(), ", expected ",
-                table.num_genes(), " x ", table.num_entries());
+  TESSERA_CHECK(
+      table.signatures.rows() == table.num_genes() && std::int64_t(table.column_of.size()) == table.num_entries(),
+      name(), ": table signatures have ", table.signatures.rows(), " genes and ", table.column_of.size(),
+      " entry columns, expected ", table.num_genes(), " and ", table.num_entries());
   for (const auto e : queries)
     TESSERA_CHECK(e >= 0 && e < table.num_entries(), name(), ": query entry ", e, " is outside the table's ",
                   table.num_entries(), " entries");
@@ -273,7 +274,7 @@ Eigen::MatrixXd Falrtc::impute(const engine::Context& ctx, const io::Perturbatio
   const SlabLayout layout(ctx, shape);
   const auto rows = layout.genes();
   Eigen::MatrixXd completed;
-  falrtc_complete(layout, table.values.middleRows(rows.begin, rows.size()), observed, params_, completed);
+  falrtc_complete(layout, table.dense_rows(rows.begin, rows.size()), observed, params_, completed);
 
   // Each rank fills its gene rows; the sum over ranks adds only zeros to them, so it is exact.
   Eigen::MatrixXd predicted = Eigen::MatrixXd::Zero(table.num_genes(), Eigen::Index(queries.size()));

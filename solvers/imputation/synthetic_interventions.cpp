@@ -122,8 +122,8 @@ Eigen::MatrixXd SyntheticInterventions::impute(const engine::Context& ctx, const
             const auto u = design.training_cells[t];
             const Eigen::Index row = Eigen::Index(t) * genes;
             for (Eigen::Index k = 0; k < m; ++k)
-              xy.col(k).segment(row, genes) = table.values.col(table.entry(u, design.donors[std::size_t(k)]));
-            xy.col(m).segment(row, genes) = table.values.col(table.entry(u, a));
+              xy.col(k).segment(row, genes) = table.signature(table.entry(u, design.donors[std::size_t(k)]));
+            xy.col(m).segment(row, genes) = table.signature(table.entry(u, a));
           }
           Eigen::RowVectorXd column_means = Eigen::RowVectorXd::Zero(m + 1);
           if (params_.intercept) {
@@ -133,7 +133,7 @@ Eigen::MatrixXd SyntheticInterventions::impute(const engine::Context& ctx, const
           const Eigen::VectorXd beta = solve_augmented(xy, params_.sv_threshold, params_.rank);
           prediction.setConstant(column_means(m) - column_means.head(m).dot(beta));
           for (Eigen::Index k = 0; k < m; ++k)
-            prediction += beta(k) * table.values.col(table.entry(c, design.donors[std::size_t(k)]));
+            prediction += beta(k) * table.signature(table.entry(c, design.donors[std::size_t(k)]));
         }
       });
 }

@@ -45,9 +45,9 @@ TrainingMeans::TrainingMeans(const io::PerturbationTable& table, const std::vect
   for (std::int64_t e = 0; e < table.num_entries(); ++e) {
     if (!train[std::size_t(e)] || !table.observed[std::size_t(e)]) continue;
     const auto c = table.cell_of(e), p = table.pert_of(e);
-    cell_sum.col(c) += table.values.col(e);
-    drug_sum.col(p) += table.values.col(e);
-    total_sum += table.values.col(e);
+    cell_sum.col(c) += table.signature(e);
+    drug_sum.col(p) += table.signature(e);
+    total_sum += table.signature(e);
     ++cell_count[std::size_t(c)];
     ++drug_count[std::size_t(p)];
     ++total_count;

@@ -98,7 +98,7 @@ Eigen::MatrixXd NtkDnppImputer::regress_on_dnpp_features(const engine::Context& 
 
   Eigen::MatrixXd signatures(table.num_genes(), Eigen::Index(train_entries.size()));
   for (std::size_t i = 0; i < train_entries.size(); ++i)
-    signatures.col(Eigen::Index(i)) = table.values.col(train_entries[i]);
+    signatures.col(Eigen::Index(i)) = table.signature(train_entries[i]);
   TESSERA_CHECK(signatures.allFinite(), "ntk_dnpp: a training signature holds NaN or infinity; impute or drop it");
   const Eigen::MatrixXd cell_unit = unit_cell_means(table, train);
   const ExplicitFeatureKernel kernel(pair_features(signatures, train_cells, cell_unit, ntk_.alpha), ntk_.beta,

@@ -203,6 +203,41 @@ TEST(Cli, SimulateThenImputeThenEvaluateAgree) {
   ASSERT_EQ(truth_metrics.rows[0][0], "completed_two_way_mean");
   ASSERT_EQ(truth_metrics.rows[0][1], "all");
   EXPECT_EQ(std::stoll(truth_metrics.rows[0][6]), never_measured);  // signatures scored
+
+  // Completing only some pairs (same folds) gives exactly those columns of the whole completed table.
+  const auto& cell_ids = completed.cols.require("cell_id", completed_file.string()).text;
+  const auto& pert_ids = completed.cols.require("pert_id", completed_file.string()).text;
+  const std::string cell = cell_ids.back(), pert_a = pert_ids[1], pert_b = pert_ids[7];
+  const auto expect_columns_of_whole = [&](const fs::path& part_file, const std::vector<std::string>& ids) {
+    const auto part = tessera::io::read_gctx<float>(part_file, self);
+    ASSERT_EQ(part.cols.ids, ids);
+    for (std::size_t j = 0; j < ids.size(); ++j) {
+      const auto whole = std::find(completed.cols.ids.begin(), completed.cols.ids.end(), ids[j]);
+      ASSERT_NE(whole, completed.cols.ids.end()) << ids[j];
+      EXPECT_TRUE(part.values.col(Eigen::Index(j)) == completed.values.col(whole - completed.cols.ids.begin()))
+          << ids[j];
+    }
+  };
+  const auto some = dir / "some";
+  const std::string same_folds = " --fold-file " + (out / "folds.csv").string();
+  result = run_command(mpirun(2) + " " + kTessera + " impute --input " + gctx + same_folds +
+                       " --method two_way_mean --complete-cells " + cell + " --complete-perts " + pert_b + "," +
+                       pert_a + " --out " + some.string());
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  expect_columns_of_whole(some / "completed_two_way_mean.gctx", {cell + ":" + pert_a, cell + ":" + pert_b});
+  const auto pairs = dir / "pairs.csv";
+  std::ofstream(pairs) << "cell_id,pert_id\n" << cell << "," << pert_b << "\n" << cell_ids[0] << "," << pert_a << "\n";
+  result = run_command(kTessera + " impute --input " + gctx + same_folds + " --method two_way_mean --complete-pairs " +
+                       pairs.string() + " --out " + some.string());
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  expect_columns_of_whole(some / "completed_two_way_mean.gctx", {cell_ids[0] + ":" + pert_a, cell + ":" + pert_b});
+  result = run_command(kTessera + " impute --input " + gctx +
+                       " --method two_way_mean --complete-cells nosuchcell --out " + (dir / "bad").string());
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_NE(result.output.find("--complete-cells names cell type 'nosuchcell', which is not in the table"),
+            std::string::npos)
+      << result.output;
+  EXPECT_FALSE(fs::exists(dir / "bad" / "metrics.csv"));
 }
 
 TEST(Cli, ConfigFileSetsOptionsAndCommandLineWins) {

@@ -26,9 +26,9 @@ PairFeatures::PairFeatures(const io::PerturbationTable& table, const std::vector
                 " is invalid: use a finite weight >= 0 for the one-hot block");
   TESSERA_CHECK(train.size() == std::size_t(table.num_entries()), "ntk: train mask has ", train.size(),
                 " flags but the table has ", table.num_entries(), " entries");
-  TESSERA_CHECK(table.values.rows() == genes_ && table.values.cols() == table.num_entries(), "ntk: table values are ",
-                table.values.rows(), " x ", table.values.cols(), ", expected ", genes_, " genes x ",
-                table.num_entries(), " entries");
+  TESSERA_CHECK(table.signatures.rows() == genes_ && std::int64_t(table.column_of.size()) == table.num_entries(),
+                "ntk: table signatures have ", table.signatures.rows(), " genes and ", table.column_of.size(),
+                " entry columns, expected ", genes_, " genes and ", table.num_entries(), " entries");
 
   const auto cells = table.num_cells();
   cell_unit_ = Eigen::MatrixXd::Zero(genes_, cells);
@@ -38,10 +38,10 @@ PairFeatures::PairFeatures(const io::PerturbationTable& table, const std::vector
     for (std::int64_t p = 0; p < num_perts_; ++p) {
       const auto e = table.entry(c, p);
       if (!is_training(table, train, e)) continue;
-      TESSERA_CHECK(table.values.col(e).allFinite(), "ntk: the training signature of cell type '",
+      TESSERA_CHECK(table.signature(e).allFinite(), "ntk: the training signature of cell type '",
                     table.cells[std::size_t(c)], "', perturbation '", table.perts[std::size_t(p)],
                     "' has NaN or infinite values; remove or repair the signature (NTK features need finite inputs)");
-      cell_unit_.col(c) += table.values.col(e);
+      cell_unit_.col(c) += table.signature(e);
       ++count;
     }
     const double norm = cell_unit_.col(c).norm();
@@ -79,7 +79,7 @@ void PairFeatures::build_mean_prior(const io::PerturbationTable& table, const st
     for (std::int64_t p = 0; p < num_perts_; ++p) {
       const auto e = table.entry(c, p);
       if (!is_training(table, train, e)) continue;
-      sums.col(p) += table.values.col(e);
+      sums.col(p) += table.signature(e);
       ++counts[std::size_t(p)];
     }
   }
@@ -118,7 +118,7 @@ void PairFeatures::build_similarity_prior(const io::PerturbationTable& table, co
     auto& columns = cell_columns_[std::size_t(a)];
     columns = Eigen::MatrixXd::Zero(genes_, n + 1);
     for (std::int64_t p = 0; p < num_perts_; ++p)
-      if (column_of[std::size_t(p)] >= 0) columns.col(column_of[std::size_t(p)]) = table.values.col(table.entry(a, p));
+      if (column_of[std::size_t(p)] >= 0) columns.col(column_of[std::size_t(p)]) = table.signature(table.entry(a, p));
     if (n > 0) columns.col(n) = columns.leftCols(n).rowwise().mean();
     cell_column_gram_[std::size_t(a)] = columns.transpose() * columns;
   }

@@ -129,7 +129,7 @@ Eigen::MatrixXd kernel_regression(const engine::Context& ctx, const KernelOperat
   engine::RowShardedMatrix rhs(ctx, n, genes);
   const auto mine = rhs.range();
   for (auto i = mine.begin; i < mine.end; ++i)
-    rhs.local().row(i - mine.begin) = table.values.col(train_entries[std::size_t(i)]).transpose();
+    rhs.local().row(i - mine.begin) = table.signature(train_entries[std::size_t(i)]).transpose();
 
   const double budget = kernel_solve_budget_bytes(ctx, params);
   const auto choice =

@@ -26,12 +26,13 @@ tessera::io::PerturbationTable shared_effect_table(int genes, int cells, int per
   t.controls.resize(genes, cells);
   for (int i = 0; i < t.controls.size(); ++i) t.controls.data()[i] = 0.5 * random.normal();
   t.control_counts.assign(std::size_t(cells), 3);
-  t.values.resize(genes, cells * perts);
+  Eigen::MatrixXd dense(genes, cells * perts);
   for (int c = 0; c < cells; ++c)
     for (int p = 0; p < perts; ++p)
-      for (int g = 0; g < genes; ++g) t.values(g, c * perts + p) = effect(g, p) + 0.05 * random.normal();
+      for (int g = 0; g < genes; ++g) dense(g, c * perts + p) = effect(g, p) + 0.05 * random.normal();
   t.observed.assign(std::size_t(cells * perts), 1);
   t.replicates.assign(std::size_t(cells * perts), 1);
+  t.set_dense(dense);
   return t;
 }
 
@@ -68,7 +69,7 @@ TEST(LatentTransport, RecoversSharedDrugEffects) {
     ASSERT_EQ(predicted.rows(), table.num_genes());
     ASSERT_EQ(predicted.cols(), 3);
     for (int q = 0; q < 3; ++q)
-      EXPECT_GT(cosine(predicted.col(q), table.values.col(queries[std::size_t(q)])), 0.8)
+      EXPECT_GT(cosine(predicted.col(q), table.signature(queries[std::size_t(q)])), 0.8)
           << name_table(transport).name(transport) << " query " << q;
   }
 }
@@ -99,7 +100,7 @@ TEST(Alignment, ReportsInputAndLatentCosines) {
   ae::Trainer model(self, quick_params(), table.num_genes());
   Eigen::MatrixXf profiles(table.num_genes(), table.num_entries());
   for (std::int64_t e = 0; e < table.num_entries(); ++e)
-    profiles.col(e) = (table.controls.col(table.cell_of(e)) + table.values.col(e)).cast<float>();
+    profiles.col(e) = (table.controls.col(table.cell_of(e)) + table.signature(e)).cast<float>();
   ae::TrainOptions quiet;
   quiet.poll_signals = false;
   quiet.log_epochs = false;

@@ -18,15 +18,15 @@ constexpr double kTol = 1e-12;
 //   A: d1 = (1, 0), d2 = (3, 2), d3 = (5, 4)      d4 unobserved
 //   B: d1 = (2, 2), d2 = (4, 0)                    d3, d4 unobserved
 //   C:                           d3 = (0, 6)       d1, d2, d4 unobserved
-// A/d4 is unobserved but holds junk (100, 100) and is flagged in the train mask: it must be ignored.
+// A/d4 is unobserved (it has no signature) but flagged in the train mask: it must be ignored.
 struct Fixture {
   io::PerturbationTable table;
+  Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(2, 12);
   std::vector<std::uint8_t> train;
   Fixture() {
     table.genes = {"g1", "g2"};
     table.cells = {"A", "B", "C"};
     table.perts = {"d1", "d2", "d3", "d4"};
-    table.values = Eigen::MatrixXd::Zero(2, 12);
     table.observed.assign(12, 0);
     table.replicates.assign(12, 0);
     set("A", "d1", 1, 0);
@@ -35,8 +35,8 @@ struct Fixture {
     set("B", "d1", 2, 2);
     set("B", "d2", 4, 0);
     set("C", "d3", 0, 6);
-    table.values.col(at("A", "d4")) << 100, 100;
-    // Train on everything observed except A/d2 and C/d3 (held out), plus the junk flag on A/d4.
+    table.set_dense(dense);
+    // Train on everything observed except A/d2 and C/d3 (held out), plus the flag on unobserved A/d4.
     train = table.observed;
     train[std::size_t(at("A", "d2"))] = 0;
     train[std::size_t(at("C", "d3"))] = 0;
@@ -47,7 +47,7 @@ struct Fixture {
   }
   void set(const std::string& cell, const std::string& pert, double g1, double g2) {
     const auto e = at(cell, pert);
-    table.values.col(e) << g1, g2;
+    dense.col(e) << g1, g2;
     table.observed[std::size_t(e)] = 1;
     table.replicates[std::size_t(e)] = 1;
   }

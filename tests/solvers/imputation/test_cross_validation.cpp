@@ -17,6 +17,7 @@
 #include "solvers/imputation/baselines.h"
 #include "solvers/imputation/cross_validation.h"
 #include "solvers/registry.h"
+#include "tests/support/test_helpers.h"
 
 namespace tessera::solvers::imputation {
 namespace {
@@ -51,15 +52,16 @@ io::PerturbationTable make_table() {
     t.perts.push_back(id);
   }
   engine::RandomStream stream(7, "test/cv-table");
-  t.values = Eigen::MatrixXd::Zero(4, t.num_entries());
+  Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(4, t.num_entries());
   t.observed.assign(std::size_t(t.num_entries()), 0);
   for (std::int64_t e = 0; e < t.num_entries(); ++e) {
     const bool few = t.cell_of(e) == 5;
     if (few ? t.pert_of(e) >= 2 : stream.uniform() >= 0.7) continue;
     t.observed[std::size_t(e)] = 1;
-    for (int g = 0; g < 4; ++g) t.values(g, e) = stream.normal() + double(t.cell_of(e)) - 0.3 * double(t.pert_of(e));
+    for (int g = 0; g < 4; ++g) dense(g, e) = stream.normal() + double(t.cell_of(e)) - 0.3 * double(t.pert_of(e));
   }
   t.replicates.assign(t.observed.begin(), t.observed.end());
+  t.set_dense(dense);
   return t;
 }
 
@@ -120,7 +122,7 @@ class OracleImputer : public Imputer {
     Eigen::MatrixXd out(table.num_genes(), Eigen::Index(queries.size()));
     for (std::size_t q = 0; q < queries.size(); ++q) {
       EXPECT_EQ(train[std::size_t(queries[q])], 0) << "a held-out entry is in the train mask";
-      out.col(Eigen::Index(q)) = table.values.col(queries[q]);
+      out.col(Eigen::Index(q)) = table.signature(queries[q]);
     }
     return out;
   }
@@ -150,10 +152,11 @@ TEST(Evaluate, HandComputedReport) {
   t.genes = {"g1", "g2", "g3"};
   t.cells = {"A", "B"};
   t.perts = {"d1", "d2"};
-  t.values = Eigen::MatrixXd::Zero(3, 4);
+  Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(3, 4);
   t.observed = {1, 0, 0, 1};
-  t.values.col(0) << 1, 2, 3;
-  t.values.col(3) << 0, 1, -1;
+  dense.col(0) << 1, 2, 3;
+  dense.col(3) << 0, 1, -1;
+  t.set_dense(dense);
   CvPredictions predictions;
   predictions.entries = {0, 3};
   predictions.folds = {0, 2};
@@ -190,8 +193,12 @@ TEST(CompleteTable, KeepsMeasuredAndFillsKeptCells) {
   const auto table = make_table();
   const FoldPlan plan = make_plan(table, "full");
   const MeanBaseline imputer(BaselineKind::kTwoWayMean);
-  const Eigen::MatrixXd completed = complete_table(world, imputer, table, plan);
-  EXPECT_TRUE(completed == complete_table(self, imputer, table, plan));
+  // Every entry of c0..c4 and the measured ones of c5 (dropped: its unobserved entries cannot be completed).
+  std::vector<std::int64_t> entries;
+  for (std::int64_t e = 0; e < table.num_entries(); ++e)
+    if (table.cell_of(e) != 5 || table.observed[std::size_t(e)]) entries.push_back(e);
+  const Eigen::MatrixXd completed = complete_table(world, imputer, table, plan, entries);
+  EXPECT_TRUE(completed == complete_table(self, imputer, table, plan, entries));
 
   // Expected: fit on every usable observed entry (c5's are kUnused), predict c0..c4's unobserved entries.
   std::vector<std::uint8_t> train(plan.fold.size());
@@ -201,18 +208,28 @@ TEST(CompleteTable, KeepsMeasuredAndFillsKeptCells) {
     if (!table.observed[std::size_t(e)] && table.cell_of(e) != 5) queries.push_back(e);
   }
   const Eigen::MatrixXd predicted = imputer.impute(self, table, train, queries);
-  ASSERT_EQ(completed.cols(), table.num_entries());
+  ASSERT_EQ(completed.cols(), Eigen::Index(entries.size()));
   std::size_t q = 0;
-  for (std::int64_t e = 0; e < table.num_entries(); ++e) {
-    if (table.observed[std::size_t(e)]) {
-      EXPECT_TRUE(completed.col(e) == table.values.col(e)) << e;  // measured, c5 included
-    } else if (table.cell_of(e) == 5) {
-      EXPECT_EQ(completed.col(e).norm(), 0.0) << e;  // dropped cell: left empty
-    } else {
-      EXPECT_TRUE(completed.col(e) == predicted.col(Eigen::Index(q++))) << e;
-    }
+  for (std::size_t j = 0; j < entries.size(); ++j) {
+    const auto e = entries[j];
+    if (table.observed[std::size_t(e)])
+      EXPECT_TRUE(completed.col(Eigen::Index(j)) == table.signature(e)) << e;  // measured, c5 included
+    else
+      EXPECT_TRUE(completed.col(Eigen::Index(j)) == predicted.col(Eigen::Index(q++))) << e;
   }
   EXPECT_EQ(q, queries.size());
+
+  // A subset gives the same columns as the whole, in the order asked for.
+  const std::vector<std::int64_t> some = {entries[5], entries[1], entries[9]};
+  const Eigen::MatrixXd part = complete_table(world, imputer, table, plan, some);
+  EXPECT_TRUE(part.col(0) == completed.col(5) && part.col(1) == completed.col(1) && part.col(2) == completed.col(9));
+
+  std::int64_t dropped_unobserved = table.entry(5, 0);
+  while (table.observed[std::size_t(dropped_unobserved)]) ++dropped_unobserved;
+  tessera::testing::expect_mentions(
+      tessera::testing::error_of([&] { complete_table(world, imputer, table, plan, {dropped_unobserved}); }),
+      {"cannot complete cell type 'c5': it was dropped for having too few measured perturbations (see "
+       "--min-drugs)"});
 }
 
 // Fails on the fold that holds `poison` out: with folds spread over ranks, every rank must still throw
@@ -244,7 +261,7 @@ TEST(CrossValidate, FailureOnOneRankFailsEveryRank) {
   // complete_table agrees on failure too: the poison entry is never a query there, so use an unobserved one.
   std::int64_t unobserved = 0;
   while (table.observed[std::size_t(unobserved)]) ++unobserved;
-  EXPECT_THROW(complete_table(world, FailingImputer(unobserved), table, plan), Error);
+  EXPECT_THROW(complete_table(world, FailingImputer(unobserved), table, plan, {unobserved}), Error);
 }
 
 // Behaves as if one rank got a stop signal while predicting the fold that holds `trigger` out: it sets that rank's

@@ -33,7 +33,7 @@ std::string id(const char* prefix, int number) {
 //   d11 has a constant signature in cell 0 (undefined correlation), d12 is never observed (fallback to the cell
 //   mean), d13 trains only in cell 4, where no other drug trains (no shared cell type: all similarities 0, so
 //   fallback to its drug mean), d14 is observed but never in `train` (held out everywhere).
-// The train mask leaves out ~20% of the observed entries and flags a few unobserved ones holding junk values.
+// The train mask leaves out ~20% of the observed entries and flags a few unobserved ones (which have no values).
 struct RandomCase {
   io::PerturbationTable table;
   std::vector<std::uint8_t> train;
@@ -51,7 +51,7 @@ struct RandomCase {
     Eigen::MatrixXd direction(genes, drugs);
     for (int d = 0; d < drugs; ++d)
       for (int g = 0; g < genes; ++g) direction(g, d) = stream.normal();
-    table.values = Eigen::MatrixXd::Zero(genes, table.num_entries());
+    Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(genes, table.num_entries());
     table.observed.assign(std::size_t(table.num_entries()), 0);
     train.assign(std::size_t(table.num_entries()), 0);
     for (std::int64_t e = 0; e < table.num_entries(); ++e) {
@@ -62,10 +62,10 @@ struct RandomCase {
       if (c == 4 && d != 13) observed = observed && d == 14;  // cell 4 trains only d13 (d14 never trains)
       if (observed) {
         table.observed[std::size_t(e)] = 1;
-        for (int g = 0; g < genes; ++g) table.values(g, e) = direction(g, d) + 0.8 * stream.normal();
+        for (int g = 0; g < genes; ++g) dense(g, e) = direction(g, d) + 0.8 * stream.normal();
         train[std::size_t(e)] = stream.uniform() < 0.85;
       } else {
-        for (int g = 0; g < genes; ++g) table.values(g, e) = 100.0 + g;  // junk: must never be read
+        // Unobserved entries have no signature (table.signature throws), so the training mask may flag them.
         train[std::size_t(e)] = stream.uniform() < 0.1;
       }
     }
@@ -73,7 +73,8 @@ struct RandomCase {
     const auto constant = table.entry(0, 11);
     table.observed[std::size_t(constant)] = 1;
     train[std::size_t(constant)] = 1;
-    table.values.col(constant).setConstant(0.7);
+    dense.col(constant).setConstant(0.7);
+    table.set_dense(dense);
     for (std::int64_t c = 0; c < cells; ++c) {
       train[std::size_t(table.entry(c, 14))] = 0;
       train[std::size_t(table.entry(c, 13))] = c == 4;
@@ -119,7 +120,7 @@ double brute_similarity(const RandomCase& rc, std::int64_t a, std::int64_t b, bo
   for (std::int64_t u = 0; u < t.num_cells(); ++u) {
     if (!rc.trains(u, a) || !rc.trains(u, b)) continue;
     ++shared;
-    const double r = brute_pearson(t.values.col(t.entry(u, a)), t.values.col(t.entry(u, b)));
+    const double r = brute_pearson(t.signature(t.entry(u, a)), t.signature(t.entry(u, b)));
     sum += clip_first ? std::max(0.0, r) : r;
   }
   return shared == 0 ? 0.0 : std::max(0.0, sum / shared);
@@ -134,7 +135,7 @@ std::pair<Eigen::VectorXd, int> brute_mean(const RandomCase& rc, Keep keep) {
   for (std::int64_t u = 0; u < t.num_cells(); ++u)
     for (std::int64_t d = 0; d < t.num_perts(); ++d)
       if (rc.trains(u, d) && keep(u, d)) {
-        sum += t.values.col(t.entry(u, d));
+        sum += t.signature(t.entry(u, d));
         ++n;
       }
   return {n > 0 ? Eigen::VectorXd(sum / n) : sum, n};
@@ -169,7 +170,7 @@ BrutePrediction brute_predict(const RandomCase& rc, std::int64_t c, std::int64_t
   Eigen::VectorXd sum = Eigen::VectorXd::Zero(t.num_genes());
   double weights = 0;
   for (int i = 0; i < std::min(k, int(ranked.size())); ++i) {
-    sum += -ranked[std::size_t(i)].first * t.values.col(t.entry(c, ranked[std::size_t(i)].second));
+    sum += -ranked[std::size_t(i)].first * t.signature(t.entry(c, ranked[std::size_t(i)].second));
     weights += -ranked[std::size_t(i)].first;
   }
   out.value = sum / weights;
@@ -244,7 +245,7 @@ TEST(Dnpp, PredictionsEqualBruteForceIncludingTopKCutAndFallbacks) {
   const Eigen::MatrixXd fallback =
       dnpp.impute(world, rc.table, rc.train, {rc.table.entry(0, 12), rc.table.entry(1, 13)});
   const auto cell0 = brute_mean(rc, [](std::int64_t u, std::int64_t) { return u == 0; }).first;
-  const auto drug13 = rc.table.values.col(rc.table.entry(4, 13));
+  const auto drug13 = rc.table.signature(rc.table.entry(4, 13));
   EXPECT_LT((fallback.col(0) - cell0).norm(), kTol * (1 + cell0.norm()));
   EXPECT_LT((fallback.col(1) - drug13).norm(), kTol * (1 + drug13.norm()));
 }
@@ -283,10 +284,10 @@ TEST(Dnpp, HandMadeTwoCellExample) {
   t.genes = {"g1", "g2", "g3"};
   t.cells = {"A", "B"};
   t.perts = {"d1", "d2", "d3", "d4", "d5"};
-  t.values = Eigen::MatrixXd::Zero(3, t.num_entries());
+  Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(3, t.num_entries());
   t.observed.assign(std::size_t(t.num_entries()), 0);
   auto set = [&](std::int64_t c, std::int64_t d, double g1, double g2, double g3) {
-    t.values.col(t.entry(c, d)) << g1, g2, g3;
+    dense.col(t.entry(c, d)) << g1, g2, g3;
     t.observed[std::size_t(t.entry(c, d))] = 1;
   };
   set(0, 0, 1, 3, 2);
@@ -296,6 +297,7 @@ TEST(Dnpp, HandMadeTwoCellExample) {
   set(1, 0, 1, 0, 0);
   set(1, 1, 0, 1, 0);
   set(1, 2, 0, 0, 2);
+  t.set_dense(dense);
   t.replicates.assign(t.observed.begin(), t.observed.end());
   const std::vector<std::uint8_t> train = t.observed;
 

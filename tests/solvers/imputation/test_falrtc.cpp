@@ -349,10 +349,8 @@ io::PerturbationTable table_of(const TensorShape& shape, const Eigen::MatrixXd& 
   for (std::int64_t g = 0; g < shape.genes; ++g) t.genes.push_back(id('g', g));
   for (std::int64_t c = 0; c < shape.cells; ++c) t.cells.push_back(id('c', c));
   for (std::int64_t d = 0; d < shape.drugs; ++d) t.perts.push_back(id('d', d));
-  t.values = values;
   t.observed = observed;
-  for (std::size_t e = 0; e < observed.size(); ++e)
-    if (!observed[e]) t.values.col(Eigen::Index(e)).setZero();
+  t.set_dense(values);
   t.replicates.assign(observed.begin(), observed.end());
   return t;
 }

@@ -32,12 +32,12 @@ io::PerturbationTable make_table() {
     std::snprintf(id, sizeof id, "P%02d", p);
     t.perts.push_back(id);
   }
-  t.values = Eigen::MatrixXd::Zero(1, t.num_entries());
   t.observed.assign(std::size_t(t.num_entries()), 0);
   for (std::size_t c = 0; c < kCells.size(); ++c)
     for (int p = 0; p < 30; ++p)
       if ((p * 7 + int(c)) % 30 < kCells[c].second) t.observed[std::size_t(t.entry(std::int64_t(c), p))] = 1;
   t.replicates.assign(t.observed.begin(), t.observed.end());
+  t.index_observed();
   return t;
 }
 

@@ -27,16 +27,19 @@ io::PerturbationTable empty_table(int cells, int drugs, int genes) {
   for (int g = 0; g < genes; ++g) t.genes.push_back(id("g", g));
   for (int c = 0; c < cells; ++c) t.cells.push_back(id("c", c));
   for (int d = 0; d < drugs; ++d) t.perts.push_back(id("d", d));
-  t.values = Eigen::MatrixXd::Zero(genes, t.num_entries());
   t.observed.assign(std::size_t(t.num_entries()), 0);
   t.replicates.assign(std::size_t(t.num_entries()), 0);
+  t.index_observed();
   return t;
 }
 
+// Measures entry (c, d) as v (re-indexing the table's observed entries: fine for these small tables).
 void set(io::PerturbationTable& t, std::int64_t c, std::int64_t d, const Eigen::VectorXd& v) {
-  t.values.col(t.entry(c, d)) = v;
+  Eigen::MatrixXd dense = t.dense_rows(0, t.num_genes());
+  dense.col(t.entry(c, d)) = v;
   t.observed[std::size_t(t.entry(c, d))] = 1;
   t.replicates[std::size_t(t.entry(c, d))] = 1;
+  t.set_dense(dense);
 }
 
 Eigen::VectorXd normal_vector(engine::RandomStream& stream, Eigen::Index n) {
@@ -50,17 +53,17 @@ TEST(SyntheticInterventions, RecoversExactLinearCombination) {
   const engine::Context world;
   auto t = empty_table(5, 6, 8);
   engine::RandomStream stream(3, "test/si-exact");
+  Eigen::VectorXd truth;  // (c2, d0), not observed
   for (int c = 0; c < 5; ++c) {
     for (int d = 1; d < 6; ++d) set(t, c, d, normal_vector(stream, 8));
     const Eigen::VectorXd target =
-        0.7 * t.values.col(t.entry(c, 1)) - 1.3 * t.values.col(t.entry(c, 2)) + 0.4 * t.values.col(t.entry(c, 3));
+        0.7 * t.signature(t.entry(c, 1)) - 1.3 * t.signature(t.entry(c, 2)) + 0.4 * t.signature(t.entry(c, 3));
     if (c != 2)
       set(t, c, 0, target);
     else
-      t.values.col(t.entry(c, 0)) = target;  // the truth, not observed
+      truth = target;
   }
   const std::vector<std::uint8_t> train = t.observed;
-  const Eigen::VectorXd truth = t.values.col(t.entry(2, 0));
   for (const int donors : {3, 5, 10}) {
     for (const bool intercept : {false, true}) {
       SiParams params;

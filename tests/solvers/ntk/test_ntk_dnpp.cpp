@@ -32,7 +32,7 @@ io::PerturbationTable make_table() {
   for (int g = 0; g < genes; ++g) std::snprintf(id, sizeof id, "g%d", g), t.genes.push_back(id);
   for (int c = 0; c < cells; ++c) std::snprintf(id, sizeof id, "cell%d", c), t.cells.push_back(id);
   for (int p = 0; p < perts; ++p) std::snprintf(id, sizeof id, "drug%d", p), t.perts.push_back(id);
-  t.values = Eigen::MatrixXd::Zero(genes, cells * perts);
+  Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(genes, cells * perts);
   t.observed.assign(std::size_t(cells * perts), 0);
   engine::RandomStream random(5, "test/ntk-dnpp");
   Eigen::MatrixXd drug(genes, perts), cell(genes, cells);
@@ -43,8 +43,9 @@ io::PerturbationTable make_table() {
       if (!(c < 2 ? p < 30 : random.bernoulli(0.3))) continue;
       const auto e = t.entry(c, p);
       t.observed[std::size_t(e)] = 1;
-      for (int g = 0; g < genes; ++g) t.values(g, e) = drug(g, p) * (1 + 0.3 * c) + cell(g, c) + 0.2 * random.normal();
+      for (int g = 0; g < genes; ++g) dense(g, e) = drug(g, p) * (1 + 0.3 * c) + cell(g, c) + 0.2 * random.normal();
     }
+  t.set_dense(dense);
   t.replicates.assign(t.observed.begin(), t.observed.end());
   t.controls = Eigen::MatrixXd::Zero(genes, cells);
   t.control_counts.assign(std::size_t(cells), 0);
@@ -62,7 +63,7 @@ Eigen::MatrixXd brute_force(const io::PerturbationTable& table, const std::vecto
   std::vector<std::int64_t> rows;
   for (std::int64_t e = 0; e < table.num_entries(); ++e)
     if (train[std::size_t(e)] && table.observed[std::size_t(e)])
-      rows.push_back(e), cbar.col(table.cell_of(e)) += table.values.col(e);
+      rows.push_back(e), cbar.col(table.cell_of(e)) += table.signature(e);
   cbar.colwise().normalize();
   const auto n = Eigen::Index(rows.size()), q = Eigen::Index(queries.size());
   Eigen::MatrixXd x = Eigen::MatrixXd::Zero(2 * genes + n + q, n + q);
@@ -71,7 +72,7 @@ Eigen::MatrixXd brute_force(const io::PerturbationTable& table, const std::vecto
     x.col(col).segment(genes, genes) = m;
   };
   for (Eigen::Index i = 0; i < n; ++i)
-    fill(i, table.values.col(rows[std::size_t(i)]), table.cell_of(rows[std::size_t(i)]));
+    fill(i, table.signature(rows[std::size_t(i)]), table.cell_of(rows[std::size_t(i)]));
   for (Eigen::Index j = 0; j < q; ++j) fill(n + j, dnpp.col(j), table.cell_of(queries[std::size_t(j)]));
   x.bottomRows(n + q) = beta * Eigen::MatrixXd::Identity(n + q, n + q);  // every regression row, queries too
   x.colwise().normalize();
@@ -79,7 +80,7 @@ Eigen::MatrixXd brute_force(const io::PerturbationTable& table, const std::vecto
   k.diagonal().setOnes();
   apply_ntk(NtkShape{}, k.data(), k.size());
   Eigen::MatrixXd y(n, genes);
-  for (Eigen::Index i = 0; i < n; ++i) y.row(i) = table.values.col(rows[std::size_t(i)]).transpose();
+  for (Eigen::Index i = 0; i < n; ++i) y.row(i) = table.signature(rows[std::size_t(i)]).transpose();
   return (k.topRightCorner(n, q).transpose() * k.topLeftCorner(n, n).partialPivLu().solve(y)).transpose();
 }
 

@@ -129,7 +129,7 @@ io::PerturbationTable simulated_table(std::uint64_t seed) {
   for (int g = 0; g < genes; ++g) t.genes.push_back(numbered("g", g));
   for (int c = 0; c < cells; ++c) t.cells.push_back(numbered("cell", c));
   for (int p = 0; p < perts; ++p) t.perts.push_back(numbered("drug", p));
-  t.values = Eigen::MatrixXd::Zero(genes, cells * perts);
+  Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(genes, cells * perts);
   t.observed.assign(std::size_t(cells * perts), 0);
   t.replicates.assign(std::size_t(cells * perts), 0);
   engine::RandomStream random(seed, "test/ntk-simulated");
@@ -140,8 +140,9 @@ io::PerturbationTable simulated_table(std::uint64_t seed) {
       const auto e = t.entry(c, p);
       t.observed[std::size_t(e)] = 1;
       t.replicates[std::size_t(e)] = 1;
-      for (int g = 0; g < genes; ++g) t.values(g, e) = drug(g, p) * (1 + 0.2 * c) + cell(g, c) + 0.3 * random.normal();
+      for (int g = 0; g < genes; ++g) dense(g, e) = drug(g, p) * (1 + 0.2 * c) + cell(g, c) + 0.3 * random.normal();
     }
+  t.set_dense(dense);
   t.controls = Eigen::MatrixXd::Zero(genes, cells);
   t.control_counts.assign(std::size_t(cells), 0);
   return t;
@@ -167,7 +168,7 @@ Eigen::MatrixXd brute_force(const io::PerturbationTable& table, const PairFeatur
   if (exact_diagonal) k.diagonal().setOnes();
   apply_ntk(shape, k.data(), k.size());
   Eigen::MatrixXd y(n, table.num_genes());
-  for (Eigen::Index i = 0; i < n; ++i) y.row(i) = table.values.col(train_entries[std::size_t(i)]).transpose();
+  for (Eigen::Index i = 0; i < n; ++i) y.row(i) = table.signature(train_entries[std::size_t(i)]).transpose();
   const Eigen::MatrixXd alpha = k.topLeftCorner(n, n).partialPivLu().solve(y);
   return (k.topRightCorner(n, q).transpose() * alpha).transpose();  // genes x queries
 }
@@ -307,7 +308,7 @@ TEST(NtkImputer, NanInATrainingSignatureIsAnErrorOnEveryRank) {
   std::int64_t bad = -1;
   for (std::int64_t e = 0; e < table.num_entries() && bad < 0; ++e)
     if (table.observed[std::size_t(e)] && table.cell_of(e) == 2) bad = e;
-  table.values(4, bad) = NAN;
+  table.signature(bad)(4) = NAN;
   try {
     NtkImputer().impute(world, table, train, {0, 1});
     FAIL() << "NaN accepted";

@@ -323,7 +323,7 @@ TEST(Simulator, DefaultsAreCalibrated) {
       const auto e = observed[i], f = observed[j];
       // Entries of one cell type share its control mean, which adds a positive correlation: kept apart.
       auto& list = e / drugs == f / drugs ? same_cell : e % drugs == f % drugs ? observed_same : observed_different;
-      list.push_back(correlation(table.values.col(e), table.values.col(f)));
+      list.push_back(correlation(table.signature(e), table.signature(f)));
     }
   std::cout << "[calibration] defaults: " << seconds << " s, " << screen.samples.num_signatures() << " profiles, "
             << observed.size() << " observed entries, " << truth.network.num_edges() << " edges; gene variance / "
@@ -360,7 +360,7 @@ TEST(Simulator, ScreenThroughGctxAndAggregation) {
   // The noise sd of an aggregated gene is at most sqrt(0.6 / 1500 + 0.6 / 3000) ~ 0.025: allow ~5 sd.
   for (std::int64_t e = 0; e < table.num_entries(); ++e) {
     if (!table.observed[std::size_t(e)]) continue;
-    EXPECT_LT((table.values.col(e) - truth.signatures.col(e)).cwiseAbs().maxCoeff(), 0.12) << "entry " << e;
+    EXPECT_LT((table.signature(e) - truth.signatures.col(e)).cwiseAbs().maxCoeff(), 0.12) << "entry " << e;
   }
 }
 

@@ -189,7 +189,7 @@ io::PerturbationTable small_table() {
   for (int g = 0; g < genes; ++g) t.genes.push_back(numbered("g", g));
   for (int c = 0; c < cells; ++c) t.cells.push_back(numbered("c", c));
   for (int p = 0; p < perts; ++p) t.perts.push_back(numbered("d", p));
-  t.values = Eigen::MatrixXd::Zero(genes, cells * perts);
+  Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(genes, cells * perts);
   t.observed.assign(std::size_t(cells * perts), 0);
   t.replicates.assign(std::size_t(cells * perts), 0);
   engine::RandomStream random(17, "test/ntk-table");
@@ -203,8 +203,9 @@ io::PerturbationTable small_table() {
       const auto e = t.entry(c, p);
       t.observed[std::size_t(e)] = 1;
       t.replicates[std::size_t(e)] = 1;
-      for (int g = 0; g < genes; ++g) t.values(g, e) = drug(g, p) + 0.5 * cell(g, c) + 0.2 * random.normal();
+      for (int g = 0; g < genes; ++g) dense(g, e) = drug(g, p) + 0.5 * cell(g, c) + 0.2 * random.normal();
     }
+  t.set_dense(dense);
   t.controls = Eigen::MatrixXd::Zero(genes, cells);
   t.control_counts.assign(std::size_t(cells), 0);
   return t;
@@ -220,7 +221,7 @@ Eigen::MatrixXd direct_features(const io::PerturbationTable& t, const std::vecto
   Eigen::MatrixXd cbar = Eigen::MatrixXd::Zero(genes, cells);
   for (std::int64_t c = 0; c < cells; ++c) {
     for (std::int64_t p = 0; p < t.num_perts(); ++p)
-      if (trained(c, p)) cbar.col(c) += t.values.col(t.entry(c, p));
+      if (trained(c, p)) cbar.col(c) += t.signature(t.entry(c, p));
     if (cbar.col(c).norm() > 0) cbar.col(c).normalize();
   }
   const bool similarity = o.prior == PriorKind::kSimilarity;
@@ -238,7 +239,7 @@ Eigen::MatrixXd direct_features(const io::PerturbationTable& t, const std::vecto
   for (std::int64_t p = 0; p < t.num_perts(); ++p) {
     int n = 0;
     for (const auto c : sources)
-      if (trained(c, p)) prior.col(p) += t.values.col(t.entry(c, p)), ++n;
+      if (trained(c, p)) prior.col(p) += t.signature(t.entry(c, p)), ++n;
     if (n > 0) prior.col(p) /= n, has[std::size_t(p)] = 1, fallback += prior.col(p), ++with_prior;
   }
   fallback /= with_prior;
@@ -260,11 +261,11 @@ Eigen::MatrixXd direct_features(const io::PerturbationTable& t, const std::vecto
         Eigen::VectorXd y = Eigen::VectorXd::Zero(genes);
         if (any) {
           if (!trained(a, d)) continue;
-          y = t.values.col(t.entry(a, d));
+          y = t.signature(t.entry(a, d));
         } else {
           int n = 0;
           for (std::int64_t p = 0; p < t.num_perts(); ++p)
-            if (trained(a, p)) y += t.values.col(t.entry(a, p)), ++n;
+            if (trained(a, p)) y += t.signature(t.entry(a, p)), ++n;
           if (n == 0) continue;
           y /= n;
         }
@@ -366,9 +367,9 @@ TEST(PairFeatures, ReferencePriorUsesReferenceSignatureOrTheMeanOfThem) {
   const auto pairs = features.encode({table.entry(2, 3), table.entry(2, 8)});
   const Eigen::MatrixXd x = features.explicit_features(pairs);
   const auto g = table.num_genes();
-  EXPECT_LT((x.col(0).tail(g) - table.values.col(table.entry(0, 3))).norm(), 1e-14);
+  EXPECT_LT((x.col(0).tail(g) - table.signature(table.entry(0, 3))).norm(), 1e-14);
   Eigen::VectorXd mean = Eigen::VectorXd::Zero(g);
-  for (int p = 0; p < 7; ++p) mean += table.values.col(table.entry(0, p)) / 7.0;
+  for (int p = 0; p < 7; ++p) mean += table.signature(table.entry(0, p)) / 7.0;
   EXPECT_LT((x.col(1).tail(g) - mean).norm(), 1e-14);
   EXPECT_EQ(pairs.fallback_pairs, 1);
 }
@@ -387,8 +388,10 @@ TEST(PairFeatures, Errors) {
   for (int p = 0; p < 9; ++p) no_reference[std::size_t(table.entry(0, p))] = 0;
   EXPECT_THROW(PairFeatures(table, no_reference, options), Error);
   // NaN in a training signature is an error naming the entry; in an entry outside training it is ignored.
-  table.values(2, table.entry(1, 0)) = NAN;
+  Eigen::MatrixXd dense = table.dense_rows(0, table.num_genes());
+  dense(2, table.entry(1, 0)) = NAN;
   table.observed[std::size_t(table.entry(1, 0))] = 1;
+  table.set_dense(dense);
   train[std::size_t(table.entry(1, 0))] = 1;
   try {
     PairFeatures features(table, train, options);

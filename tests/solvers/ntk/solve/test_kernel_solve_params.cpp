@@ -271,7 +271,7 @@ TEST(KernelSolveParams, CheckpointFileNamesTheProblemAsBefore) {
   for (int g = 0; g < genes; ++g) table.genes.push_back("g" + std::to_string(g));
   for (int c = 0; c < cells; ++c) table.cells.push_back("cell" + std::to_string(c));
   for (int p = 0; p < perts; ++p) table.perts.push_back("drug" + std::to_string(p));
-  table.values = Eigen::MatrixXd::Zero(genes, cells * perts);
+  Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(genes, cells * perts);
   table.observed.assign(std::size_t(cells * perts), 0);
   table.replicates.assign(std::size_t(cells * perts), 0);
   std::vector<std::uint8_t> train(std::size_t(cells * perts), 0);
@@ -284,9 +284,10 @@ TEST(KernelSolveParams, CheckpointFileNamesTheProblemAsBefore) {
         continue;
       }
       table.observed[std::size_t(e)] = table.replicates[std::size_t(e)] = train[std::size_t(e)] = 1;
-      for (int g = 0; g < genes; ++g) table.values(g, e) = 0.1 * (g + 1) * (p + 1) - 0.2 * c;
+      for (int g = 0; g < genes; ++g) dense(g, e) = 0.1 * (g + 1) * (p + 1) - 0.2 * c;
       train_entries.push_back(e);
     }
+  table.set_dense(dense);
   table.controls = Eigen::MatrixXd::Zero(genes, cells);
   table.control_counts.assign(std::size_t(cells), 0);
 
