@@ -57,7 +57,7 @@ Screen make_screen(std::int64_t n, std::int64_t genes, std::int64_t num_queries)
   for (std::int64_t g = 0; g < genes; ++g) t.genes.push_back(numbered("g", g));
   for (std::int64_t c = 0; c < cells; ++c) t.cells.push_back(numbered("c", c));
   for (std::int64_t d = 0; d < drugs; ++d) t.perts.push_back(numbered("d", d));
-  t.values = Eigen::MatrixXd::Zero(genes, t.num_entries());
+  Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(genes, t.num_entries());
   t.observed.assign(std::size_t(t.num_entries()), 0);
   t.replicates.assign(std::size_t(t.num_entries()), 0);
   engine::RandomStream mask(1, "bench/ntk-nystrom/mask"), noise(1, "bench/ntk-nystrom/noise");
@@ -68,12 +68,13 @@ Screen make_screen(std::int64_t n, std::int64_t genes, std::int64_t num_queries)
       unobserved.push_back(e);
       continue;
     }
-    auto column = t.values.col(e);
+    auto column = dense.col(e);
     column = truth(t.cell_of(e), t.pert_of(e));
     for (Eigen::Index g = 0; g < column.size(); ++g) column(g) += 0.5 * noise.normal();
     t.observed[std::size_t(e)] = 1;
     t.replicates[std::size_t(e)] = 1;
   }
+  t.set_dense(dense);
   t.controls = Eigen::MatrixXd::Zero(genes, cells);
   t.control_counts.assign(std::size_t(cells), 0);
   const std::int64_t stride = std::max<std::int64_t>(1, std::int64_t(unobserved.size()) / num_queries);

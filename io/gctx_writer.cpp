@@ -18,6 +18,7 @@
 #include "io/atomic_file.h"
 #include "io/gctx_layout.h"
 #include "io/hdf5_handles.h"
+#include "io/hdf5_memory_file.h"
 
 namespace tessera::io {
 
@@ -31,14 +32,40 @@ std::string cannot_write(const fs::path& path) {
   return detail::concat("cannot write GCTX file '", path.string(), "'");
 }
 
-// Rank 0, serially: the whole file but the matrix values. The matrix's chunks are all allocated now (parallel
-// HDF5 could not allocate them during independent writes) and never filled (every value is written later).
+// The matrix's bytes plus room for its chunk index (a B-tree entry per chunk, with a generous margin).
+std::uint64_t matrix_bytes_with_index(const MetaTable& rows, const MetaTable& cols, MetaType data_type,
+                                      const GctxWriteOptions& options) {
+  const std::int64_t signatures = std::int64_t(cols.size()), genes = std::int64_t(rows.size());
+  const std::int64_t bytes = data_type == MetaType::kFloat32 ? 4 : 8;
+  const auto chunk = chunk_shape(signatures, genes, bytes, options.max_chunk_kb);
+  const std::uint64_t chunks =
+      ((std::uint64_t(signatures) + chunk[0] - 1) / chunk[0]) * ((std::uint64_t(genes) + chunk[1] - 1) / chunk[1]);
+  return std::uint64_t(signatures) * std::uint64_t(genes) * std::uint64_t(bytes) + 256 * chunks + (4u << 20);
+}
+
+// Reserves the disk blocks the file will grow into, so that a disk too small fails here, with a clear message,
+// and not later inside parallel HDF5 (which cannot recover from a failed metadata write: its cleanup at exit
+// crashes, see io/hdf5_memory_file.h). HDF5 truncates the file to its real end when it closes it.
+void reserve_space(const fs::path& path, const fs::path& temporary, std::uint64_t bytes) {
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) TESSERA_FAIL(cannot_write(path), ": cannot open '", temporary.string(), "': ", std::strerror(errno));
+  const int error = ::posix_fallocate(fd, 0, off_t(bytes));
+  ::close(fd);
+  if (error != 0)
+    TESSERA_FAIL(cannot_write(path), ": cannot reserve its ", double(bytes) / 1e9, " GB on disk (",
+                 std::strerror(error),
+                 "); free space on that file system (or raise the quota), or write to another "
+                 "folder");
+}
+
+// Rank 0, serially: the whole file but the matrix values, built in memory (io/hdf5_memory_file.h: HDF5 writing
+// the disk itself crashes at exit after a full disk) and written to `temporary` with checked writes. The matrix has
+// no storage yet: its chunks are allocated when the ranks open the file through MPI-IO (parallel HDF5 allocates a
+// dataset's whole storage on open for writing, since independent writes cannot allocate), and never filled (every
+// value is written later), so the image is the size of the metadata.
 void create_file(const fs::path& path, const fs::path& temporary, const MetaTable& rows, const MetaTable& cols,
                  MetaType data_type, const GctxWriteOptions& options) {
-  File file(H5Fcreate(temporary.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
-  if (!file)
-    TESSERA_FAIL(cannot_write(path), ": HDF5 cannot create '", temporary.string(), "' (", hdf5_error_detail(),
-                 "); check that the folder is writable");
+  MemoryFile file(path.string());
   write_version(path, file.get());
   {
     const std::int64_t signatures = std::int64_t(cols.size());
@@ -50,7 +77,6 @@ void create_file(const fs::path& path, const fs::path& temporary, const MetaTabl
     const PropertyList create(H5Pcreate(H5P_DATASET_CREATE));
     const auto chunk = chunk_shape(signatures, genes, single ? 4 : 8, options.max_chunk_kb);
     H5Pset_chunk(create.get(), 2, chunk.data());
-    H5Pset_alloc_time(create.get(), H5D_ALLOC_TIME_EARLY);
     H5Pset_fill_time(create.get(), H5D_FILL_TIME_NEVER);
     const PropertyList link_create(H5Pcreate(H5P_LINK_CREATE));
     H5Pset_create_intermediate_group(link_create.get(), 1);
@@ -60,7 +86,9 @@ void create_file(const fs::path& path, const fs::path& temporary, const MetaTabl
   }
   write_meta(path, file.get(), kRowMetaPath, rows);
   write_meta(path, file.get(), kColMetaPath, cols);
-  if (H5Fclose(file.release()) < 0) TESSERA_FAIL(cannot_write(path), ": ", hdf5_error_detail());
+  const auto image = file.take_image();
+  write_bytes_atomically(temporary, image.view());
+  reserve_space(path, temporary, std::uint64_t(image.size) + matrix_bytes_with_index(rows, cols, data_type, options));
 }
 
 // fsync by name; 0 or the errno.
@@ -169,7 +197,7 @@ GctxSlabWriter::GctxSlabWriter(const fs::path& path, const engine::Context& ctx,
   impl->genes = std::int64_t(rows.size());
   impl->signatures = std::int64_t(cols.size());
   std::string temporary;
-  const std::string creating = "creating GCTX file '" + path.string() + "'";
+  const std::string creating = cannot_write(path) + ": creating it";
   engine::run_agreeing(ctx, creating.c_str(), [&] {
     if (!ctx.is_root()) return;
     std::error_code ec;

@@ -17,7 +17,9 @@ const std::vector<Command>& commands() {
       {{"simulate", "simulate a CMap-like screen from a causal gene network (GCTX + HDF5 ground truth)",
         "Simulates expression profiles of cell types treated with drugs, where genes follow a linear structural\n"
         "equation model on a random gene-regulatory DAG and each drug intervenes on a few target genes. Writes\n"
-        "the observed samples (GCTX) and the ground truth (true signatures of every pair, DAG, targets; HDF5)."},
+        "the observed samples (GCTX) and the ground truth (true signatures of every pair, DAG, targets; HDF5).\n"
+        "With --release beta it writes a LINCS-shaped release instead (id-only GCTX, siginfo_beta.txt,\n"
+        "geneinfo_beta.txt, truth.h5) from a low-rank model, every rank writing its slab."},
        run_simulate},
       {{"impute", "impute missing (cell type, perturbation) signatures and score the methods",
         "Aggregates signatures into a (cell type x perturbation) table, cross-validates each method under a\n"

@@ -10,7 +10,6 @@
 #include "engine/log.h"
 #include "engine/signals.h"
 #include "io/csv.h"
-#include "io/gctx.h"
 #include "jobs/commands.h"
 #include "jobs/completion_choice.h"
 #include "jobs/metrics_table.h"
@@ -180,17 +179,11 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
       truth_rows.push_back(
           {name, "all", score_against_truth(table, to_complete, completed, *input.truth), NAN, seconds});
 
-    if (world.is_root()) {
-      auto heldout = entries_as_gene_matrix(table, predictions.entries, predictions.predicted);
-      add_int_field(heldout.cols, "fold", predictions.folds);
-      io::write_gctx(out / ("heldout_" + name + ".gctx"), heldout);
-
-      std::vector<int> imputed;
-      for (const auto e : to_complete) imputed.push_back(table.observed[std::size_t(e)] ? 0 : 1);
-      auto full = entries_as_gene_matrix(table, to_complete, completed);
-      add_int_field(full.cols, "imputed", imputed);
-      io::write_gctx(out / ("completed_" + name + ".gctx"), full);
-    }
+    write_entries(world, out / ("heldout_" + name + ".gctx"), table, predictions.entries, predictions.predicted, "fold",
+                  predictions.folds);
+    std::vector<int> imputed;
+    for (const auto e : to_complete) imputed.push_back(table.observed[std::size_t(e)] ? 0 : 1);
+    write_entries(world, out / ("completed_" + name + ".gctx"), table, to_complete, completed, "imputed", imputed);
   }
 
   if (world.is_root()) {

@@ -1,27 +1,47 @@
 #include "jobs/table_output.h"
 
+#include <algorithm>
+
+#include "engine/error.h"
+#include "engine/partition.h"
+#include "io/gctx_writer.h"
+
 namespace tessera::jobs {
 
-io::GeneMatrix entries_as_gene_matrix(const io::PerturbationTable& table, const std::vector<std::int64_t>& entries,
-                                      const Eigen::MatrixXd& values) {
-  io::GeneMatrix out;
-  out.values = values.cast<float>();
-  out.rows.ids = table.genes;
-  if (!table.gene_symbols.empty()) out.rows.set_text("pr_gene_symbol", table.gene_symbols);
+namespace {
+
+// Columns per write: 1,024 signatures of 978 genes are 4 MB of float32.
+constexpr std::int64_t kSlabColumns = 1024;
+
+}  // namespace
+
+void write_entries(const engine::Context& ctx, const std::filesystem::path& path, const io::PerturbationTable& table,
+                   const std::vector<std::int64_t>& entries, const Eigen::MatrixXd& values, const std::string& field,
+                   const std::vector<int>& field_values) {
+  TESSERA_ASSERT(values.rows() == table.num_genes() && values.cols() == Eigen::Index(entries.size()) &&
+                 field_values.size() == entries.size());
+  io::MetaTable rows, cols;
+  rows.ids = table.genes;
+  if (!table.gene_symbols.empty()) rows.set_text("pr_gene_symbol", table.gene_symbols);
   std::vector<std::string> cells, perts;
   for (auto entry : entries) {
     cells.push_back(table.cells[std::size_t(table.cell_of(entry))]);
     perts.push_back(table.perts[std::size_t(table.pert_of(entry))]);
-    out.cols.ids.push_back(cells.back() + ":" + perts.back());
+    cols.ids.push_back(cells.back() + ":" + perts.back());
   }
-  out.cols.set_text("cell_id", std::move(cells));
-  out.cols.set_text("pert_id", std::move(perts));
-  return out;
-}
+  cols.set_text("cell_id", std::move(cells));
+  cols.set_text("pert_id", std::move(perts));
+  cols.fields.push_back(
+      io::MetaColumn{field, io::MetaType::kInt32, {}, std::vector<double>(field_values.begin(), field_values.end())});
 
-void add_int_field(io::MetaTable& meta, const std::string& name, const std::vector<int>& values) {
-  io::MetaColumn column{name, io::MetaType::kInt32, {}, std::vector<double>(values.begin(), values.end())};
-  meta.fields.push_back(std::move(column));
+  io::GctxSlabWriter writer(path, ctx, rows, cols);
+  const auto mine = engine::block_range(std::int64_t(entries.size()), ctx.size(), ctx.rank());
+  for (std::int64_t begin = mine.begin; begin < mine.end; begin += kSlabColumns) {
+    const std::int64_t width = std::min(kSlabColumns, mine.end - begin);
+    const Eigen::MatrixXf slab = values.middleCols(begin, width).cast<float>();
+    writer.write(begin, slab);
+  }
+  writer.close();
 }
 
 }  // namespace tessera::jobs

@@ -1,20 +1,23 @@
 // Writing entries of a (cell type x perturbation) table as a GCTX file that CMap tools read: one column per
-// entry, id "<cell>:<perturbation>", with cell_id and pert_id column fields, genes as rows.
+// entry, id "<cell>:<perturbation>", with cell_id and pert_id column fields and one integer field (fold, imputed),
+// genes as rows.
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
+#include <string>
 #include <vector>
 
-#include "io/gene_matrix.h"
+#include "engine/context.h"
 #include "io/perturbation_table.h"
 
 namespace tessera::jobs {
 
-// values: genes x entries.size(), in the order of `entries`.
-io::GeneMatrix entries_as_gene_matrix(const io::PerturbationTable& table, const std::vector<std::int64_t>& entries,
-                                      const Eigen::MatrixXd& values);
-
-// Adds an integer column field (e.g. imputed = 0/1, fold).
-void add_int_field(io::MetaTable& meta, const std::string& name, const std::vector<int>& values);
+// Collective: values (genes x entries.size(), in the order of `entries`, the same on every rank) go to `path`
+// through io::GctxSlabWriter, each rank writing its block of columns a slab at a time, so no rank builds the file
+// in memory (a completed LINCS table is GBs). `field` names the integer column field, `field_values` its values.
+void write_entries(const engine::Context& ctx, const std::filesystem::path& path, const io::PerturbationTable& table,
+                   const std::vector<std::int64_t>& entries, const Eigen::MatrixXd& values, const std::string& field,
+                   const std::vector<int>& field_values);
 
 }  // namespace tessera::jobs

@@ -379,7 +379,8 @@ TEST(GctxSlabWriter, BadTablesAndOptionsFailOnEveryRank) {
   if (world().is_root())
     expect_mentions(folder_error, {"cannot write GCTX file '" + dir.path().string() + "'", "a folder has that name"});
   else
-    expect_mentions(folder_error, {"creating GCTX file '" + dir.path().string() + "' failed on another rank"});
+    expect_mentions(folder_error,
+                    {"cannot write GCTX file '" + dir.path().string() + "': creating it failed on another rank"});
   m.cols.ids[7] = m.cols.ids[3];
   expect_mentions(error_of([&] { GctxSlabWriter(path, world(), m.rows, m.cols); }),
                   {where, "/0/META/COL/id", "duplicate id"});

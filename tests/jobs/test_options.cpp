@@ -22,12 +22,14 @@
 #include "solvers/causal/dag_simulation.h"
 #include "solvers/causal/discover.h"
 #include "solvers/imputation/protocol.h"
+#include "solvers/ntk/solve/nystrom_regression.h"
 #include "solvers/registry.h"
 #include "solvers/search/acquisition.h"
 #include "solvers/search/design.h"
 #include "solvers/search/query.h"
 #include "solvers/search/rank.h"
 #include "solvers/simulation/cmap_simulator.h"
+#include "solvers/simulation/lincs_release.h"
 #include "tests/support/test_helpers.h"
 
 namespace tessera::jobs {
@@ -254,7 +256,8 @@ TEST(NameTables, RoundTripAndRefuseUnknownNames) {
   expect_round_trip<search::Acquisition>({"greedy", "variance", "ucb", "mi", "random"}, "--acquisition");
   expect_round_trip<search::RankBy>({"connectivity", "cosine", "pearson"}, "--rank-by");
   expect_round_trip<solvers::ntk::PriorKind>({"reference", "all_cells", "similarity"}, "--ntk-prior");
-  expect_round_trip<solvers::ntk::KernelSolverRequest>({"auto", "exact", "matrix_free"}, "--ntk-solver");
+  expect_round_trip<solvers::ntk::KernelSolverRequest>({"auto", "exact", "matrix_free", "nystrom"}, "--ntk-solver");
+  expect_round_trip<solvers::ntk::CentreSampling>({"uniform"}, "--ntk-centre-sampling");
   expect_round_trip<solvers::imputation::Protocol>({"full", "sparse"}, "--protocol");
   expect_round_trip<solvers::autoencoder::Activation>({"leaky_relu", "relu", "tanh", "linear"}, "--ae-activation");
   expect_round_trip<solvers::autoencoder::OptimizerKind>({"adam", "sgd"}, "--ae-optimizer");
@@ -293,6 +296,7 @@ TEST(ParameterStructs, DeclareEveryKnobOnceWithAValidDefault) {
   expect_declared_well<solvers::MethodParams>("impute methods");
   expect_declared_well<solvers::imputation::ProtocolOptions>("impute protocol");
   expect_declared_well<solvers::simulation::SimulationParams>("simulate");
+  expect_declared_well<solvers::simulation::LincsReleaseParams>("simulate release");
   expect_declared_well<solvers::causal::DagSimulationParams>("simulate-dag");
   expect_declared_well<solvers::causal::DiscoveryParams>("discover");
   expect_declared_well<solvers::search::DesignParams>("design");

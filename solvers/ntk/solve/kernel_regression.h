@@ -102,7 +102,7 @@ using CrossKernel = std::function<void(std::int64_t row0, std::int64_t q0, Eigen
 using CrossKernelAt =
     std::function<void(std::span<const std::int64_t> rows, std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out)>;
 
-// Collective. kernel.size() == train_entries.size(); the right-hand sides are table.values of train_entries,
+// Collective. kernel.size() == train_entries.size(); the right-hand sides are the signatures of train_entries,
 // the result has one column per query. kernel_label holds bytes that name the kernel (anything that changes K
 // must change them); with the training rows and the queries it names the problem's checkpoint file. cross_at
 // (optional) gives the nystrom solver the cross kernel at its centres in one call; without it each centre's row

@@ -239,7 +239,7 @@ io::PerturbationTable small_table() {
   for (int g = 0; g < genes; ++g) t.genes.push_back(numbered("g", g));
   for (int c = 0; c < cells; ++c) t.cells.push_back(numbered("cell", c));
   for (int p = 0; p < perts; ++p) t.perts.push_back(numbered("drug", p));
-  t.values = Eigen::MatrixXd::Zero(genes, cells * perts);
+  Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(genes, cells * perts);
   t.observed.assign(std::size_t(cells * perts), 0);
   t.replicates.assign(std::size_t(cells * perts), 0);
   engine::RandomStream random(9, "test/nystrom-table");
@@ -252,8 +252,9 @@ io::PerturbationTable small_table() {
       const auto e = t.entry(c, p);
       t.observed[std::size_t(e)] = 1;
       t.replicates[std::size_t(e)] = 1;
-      for (int g = 0; g < genes; ++g) t.values(g, e) = drug(g, p) + cell(g, c) + 0.3 * random.normal();
+      for (int g = 0; g < genes; ++g) dense(g, e) = drug(g, p) + cell(g, c) + 0.3 * random.normal();
     }
+  t.set_dense(dense);
   t.controls = Eigen::MatrixXd::Zero(genes, cells);
   t.control_counts.assign(std::size_t(cells), 0);
   return t;
