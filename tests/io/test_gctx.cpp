@@ -21,6 +21,7 @@
 #include "io/gctx.h"
 #include "io/hdf5_file.h"
 #include "tests/io/gctx_damage.h"
+#include "tests/support/shared_temp_dir.h"
 #include "tests/support/test_helpers.h"
 
 namespace tessera::io {
@@ -39,25 +40,9 @@ const engine::Context& world() {
   return context;
 }
 
-// A folder unique to this test and job (rank 0's pid), created by rank 0 and removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::int64_t pid = ::getpid();
-    engine::broadcast(world(), std::span<std::int64_t>(&pid, 1));
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / ("tessera_test_gctx_" + std::to_string(pid) + "_" + info->name());
-    if (world().is_root()) fs::create_directories(path_);
-    world().barrier();
-  }
-  ~TempDir() {
-    world().barrier();
-    if (world().is_root()) fs::remove_all(path_);
-  }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
+// This test case's folder, shared by the ranks.
+struct TempDir : tessera::testing::SharedTempDir {
+  TempDir() : SharedTempDir("tessera_test_gctx") {}
 };
 
 // Rank 0 runs `write`; everyone waits until the file is there.

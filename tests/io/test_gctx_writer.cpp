@@ -23,6 +23,7 @@
 #include "io/gctx.h"
 #include "io/gctx_writer.h"
 #include "tests/support/full_disk.h"
+#include "tests/support/shared_temp_dir.h"
 #include "tests/support/test_helpers.h"
 
 namespace tessera::io {
@@ -41,26 +42,9 @@ const engine::Context& world() {
   return context;
 }
 
-// A folder unique to this test and job (rank 0's pid), created by rank 0 and removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::int64_t pid = ::getpid();
-    engine::broadcast(world(), std::span<std::int64_t>(&pid, 1));
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / ("tessera_test_gctx_writer_" + std::to_string(pid) + "_" + info->name());
-    if (world().is_root()) fs::create_directories(path_);
-    world().barrier();
-  }
-  ~TempDir() {
-    world().barrier();
-    if (world().is_root()) fs::remove_all(path_);
-  }
-  const fs::path& path() const { return path_; }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
+// This test case's folder, shared by the ranks.
+struct TempDir : tessera::testing::SharedTempDir {
+  TempDir() : SharedTempDir("tessera_test_gctx_writer") {}
 };
 
 // Every kind of value and field: NaN, -0, infinities in the matrix; strings, float32, int64, int32, float64 fields

@@ -15,12 +15,14 @@
 #include "engine/partition.h"
 #include "io/gctx.h"
 #include "io/side_table.h"
+#include "tests/support/shared_temp_dir.h"
 #include "tests/support/test_helpers.h"
 
 namespace tessera::io {
 namespace {
 
 using tessera::testing::error_of;
+using tessera::testing::message_of;
 namespace fs = std::filesystem;
 
 const engine::Context& world() {
@@ -28,34 +30,10 @@ const engine::Context& world() {
   return context;
 }
 
-// A folder unique to this test and job (rank 0's pid), created by rank 0 and removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::int64_t pid = ::getpid();
-    engine::broadcast(world(), std::span<std::int64_t>(&pid, 1));
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / ("tessera_test_side_table_" + std::to_string(pid) + "_" + info->name());
-    if (world().is_root()) fs::create_directories(path_);
-    world().barrier();
-  }
-  ~TempDir() {
-    world().barrier();
-    if (world().is_root()) fs::remove_all(path_);
-  }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
+// This test case's folder, shared by the ranks.
+struct TempDir : tessera::testing::SharedTempDir {
+  TempDir() : SharedTempDir("tessera_test_side_table") {}
 };
-
-// The message of the Error `call` throws, without the " [source:line]" TESSERA_CHECK appends.
-template <typename Call>
-std::string message_of(Call&& call) {
-  std::string message = error_of(std::forward<Call>(call));
-  const auto at = message.rfind(" [");
-  return at == std::string::npos ? message : message.substr(0, at);
-}
 
 const MetaColumn& field(const MetaTable& table, const std::string& name) { return table.require(name, "test"); }
 

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -56,6 +57,25 @@ std::string error_of(Call&& call) {
     return error.what();
   }
   ADD_FAILURE() << "expected a tessera::Error";
+  return "";
+}
+
+// error_of without the " [file:line]" that TESSERA_CHECK appends: the text the user reads.
+template <typename Call>
+std::string message_of(Call&& call) {
+  const std::string message = error_of(std::forward<Call>(call));
+  return message.substr(0, message.rfind(" ["));
+}
+
+// The message (as message_of) of the tessera::Error that `check` throws; "" when it throws nothing, which is no
+// failure here: for checks that may accept.
+inline std::string refusal_of(const std::function<void()>& check) {
+  try {
+    check();
+  } catch (const Error& error) {
+    const std::string what = error.what();
+    return what.substr(0, what.rfind(" ["));
+  }
   return "";
 }
 

@@ -16,6 +16,7 @@
 #include "engine/error.h"
 #include "io/gctx.h"
 #include "solvers/simulation/lincs_release.h"
+#include "tests/support/shared_temp_dir.h"
 #include "tests/support/test_helpers.h"
 
 namespace tessera::solvers::simulation {
@@ -30,25 +31,9 @@ const engine::Context& world() {
   return context;
 }
 
-// A folder unique to this test and job (rank 0's pid), created by rank 0 and removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::int64_t pid = ::getpid();
-    engine::broadcast(world(), std::span<std::int64_t>(&pid, 1));
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    path_ = fs::temp_directory_path() / ("tessera_test_lincs_" + std::to_string(pid) + "_" + info->name());
-    if (world().is_root()) fs::create_directories(path_);
-    world().barrier();
-  }
-  ~TempDir() {
-    world().barrier();
-    if (world().is_root()) fs::remove_all(path_);
-  }
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  fs::path path_;
+// This test case's folder, shared by the ranks.
+struct TempDir : tessera::testing::SharedTempDir {
+  TempDir() : SharedTempDir("tessera_test_lincs") {}
 };
 
 LincsReleaseParams small_params() {

@@ -23,9 +23,12 @@
 #include "solvers/ntk/solve/exact.h"
 #include "solvers/ntk/solve/kernel_regression.h"
 #include "solvers/ntk/solve/matrix_free.h"
+#include "tests/support/test_helpers.h"
 
 namespace tessera::solvers::ntk {
 namespace {
+
+using tessera::testing::refusal_of;
 
 // FNV-1a 64, written out here so that the test does not trust the code under test for the expected name.
 std::uint64_t fnv1a(const void* data, std::size_t bytes, std::uint64_t hash = 0xcbf29ce484222325ull) {
@@ -73,17 +76,6 @@ TEST(KernelSolveParams, MessagesNameTheKnobsUsersSet) {
   params.memory_gb = 1;
   params.jitter = 0;
   EXPECT_NE(message_of(params).find("jitter"), std::string::npos) << message_of(params);
-}
-
-// The message of the tessera::Error that `check` throws, without its " [file:line]"; "" when it throws nothing.
-std::string refusal_of(const std::function<void()>& check) {
-  try {
-    check();
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    return what.substr(0, what.rfind(" ["));
-  }
-  return "";
 }
 
 // One NTK knob with a range: what --help says it allows, values just outside the range (as the message writes

@@ -25,10 +25,12 @@
 #include "solvers/ntk/solve/nystrom_regression.h"
 #include "solvers/ntk/solve/solver_choice.h"
 #include "tests/support/relu_ntk_kernel.h"
+#include "tests/support/test_helpers.h"
 
 namespace tessera::solvers::ntk {
 namespace {
 
+using tessera::testing::refusal_of;
 using testing::ReluNtkKernel;
 
 constexpr std::int64_t kN = 300;
@@ -61,16 +63,6 @@ NystromParams tight(std::int64_t centres, double ridge) {
   p.threads = 1;     // 3 ranks share 2 cores
   p.tile_rows = 37;  // several ragged tiles per rank
   return p;
-}
-
-std::string refusal_of(const std::function<void()>& check) {
-  try {
-    check();
-  } catch (const Error& e) {
-    const std::string what = e.what();
-    return what.substr(0, what.rfind(" ["));
-  }
-  return "";
 }
 
 // With every row a centre and no ridge, the Nystrom equations (K^2 / N) alpha = K Y / N are K alpha = Y.
