@@ -37,28 +37,11 @@ hid_t native_type() {
 }
 
 // Every rank checks the same metadata, so these checks fail on all ranks together (no rank is left waiting
-// in a collective). Sorting (hash, position) pairs is several times faster than a node-based hash map on
-// 10^5..10^6 ids, which matters because every rank runs it on every read.
+// in a collective).
 void check_unique_ids(const std::vector<std::string>& ids, const std::string& where, const char* fix) {
-  std::vector<std::pair<std::size_t, std::size_t>> keyed(ids.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) keyed[i] = {std::hash<std::string_view>{}(ids[i]), i};
-  std::sort(keyed.begin(), keyed.end());
-  // Report the duplicate whose second occurrence comes first in the file.
-  std::size_t first = 0, second = ids.size();
-  for (std::size_t group = 0; group < keyed.size();) {
-    std::size_t end = group + 1;
-    while (end < keyed.size() && keyed[end].first == keyed[group].first) ++end;
-    for (std::size_t j = group + 1; j < end; ++j)
-      for (std::size_t i = group; i < j; ++i)
-        if (keyed[j].second < second && ids[keyed[i].second] == ids[keyed[j].second]) {
-          first = keyed[i].second;
-          second = keyed[j].second;
-        }
-    group = end;
-  }
-  if (second < ids.size())
-    TESSERA_FAIL(where, ": duplicate id '", ids[second], "' at positions ", first, " and ", second,
-                 "; ids must be unique: ", fix);
+  if (const auto duplicate = first_duplicate(ids))
+    TESSERA_FAIL(where, ": duplicate id '", ids[duplicate->second], "' at positions ", duplicate->first, " and ",
+                 duplicate->second, "; ids must be unique: ", fix);
 }
 
 // ---------------------------------------------------------------------------------------------------------

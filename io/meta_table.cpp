@@ -1,11 +1,33 @@
 #include "io/meta_table.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <functional>
 
 #include "engine/error.h"
 
 namespace tessera::io {
+
+std::optional<std::pair<std::size_t, std::size_t>> first_duplicate(const std::vector<std::string>& ids) {
+  std::vector<std::pair<std::size_t, std::size_t>> keyed(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) keyed[i] = {std::hash<std::string_view>{}(ids[i]), i};
+  std::sort(keyed.begin(), keyed.end());
+  std::size_t first = 0, second = ids.size();
+  for (std::size_t group = 0; group < keyed.size();) {
+    std::size_t end = group + 1;
+    while (end < keyed.size() && keyed[end].first == keyed[group].first) ++end;
+    for (std::size_t j = group + 1; j < end; ++j)
+      for (std::size_t i = group; i < j; ++i)
+        if (keyed[j].second < second && ids[keyed[i].second] == ids[keyed[j].second]) {
+          first = keyed[i].second;
+          second = keyed[j].second;
+        }
+    group = end;
+  }
+  if (second == ids.size()) return std::nullopt;
+  return std::make_pair(first, second);
+}
 
 bool MetaColumn::is_missing(std::size_t i) const {
   if (type == MetaType::kString) return text[i].empty() || text[i] == "-666" || text[i] == "-666.0";

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +29,11 @@ struct MetaColumn {
   // missing numbers as "-666".
   std::string as_string(std::size_t i) const;
 };
+
+// The duplicate id whose second occurrence comes first, as (first position, second position), or nothing when
+// the ids are unique. Sorts (hash, position) pairs: several times faster than a node-based hash map on 10^5..10^6
+// ids, which matters because every rank checks every file it reads.
+std::optional<std::pair<std::size_t, std::size_t>> first_duplicate(const std::vector<std::string>& ids);
 
 struct MetaTable {
   std::vector<std::string> ids;

@@ -86,28 +86,14 @@ std::vector<std::string> field_names(const SideTable& side) {
   return names;
 }
 
-// Sorting (hash, row) pairs finds duplicates without a node per id (as io/gctx.cpp's check does).
 void check_unique(const SideTable& side) {
   const auto& ids = side.table.ids;
-  std::vector<std::pair<std::size_t, std::size_t>> keyed(ids.size());
-  for (std::size_t i = 0; i < ids.size(); ++i) keyed[i] = {std::hash<std::string_view>{}(ids[i]), i};
-  std::sort(keyed.begin(), keyed.end());
-  std::size_t first = 0, second = ids.size();
-  for (std::size_t group = 0; group < keyed.size();) {
-    std::size_t end = group + 1;
-    while (end < keyed.size() && keyed[end].first == keyed[group].first) ++end;
-    for (std::size_t j = group + 1; j < end; ++j)
-      for (std::size_t i = group; i < j; ++i)
-        if (keyed[j].second < second && ids[keyed[i].second] == ids[keyed[j].second]) {
-          first = keyed[i].second;
-          second = keyed[j].second;
-        }
-    group = end;
-  }
-  if (second < ids.size())
-    TESSERA_FAIL("side table '", side.path.string(), "', line ", side.lines[second], ", field '", side.id_column,
-                 "': duplicate id '", ids[second], "' (first on line ", side.lines[first],
-                 "); each id may appear once: remove the repeated row");
+  const auto duplicate = first_duplicate(ids);
+  if (!duplicate) return;
+  const std::size_t first = duplicate->first, second = duplicate->second;
+  TESSERA_FAIL("side table '", side.path.string(), "', line ", side.lines[second], ", field '", side.id_column,
+               "': duplicate id '", ids[second], "' (first on line ", side.lines[first],
+               "); each id may appear once: remove the repeated row");
 }
 
 // An index from id to position (ids are unique in the tables this is used on).
