@@ -59,11 +59,40 @@ void gemm_tn(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, Eigen::MatrixXd
                      c.rows());
 }
 
+// Fills columns [q0, q0 + out.cols()) of this rank's rows of the cross kernel. Called from several threads at once.
+using CrossBlock = std::function<void(std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out)>;
+
+// predictions (genes x q_total) = the sum over ranks of coefficients^T (this rank's rows of the cross kernel), in
+// chunks of queries so that the cross-kernel block stays small, each chunk's block filled in column strips on
+// `threads` threads. The chunk width must be the same on every rank (each chunk is one allreduce), so it derives
+// from the largest row block over the ranks, not from this rank's.
+Eigen::MatrixXd predict(const engine::Context& ctx, const Eigen::MatrixXd& coefficients, std::int64_t largest_block,
+                        std::int64_t q_total, int threads, const CrossBlock& fill) {
+  const std::int64_t rows = coefficients.rows();
+  Eigen::MatrixXd predicted = Eigen::MatrixXd::Zero(coefficients.cols(), q_total);
+  const std::int64_t chunk =
+      std::max<std::int64_t>(256, (std::int64_t(1) << 23) / std::max<std::int64_t>(largest_block, 1));
+  Eigen::MatrixXd block, part;
+  for (std::int64_t q0 = 0; q0 < q_total; q0 += chunk) {
+    const auto width = std::min(chunk, q_total - q0);
+    block.resize(rows, width);
+    const std::int64_t strip = 64, strips = rows > 0 ? (width + strip - 1) / strip : 0;
+    parallel_for(strips, threads, [&](std::int64_t k, int) {
+      const auto c0 = k * strip, cols = std::min(strip, width - c0);
+      fill(q0 + c0, block.middleCols(c0, cols));
+    });
+    gemm_tn(coefficients, block, part);
+    engine::allreduce_sum(ctx, part);
+    predicted.middleCols(q0, width) = part;
+  }
+  return predicted;
+}
+
 // predictions (genes x queries) = alpha^T K[centres, queries]: each rank evaluates the cross kernel at its share
 // of the centres (block_range), in chunks of queries, and the parts are summed over the ranks.
 Eigen::MatrixXd predict_from_centres(const engine::Context& ctx, const NystromResult& solved, const CrossKernel& cross,
                                      const CrossKernelAt& cross_at, std::int64_t q_total, int threads) {
-  const auto m = std::int64_t(solved.centres.size()), genes = std::int64_t(solved.alpha.cols());
+  const auto m = std::int64_t(solved.centres.size());
   const auto mine = engine::block_range(m, ctx.size(), ctx.rank());
   const std::span<const std::int64_t> my_centres(solved.centres.data() + mine.begin, std::size_t(mine.size()));
   const Eigen::MatrixXd alpha = solved.alpha.middleRows(mine.begin, mine.size());
@@ -77,24 +106,8 @@ Eigen::MatrixXd predict_from_centres(const engine::Context& ctx, const NystromRe
                 out.row(Eigen::Index(r)) = one;
               }
             });
-  Eigen::MatrixXd predicted = Eigen::MatrixXd::Zero(genes, q_total);
-  const std::int64_t largest_block = (m + ctx.size() - 1) / ctx.size();  // the same chunks on every rank
-  const std::int64_t chunk =
-      std::max<std::int64_t>(256, (std::int64_t(1) << 23) / std::max<std::int64_t>(largest_block, 1));
-  Eigen::MatrixXd block, part;
-  for (std::int64_t q0 = 0; q0 < q_total; q0 += chunk) {
-    const auto width = std::min(chunk, q_total - q0);
-    block.resize(mine.size(), width);
-    const std::int64_t strip = 64, strips = mine.size() > 0 ? (width + strip - 1) / strip : 0;
-    parallel_for(strips, threads, [&](std::int64_t k, int) {
-      const auto c0 = k * strip, cols = std::min(strip, width - c0);
-      at(my_centres, q0 + c0, block.middleCols(c0, cols));
-    });
-    gemm_tn(alpha, block, part);
-    engine::allreduce_sum(ctx, part);
-    predicted.middleCols(q0, width) = part;
-  }
-  return predicted;
+  return predict(ctx, alpha, (m + ctx.size() - 1) / ctx.size(), q_total, threads,
+                 [&](std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out) { at(my_centres, q0, out); });
 }
 
 }  // namespace
@@ -172,31 +185,10 @@ Eigen::MatrixXd kernel_regression(const engine::Context& ctx, const KernelOperat
     solution.local() = std::move(solved.x_local);
   }
 
-  // predictions (genes x queries) = X^T K_cross = sum over ranks of X[my rows]^T K_cross[my rows, :], in chunks
-  // of queries so that the cross-kernel block stays small.
-  const auto& x = solution.local();
-  const auto q_total = std::int64_t(queries.size());
-  Eigen::MatrixXd predicted = Eigen::MatrixXd::Zero(genes, q_total);
-  // The chunk width must be the same on every rank (each chunk is one allreduce), so it derives from the
-  // largest row block, not from this rank's.
-  const std::int64_t largest_block = (n + ctx.size() - 1) / ctx.size();
-  const std::int64_t chunk = std::max<std::int64_t>(256, (std::int64_t(1) << 23) / largest_block);
-  const int threads = default_threads(ctx, params.matrix_free);
-  Eigen::MatrixXd block, part;
-  for (std::int64_t q0 = 0; q0 < q_total; q0 += chunk) {
-    const auto width = std::min(chunk, q_total - q0);
-    block.resize(mine.size(), width);
-    // Column strips of the cross kernel on this rank's share of the cores.
-    const std::int64_t strip = 64, strips = mine.size() > 0 ? (width + strip - 1) / strip : 0;
-    parallel_for(strips, threads, [&](std::int64_t k, int) {
-      const auto c0 = k * strip, cols = std::min(strip, width - c0);
-      cross(mine.begin, q0 + c0, block.middleCols(c0, cols));
-    });
-    gemm_tn(x, block, part);
-    engine::allreduce_sum(ctx, part);
-    predicted.middleCols(q0, width) = part;
-  }
-  return predicted;
+  // predictions (genes x queries) = X^T K_cross, summed over the ranks' row blocks of X.
+  return predict(ctx, solution.local(), (n + ctx.size() - 1) / ctx.size(), std::int64_t(queries.size()),
+                 default_threads(ctx, params.matrix_free),
+                 [&](std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out) { cross(mine.begin, q0, out); });
 }
 
 }  // namespace tessera::solvers::ntk
