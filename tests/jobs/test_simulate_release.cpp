@@ -6,8 +6,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <map>
-#include <sstream>
 
 #include "engine/context.h"
 #include "io/gctx.h"
@@ -23,23 +21,6 @@ using tessera::testing::run_command;
 namespace {
 
 const std::string kTessera = TESSERA_BIN;
-
-// A tab-separated table as header -> column.
-std::map<std::string, std::vector<std::string>> read_table(const fs::path& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  std::vector<std::string> header;
-  std::stringstream head(line);
-  for (std::string field; std::getline(head, field, '\t');) header.push_back(field);
-  std::map<std::string, std::vector<std::string>> columns;
-  while (std::getline(in, line)) {
-    std::stringstream row(line);
-    std::size_t i = 0;
-    for (std::string field; std::getline(row, field, '\t'); ++i) columns[header.at(i)].push_back(field);
-  }
-  return columns;
-}
 
 TEST(SimulateRelease, TwoRanksWriteTheRequestedRelease) {
   const fs::path dir = tessera::testing::scratch_dir("tessera_simulate_release", "two_ranks") / "release";
@@ -59,9 +40,9 @@ TEST(SimulateRelease, TwoRanksWriteTheRequestedRelease) {
   ASSERT_EQ(m.num_genes(), 30);
   EXPECT_TRUE(m.cols.fields.empty()) << "level 5 columns carry only id";
 
-  auto siginfo = read_table(dir / "siginfo_beta.txt");
+  auto siginfo = tessera::testing::read_tsv_columns(dir / "siginfo_beta.txt");
   EXPECT_EQ(siginfo["sig_id"], m.cols.ids);
-  auto geneinfo = read_table(dir / "geneinfo_beta.txt");
+  auto geneinfo = tessera::testing::read_tsv_columns(dir / "geneinfo_beta.txt");
   EXPECT_EQ(geneinfo["gene_id"], m.rows.ids);
 
   const auto model = tessera::solvers::simulation::read_lincs_truth(dir / "truth.h5");

@@ -9,7 +9,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -99,6 +102,29 @@ inline void expect_same_meta(const io::MetaTable& a, const io::MetaTable& b) {
     for (std::size_t i = 0; i < x.numbers.size(); ++i)
       EXPECT_EQ(std::memcmp(&x.numbers[i], &y.numbers[i], sizeof(double)), 0) << x.name << "[" << i << "]";
   }
+}
+
+// A tab-separated file with a header line as header -> column, read without Tessera's own reader (for checking
+// what Tessera writes); a row with another number of fields than the header is a test failure.
+inline std::map<std::string, std::vector<std::string>> read_tsv_columns(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  std::vector<std::string> header;
+  std::stringstream head(line);
+  for (std::string field; std::getline(head, field, '\t');) header.push_back(field);
+  std::map<std::string, std::vector<std::string>> columns;
+  for (const auto& name : header) columns[name];
+  while (std::getline(in, line)) {
+    std::vector<std::string> fields;
+    std::size_t start = 0;
+    for (std::size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1)
+      fields.push_back(line.substr(start, tab - start));
+    fields.push_back(line.substr(start));
+    EXPECT_EQ(fields.size(), header.size()) << path << ": " << line;
+    for (std::size_t i = 0; i < header.size() && i < fields.size(); ++i) columns[header[i]].push_back(fields[i]);
+  }
+  return columns;
 }
 
 }  // namespace tessera::testing

@@ -10,7 +10,6 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "engine/collectives.h"
 #include "engine/error.h"
@@ -47,28 +46,6 @@ LincsReleaseParams small_params() {
   p.dmso_per_cell = 2;
   p.write_chunk = 13;  // several slabs per rank, not aligned with the blocks
   return p;
-}
-
-// A tab-separated table as header -> column.
-std::map<std::string, std::vector<std::string>> read_table(const fs::path& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  std::vector<std::string> header;
-  std::stringstream head(line);
-  for (std::string field; std::getline(head, field, '\t');) header.push_back(field);
-  std::map<std::string, std::vector<std::string>> columns;
-  for (const auto& name : header) columns[name];
-  while (std::getline(in, line)) {
-    std::vector<std::string> fields;
-    std::size_t start = 0;
-    for (std::size_t tab; (tab = line.find('\t', start)) != std::string::npos; start = tab + 1)
-      fields.push_back(line.substr(start, tab - start));
-    fields.push_back(line.substr(start));
-    EXPECT_EQ(fields.size(), header.size()) << path << ": " << line;
-    for (std::size_t i = 0; i < header.size() && i < fields.size(); ++i) columns[header[i]].push_back(fields[i]);
-  }
-  return columns;
 }
 
 std::string file_bytes(const fs::path& path) {
@@ -167,7 +144,7 @@ TEST(LincsRelease, SideTablesAgreeWithTheGctx) {
   const io::GeneMatrix m = io::read_gctx<float>(files.gctx, world());
   EXPECT_EQ(files.gctx.filename(), "level5_beta_all_n" + std::to_string(p.total_signatures()) + "x1000.gctx");
   ASSERT_EQ(m.num_signatures(), p.total_signatures());
-  auto siginfo = read_table(files.siginfo);
+  auto siginfo = tessera::testing::read_tsv_columns(files.siginfo);
   EXPECT_EQ(siginfo["sig_id"], m.cols.ids);
   int controls = 0, treated = 0, gold = 0;
   for (std::size_t i = 0; i < m.cols.ids.size(); ++i) {
@@ -193,7 +170,7 @@ TEST(LincsRelease, SideTablesAgreeWithTheGctx) {
   EXPECT_EQ(treated, p.treated_signatures());
   EXPECT_GT(gold, 0);
   EXPECT_LT(gold, int(m.cols.ids.size()));
-  auto geneinfo = read_table(files.geneinfo);
+  auto geneinfo = tessera::testing::read_tsv_columns(files.geneinfo);
   EXPECT_EQ(geneinfo["gene_id"], m.rows.ids);
   std::map<std::string, int> spaces;
   for (const auto& space : geneinfo["feature_space"]) ++spaces[space];
@@ -216,7 +193,7 @@ TEST(LincsRelease, TruthFunctionReproducesTheSignatures) {
     EXPECT_EQ(model.compound_strength, made.compound_strength);
     EXPECT_EQ(model.params.describe(), p.describe());
     const io::GeneMatrix m = io::read_gctx<float>(files.gctx, world());
-    auto siginfo = read_table(files.siginfo);
+    auto siginfo = tessera::testing::read_tsv_columns(files.siginfo);
     const auto signatures = lincs_signatures(p);
     ASSERT_EQ(std::int64_t(signatures.size()), m.num_signatures());
     double gold_squares = 0;

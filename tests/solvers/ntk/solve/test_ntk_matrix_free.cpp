@@ -23,27 +23,20 @@
 #include "solvers/ntk/solve/matrix_free.h"
 #include "solvers/ntk/solve/nystrom.h"
 #include "solvers/ntk/solve/solver_choice.h"
+#include "tests/support/kernel_system.h"
 #include "tests/support/relu_ntk_kernel.h"
 
 namespace tessera::solvers::ntk {
 namespace {
 
 using testing::ReluNtkKernel;
+using testing::rows_of_this_rank;
 
 constexpr std::int64_t kN = 500;
 constexpr int kDims = 32;
 
 Eigen::MatrixXd make_y(std::int64_t n, std::int64_t m, std::uint64_t seed) {
-  engine::RandomStream stream(seed, "test/matrix-free-y");
-  Eigen::MatrixXd y(n, m);
-  for (Eigen::Index j = 0; j < m; ++j)
-    for (Eigen::Index i = 0; i < n; ++i) y(i, j) = stream.normal() * double(j + 1);
-  return y;
-}
-
-Eigen::MatrixXd my_rows(const engine::Context& ctx, const Eigen::MatrixXd& full) {
-  const auto r = engine::block_range(full.rows(), ctx.size(), ctx.rank());
-  return full.middleRows(r.begin, r.size());
+  return testing::random_right_hand_sides(n, m, seed, "test/matrix-free-y");
 }
 
 Eigen::MatrixXd gather(const engine::Context& ctx, const Eigen::MatrixXd& local, std::int64_t n) {
@@ -100,7 +93,7 @@ TEST(MatrixFree, MatchesDenseCholesky) {
   for (const double lambda : {0.0, 0.05}) {
     MatrixFreeParams params = tight_params();
     params.lambda = lambda;
-    const auto result = solve_matrix_free(world, kernel, my_rows(world, y), params);
+    const auto result = solve_matrix_free(world, kernel, rows_of_this_rank(world, y), params);
     ASSERT_TRUE(result.converged) << "lambda " << lambda;
     const Eigen::MatrixXd a = k + lambda * Eigen::MatrixXd::Identity(kN, kN);
     const Eigen::MatrixXd exact = a.llt().solve(y);
@@ -132,9 +125,9 @@ TEST(MatrixFree, PreconditionerCutsIterations) {
   MatrixFreeParams params = tight_params();
   params.tolerance = 1e-8;
   params.num_centres = 0;
-  const auto plain = solve_matrix_free(world, kernel, my_rows(world, y), params);
+  const auto plain = solve_matrix_free(world, kernel, rows_of_this_rank(world, y), params);
   params.num_centres = 100;
-  const auto preconditioned = solve_matrix_free(world, kernel, my_rows(world, y), params);
+  const auto preconditioned = solve_matrix_free(world, kernel, rows_of_this_rank(world, y), params);
   if (world.is_root())
     std::printf("[ precond  ] N = %lld, tol 1e-8: plain CG %d iterations, Nystrom PCG (M = 100, mu = %.3g) %d\n",
                 (long long)kN, plain.iterations, preconditioned.preconditioner_mu, preconditioned.iterations);
@@ -148,7 +141,7 @@ TEST(MatrixFree, SameAnswerOnEveryRankCountAndThreadCount) {
   const ReluNtkKernel kernel(kN, kDims, 4);
   const Eigen::MatrixXd y = make_y(kN, 3, 7);
   MatrixFreeParams params = tight_params();
-  const auto distributed = solve_matrix_free(world, kernel, my_rows(world, y), params);
+  const auto distributed = solve_matrix_free(world, kernel, rows_of_this_rank(world, y), params);
   const auto serial = solve_matrix_free(self, kernel, y, params);  // every rank, alone
   ASSERT_TRUE(distributed.converged);
   ASSERT_TRUE(serial.converged);
@@ -159,7 +152,7 @@ TEST(MatrixFree, SameAnswerOnEveryRankCountAndThreadCount) {
   }
 
   params.threads = 3;  // the same bits with more threads (here more than cores)
-  const auto other_threads = solve_matrix_free(world, kernel, my_rows(world, y), params);
+  const auto other_threads = solve_matrix_free(world, kernel, rows_of_this_rank(world, y), params);
   EXPECT_TRUE(bit_identical(other_threads.x_local, distributed.x_local));
   EXPECT_EQ(other_threads.iterations, distributed.iterations);
 }
@@ -168,7 +161,7 @@ TEST(MatrixFree, CheckpointAndResumeIsBitIdentical) {
   const engine::Context world;
   const SharedTempDir dir(world);
   const ReluNtkKernel kernel(kN, kDims, 8);
-  const Eigen::MatrixXd y = my_rows(world, make_y(kN, 5, 9));
+  const Eigen::MatrixXd y = rows_of_this_rank(world, make_y(kN, 5, 9));
   MatrixFreeParams params = tight_params();
   params.tolerance = 1e-10;
   params.max_rhs_batch = 2;  // 5 columns in 3 batches: the restarts cross batch boundaries
@@ -216,7 +209,7 @@ TEST(MatrixFree, CheckpointOfAnotherProblemIsAnError) {
   const engine::Context world;
   const SharedTempDir dir(world);
   const ReluNtkKernel kernel(kN, kDims, 8);
-  const Eigen::MatrixXd y = my_rows(world, make_y(kN, 2, 10));
+  const Eigen::MatrixXd y = rows_of_this_rank(world, make_y(kN, 2, 10));
   MatrixFreeParams params = tight_params();
   params.checkpoint_path = (dir / "cg.h5").string();
   int polls = 0;
@@ -259,7 +252,7 @@ TEST(MatrixFree, NonConvergenceIsAResult) {
   const ReluNtkKernel kernel(kN, kDims, 3);
   MatrixFreeParams params = tight_params();
   params.max_iterations = 3;
-  const auto result = solve_matrix_free(world, kernel, my_rows(world, make_y(kN, 2, 5)), params);
+  const auto result = solve_matrix_free(world, kernel, rows_of_this_rank(world, make_y(kN, 2, 5)), params);
   EXPECT_FALSE(result.converged);
   EXPECT_FALSE(result.stopped);
   EXPECT_EQ(result.iterations, 3);
@@ -274,7 +267,7 @@ TEST(MatrixFree, NonConvergenceIsAResult) {
 TEST(MatrixFree, NanInYIsAnError) {
   const engine::Context world;
   const ReluNtkKernel kernel(kN, kDims, 3);
-  Eigen::MatrixXd y = my_rows(world, make_y(kN, 2, 5));
+  Eigen::MatrixXd y = rows_of_this_rank(world, make_y(kN, 2, 5));
   if (world.rank() == world.size() - 1) y(y.rows() - 1, 1) = std::numeric_limits<double>::quiet_NaN();
   try {
     solve_matrix_free(world, kernel, y, tight_params());

@@ -24,6 +24,7 @@
 #include "solvers/ntk/solve/nystrom.h"
 #include "solvers/ntk/solve/nystrom_regression.h"
 #include "solvers/ntk/solve/solver_choice.h"
+#include "tests/support/kernel_system.h"
 #include "tests/support/relu_ntk_kernel.h"
 #include "tests/support/test_helpers.h"
 
@@ -32,21 +33,13 @@ namespace {
 
 using tessera::testing::refusal_of;
 using testing::ReluNtkKernel;
+using testing::rows_of_this_rank;
 
 constexpr std::int64_t kN = 300;
 constexpr std::int64_t kGenes = 7;
 
 Eigen::MatrixXd make_y(std::int64_t n, std::int64_t m, std::uint64_t seed) {
-  engine::RandomStream stream(seed, "test/nystrom-y");
-  Eigen::MatrixXd y(n, m);
-  for (Eigen::Index j = 0; j < m; ++j)
-    for (Eigen::Index i = 0; i < n; ++i) y(i, j) = stream.normal() * double(j + 1);
-  return y;
-}
-
-Eigen::MatrixXd my_rows(const engine::Context& ctx, const Eigen::MatrixXd& full) {
-  const auto r = engine::block_range(full.rows(), ctx.size(), ctx.rank());
-  return full.middleRows(r.begin, r.size());
+  return testing::random_right_hand_sides(n, m, seed, "test/nystrom-y");
 }
 
 double relative_error(const Eigen::MatrixXd& got, const Eigen::MatrixXd& want) {
@@ -70,13 +63,13 @@ TEST(NystromRegression, EveryRowACentreIsTheExactSolve) {
   const engine::Context world;
   const ReluNtkKernel kernel(kN, 32, 3);
   const Eigen::MatrixXd y = make_y(kN, kGenes, 1);
-  const auto solved = solve_nystrom(world, kernel, my_rows(world, y), tight(kN + 50, 0.0));  // clipped to N
+  const auto solved = solve_nystrom(world, kernel, rows_of_this_rank(world, y), tight(kN + 50, 0.0));  // clipped to N
   ASSERT_EQ(std::int64_t(solved.centres.size()), kN);
   for (std::int64_t i = 0; i < kN; ++i) ASSERT_EQ(solved.centres[std::size_t(i)], i);
   EXPECT_TRUE(solved.converged);
 
   engine::RowShardedMatrix rhs(world, kN, kGenes);
-  rhs.local() = my_rows(world, y);
+  rhs.local() = rows_of_this_rank(world, y);
   const auto exact = solve_exact(world, kernel, rhs);
   Eigen::MatrixXd x = Eigen::MatrixXd::Zero(kN, kGenes);
   x.middleRows(rhs.range().begin, rhs.range().size()) = exact.solution.local();
@@ -87,7 +80,7 @@ TEST(NystromRegression, EveryRowACentreIsTheExactSolve) {
   // CG on S instead of its Cholesky: S = I up to the jitter and rounding, so a few iterations.
   auto cg = tight(kN, 0.0);
   cg.direct = false;
-  const auto iterated = solve_nystrom(world, kernel, my_rows(world, y), cg);
+  const auto iterated = solve_nystrom(world, kernel, rows_of_this_rank(world, y), cg);
   EXPECT_FALSE(iterated.direct);
   EXPECT_LT(iterated.iterations, 10);
   EXPECT_TRUE(iterated.converged);
@@ -101,7 +94,7 @@ TEST(NystromRegression, MatchesDenseNormalEquations) {
   const Eigen::MatrixXd y = make_y(kN, kGenes, 2);
   const std::int64_t m = 60;
   const double ridge = 1e-3;
-  const auto solved = solve_nystrom(world, kernel, my_rows(world, y), tight(m, ridge));
+  const auto solved = solve_nystrom(world, kernel, rows_of_this_rank(world, y), tight(m, ridge));
   const auto centres = NystromPreconditioner::sample_centres(kN, m, 5);
   ASSERT_EQ(solved.centres, centres);
 
@@ -120,7 +113,7 @@ TEST(NystromRegression, MatchesDenseNormalEquations) {
   EXPECT_TRUE(solved.direct);
   auto cg = tight(m, ridge);
   cg.direct = false;
-  const auto iterated = solve_nystrom(world, kernel, my_rows(world, y), cg);
+  const auto iterated = solve_nystrom(world, kernel, rows_of_this_rank(world, y), cg);
   EXPECT_FALSE(iterated.direct);
   EXPECT_TRUE(iterated.converged);
   EXPECT_LT(relative_error(iterated.alpha, want), 1e-8);
@@ -133,14 +126,14 @@ TEST(NystromRegression, RanksAgreeAndSeedsRepeat) {
   const Eigen::MatrixXd y = make_y(kN, kGenes, 3);
   const auto params = tight(80, 1e-6);
   const auto one = solve_nystrom(self, kernel, y, params);
-  const auto many = solve_nystrom(world, kernel, my_rows(world, y), params);
+  const auto many = solve_nystrom(world, kernel, rows_of_this_rank(world, y), params);
   EXPECT_LT(relative_error(many.alpha, one.alpha), 1e-10);
-  const auto again = solve_nystrom(world, kernel, my_rows(world, y), params);
+  const auto again = solve_nystrom(world, kernel, rows_of_this_rank(world, y), params);
   ASSERT_EQ(again.alpha.size(), many.alpha.size());
   EXPECT_EQ(std::memcmp(again.alpha.data(), many.alpha.data(), sizeof(double) * std::size_t(many.alpha.size())), 0);
   auto other_seed = params;
   other_seed.seed = 6;
-  EXPECT_NE(solve_nystrom(world, kernel, my_rows(world, y), other_seed).centres, many.centres);
+  EXPECT_NE(solve_nystrom(world, kernel, rows_of_this_rank(world, y), other_seed).centres, many.centres);
 }
 
 TEST(NystromRegression, BadKnobsAreRefusedByName) {
@@ -163,7 +156,7 @@ TEST(NystromRegression, BadKnobsAreRefusedByName) {
   const ReluNtkKernel kernel(20, 4, 1);
   Eigen::MatrixXd y = make_y(20, 2, 1);
   y(3, 1) = NAN;
-  EXPECT_EQ(refusal_of([&] { solve_nystrom(world, kernel, my_rows(world, y), tight(5, 0)); }),
+  EXPECT_EQ(refusal_of([&] { solve_nystrom(world, kernel, rows_of_this_rank(world, y), tight(5, 0)); }),
             "Nystrom solver: a training signature holds NaN or infinity; impute or drop it");
 }
 
