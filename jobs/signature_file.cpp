@@ -146,10 +146,6 @@ io::LocalGctx<float> read_signature_file(const engine::Context& ctx, const std::
   return io::read_gctx_local<float>(path, ctx);
 }
 
-}  // namespace tessera::jobs
-
-namespace tessera::jobs {
-
 io::LocalGctx<float> read_signature_file(const engine::Context& ctx, const std::filesystem::path& path,
                                          const SideTableOptions& side) {
   if (side.empty()) return read_signature_file(ctx, path);
