@@ -10,7 +10,6 @@
 #include "engine/collectives.h"
 #include "engine/error.h"
 #include "engine/partition.h"
-#include "solvers/imputation/query_blocks.h"
 #include "solvers/imputation/training_set.h"
 
 namespace tessera::solvers::imputation {
@@ -22,8 +21,6 @@ constexpr double kFixedPointScale = 0x1p50;
 constexpr std::int64_t kMaxCells = 8191;
 // A signature whose centred norm is at most this fraction of its norm is constant: its correlation is undefined.
 constexpr double kConstantTolerance = 1e-12;
-// Correlations are computed kBlockDrugs columns at a time, so a dense cell type needs n x kBlockDrugs doubles.
-constexpr Eigen::Index kBlockDrugs = 512;
 
 void check_arguments(const io::PerturbationTable& table, const std::vector<std::uint8_t>& train,
                      const std::vector<std::int64_t>& queries) {
@@ -50,66 +47,108 @@ Eigen::MatrixXd standardized_signatures(const io::PerturbationTable& table, std:
   return z;
 }
 
-// Collective: sum over shared cell types of r_u(a, b), in units of 2^-50; drugs x drugs, column-major,
-// exactly symmetric, zero diagonal. Each rank adds the cell types of its block, one per round (the ranks agree on
-// failures and stop signals after each: engine::run_agreeing_in_rounds); one allreduce sums them.
-std::vector<std::int64_t> correlation_sums(const engine::Context& ctx, const io::PerturbationTable& table,
-                                           const TrainingLayout& layout) {
+// The drugs (table perturbations) are cut into blocks of row_block consecutive indices; the similarity is computed
+// one block of rows s(a, .) at a time, so memory holds row_block x drugs sums, never drugs x drugs (7 GB for
+// LINCS2020's 30,000 compounds). The block size depends on the drug count only (16 blocks, 64 to 1024 drugs each),
+// never on the rank count: each correlation is one element of a product whose shape is set by the blocks (below),
+// and Eigen's rounding depends on that shape, so fixed blocks keep every rank count's results bit-identical.
+std::int64_t row_block_size(std::int64_t drugs) { return std::clamp<std::int64_t>((drugs + 15) / 16, 64, 1024); }
+
+// Sums over shared cell types of r_u(a, b) for the drugs a of row block [first, last) and every drug b, in units
+// of 2^-50: (last - first) x drugs, row-major, zero where a == b. For a cell type u with drugs in both blocks A
+// (the rows) and B, r_u(a, b) is an element of Z_hi^T Z_lo, hi the higher-numbered of A and B: the same product
+// whether the rows being computed are A's or B's, so s(a, b) == s(b, a) exactly; inside one block the strict
+// lower triangle of Z_A^T Z_A is mirrored.
+std::vector<std::int64_t> correlation_rows(const io::PerturbationTable& table, const TrainingLayout& layout,
+                                           std::int64_t first, std::int64_t last, std::int64_t row_block) {
   const std::int64_t n_drugs = layout.num_drugs;
-  std::vector<std::int64_t> sums(std::size_t(n_drugs * n_drugs), 0);
+  std::vector<std::int64_t> sums(std::size_t((last - first) * n_drugs), 0);
   if (table.num_genes() < 2) return sums;  // every correlation undefined: all sums stay 0
-  // One cell type per rank per round; the ranks agree after each (a round is n_u^2 x genes flops).
-  const auto mine = engine::block_range(table.num_cells(), ctx.size(), ctx.rank());
-  const std::int64_t rounds = engine::block_range(table.num_cells(), ctx.size(), 0).size();  // the largest block
-  const auto add_cell = [&](std::int64_t round) {
-    const std::int64_t c = mine.begin + round;
-    if (c >= mine.end) return;
-    const auto& drugs = layout.drugs_of_cell[std::size_t(c)];
-    const auto n = Eigen::Index(drugs.size());
-    if (n < 2) return;
+  const auto add = [&](std::int64_t a, std::int64_t b, double r) {
+    sums[std::size_t((a - first) * n_drugs + b)] +=
+        std::int64_t(std::llround(std::clamp(r, -1.0, 1.0) * kFixedPointScale));
+  };
+  for (std::int64_t c = 0; c < table.num_cells(); ++c) {
+    const auto& drugs = layout.drugs_of_cell[std::size_t(c)];  // increasing
+    const auto in_rows = [&](std::int64_t lo, std::int64_t hi) {
+      return std::pair(std::lower_bound(drugs.begin(), drugs.end(), lo) - drugs.begin(),
+                       std::lower_bound(drugs.begin(), drugs.end(), hi) - drugs.begin());
+    };
+    const auto [a0, a1] = in_rows(first, last);
+    if (a1 == a0 || drugs.size() < 2) continue;
     const Eigen::MatrixXd z = standardized_signatures(table, c, drugs);
-    for (Eigen::Index b0 = 0; b0 < n; b0 += kBlockDrugs) {
-      const Eigen::Index nb = std::min(kBlockDrugs, n - b0);
-      // Rows i >= b0 only: the strict lower triangle of this column block, mirrored below.
-      const Eigen::MatrixXd g = z.rightCols(n - b0).transpose() * z.middleCols(b0, nb);
-      for (Eigen::Index jj = 0; jj < nb; ++jj) {
-        const std::int64_t dj = drugs[std::size_t(b0 + jj)];
-        for (Eigen::Index i = b0 + jj + 1; i < n; ++i) {
-          const double r = std::clamp(g(i - b0, jj), -1.0, 1.0);
-          const auto units = std::int64_t(std::llround(r * kFixedPointScale));
-          const std::int64_t di = drugs[std::size_t(i)];
-          sums[std::size_t(dj * n_drugs + di)] += units;
-          sums[std::size_t(di * n_drugs + dj)] += units;
-        }
+    const auto rows = z.middleCols(a0, a1 - a0);
+    for (std::int64_t b_first = 0; b_first < n_drugs; b_first += row_block) {
+      const auto [b0, b1] = in_rows(b_first, b_first + row_block);
+      if (b1 == b0) continue;
+      const auto cols = z.middleCols(b0, b1 - b0);
+      if (b0 == a0) {  // the rows' own block
+        const Eigen::MatrixXd g = rows.transpose() * rows;
+        for (Eigen::Index j = 0; j < g.cols(); ++j)
+          for (Eigen::Index i = j + 1; i < g.rows(); ++i) {
+            add(drugs[std::size_t(a0 + i)], drugs[std::size_t(a0 + j)], g(i, j));
+            add(drugs[std::size_t(a0 + j)], drugs[std::size_t(a0 + i)], g(i, j));
+          }
+      } else if (b0 < a0) {  // rows are the higher block: Z_A^T Z_B
+        const Eigen::MatrixXd g = rows.transpose() * cols;
+        for (Eigen::Index j = 0; j < g.cols(); ++j)
+          for (Eigen::Index i = 0; i < g.rows(); ++i)
+            add(drugs[std::size_t(a0 + i)], drugs[std::size_t(b0 + j)], g(i, j));
+      } else {  // B is the higher block: Z_B^T Z_A, read transposed
+        const Eigen::MatrixXd g = cols.transpose() * rows;
+        for (Eigen::Index j = 0; j < g.cols(); ++j)
+          for (Eigen::Index i = 0; i < g.rows(); ++i)
+            add(drugs[std::size_t(a0 + j)], drugs[std::size_t(b0 + i)], g(i, j));
       }
     }
-  };
-  engine::run_agreeing_in_rounds(ctx, "dnpp", rounds, add_cell, [&](std::int64_t done) {
-    const std::int64_t cells = std::min(table.num_cells(), done * ctx.size());
-    return "dnpp: stopped after correlating the drugs of " + std::to_string(cells) + " of " +
-           std::to_string(table.num_cells()) + " cell types";
-  });
-  engine::allreduce_sum(ctx, std::span<std::int64_t>(sums));
+  }
   return sums;
 }
 
-// s(a, b) from the exact sums: identical on every rank.
-class Similarity {
+// s(a, b) for the rows a of one block, from the exact sums: identical on every rank.
+class SimilarityRows {
  public:
-  Similarity(const TrainingLayout& layout, std::vector<std::int64_t> sums) : layout_(layout), sums_(std::move(sums)) {}
+  SimilarityRows(const TrainingLayout& layout, std::int64_t first, std::vector<std::int64_t> sums)
+      : layout_(layout), first_(first), sums_(std::move(sums)) {}
 
   double operator()(std::int64_t a, std::int64_t b) const {
     if (a == b) return 0.0;
     const int shared = layout_.shared_cells(a, b);
     if (shared == 0) return 0.0;
-    const double mean = double(sums_[std::size_t(a * layout_.num_drugs + b)]) / kFixedPointScale / double(shared);
+    const double mean =
+        double(sums_[std::size_t((a - first_) * layout_.num_drugs + b)]) / kFixedPointScale / double(shared);
     return std::max(0.0, mean);
   }
 
  private:
   const TrainingLayout& layout_;
+  std::int64_t first_;
   std::vector<std::int64_t> sums_;
 };
+
+// Collective: calls rows(similarity, first, last) for every block of drugs, each block on one rank (contiguous
+// blocks per rank, engine::block_range), one block per round; the ranks agree on failures and stop signals after
+// each round (engine::run_agreeing_in_rounds).
+template <typename Rows>
+void for_each_row_block(const engine::Context& ctx, const TrainingLayout& layout, const io::PerturbationTable& table,
+                        Rows&& rows) {
+  const std::int64_t row_block = row_block_size(layout.num_drugs);
+  const std::int64_t blocks = (layout.num_drugs + row_block - 1) / row_block;
+  const auto mine = engine::block_range(blocks, ctx.size(), ctx.rank());
+  const std::int64_t rounds = engine::block_range(blocks, ctx.size(), 0).size();  // the largest share
+  engine::run_agreeing_in_rounds(
+      ctx, "dnpp", rounds,
+      [&](std::int64_t round) {
+        const std::int64_t block = mine.begin + round;
+        if (block >= mine.end) return;
+        const std::int64_t first = block * row_block, last = std::min(layout.num_drugs, first + row_block);
+        rows(SimilarityRows(layout, first, correlation_rows(table, layout, first, last, row_block)), first, last);
+      },
+      [&](std::int64_t done) {
+        return "dnpp: stopped after " + std::to_string(std::min(blocks, done * ctx.size())) + " of " +
+               std::to_string(blocks) + " blocks of drugs";
+      });
+}
 
 }  // namespace
 
@@ -119,10 +158,13 @@ Eigen::MatrixXd dnpp_similarity(const engine::Context& ctx, const io::Perturbati
                                 const std::vector<std::uint8_t>& train) {
   check_arguments(table, train, {});
   const TrainingLayout layout(table, train);
-  const Similarity similarity(layout, correlation_sums(ctx, table, layout));
-  Eigen::MatrixXd s(table.num_perts(), table.num_perts());
-  for (std::int64_t b = 0; b < table.num_perts(); ++b)
-    for (std::int64_t a = 0; a < table.num_perts(); ++a) s(a, b) = similarity(a, b);
+  // Each row is computed by one rank and is zero on the others, so the sum is exact.
+  Eigen::MatrixXd s = Eigen::MatrixXd::Zero(table.num_perts(), table.num_perts());
+  for_each_row_block(ctx, layout, table, [&](const SimilarityRows& similarity, std::int64_t first, std::int64_t last) {
+    for (std::int64_t b = 0; b < table.num_perts(); ++b)
+      for (std::int64_t a = first; a < last; ++a) s(a, b) = similarity(a, b);
+  });
+  engine::allreduce_sum(ctx, s);
   return s;
 }
 
@@ -131,40 +173,44 @@ Eigen::MatrixXd Dnpp::impute(const engine::Context& ctx, const io::PerturbationT
   check_arguments(table, train, queries);
   const TrainingLayout layout(table, train);
   TESSERA_CHECK(layout.num_training > 0, "dnpp: no training entry (the train mask selects no observed entry)");
-  const Similarity similarity(layout, correlation_sums(ctx, table, layout));
   const TrainingMeans means(table, train);
+  // The queries of each drug, so that a block of similarity rows answers its drugs' queries and is dropped.
+  std::vector<std::vector<std::int64_t>> queries_of_drug(std::size_t(table.num_perts()));
+  for (std::size_t q = 0; q < queries.size(); ++q)
+    queries_of_drug[std::size_t(table.pert_of(queries[q]))].push_back(std::int64_t(q));
 
-  // A query costs microseconds (its cell type's similarities and k weighted columns): agree every 1024 queries.
-  return predict_in_blocks(
-      ctx, "dnpp", table.num_genes(), std::int64_t(queries.size()), 1024,
-      [&](std::int64_t first, std::int64_t last, Eigen::Ref<Eigen::MatrixXd> out) {
-        std::vector<std::pair<double, std::int64_t>> neighbours;  // (s(a, j), j)
-        for (std::int64_t q = first; q < last; ++q) {
-          const auto c = table.cell_of(queries[std::size_t(q)]), a = table.pert_of(queries[std::size_t(q)]);
-          neighbours.clear();
-          for (const auto j : layout.drugs_of_cell[std::size_t(c)]) {
-            if (j == a) continue;
-            if (const double s = similarity(a, j); s > 0.0) neighbours.emplace_back(s, j);
-          }
-          auto prediction = out.col(Eigen::Index(q - first));
-          if (neighbours.empty()) {
-            prediction = means.drug_mean(c, a);
-            continue;
-          }
-          const auto used = std::min<std::size_t>(std::size_t(params_.k), neighbours.size());
-          std::partial_sort(neighbours.begin(), neighbours.begin() + std::ptrdiff_t(used), neighbours.end(),
-                            [](const auto& x, const auto& y) {
-                              return x.first > y.first || (x.first == y.first && x.second < y.second);
-                            });
-          prediction.setZero();
-          double weight = 0.0;
-          for (std::size_t i = 0; i < used; ++i) {
-            prediction += neighbours[i].first * table.signature(table.entry(c, neighbours[i].second));
-            weight += neighbours[i].first;
-          }
-          prediction /= weight;
+  // Each query is predicted by one rank and is zero on the others, so the sum is exact (and bit-identical).
+  Eigen::MatrixXd predicted = Eigen::MatrixXd::Zero(table.num_genes(), Eigen::Index(queries.size()));
+  std::vector<std::pair<double, std::int64_t>> neighbours;  // (s(a, j), j)
+  for_each_row_block(ctx, layout, table, [&](const SimilarityRows& similarity, std::int64_t first, std::int64_t last) {
+    for (std::int64_t a = first; a < last; ++a)
+      for (const auto q : queries_of_drug[std::size_t(a)]) {
+        const auto c = table.cell_of(queries[std::size_t(q)]);
+        neighbours.clear();
+        for (const auto j : layout.drugs_of_cell[std::size_t(c)]) {
+          if (j == a) continue;
+          if (const double s = similarity(a, j); s > 0.0) neighbours.emplace_back(s, j);
         }
-      });
+        auto prediction = predicted.col(Eigen::Index(q));
+        if (neighbours.empty()) {
+          prediction = means.drug_mean(c, a);
+          continue;
+        }
+        const auto used = std::min<std::size_t>(std::size_t(params_.k), neighbours.size());
+        std::partial_sort(neighbours.begin(), neighbours.begin() + std::ptrdiff_t(used), neighbours.end(),
+                          [](const auto& x, const auto& y) {
+                            return x.first > y.first || (x.first == y.first && x.second < y.second);
+                          });
+        double weight = 0.0;
+        for (std::size_t i = 0; i < used; ++i) {
+          prediction += neighbours[i].first * table.signature(table.entry(c, neighbours[i].second));
+          weight += neighbours[i].first;
+        }
+        prediction /= weight;
+      }
+  });
+  engine::allreduce_sum(ctx, predicted);
+  return predicted;
 }
 
 }  // namespace tessera::solvers::imputation

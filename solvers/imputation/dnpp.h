@@ -23,18 +23,22 @@
 // in the target cell); its text was not available to check the order of clipping and averaging, so this
 // follows the issue: average first, then set negatives to 0.
 //
-// Distribution (impute() is collective: distributes_itself() is true for every table). Cell types are spread over the
-// ranks in contiguous blocks (engine::block_range); each rank computes the correlation matrices of its cell types and
-// adds them into a drugs x drugs sum, which one allreduce combines. Each correlation is rounded to a multiple of 2^-50
-// (an error below 1e-15) and summed as a 64-bit integer, so the sums are exact and the similarities are
-// bit-identical for any rank count and summation order. Queries are then spread over ranks in contiguous
-// blocks and one allgatherv gives every rank all predictions: results are bit-identical for 1, 2, 3... ranks
-// (on nodes of one kind; Eigen's blocking follows the cache sizes, so mixed node types may differ by rounding).
-// Stopping: the ranks agree on the stop flag after every cell type's correlations and every 1024 queries
-// (engine::run_agreeing_in_rounds); on a signal to any rank, every rank throws engine::StopRequested there.
-// Cost: sum_u n_u^2 x genes flops for the correlations (n_u = training drugs of cell type u), queries x
-// (n_c + k x genes) for the predictions. Memory per rank: 8 x drugs^2 bytes for the similarity sums plus the
-// genes x queries result (and its gathered copy). At most 8191 cell types (the integer sums would overflow).
+// Distribution (impute() is collective: distributes_itself() is true for every table). The drugs are cut into
+// blocks of consecutive indices (16 blocks of 64 to 1024 drugs, a function of the drug count only); the blocks are
+// spread over the ranks in contiguous runs (engine::block_range), and each rank computes, one block at a time, the
+// similarity rows s(a, .) of its block's drugs and predicts those drugs' queries, then drops the rows. One
+// allreduce of the predictions (each query non-zero on one rank only) gives every rank all of them. Each
+// correlation is rounded to a multiple of 2^-50 (an error below 1e-15) and summed as a 64-bit integer, and each is
+// an element of a product whose shape the blocks fix, so the similarities are exactly symmetric and bit-identical
+// for any rank count and summation order; so are the predictions (on nodes of one kind; Eigen's blocking follows
+// the cache sizes, so mixed node types may differ by rounding).
+// Stopping: the ranks agree on the stop flag after every block (engine::run_agreeing_in_rounds); on a signal to
+// any rank, every rank throws engine::StopRequested there.
+// Cost: 2 sum_u n_u^2 x genes flops for the correlations (n_u = training drugs of cell type u; each pair once per
+// side, twice the symmetric minimum, the price of never holding the drugs x drugs matrix), queries x (n_c + k x
+// genes) for the predictions. Memory per rank: 8 x block x drugs bytes of similarity sums (at most 245 MB for
+// 30,000 drugs), one cell type's standardized signatures (genes x n_u), and the genes x queries result. At most
+// 8191 cell types (the integer sums would overflow).
 #pragma once
 
 #include "engine/parameters.h"

@@ -34,12 +34,13 @@ std::string id(const char* prefix, int number) {
 //   mean), d13 trains only in cell 4, where no other drug trains (no shared cell type: all similarities 0, so
 //   fallback to its drug mean), d14 is observed but never in `train` (held out everywhere).
 // The train mask leaves out ~20% of the observed entries and flags a few unobserved ones (which have no values).
+// With more drugs (at least 15): the same special cases among more ordinary drugs.
 struct RandomCase {
   io::PerturbationTable table;
   std::vector<std::uint8_t> train;
 
-  RandomCase() {
-    const int cells = 5, drugs = 15, genes = 6;
+  explicit RandomCase(int drugs = 15, int genes = 6) {
+    const int cells = 5;
     for (int g = 0; g < genes; ++g) table.genes.push_back(id("g", g));
     for (int c = 0; c < cells; ++c) table.cells.push_back(id("c", c));
     for (int d = 0; d < drugs; ++d) {
@@ -263,6 +264,31 @@ TEST(Dnpp, DistributedIsBitIdenticalToOneRank) {
   const std::vector<std::int64_t> one = {queries.front()};
   EXPECT_TRUE(dnpp.impute(world, rc.table, rc.train, one) == dnpp.impute(self, rc.table, rc.train, one));
   EXPECT_EQ(dnpp.impute(world, rc.table, rc.train, {}).cols(), 0);
+}
+
+// 150 drugs: the similarity is computed in three blocks of 64 rows (dnpp.cpp), and the correlations between
+// blocks come from products of other shapes than those within one. Same answers as brute force, exactly
+// symmetric, and bit-identical on every rank count (the blocks do not depend on it).
+TEST(Dnpp, BlocksOfDrugsGiveTheBruteForceAnswer) {
+  const engine::Context world, self(MPI_COMM_SELF);
+  const RandomCase rc(150, 24);
+  const Eigen::MatrixXd s = dnpp_similarity(world, rc.table, rc.train);
+  for (std::int64_t a = 0; a < 150; ++a)
+    for (std::int64_t b = 0; b < 150; ++b) {
+      ASSERT_NEAR(s(a, b), brute_similarity(rc, a, b), kTol) << a << "," << b;
+      ASSERT_EQ(s(a, b), s(b, a)) << a << "," << b;
+    }
+  EXPECT_TRUE(s == dnpp_similarity(self, rc.table, rc.train));
+  DnppParams params;
+  params.k = 3;
+  const Dnpp dnpp(params);
+  const auto queries = non_training_entries(rc);
+  const Eigen::MatrixXd predicted = dnpp.impute(world, rc.table, rc.train, queries);
+  EXPECT_TRUE(predicted == dnpp.impute(self, rc.table, rc.train, queries));
+  for (std::size_t q = 0; q < queries.size(); q += 7) {
+    const auto expected = brute_predict(rc, rc.table.cell_of(queries[q]), rc.table.pert_of(queries[q]), 3).value;
+    EXPECT_LT((predicted.col(Eigen::Index(q)) - expected).norm(), kTol * (1 + expected.norm())) << q;
+  }
 }
 
 // Hand-made: 2 cell types (A, B) x 5 drugs x 3 genes; B/d4 and B/d5 are to be predicted.
