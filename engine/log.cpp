@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <mutex>
+#include <set>
 
 namespace tessera::engine {
 
@@ -50,6 +51,12 @@ LogLevel parse_log_level(const std::string& name) {
 
 double seconds_since_start() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - g_start).count();
+}
+
+bool first_time(const std::string& key) {
+  static std::set<std::string> seen;
+  std::lock_guard<std::mutex> lock(g_mutex);
+  return seen.insert(key).second;
 }
 
 void log_line(LogLevel level, const std::string& message) {

@@ -31,6 +31,13 @@ template <typename... Parts>
 void warn(const Parts&... parts) {  // rank 0 only
   if (log_rank() == 0) log_line(LogLevel::kWarn, detail::concat(parts...));
 }
+// warn(), but only the first time this process passes `key`: for a condition that a repeated call (every
+// cross-validation fold) would otherwise report once per call.
+bool first_time(const std::string& key);
+template <typename... Parts>
+void warn_once(const std::string& key, const Parts&... parts) {
+  if (log_rank() == 0 && first_time(key)) log_line(LogLevel::kWarn, detail::concat(parts...));
+}
 template <typename... Parts>
 void debug(const Parts&... parts) {  // every rank
   log_line(LogLevel::kDebug, detail::concat(parts...));

@@ -27,6 +27,24 @@ std::vector<std::string> split_commas(const std::string& text) {
   return parts;
 }
 
+// A query in a reference cell type whose drug no reference cell type measured gets the fallback drug prior, the
+// same for every such drug, and the one-hot block never meets a training row: these queries all get one and the
+// same prediction, whatever their drug. In the published method's use (completing the other cell types from the
+// reference) that never happens; completing the reference cell type itself does (every unmeasured drug there).
+void warn_of_reference_queries(const PairFeatures& features, const io::PerturbationTable& table,
+                               const std::vector<std::int64_t>& queries, const std::string& reference) {
+  const auto& cells = features.options().reference_cells;
+  std::vector<std::int64_t> in_reference;
+  for (const auto e : queries)
+    if (std::find(cells.begin(), cells.end(), table.cell_of(e)) != cells.end()) in_reference.push_back(e);
+  const auto alike = features.encode(in_reference).fallback_pairs;
+  if (alike > 1)
+    engine::warn_once("ntk/reference-queries/" + reference, "ntk: ", alike, " queries in the reference cell type(s) ",
+                      reference, " have drugs no reference cell type measured, so the reference prior gives them ",
+                      "all the same features and the same prediction; to impute the reference cell type use ",
+                      "--ntk-prior all_cells or similarity, or another --ntk-reference-cell (warned once per run)");
+}
+
 }  // namespace
 
 std::string ntk_kernel_label(const NtkParams& params, std::string_view prior_name) {
@@ -62,6 +80,16 @@ std::vector<std::int64_t> resolve_reference_cells(const NtkParams& params, const
   return {best};
 }
 
+void check_prior_fits(PriorKind prior, double needed_bytes, double available_bytes) {
+  const auto gigabytes = [](double bytes) { return std::ceil(bytes / 1e8) / 10; };  // 0.1 GB, rounded up
+  TESSERA_CHECK(needed_bytes <= available_bytes, "ntk: the ", prior_name(prior), " prior's tables need about ",
+                gigabytes(needed_bytes), " GB per rank (a Gram table of the drugs' priors",
+                prior == PriorKind::kSimilarity ? " per cell type" : "", "), but this rank can get ",
+                gigabytes(available_bytes), " GB: give each rank more memory (fewer ranks per node)",
+                prior == PriorKind::kReference ? "" : ", or use --ntk-prior reference (one cell type's drugs)",
+                ", or select fewer drugs in the input");
+}
+
 NtkImputer::NtkImputer(const NtkParams& params) : params_(params) { params_.validate(); }
 
 bool NtkImputer::distributes_itself(const engine::Context& ctx, const io::PerturbationTable& table) const {
@@ -87,6 +115,7 @@ Eigen::MatrixXd NtkImputer::impute(const engine::Context& ctx, const io::Perturb
     if (!params_.reference_in_kernel)
       for (const auto c : options.reference_cells) in_kernel[std::size_t(c)] = 0;
   }
+  check_prior_fits(params_.prior, PairFeatures::table_bytes(table, train, options), ctx.available_memory_per_rank());
   const auto features = std::make_shared<const PairFeatures>(table, train, options);
 
   std::vector<std::int64_t> train_entries;
@@ -109,6 +138,8 @@ Eigen::MatrixXd NtkImputer::impute(const engine::Context& ctx, const io::Perturb
                features->cells_without_training() > 0
                    ? "; " + std::to_string(features->cells_without_training()) + " cell types have no training entry"
                    : "");
+
+  if (options.prior == PriorKind::kReference) warn_of_reference_queries(*features, table, queries, reference);
 
   const CrossKernel cross = [&](std::int64_t row0, std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out) {
     kernel.cross_tile(query_pairs, row0, q0, out);

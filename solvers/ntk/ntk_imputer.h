@@ -75,6 +75,10 @@ struct NtkParams {
   void validate() const;
 };
 
+// Before the pair features are built: an error when the prior's tables (PairFeatures::table_bytes) need more than
+// this rank can get, with the GB needed and the fix (as FaLRTC's check does for its tensor).
+void check_prior_fits(PriorKind prior, double needed_bytes, double available_bytes);
+
 class NtkImputer : public imputation::Imputer {
  public:
   // Validates params.

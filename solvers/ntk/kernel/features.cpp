@@ -62,6 +62,31 @@ PairFeatures::PairFeatures(const io::PerturbationTable& table, const std::vector
   }
 }
 
+double PairFeatures::table_bytes(const io::PerturbationTable& table, const std::vector<std::uint8_t>& train,
+                                 const FeatureOptions& options) {
+  const double genes = double(table.num_genes()), cells = double(table.num_cells());
+  const auto trains = [&](std::int64_t c, std::int64_t p) { return is_training(table, train, table.entry(c, p)); };
+  const double cell_tables = genes * cells + cells * cells;
+  if (options.prior == PriorKind::kSimilarity) {
+    double columns = 0, grams = 0;
+    for (std::int64_t a = 0; a < table.num_cells(); ++a) {
+      double n = 1;  // the cell type's mean column
+      for (std::int64_t p = 0; p < table.num_perts(); ++p) n += trains(a, p) ? 1 : 0;
+      columns += n;
+      grams += n * n;
+    }
+    return 8.0 * (cell_tables + genes * columns + grams) + 4.0 * cells * double(table.num_perts());
+  }
+  std::vector<std::int64_t> sources = options.reference_cells;
+  if (options.prior != PriorKind::kReference)
+    for (std::int64_t c = 0; c < table.num_cells(); ++c) sources.push_back(c);
+  double slots = 1;  // the fallback
+  for (std::int64_t p = 0; p < table.num_perts(); ++p)
+    slots += std::any_of(sources.begin(), sources.end(), [&](std::int64_t c) { return trains(c, p); }) ? 1 : 0;
+  // The build's per-drug sums (genes x drugs) are freed before the Gram table is formed, so the larger of the two.
+  return 8.0 * (cell_tables + genes * slots + std::max(slots * slots, genes * double(table.num_perts())));
+}
+
 void PairFeatures::build_mean_prior(const io::PerturbationTable& table, const std::vector<std::uint8_t>& train) {
   std::vector<std::int64_t> source_cells;
   if (options_.prior == PriorKind::kReference) {
@@ -100,6 +125,7 @@ void PairFeatures::build_mean_prior(const io::PerturbationTable& table, const st
     slot_vectors_.col(s) = sums.col(p) / double(counts[std::size_t(p)]);
     drug_slot_[std::size_t(p)] = s++;
   }
+  sums = Eigen::MatrixXd();  // before the Gram table: the peak table_bytes() counts
   // The fallback is the plain average of the drug priors (each drug once, whatever its count).
   slot_vectors_.col(num_slots) = slot_vectors_.leftCols(num_slots).rowwise().mean();
   slot_gram_ = slot_vectors_.transpose() * slot_vectors_;

@@ -82,6 +82,14 @@ class PairFeatures {
   PairFeatures(const io::PerturbationTable& table, const std::vector<std::uint8_t>& train,
                const FeatureOptions& options);
 
+  // Bytes of the tables the constructor builds, from the table and mask alone: c-bar and its Gram, and the
+  // prior's vectors and Gram tables (mean priors: (drugs with a prior + 1)^2; similarity: (n_a + 1)^2 per cell
+  // type a with n_a training drugs), plus the build's largest temporary. What the imputer checks against its
+  // memory budget before building them: at LINCS size these Gram tables, not the solve, can be the largest
+  // allocation (all_cells over 30,000 compounds: 7.2 GB). Local.
+  static double table_bytes(const io::PerturbationTable& table, const std::vector<std::uint8_t>& train,
+                            const FeatureOptions& options);
+
   const FeatureOptions& options() const { return options_; }
   std::int64_t num_genes() const { return genes_; }
 

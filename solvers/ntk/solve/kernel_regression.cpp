@@ -62,6 +62,15 @@ void gemm_tn(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b, Eigen::MatrixXd
 // Fills columns [q0, q0 + out.cols()) of this rank's rows of the cross kernel. Called from several threads at once.
 using CrossBlock = std::function<void(std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out)>;
 
+// Fills `block` (this rank's rows x queries) with the cross kernel in column strips on `threads` threads.
+void fill_cross_rows(int threads, const CrossBlock& fill, Eigen::Ref<Eigen::MatrixXd> block) {
+  const std::int64_t strip = 64, width = block.cols(), strips = block.rows() > 0 ? (width + strip - 1) / strip : 0;
+  parallel_for(strips, threads, [&](std::int64_t k, int) {
+    const auto c0 = k * strip, cols = std::min(strip, width - c0);
+    fill(c0, block.middleCols(c0, cols));
+  });
+}
+
 // predictions (genes x q_total) = the sum over ranks of coefficients^T (this rank's rows of the cross kernel), in
 // chunks of queries so that the cross-kernel block stays small, each chunk's block filled in column strips on
 // `threads` threads. The chunk width must be the same on every rank (each chunk is one allreduce), so it derives
@@ -76,11 +85,8 @@ Eigen::MatrixXd predict(const engine::Context& ctx, const Eigen::MatrixXd& coeff
   for (std::int64_t q0 = 0; q0 < q_total; q0 += chunk) {
     const auto width = std::min(chunk, q_total - q0);
     block.resize(rows, width);
-    const std::int64_t strip = 64, strips = rows > 0 ? (width + strip - 1) / strip : 0;
-    parallel_for(strips, threads, [&](std::int64_t k, int) {
-      const auto c0 = k * strip, cols = std::min(strip, width - c0);
-      fill(q0 + c0, block.middleCols(c0, cols));
-    });
+    fill_cross_rows(
+        threads, [&](std::int64_t c0, Eigen::Ref<Eigen::MatrixXd> out) { fill(q0 + c0, out); }, block);
     gemm_tn(coefficients, block, part);
     engine::allreduce_sum(ctx, part);
     predicted.middleCols(q0, width) = part;
@@ -163,11 +169,31 @@ Eigen::MatrixXd kernel_regression(const engine::Context& ctx, const KernelOperat
     return predict_from_centres(ctx, solved, cross, cross_at, std::int64_t(queries.size()),
                                 default_threads(ctx, params.matrix_free));
   }
+  const auto q_total = std::int64_t(queries.size());
+  const int threads = default_threads(ctx, params.matrix_free);
   if (choice.kind == KernelSolverKind::kExact) {
-    auto solved = solve_exact(ctx, kernel, rhs, exact_options_for(params));
-    engine::info("ntk exact solve: N = ", n, ", kernel ", solved.build_seconds, " s, Cholesky ", solved.factor_seconds,
-                 " s, solve ", solved.solve_seconds, " s",
+    // K is symmetric, so Y^T K^-1 K_cross = (K^-1 Y)^T K_cross = Y^T (K^-1 K_cross): the triangular solves take
+    // whichever side has fewer columns. A cross-validation fold has a few hundred queries against 978 genes, and
+    // its solves (2 N^2 columns flops) cost more than the Cholesky (N^3 / 3) when columns > N / 6.
+    const bool solve_queries = q_total < genes;
+    engine::RowShardedMatrix cross_rows;
+    if (solve_queries) {
+      cross_rows = engine::RowShardedMatrix(ctx, n, q_total);
+      fill_cross_rows(
+          threads, [&](std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out) { cross(mine.begin, q0, out); },
+          cross_rows.local());
+    }
+    auto solved = solve_exact(ctx, kernel, solve_queries ? cross_rows : rhs, exact_options_for(params));
+    engine::info("ntk exact solve: N = ", n, ", ", solve_queries ? q_total : genes,
+                 solve_queries ? " queries" : " genes", " as right-hand sides, kernel ", solved.build_seconds,
+                 " s, Cholesky ", solved.factor_seconds, " s, solve ", solved.solve_seconds, " s",
                  solved.jitter > 0 ? ", jitter " + std::to_string(solved.jitter) + " x mean diagonal" : "");
+    if (solve_queries) {  // predictions = Y^T (K^-1 K_cross), summed over the ranks' row blocks
+      Eigen::MatrixXd predicted;
+      gemm_tn(rhs.local(), solved.solution.local(), predicted);
+      engine::allreduce_sum(ctx, predicted);
+      return predicted;
+    }
     solution = std::move(solved.solution);
   } else {
     const MatrixFreeParams cg = matrix_free_params_for(params, train_entries, queries, kernel_label);
@@ -186,8 +212,7 @@ Eigen::MatrixXd kernel_regression(const engine::Context& ctx, const KernelOperat
   }
 
   // predictions (genes x queries) = X^T K_cross, summed over the ranks' row blocks of X.
-  return predict(ctx, solution.local(), (n + ctx.size() - 1) / ctx.size(), std::int64_t(queries.size()),
-                 default_threads(ctx, params.matrix_free),
+  return predict(ctx, solution.local(), (n + ctx.size() - 1) / ctx.size(), q_total, threads,
                  [&](std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out) { cross(mine.begin, q0, out); });
 }
 

@@ -374,6 +374,26 @@ TEST(PairFeatures, ReferencePriorUsesReferenceSignatureOrTheMeanOfThem) {
   EXPECT_EQ(pairs.fallback_pairs, 1);
 }
 
+// The tables' bytes, hand-derived for small_table (6 genes, 4 cell types, 9 drugs; cell c0 trains drugs 0-6):
+// c-bar and its Gram 6 x 4 + 4 x 4 = 40 doubles everywhere; reference prior on c0: 7 priors + the fallback = 8
+// slots, 6 x 8 vectors and the larger of the 8 x 8 Gram and the 6 x 9 build sums: 40 + 48 + 64 = 152 doubles.
+// Similarity: per cell type a, n_a + 1 columns of 6 genes and their (n_a + 1)^2 Gram, plus a 4 x 9 int32 index.
+TEST(PairFeatures, TableBytesAreWhatTheTablesHold) {
+  const auto table = small_table();
+  std::vector<std::uint8_t> train(table.observed.begin(), table.observed.end());
+  FeatureOptions options;
+  options.reference_cells = {0};
+  EXPECT_EQ(PairFeatures::table_bytes(table, train, options), 8.0 * 152);
+  options.prior = PriorKind::kSimilarity;
+  double doubles = 40;
+  for (std::int64_t a = 0; a < 4; ++a) {
+    double n = 1;
+    for (std::int64_t p = 0; p < 9; ++p) n += table.observed[std::size_t(table.entry(a, p))];
+    doubles += 6 * n + n * n;
+  }
+  EXPECT_EQ(PairFeatures::table_bytes(table, train, options), 8.0 * doubles + 4.0 * 4 * 9);
+}
+
 TEST(PairFeatures, Errors) {
   auto table = small_table();
   std::vector<std::uint8_t> train(table.observed.begin(), table.observed.end());
