@@ -2,7 +2,10 @@
 // (and both against the noiseless truth), wall time and peak memory, for several centre counts M.
 //
 //   ntk_nystrom_bench [--n=20000] [--genes=978] [--queries=5000] [--centres=1000,2000,5000] [--ridge=1e-6]
-//                     [--exact=1] [--verbose=0]
+//                     [--sampling=uniform] [--leverage-ridge=1] [--exact=1] [--verbose=0]
+//
+// --sampling: a list of ntk_centre_sampling values (uniform, leverage), each run at every M; --leverage-ridge: a list
+// of ntk_leverage_ridge values for the leverage runs (see nystrom_regression.h).
 //
 // The table is a low-rank synthetic screen (as imputation_methods_bench --workload=synthetic): 50 cell types x
 // n / 10 drugs, 20% of the entries observed (so about n training pairs), each a cell x drug interaction plus the
@@ -12,12 +15,14 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "bench/bench_args.h"
 #include "engine/context.h"
 #include "engine/log.h"
 #include "engine/random.h"
 #include "solvers/ntk/ntk_imputer.h"
+#include "solvers/ntk/solve/nystrom_regression.h"
 
 namespace {
 
@@ -99,11 +104,14 @@ int main(int argc, char** argv) {
   return bench::bench_main(world, [&] {
     bench::BenchArgs args(argc, argv,
                           "ntk_nystrom_bench [--n=20000] [--genes=978] [--queries=5000] [--centres=1000,2000,5000] "
-                          "[--ridge=1e-6] [--exact=1] [--verbose=0]");
+                          "[--ridge=1e-6] [--sampling=uniform] [--leverage-ridge=1] [--exact=1] [--verbose=0]");
     const std::int64_t n = args.integer("n", 20000), genes = args.integer("genes", 978);
     const std::int64_t num_queries = args.integer("queries", 5000);
     const auto centres = args.integers("centres", {1000, 2000, 5000});
     const double ridge = args.real("ridge", 1e-6);
+    const auto samplings = args.words("sampling", {"uniform"});
+    std::vector<double> leverage_ridges;
+    for (const auto& word : args.words("leverage-ridge", {"1"})) leverage_ridges.push_back(std::stod(word));
     const bool run_exact = args.integer("exact", 1) != 0;
     // --verbose=1: the solvers' info lines (the choice, each solve's phases and CG iterations).
     engine::init_logging(world.rank(), world.size(),
@@ -131,20 +139,32 @@ int main(int argc, char** argv) {
                     bench::peak_rss_mib(), pearson(exact, screen.truth_of_queries));
       std::fflush(stdout);
     }
-    for (const auto m : centres) {
-      bench::reset_peak_rss();
-      const bench::Stopwatch time;
-      params.solve.solver = solvers::ntk::KernelSolverRequest::kNystrom;
-      params.solve.nystrom.centres = m;
-      params.solve.nystrom.ridge = ridge;
-      const Eigen::MatrixXd nystrom = solvers::ntk::NtkImputer(params).impute(world, table, train, screen.queries);
-      const double seconds = time.seconds();
-      if (world.is_root())
-        std::printf("  nystrom M = %6lld %8.2f s  peak %7.0f MiB  r vs exact %.6f  r vs truth %.4f\n", (long long)m,
-                    seconds, bench::peak_rss_mib(), run_exact ? pearson(nystrom, exact) : NAN,
-                    pearson(nystrom, screen.truth_of_queries));
-      std::fflush(stdout);
-    }
+    for (const auto m : centres)
+      for (const auto& sampling : samplings) {
+        const auto kind = name_table(solvers::ntk::CentreSampling{}).parse(sampling, "--sampling");
+        const bool leverage = kind == solvers::ntk::CentreSampling::kLeverage;
+        for (const double leverage_ridge : leverage ? leverage_ridges : std::vector<double>{1.0}) {
+          bench::reset_peak_rss();
+          const bench::Stopwatch time;
+          params.solve.solver = solvers::ntk::KernelSolverRequest::kNystrom;
+          params.solve.nystrom.centres = m;
+          params.solve.nystrom.ridge = ridge;
+          params.solve.nystrom.sampling = kind;
+          params.solve.nystrom.leverage_ridge = leverage_ridge;
+          const Eigen::MatrixXd nystrom = solvers::ntk::NtkImputer(params).impute(world, table, train, screen.queries);
+          const double seconds = time.seconds();
+          char label[64];
+          if (leverage)
+            std::snprintf(label, sizeof label, "%s %g", sampling.c_str(), leverage_ridge);
+          else
+            std::snprintf(label, sizeof label, "%s", sampling.c_str());
+          if (world.is_root())
+            std::printf("  nystrom M = %6lld %-15s %8.2f s  peak %7.0f MiB  r vs exact %.6f  r vs truth %.4f\n",
+                        (long long)m, label, seconds, bench::peak_rss_mib(), run_exact ? pearson(nystrom, exact) : NAN,
+                        pearson(nystrom, screen.truth_of_queries));
+          std::fflush(stdout);
+        }
+      }
     return 0;
   });
 }

@@ -257,7 +257,7 @@ TEST(NameTables, RoundTripAndRefuseUnknownNames) {
   expect_round_trip<search::RankBy>({"connectivity", "cosine", "pearson"}, "--rank-by");
   expect_round_trip<solvers::ntk::PriorKind>({"reference", "all_cells", "similarity"}, "--ntk-prior");
   expect_round_trip<solvers::ntk::KernelSolverRequest>({"auto", "exact", "matrix_free", "nystrom"}, "--ntk-solver");
-  expect_round_trip<solvers::ntk::CentreSampling>({"uniform"}, "--ntk-centre-sampling");
+  expect_round_trip<solvers::ntk::CentreSampling>({"uniform", "leverage"}, "--ntk-centre-sampling");
   expect_round_trip<solvers::imputation::Protocol>({"full", "sparse"}, "--protocol");
   expect_round_trip<solvers::autoencoder::Activation>({"leaky_relu", "relu", "tanh", "linear"}, "--ae-activation");
   expect_round_trip<solvers::autoencoder::OptimizerKind>({"adam", "sgd"}, "--ae-optimizer");
@@ -383,6 +383,12 @@ TEST(CommandOptions, CenterTakesTheNamesOfControlCentering) {
                  "--center 'sometimes' is not one of auto | none | required");
   for (const char* name : {"auto", "none", "required"})
     EXPECT_EQ(check_command("impute", {"--center", name}).error, "");
+}
+
+TEST(CommandOptions, CompoundInfoIsASideTableOfImputeAndEvaluate) {
+  expect_help_shows("impute", {"--compound-info arg tab-separated compound table keyed by pert_id"});
+  expect_help_shows("evaluate", {"--compound-info arg"}, {"--predictions", "p.gctx"});
+  EXPECT_EQ(check_command("impute", {"--signature-info", "s.txt", "--compound-info", "c.txt"}).error, "");
 }
 
 TEST(CommandOptions, DiscoverBootstrapShrinkageAndFormat) {

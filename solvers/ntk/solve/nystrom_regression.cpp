@@ -12,6 +12,7 @@
 #include "engine/log.h"
 #include "engine/partition.h"
 #include "engine/scalapack.h"
+#include "solvers/ntk/solve/leverage_scores.h"
 #include "solvers/ntk/solve/matrix_free.h"
 #include "solvers/ntk/solve/nystrom.h"
 #include "solvers/ntk/solve/parallel_for.h"
@@ -37,11 +38,15 @@ void mirror_lower(Eigen::MatrixXd& matrix) {
   matrix.triangularView<Eigen::StrictlyUpper>() = matrix.transpose().triangularView<Eigen::StrictlyUpper>();
 }
 
-// The uniform centres, or an error for a sampling not implemented.
-std::vector<std::int64_t> draw_centres(std::int64_t n, std::int64_t m, const NystromParams& params) {
+// M centres by params.sampling. Collective (leverage scores are computed over every rank's rows).
+std::vector<std::int64_t> draw_centres(const engine::Context& ctx, const KernelOperator& kernel, std::int64_t m,
+                                       const NystromParams& params, int threads) {
+  const std::int64_t n = kernel.size();
   switch (params.sampling) {
     case CentreSampling::kUniform:
       return NystromPreconditioner::sample_centres(n, m, params.seed);
+    case CentreSampling::kLeverage:
+      return sample_leverage_centres(ctx, kernel, m, params.leverage_ridge, params.seed, threads);
   }
   TESSERA_FAIL("ntk_centre_sampling: unknown value");
 }
@@ -121,7 +126,8 @@ CgOutcome conjugate_gradients(const Eigen::MatrixXd& s, const Eigen::MatrixXd& c
 }  // namespace
 
 const engine::NameTable<CentreSampling>& name_table(CentreSampling) {
-  static const engine::NameTable<CentreSampling> table{{CentreSampling::kUniform, "uniform"}};
+  static const engine::NameTable<CentreSampling> table{{CentreSampling::kUniform, "uniform"},
+                                                       {CentreSampling::kLeverage, "leverage"}};
   return table;
 }
 
@@ -143,7 +149,12 @@ double nystrom_bytes_per_rank(std::int64_t n, std::int64_t centres, std::int64_t
                               const NystromParams& params) {
   const double m = double(std::min(centres, n)), rows = double((n + ranks - 1) / ranks);
   const double tile = double(std::min<std::int64_t>(nystrom_tile_rows(std::int64_t(m), params), std::int64_t(rows)));
-  return 8.0 * (5.0 * m * m + 3.0 * m * double(genes) + rows * double(genes) + tile * m);
+  const double solve = 8.0 * (5.0 * m * m + 3.0 * m * double(genes) + rows * double(genes) + tile * m);
+  if (params.sampling != CentreSampling::kLeverage) return solve;
+  // The pilot factor (p = M rows), 64 rows of pilot columns per thread (counted as one tile: exact up to
+  // rows_per_tile / 64 threads), the N scores, keys and indices.
+  const double p = double(leverage_pilot_size(n, std::int64_t(m)));
+  return std::max(solve, 8.0 * (p * p + tile * p + 3.0 * double(n)));
 }
 
 NystromResult solve_nystrom(const engine::Context& ctx, const KernelOperator& kernel, const Eigen::MatrixXd& y_local,
@@ -161,7 +172,7 @@ NystromResult solve_nystrom(const engine::Context& ctx, const KernelOperator& ke
 
   NystromResult result;
   const std::int64_t m = std::min(params.centres, n);
-  result.centres = draw_centres(n, m, params);
+  result.centres = draw_centres(ctx, kernel, m, params, threads);
   result.tile_rows = nystrom_tile_rows(m, params);
 
   // One pass over this rank's rows; then the sums over ranks, rank 0's copy everywhere.

@@ -178,6 +178,12 @@ const std::vector<RangedKnob>& ranged_knobs() {
        {{-1e-9, "-1e-09"}, {1.5, "1.5"}},
        {0.0, 1.0},
        check_nystrom},
+      {"ntk_leverage_ridge",
+       "in (0, 1000000]",
+       [](NtkParams& p, double v) { p.solve.nystrom.leverage_ridge = v; },
+       {{0.0, "0"}, {2e6, "2000000"}},
+       {1e-12, 1e6},
+       check_nystrom},
   };
   return knobs;
 }
@@ -219,7 +225,8 @@ TEST(NtkKnobs, AreDeclaredOnceWithTheirRange) {
                                              "ntk_checkpoint_dir",
                                              "ntk_centres",
                                              "ntk_centre_sampling",
-                                             "ntk_nystrom_ridge"}));
+                                             "ntk_nystrom_ridge",
+                                             "ntk_leverage_ridge"}));
   std::vector<std::string> expected;
   for (const auto& knob : ranged_knobs()) expected.push_back(knob.name);
   EXPECT_EQ(ranged, expected);

@@ -148,8 +148,9 @@ TEST(NystromRegression, BadKnobsAreRefusedByName) {
   p = {};
   p.tolerance = 0;
   EXPECT_EQ(refusal_of([&] { p.validate(); }), "Nystrom solver: tolerance = 0 must lie in (0, 1)");
-  EXPECT_EQ(refusal_of([] { name_table(CentreSampling{}).parse("leverage", "ntk_centre_sampling"); }),
-            "ntk_centre_sampling 'leverage' is not one of uniform");
+  EXPECT_EQ(refusal_of([] { name_table(CentreSampling{}).parse("ridge", "ntk_centre_sampling"); }),
+            "ntk_centre_sampling 'ridge' is not one of uniform | leverage");
+  EXPECT_EQ(name_table(CentreSampling{}).parse("leverage", "ntk_centre_sampling"), CentreSampling::kLeverage);
   EXPECT_EQ(name_table(KernelSolverRequest{}).parse("nystrom", "ntk_solver"), KernelSolverRequest::kNystrom);
   // A right-hand side with NaN is refused on every rank.
   const engine::Context world;
