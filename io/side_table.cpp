@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <numeric>
 #include <unordered_map>
 #include <utility>
 
@@ -283,6 +284,181 @@ std::vector<std::int64_t> filter_rows(const SideTable& side, std::span<const Whe
                  "loosen the filter or check the values in the file");
   }
   return rows;
+}
+
+namespace {
+
+// "field='value' keeps N" for each clause, in the order given, from counts in the same order.
+std::string clause_counts(std::span<const WhereClause> clauses, const std::vector<std::int64_t>& counts) {
+  std::string text;
+  for (std::size_t c = 0; c < clauses.size(); ++c)
+    text += (text.empty() ? "" : ", ") + clauses[c].field + "='" + clauses[c].value + "' keeps " +
+            std::to_string(counts[c]);
+  return text;
+}
+
+// The compounds (distinct pert_ids, numbered in order of first row) and each row's compound.
+struct Compounds {
+  std::unordered_map<std::string_view, std::int64_t> index;
+  std::vector<std::int64_t> of_row;
+  std::vector<std::string_view> ids;
+};
+
+Compounds number_compounds(const SideTable& compounds) {
+  Compounds out;
+  const auto& ids = compounds.table.ids;
+  out.of_row.reserve(ids.size());
+  for (const auto& id : ids) {
+    const auto [at, added] = out.index.emplace(id, std::int64_t(out.ids.size()));
+    if (added) out.ids.push_back(id);
+    out.of_row.push_back(at->second);
+  }
+  return out;
+}
+
+// How many rows of the table hold each clause's value (a clause alone, as filter_rows counts).
+std::vector<std::int64_t> rows_per_clause(const SideTable& side, std::span<const WhereClause> clauses) {
+  std::vector<std::int64_t> counts;
+  for (const auto& clause : clauses) {
+    const MetaColumn* column = side.table.find(clause.field);
+    const auto& text = column != nullptr ? column->text : side.table.ids;
+    counts.push_back(std::count(text.begin(), text.end(), clause.value));
+  }
+  return counts;
+}
+
+// The compounds every field's clauses keep (see filter_signatures), and how many compounds each clause alone keeps;
+// an Error naming the file when none is kept.
+struct CompoundKeep {
+  std::vector<char> keep;            // per compound
+  std::vector<std::int64_t> counts;  // per clause
+};
+CompoundKeep keep_compounds(const SideTable& compounds, const Compounds& numbered,
+                            std::span<const WhereClause> clauses) {
+  const std::size_t k = numbered.ids.size();
+  std::vector<std::string> order;
+  for (const auto& clause : clauses)
+    if (std::find(order.begin(), order.end(), clause.field) == order.end()) order.push_back(clause.field);
+  std::vector<char> keep(k, 1);
+  std::vector<std::int64_t> counts(clauses.size(), 0);
+  for (const auto& name : order) {
+    const MetaColumn* column = compounds.table.find(name);
+    std::vector<char> field_keeps(k, 0);
+    for (std::size_t c = 0; c < clauses.size(); ++c) {
+      if (clauses[c].field != name) continue;
+      std::vector<char> has(k, 0);
+      for (std::size_t i = 0; i < column->text.size(); ++i)
+        if (column->text[i] == clauses[c].value) has[std::size_t(numbered.of_row[i])] = 1;
+      for (std::size_t j = 0; j < k; ++j) {
+        counts[c] += has[j];
+        field_keeps[j] |= has[j];
+      }
+    }
+    for (std::size_t j = 0; j < k; ++j) keep[j] &= field_keeps[j];
+  }
+  TESSERA_CHECK(std::find(keep.begin(), keep.end(), 1) != keep.end(), "compound table '", compounds.path.string(),
+                "': --where keeps none of its ", k, " compounds (", clause_counts(clauses, counts), " of ", k,
+                " compounds; a compound is kept when, for each field, one of its rows holds one of the field's "
+                "values, values compared as exact text); loosen the filter or check the values in the file");
+  return {std::move(keep), std::move(counts)};
+}
+
+}  // namespace
+
+SignatureFilter filter_signatures(const SideTable& signatures, const SideTable* compounds,
+                                  std::span<const WhereClause> where) {
+  SignatureFilter filter;
+  if (compounds == nullptr) {
+    if (!where.empty()) {
+      filter.rows = filter_rows(signatures, where);
+    } else {
+      filter.rows.resize(signatures.table.size());
+      std::iota(filter.rows.begin(), filter.rows.end(), std::int64_t(0));
+    }
+    return filter;
+  }
+  const std::string signature_file = "side table '" + signatures.path.string() + "'";
+  const std::string compound_file = "compound table '" + compounds->path.string() + "'";
+  const MetaColumn& pert_id =
+      signatures.table.require("pert_id", signature_file + ", which --compound-info joins by pert_id");
+  std::vector<WhereClause> on_signatures, on_compounds;
+  for (const auto& clause : where) {
+    if (clause.field == signatures.id_column || signatures.table.find(clause.field) != nullptr) {
+      on_signatures.push_back(clause);
+    } else if (clause.field == compounds->id_column || compounds->table.find(clause.field) != nullptr) {
+      on_compounds.push_back(clause);
+    } else {
+      TESSERA_FAIL("--where names field '", clause.field, "', which neither ", signature_file,
+                   " (fields: ", quoted_list(field_names(signatures)), ") nor ", compound_file,
+                   " (fields: ", quoted_list(field_names(*compounds)),
+                   ") has; fix the field name or give the right files");
+    }
+  }
+  const std::vector<std::int64_t> candidates = filter_signatures(signatures, nullptr, on_signatures).rows;
+  const Compounds numbered = number_compounds(*compounds);
+  filter.compound_clauses = !on_compounds.empty();
+  const CompoundKeep kept = filter.compound_clauses ? keep_compounds(*compounds, numbered, on_compounds)
+                                                    : CompoundKeep{std::vector<char>(numbered.ids.size(), 1), {}};
+  std::int64_t of_other_compounds = 0;
+  for (const std::int64_t row : candidates) {
+    const auto found = numbered.index.find(pert_id.text[std::size_t(row)]);
+    if (found == numbered.index.end()) {
+      ++filter.rows_without_compound;
+      if (filter.compound_clauses) continue;
+    } else if (!kept.keep[std::size_t(found->second)]) {
+      ++of_other_compounds;
+      continue;
+    }
+    filter.rows.push_back(row);
+  }
+  if (filter.rows.empty() && filter.compound_clauses) {
+    // Each side keeps something, but not together: say what each kept and where the signatures went.
+    const std::size_t n = signatures.table.size(), k = numbered.ids.size();
+    std::string example;
+    for (std::size_t j = 0; j < k && example.empty(); ++j)
+      if (kept.keep[j]) example = std::string(numbered.ids[j]);
+    const std::string signature_side =
+        on_signatures.empty() ? "its " + std::to_string(n) + " rows (no clause names a field of it)"
+                              : "the " + std::to_string(candidates.size()) + " rows its clauses keep (" +
+                                    clause_counts(on_signatures, rows_per_clause(signatures, on_signatures)) + " of " +
+                                    std::to_string(n) + " rows)";
+    TESSERA_FAIL("--where keeps no signature of ", signature_file, " and ", compound_file, ": of ", signature_side,
+                 ", ", filter.rows_without_compound, " have a pert_id the compound table lacks and ",
+                 of_other_compounds, " are of compounds other than the ",
+                 std::count(kept.keep.begin(), kept.keep.end(), 1), " that the compound clauses keep (",
+                 clause_counts(on_compounds, kept.counts), " of ", k, " compounds; e.g. '", example,
+                 "'); loosen the filter, or check that both files come from the same release");
+  }
+  return filter;
+}
+
+MetaTable compound_fields(const SideTable& compounds, std::span<const std::string> pert_ids,
+                          std::span<const std::string> fields) {
+  const std::string file = "compound table '" + compounds.path.string() + "'";
+  const Compounds numbered = number_compounds(compounds);
+  MetaTable out;
+  out.ids.assign(pert_ids.begin(), pert_ids.end());
+  for (const auto& name : fields) {
+    const MetaColumn& column = compounds.table.require(name, file);
+    // Each compound's distinct values in file order: compounds have a handful of rows, so a linear search is fine.
+    std::vector<std::vector<std::string_view>> values(numbered.ids.size());
+    for (std::size_t i = 0; i < column.text.size(); ++i) {
+      if (column.is_missing(i)) continue;
+      auto& mine = values[std::size_t(numbered.of_row[i])];
+      if (std::find(mine.begin(), mine.end(), column.text[i]) == mine.end()) mine.push_back(column.text[i]);
+    }
+    std::vector<std::string> joined;
+    joined.reserve(pert_ids.size());
+    for (const auto& id : pert_ids) {
+      const auto found = numbered.index.find(id);
+      std::string text;
+      if (found != numbered.index.end())
+        for (const auto value : values[std::size_t(found->second)]) (text += text.empty() ? "" : "|") += value;
+      joined.push_back(text.empty() ? "-666" : text);
+    }
+    out.set_text(name, std::move(joined));
+  }
+  return out;
 }
 
 SignatureSelection join_signatures(const MetaTable& gctx_cols, const fs::path& gctx_path, const SideTable& side,

@@ -52,6 +52,34 @@ std::vector<WhereClause> parse_where(std::string_view text);
 // it does not have (with the fields it has), or a filter that keeps nothing (with how many rows each clause kept).
 std::vector<std::int64_t> filter_rows(const SideTable& side, std::span<const WhereClause> where);
 
+// --where over a signature table (siginfo, one row per sig_id) and a compound table (compoundinfo, keyed by pert_id,
+// several rows per compound: one per target). Each clause goes to the signature table when it has the field (sig_id
+// or another column; a field both tables have, such as cmap_name, filters by the signature table) and otherwise to
+// the compound table. The signature clauses select rows as filter_rows does. The compound clauses select compounds:
+// a compound is kept when, for every field they name, the set of values its rows hold on that field contains one
+// of that field's clause values (moa='HDAC inhibitor',target=HDAC1 keeps a compound that has a row with that moa
+// and a row with that target, not necessarily the same row). A signature row is kept when the signature clauses
+// keep it and, if any compound clause applies, its pert_id is a kept compound: signatures of compounds the
+// compound table lacks (controls, shRNAs, ...) are dropped then, and kept when no compound clause applies.
+struct SignatureFilter {
+  std::vector<std::int64_t> rows;          // kept signature-table rows, in file order
+  std::int64_t rows_without_compound = 0;  // rows the signature clauses keep whose pert_id the compound table lacks
+  bool compound_clauses = false;           // whether a clause applied to the compound table (then those rows went)
+};
+// `compounds` may be null (no compound table: filter_rows, or every row when `where` is empty). Errors name the
+// files and the field: a field neither table has (with the fields of each), the signature table without pert_id,
+// signature or compound clauses that keep nothing (with what each clause keeps), or kept compounds none of the kept
+// signatures is of.
+SignatureFilter filter_signatures(const SideTable& signatures, const SideTable* compounds,
+                                  std::span<const WhereClause> where);
+
+// What the compound table says of each pert_id in `pert_ids`: a table with ids = pert_ids and one text field per
+// name in `fields`, holding the distinct non-missing values of that field over the compound's rows, in file order,
+// joined with '|' ("-666", missing, when the table lacks the compound or every value is missing). Error: a field
+// the compound table does not have (naming the file).
+MetaTable compound_fields(const SideTable& compounds, std::span<const std::string> pert_ids,
+                          std::span<const std::string> fields);
+
 // Signatures of the GCTX selected by the side table: the GCTX columns whose sig_id is among side rows `kept`, in
 // GCTX order, with their metadata = the GCTX's own fields followed by the side table's other fields.
 struct SignatureSelection {

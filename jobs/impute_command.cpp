@@ -180,10 +180,11 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
           {name, "all", score_against_truth(table, to_complete, completed, *input.truth), NAN, seconds});
 
     write_entries(world, out / ("heldout_" + name + ".gctx"), table, predictions.entries, predictions.predicted, "fold",
-                  predictions.folds);
+                  predictions.folds, input.pert_fields);
     std::vector<int> imputed;
     for (const auto e : to_complete) imputed.push_back(table.observed[std::size_t(e)] ? 0 : 1);
-    write_entries(world, out / ("completed_" + name + ".gctx"), table, to_complete, completed, "imputed", imputed);
+    write_entries(world, out / ("completed_" + name + ".gctx"), table, to_complete, completed, "imputed", imputed,
+                  input.pert_fields);
   }
 
   if (world.is_root()) {

@@ -2,6 +2,8 @@
 
 #include <fstream>
 #include <numeric>
+#include <optional>
+#include <unordered_set>
 
 #include "engine/collectives.h"
 #include "engine/error.h"
@@ -36,6 +38,7 @@ struct Selection {
   std::vector<std::int64_t> genes;
   io::MetaTable cols;
   io::MetaTable rows;
+  io::MetaTable compounds;  // io::compound_fields of the selected pert_ids; empty without compound_info
 };
 
 std::vector<std::int64_t> all_indices(std::size_t n) {
@@ -52,13 +55,33 @@ Selection select_on_root(const std::filesystem::path& path, const io::MetaTable&
     selection.cols = cols;
   } else {
     const io::SideTable info = io::read_side_table(side.signature_info, "sig_id");
-    const auto kept = side.where.empty() ? all_indices(info.table.size()) : io::filter_rows(info, side.where);
+    std::optional<io::SideTable> compounds;
+    if (!side.compound_info.empty()) compounds = io::read_side_table(side.compound_info, "pert_id", false);
+    const io::SignatureFilter filter = io::filter_signatures(info, compounds ? &*compounds : nullptr, side.where);
+    if (filter.rows_without_compound > 0 && filter.compound_clauses)
+      engine::warn("compound table '", side.compound_info.string(), "' lacks the pert_id of ",
+                   filter.rows_without_compound, " signatures of '", side.signature_info.string(),
+                   "' that --where would keep otherwise (controls, shRNAs, ...): dropped, as --where names a field "
+                   "of the compound table");
+    else if (filter.rows_without_compound > 0)
+      engine::info("compound table '", side.compound_info.string(), "' lacks the pert_id of ",
+                   filter.rows_without_compound, " of the signatures kept (their cmap_name and moa are -666)");
+    const auto& kept = filter.rows;
     io::SignatureSelection joined = io::join_signatures(cols, path, info, kept);
     if (joined.side_rows_not_in_gctx > 0)
       engine::info("side table '", side.signature_info.string(), "': ", joined.side_rows_not_in_gctx, " of the ",
                    kept.size(), " signatures it keeps are not in '", path.string(), "' (ignored)");
     selection.signatures = std::move(joined.indices);
     selection.cols = std::move(joined.cols);
+    if (compounds) {
+      const io::MetaColumn& pert_id =
+          selection.cols.require("pert_id", "side table '" + side.signature_info.string() + "'");
+      std::vector<std::string> pert_ids;
+      std::unordered_set<std::string> seen;
+      for (std::size_t s = 0; s < selection.cols.size(); ++s)
+        if (seen.insert(pert_id.as_string(s)).second) pert_ids.push_back(pert_id.as_string(s));
+      selection.compounds = io::compound_fields(*compounds, pert_ids, compound_output_fields());
+    }
   }
   if (side.gene_info.empty()) {
     selection.genes = all_indices(rows.size());
@@ -89,7 +112,7 @@ void broadcast_indices(const engine::Context& ctx, std::vector<std::int64_t>& in
 Selection select_by_side_tables(const engine::Context& ctx, const std::filesystem::path& path,
                                 const io::MetaTable& cols, const io::MetaTable& rows, const SideTableOptions& side) {
   Selection selection;
-  std::string error, added_cols, symbols;
+  std::string error, added_cols, symbols, compounds;
   if (ctx.is_root()) {
     try {
       selection = select_on_root(path, cols, rows, side);
@@ -99,6 +122,7 @@ Selection select_by_side_tables(const engine::Context& ctx, const std::filesyste
       added_cols = io::side_table_text(added, "sig_id");
       if (const io::MetaColumn* symbol = side.gene_info.empty() ? nullptr : selection.rows.find("pr_gene_symbol"))
         symbols = io::side_table_text(io::MetaTable{selection.rows.ids, {*symbol}}, "gene_id");
+      if (!side.compound_info.empty()) compounds = io::side_table_text(selection.compounds, "pert_id");
     } catch (const Error& failure) {
       error = failure.what();
     } catch (const std::exception& failure) {  // e.g. out of memory: the other ranks must not wait for rank 0
@@ -111,6 +135,7 @@ Selection select_by_side_tables(const engine::Context& ctx, const std::filesyste
   broadcast_indices(ctx, selection.genes);
   engine::broadcast(ctx, added_cols);
   engine::broadcast(ctx, symbols);
+  engine::broadcast(ctx, compounds);
   if (!ctx.is_root()) {
     const std::filesystem::path from_root = "(side-table fields from rank 0)";
     selection.cols = cols.subset(selection.signatures);
@@ -120,6 +145,7 @@ Selection select_by_side_tables(const engine::Context& ctx, const std::filesyste
     if (!symbols.empty())
       selection.rows.set_text("pr_gene_symbol",
                               std::move(io::parse_side_table(symbols, from_root, "gene_id").table.fields.at(0).text));
+    if (!compounds.empty()) selection.compounds = io::parse_side_table(compounds, from_root, "pert_id").table;
   }
   return selection;
 }
@@ -146,19 +172,33 @@ io::LocalGctx<float> read_signature_file(const engine::Context& ctx, const std::
   return io::read_gctx_local<float>(path, ctx);
 }
 
+const std::vector<std::string>& compound_output_fields() {
+  static const std::vector<std::string> fields{"cmap_name", "moa"};
+  return fields;
+}
+
 io::LocalGctx<float> read_signature_file(const engine::Context& ctx, const std::filesystem::path& path,
                                          const SideTableOptions& side) {
+  io::MetaTable compounds;
+  return read_signature_file(ctx, path, side, compounds);
+}
+
+io::LocalGctx<float> read_signature_file(const engine::Context& ctx, const std::filesystem::path& path,
+                                         const SideTableOptions& side, io::MetaTable& compounds) {
+  compounds = {};
   if (side.empty()) return read_signature_file(ctx, path);
   if (is_gct_text(path)) {
     // Text is parsed whole on every rank anyway; the selection is plain indexing.
     io::GeneMatrix whole = io::read_gct<float>(path);
     Selection selection = select_by_side_tables(ctx, path, whole.cols, whole.rows, side);
+    compounds = std::move(selection.compounds);
     io::GeneMatrix selected{whole.values(selection.genes, selection.signatures), std::move(selection.rows),
                             std::move(selection.cols)};
     return local_block(ctx, std::move(selected));
   }
   const io::GctxReader reader(path, ctx);
   Selection selection = select_by_side_tables(ctx, path, reader.cols(), reader.rows(), side);
+  compounds = std::move(selection.compounds);
   io::LocalGctx<float> local;
   local.signatures = engine::block_range(std::int64_t(selection.signatures.size()), ctx.size(), ctx.rank());
   local.values = reader.read_selection<float>(

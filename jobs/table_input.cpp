@@ -1,10 +1,67 @@
 #include "jobs/table_input.h"
 
+#include <algorithm>
+#include <string_view>
+#include <unordered_map>
+
 #include "engine/error.h"
 #include "engine/log.h"
 #include "jobs/signature_file.h"
 
 namespace tessera::jobs {
+
+namespace {
+
+// The pert_ids of the signatures of each value of the perturbation field (one, unless --pert-field names a field
+// other than pert_id), in signature order.
+using PertIds = std::unordered_map<std::string, std::vector<std::string>>;
+PertIds pert_ids_by_value(const io::MetaTable& cols, const std::string& pert_field) {
+  PertIds out;
+  const io::MetaColumn* pert = cols.find(pert_field);
+  const io::MetaColumn* pert_id = cols.find("pert_id");
+  if (pert == nullptr || pert_id == nullptr) return out;  // aggregate names the missing field
+  for (std::size_t s = 0; s < cols.size(); ++s) {
+    auto& ids = out[pert->as_string(s)];
+    std::string id = pert_id->as_string(s);
+    if (std::find(ids.begin(), ids.end(), id) == ids.end()) ids.push_back(std::move(id));
+  }
+  return out;
+}
+
+// Each perturbation's compound fields: the distinct values of its compounds, joined with '|'; -666 when none.
+io::MetaTable fields_of_perts(const std::vector<std::string>& perts, const PertIds& pert_ids,
+                              const io::MetaTable& compounds) {
+  std::unordered_map<std::string_view, std::size_t> row;
+  for (std::size_t i = 0; i < compounds.size(); ++i) row.emplace(compounds.ids[i], i);
+  io::MetaTable out;
+  out.ids = perts;
+  for (const auto& field : compounds.fields) {
+    std::vector<std::string> joined;
+    for (const auto& pert : perts) {
+      std::vector<std::string_view> values;
+      if (const auto ids = pert_ids.find(pert); ids != pert_ids.end())
+        for (const auto& id : ids->second) {
+          const auto at = row.find(id);
+          if (at == row.end() || field.is_missing(at->second)) continue;
+          std::string_view rest = field.text[at->second];
+          while (true) {  // compound_fields joined one compound's values with '|'
+            const std::size_t bar = rest.find('|');
+            if (std::find(values.begin(), values.end(), rest.substr(0, bar)) == values.end())
+              values.push_back(rest.substr(0, bar));
+            if (bar == std::string_view::npos) break;
+            rest.remove_prefix(bar + 1);
+          }
+        }
+      std::string text;
+      for (const auto value : values) (text += text.empty() ? "" : "|") += value;
+      joined.push_back(text.empty() ? "-666" : text);
+    }
+    out.set_text(field.name, std::move(joined));
+  }
+  return out;
+}
+
+}  // namespace
 
 void add_aggregation_options(po::options_description& options) {
   options.add_options()(
@@ -22,6 +79,10 @@ void add_aggregation_options(po::options_description& options) {
       "signature-info", po::value<std::string>(),
       "tab-separated signature table keyed by sig_id (LINCS2020 beta's siginfo_beta.txt): the signatures' metadata "
       "when the input's columns carry only ids")(
+      "compound-info", po::value<std::string>(),
+      "tab-separated compound table keyed by pert_id, several rows per compound (LINCS2020 beta's "
+      "compoundinfo_beta.txt; needs --signature-info): --where may name its fields (moa, target, ...), and output "
+      "GCTX columns gain cmap_name and moa")(
       "where", po::value<std::vector<std::string>>()->notifier([](const std::vector<std::string>& values) {
         for (const auto& value : values) {
           try {
@@ -33,7 +94,8 @@ void add_aggregation_options(po::options_description& options) {
         }
       }),
       "keep the --signature-info rows with these values: field=value,... (quote values holding commas or spaces: "
-      "pert_itime='24 h'; clauses on one field are alternatives, on different fields all must hold)")(
+      "pert_itime='24 h'; clauses on one field are alternatives, on different fields all must hold); a field only "
+      "--compound-info has keeps the signatures of compounds with a row holding one of its values")(
       "gene-info", po::value<std::string>(),
       "tab-separated gene table keyed by gene_id = the input's row ids (LINCS2020 beta's geneinfo_beta.txt): "
       "selects genes with --genes and names them by gene_symbol")(
@@ -55,7 +117,11 @@ TableOptions aggregation_options(const po::variables_map& vm) {
   TESSERA_CHECK(!vm.count("genes") || vm.count("gene-info"),
                 "--genes selects genes by the feature_space of a gene table: give it with --gene-info (e.g. "
                 "geneinfo_beta.txt), or leave --genes out");
+  TESSERA_CHECK(!vm.count("compound-info") || vm.count("signature-info"),
+                "--compound-info describes the compounds of a signature table's pert_id: give that table with "
+                "--signature-info (e.g. siginfo_beta.txt), or leave --compound-info out");
   if (vm.count("signature-info")) options.side.signature_info = vm["signature-info"].as<std::string>();
+  if (vm.count("compound-info")) options.side.compound_info = vm["compound-info"].as<std::string>();
   if (vm.count("where"))
     for (const auto& text : vm["where"].as<std::vector<std::string>>())
       for (auto& clause : io::parse_where(text)) options.side.where.push_back(std::move(clause));
@@ -84,7 +150,11 @@ TableInput load_table(const engine::Context& ctx, const std::string& path, const
     input.truth = std::move(screen.truth);
   } else {
     input.source = path;
-    input.table = io::aggregate(ctx, read_signature_file(ctx, path, options.side), options, path);
+    io::MetaTable compounds;
+    auto local = read_signature_file(ctx, path, options.side, compounds);
+    const auto pert_ids = compounds.ids.empty() ? PertIds{} : pert_ids_by_value(local.cols, options.pert_field);
+    input.table = io::aggregate(ctx, std::move(local), options, path);
+    if (!compounds.ids.empty()) input.pert_fields = fields_of_perts(input.table.perts, pert_ids, compounds);
   }
   return input;
 }

@@ -16,21 +16,24 @@ namespace tessera::jobs {
 
 // --dose, --time, --control-types, --center (checked while parsing against the names of io::ControlCentering),
 // --cell-field, --pert-field, and the side tables of a release shipped as LINCS2020 beta is (jobs/signature_file.h):
-// --signature-info, --where (its syntax checked while parsing), --gene-info, --genes (checked against
-// io::gene_spaces() while parsing).
+// --signature-info, --compound-info, --where (its syntax checked while parsing), --gene-info, --genes (checked
+// against io::gene_spaces() while parsing).
 void add_aggregation_options(po::options_description& options);
 
 // What load_table needs: how to aggregate, and which side tables select and describe the input.
 struct TableOptions : io::AggregationOptions {
   SideTableOptions side;
 };
-// Errors: --where without --signature-info, --genes without --gene-info (each names the fix).
+// Errors: --where or --compound-info without --signature-info, --genes without --gene-info (each names the fix).
 TableOptions aggregation_options(const po::variables_map& vm);
 
 struct TableInput {
   io::PerturbationTable table;
   std::string source;                                     // file name, or "built-in simulated screen"
   std::optional<solvers::simulation::GroundTruth> truth;  // only for the built-in data set
+  // With --compound-info: ids = table.perts, text fields compound_output_fields() (cmap_name, moa) of each
+  // perturbation's compounds, values joined with '|', -666 when missing; otherwise empty.
+  io::MetaTable pert_fields;
 };
 
 // Collective. Reads `path` (GCTX/GCT) or, when path is empty, simulates the default screen with `seed`.

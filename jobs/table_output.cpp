@@ -17,9 +17,10 @@ constexpr std::int64_t kSlabColumns = 1024;
 
 void write_entries(const engine::Context& ctx, const std::filesystem::path& path, const io::PerturbationTable& table,
                    const std::vector<std::int64_t>& entries, const Eigen::MatrixXd& values, const std::string& field,
-                   const std::vector<int>& field_values) {
+                   const std::vector<int>& field_values, const io::MetaTable& pert_fields) {
   TESSERA_ASSERT(values.rows() == table.num_genes() && values.cols() == Eigen::Index(entries.size()) &&
                  field_values.size() == entries.size());
+  TESSERA_ASSERT(pert_fields.fields.empty() || pert_fields.ids == table.perts);
   io::MetaTable rows, cols;
   rows.ids = table.genes;
   if (!table.gene_symbols.empty()) rows.set_text("pr_gene_symbol", table.gene_symbols);
@@ -31,6 +32,12 @@ void write_entries(const engine::Context& ctx, const std::filesystem::path& path
   }
   cols.set_text("cell_id", std::move(cells));
   cols.set_text("pert_id", std::move(perts));
+  for (const auto& pert_field : pert_fields.fields) {
+    std::vector<std::string> text;
+    text.reserve(entries.size());
+    for (auto entry : entries) text.push_back(pert_field.as_string(std::size_t(table.pert_of(entry))));
+    cols.set_text(pert_field.name, std::move(text));
+  }
   cols.fields.push_back(
       io::MetaColumn{field, io::MetaType::kInt32, {}, std::vector<double>(field_values.begin(), field_values.end())});
 

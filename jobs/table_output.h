@@ -1,6 +1,6 @@
 // Writing entries of a (cell type x perturbation) table as a GCTX file that CMap tools read: one column per
-// entry, id "<cell>:<perturbation>", with cell_id and pert_id column fields and one integer field (fold, imputed),
-// genes as rows.
+// entry, id "<cell>:<perturbation>", with cell_id and pert_id column fields, the perturbation's own text fields when
+// given (cmap_name and moa from --compound-info), and one integer field (fold, imputed), genes as rows.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/context.h"
+#include "io/meta_table.h"
 #include "io/perturbation_table.h"
 
 namespace tessera::jobs {
@@ -16,8 +17,9 @@ namespace tessera::jobs {
 // Collective: values (genes x entries.size(), in the order of `entries`, the same on every rank) go to `path`
 // through io::GctxSlabWriter, each rank writing its block of columns a slab at a time, so no rank builds the file
 // in memory (a completed LINCS table is GBs). `field` names the integer column field, `field_values` its values.
+// `pert_fields` (ids = table.perts, in order; no fields: none) gives each column the fields of its perturbation.
 void write_entries(const engine::Context& ctx, const std::filesystem::path& path, const io::PerturbationTable& table,
                    const std::vector<std::int64_t>& entries, const Eigen::MatrixXd& values, const std::string& field,
-                   const std::vector<int>& field_values);
+                   const std::vector<int>& field_values, const io::MetaTable& pert_fields = {});
 
 }  // namespace tessera::jobs

@@ -143,6 +143,147 @@ TEST(SideTable, FilterAndsFieldsAndOrsClausesOfOneField) {
             "as exact text); loosen the filter or check the values in the file");
 }
 
+// A compoundinfo-shaped table: one row per (compound, target), BRD-B with two moas, BRD-D in no signature, BRD-C
+// with missing values and a cmap_name that differs from the signature table's; DMSO (S3) has no row.
+constexpr const char* kCompoundInfo =
+    "pert_id\tcmap_name\ttarget\tmoa\tcanonical_smiles\tinchi_key\tcompound_aliases\n"
+    "BRD-A\talpha\tHDAC1\tHDAC inhibitor\tCC\tK-A\t-666\n"
+    "BRD-A\talpha\tHDAC2\tHDAC inhibitor\tCC\tK-A\t-666\n"
+    "BRD-B\tbeta\tEGFR\tEGFR inhibitor\tCN\tK-B\tb1\n"
+    "BRD-B\tbeta\tERBB2\tEGFR inhibitor\tCN\tK-B\tb1\n"
+    "BRD-B\tbeta\tERBB2\tTyrosine kinase inhibitor\tCN\tK-B\tb1\n"
+    "BRD-D\tdelta\tHDAC3\tHDAC inhibitor\tCO\tK-D\t-666\n"
+    "BRD-C\tgamma\t-666\t\tCS\tK-C\t-666\n";
+
+SideTable compound_info() { return parse_side_table(kCompoundInfo, "c.txt", "pert_id", false); }
+
+// The rule of filter_signatures written out row by row, for comparison: a signature clause tests the row's own
+// value; a compound clause field holds when some compound row of the signature's pert_id has one of its values.
+std::vector<std::int64_t> brute_force_filter(const SideTable& sigs, const SideTable& compounds,
+                                             const std::vector<WhereClause>& where) {
+  const auto value = [](const SideTable& side, const std::string& name, std::size_t i) -> const std::string* {
+    if (name == side.id_column) return &side.table.ids[i];
+    const MetaColumn* column = side.table.find(name);
+    return column == nullptr ? nullptr : &column->text[i];
+  };
+  std::vector<std::int64_t> rows;
+  for (std::size_t i = 0; i < sigs.table.size(); ++i) {
+    bool keep = true;
+    for (const auto& clause : where) {
+      bool field_holds = false;  // any clause on this field
+      for (const auto& other : where) {
+        if (other.field != clause.field) continue;
+        if (value(sigs, other.field, 0) != nullptr) {
+          field_holds |= *value(sigs, other.field, i) == other.value;
+          continue;
+        }
+        for (std::size_t r = 0; r < compounds.table.size(); ++r)
+          field_holds |= compounds.table.ids[r] == field(sigs.table, "pert_id").text[i] &&
+                         *value(compounds, other.field, r) == other.value;
+      }
+      keep &= field_holds;
+    }
+    rows.push_back(std::int64_t(i));
+    if (!keep) rows.pop_back();
+  }
+  return rows;
+}
+
+TEST(SideTable, CompoundFieldsFilterSignaturesByTheirCompound) {
+  const SideTable sigs = sig_info(), compounds = compound_info();
+  ASSERT_EQ(compounds.table.size(), 7u);
+  // No compound clause: every row the signature clauses keep, DMSO (no compound row) included but counted.
+  auto filter = filter_signatures(sigs, &compounds, parse_where("is_gold=1"));
+  EXPECT_EQ(filter.rows, (std::vector<std::int64_t>{0, 1, 3, 4, 5}));
+  EXPECT_EQ(filter.rows_without_compound, 1);
+  EXPECT_FALSE(filter.compound_clauses);
+  EXPECT_EQ(filter_signatures(sigs, &compounds, {}).rows.size(), 6u);
+  // A compound clause: only signatures of kept compounds; DMSO's goes and is counted.
+  filter = filter_signatures(sigs, &compounds, parse_where("moa='HDAC inhibitor'"));
+  EXPECT_EQ(filter.rows, (std::vector<std::int64_t>{0, 2}));
+  EXPECT_EQ(filter.rows_without_compound, 1);
+  EXPECT_TRUE(filter.compound_clauses);
+  EXPECT_EQ(filter_signatures(sigs, &compounds, parse_where("is_gold=1,moa='EGFR inhibitor'")).rows,
+            (std::vector<std::int64_t>{1, 4}));
+  // Field by field over the compound's rows: BRD-B has a row with target EGFR and another with this moa.
+  EXPECT_EQ(filter_signatures(sigs, &compounds, parse_where("target=EGFR,moa='Tyrosine kinase inhibitor'")).rows,
+            (std::vector<std::int64_t>{1, 4}));
+  // cmap_name is in both files: the signature table's value decides (BRD-C is 'gamma' only in the compound table).
+  EXPECT_EQ(filter_signatures(sigs, &compounds, parse_where("cmap_name='gamma, the third'")).rows,
+            (std::vector<std::int64_t>{5}));
+  EXPECT_FALSE(filter_signatures(sigs, &compounds, parse_where("cmap_name='gamma, the third'")).compound_clauses);
+  // Without a compound table, the signature table alone (the same as filter_rows).
+  EXPECT_EQ(filter_signatures(sigs, nullptr, parse_where("is_gold=1,pert_type=trt_cp")).rows,
+            filter_rows(sigs, parse_where("is_gold=1,pert_type=trt_cp")));
+
+  // Against the rule written out, on a set of filters mixing both tables.
+  for (const char* where :
+       {"moa='HDAC inhibitor'", "target=HDAC1,target=EGFR", "target=ERBB2,moa='HDAC inhibitor',moa='EGFR inhibitor'",
+        "pert_itime='24 h',target=HDAC2,target=ERBB2", "cell_iname=A375,moa='EGFR inhibitor',moa='HDAC inhibitor'",
+        "inchi_key=K-B,is_gold=1", "compound_aliases=-666", "target=-666", "pert_id=BRD-B,target=EGFR",
+        "sig_id=S2,sig_id=S4,canonical_smiles=CC"}) {
+    const auto clauses = parse_where(where);
+    EXPECT_EQ(filter_signatures(sigs, &compounds, clauses).rows, brute_force_filter(sigs, compounds, clauses)) << where;
+  }
+}
+
+TEST(SideTable, CompoundFilterErrorsNameTheFilesAndTheClauses) {
+  const SideTable sigs = sig_info(), compounds = compound_info();
+  EXPECT_EQ(message_of([&] { filter_signatures(sigs, &compounds, parse_where("is_gold=1,moas=x")); }),
+            "--where names field 'moas', which neither side table 's.txt' (fields: 'sig_id', 'pert_id', "
+            "'cmap_name', 'pert_type', 'cell_iname', 'pert_idose', 'pert_itime', 'is_gold') nor compound table "
+            "'c.txt' (fields: 'pert_id', 'cmap_name', 'target', 'moa', 'canonical_smiles', 'inchi_key', "
+            "'compound_aliases') has; fix the field name or give the right files");
+  // A field of both tables filters by the signature table, so its message names that file.
+  EXPECT_EQ(message_of([&] { filter_signatures(sigs, &compounds, parse_where("cmap_name=gamma")); }),
+            "side table 's.txt': --where keeps none of its 6 rows (cmap_name='gamma' keeps 0 of 6 rows; clauses on "
+            "different fields must all hold, values are compared as exact text); loosen the filter or check the "
+            "values in the file");
+  EXPECT_EQ(message_of([&] {
+              filter_signatures(sigs, &compounds, parse_where("moa=nothing,target=HDAC1,target=EGFR,is_gold=1"));
+            }),
+            "compound table 'c.txt': --where keeps none of its 4 compounds (moa='nothing' keeps 0, target='HDAC1' "
+            "keeps 1, target='EGFR' keeps 1 of 4 compounds; a compound is kept when, for each field, one of its "
+            "rows holds one of the field's values, values compared as exact text); loosen the filter or check the "
+            "values in the file");
+  EXPECT_EQ(message_of([&] {
+              filter_signatures(sigs, &compounds,
+                                parse_where("pert_type=trt_sh,pert_type=ctl_vehicle,moa='HDAC "
+                                            "inhibitor'"));
+            }),
+            "--where keeps no signature of side table 's.txt' and compound table 'c.txt': of the 2 rows its clauses "
+            "keep (pert_type='trt_sh' keeps 1, pert_type='ctl_vehicle' keeps 1 of 6 rows), 1 have a pert_id the "
+            "compound table lacks and 1 are of compounds other than the 2 that the compound clauses keep "
+            "(moa='HDAC inhibitor' keeps 2 of 4 compounds; e.g. 'BRD-A'); loosen the filter, or check that both "
+            "files come from the same release");
+  EXPECT_EQ(message_of([&] { filter_signatures(sigs, &compounds, parse_where("target=HDAC3")); }),
+            "--where keeps no signature of side table 's.txt' and compound table 'c.txt': of its 6 rows (no clause "
+            "names a field of it), 1 have a pert_id the compound table lacks and 5 are of compounds other than the 1 "
+            "that the compound clauses "
+            "keep (target='HDAC3' keeps 1 of 4 compounds; e.g. 'BRD-D'); loosen the filter, or check that both "
+            "files come from the same release");
+  const SideTable no_pert_id = parse_side_table("sig_id\tcell_iname\nS0\tA375\n", "n.txt", "sig_id");
+  EXPECT_EQ(message_of([&] { filter_signatures(no_pert_id, &compounds, {}); }),
+            "side table 'n.txt', which --compound-info joins by pert_id: metadata field 'pert_id' is missing "
+            "(fields present: cell_iname); add it to the file or name another field in the options");
+}
+
+TEST(SideTable, CompoundFieldsJoinEachCompoundsDistinctValues) {
+  const SideTable compounds = compound_info();
+  const std::vector<std::string> ids{"BRD-B", "DMSO", "BRD-A", "BRD-C"}, fields{"cmap_name", "moa", "target"};
+  const MetaTable out = compound_fields(compounds, ids, fields);
+  EXPECT_EQ(out.ids, ids);
+  EXPECT_EQ(field(out, "cmap_name").text, (std::vector<std::string>{"beta", "-666", "alpha", "gamma"}));
+  EXPECT_EQ(field(out, "moa").text,
+            (std::vector<std::string>{"EGFR inhibitor|Tyrosine kinase inhibitor", "-666", "HDAC inhibitor", "-666"}));
+  EXPECT_EQ(field(out, "target").text, (std::vector<std::string>{"EGFR|ERBB2", "-666", "HDAC1|HDAC2", "-666"}));
+  const std::vector<std::string> wrong{"mechanism"};
+  EXPECT_EQ(message_of([&] { compound_fields(compounds, ids, wrong); }),
+            "compound table 'c.txt': metadata field 'mechanism' is missing (fields present: cmap_name, target, moa, "
+            "canonical_smiles, inchi_key, compound_aliases); add it to the file or name another field in the "
+            "options");
+}
+
 // GCTX column metadata as a beta file has it (ids only), or with a field of its own.
 MetaTable gctx_cols(std::vector<std::string> ids) { return MetaTable{std::move(ids), {}}; }
 

@@ -1,7 +1,9 @@
 // A release shipped as LINCS2020 beta is: a GCTX whose rows and columns carry only ids, with siginfo and geneinfo
 // side tables. `tessera impute` on it with --signature-info/--where/--gene-info/--genes must give exactly the
 // metrics of the same data written the old way (metadata in the GCTX's columns, only the selected signatures and
-// the landmark rows), at 1 and 3 ranks; the side-table options' misuse is refused with the fix.
+// the landmark rows), at 1 and 3 ranks; with compoundinfo and --where on its moa field, the metrics of the same
+// compounds' signatures written the old way, at 1, 2 and 3 ranks, and output columns named by cmap_name and moa;
+// the side-table options' misuse is refused with the fix.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -72,20 +74,47 @@ float value(const Signature& s, int g, int index) {
 
 void write_text(const fs::path& path, const std::string& text) { std::ofstream(path, std::ios::binary) << text; }
 
-// beta.gctx (ids only, signatures in reverse order, every gene) + siginfo (with rows the GCTX lacks) + geneinfo,
-// and reference.gctx: the kept signatures with cell_id/pert_id/pert_type/... columns and the landmark rows only.
+// Compound p's rows in compoundinfo.txt (one per target): p % 3 == 0 an HDAC inhibitor, 1 an EGFR inhibitor with
+// a second moa on its second target, 2 without a moa (-666); BRD-K110 has no row at all.
+struct CompoundRow {
+  std::string target, moa;
+};
+std::vector<CompoundRow> compound_rows(int p) {
+  if (p == 10) return {};
+  const std::string t = "T" + std::to_string(p);
+  if (p % 3 == 0) return {{t + "a", "HDAC inhibitor"}, {t + "b", "HDAC inhibitor"}};
+  if (p % 3 == 1) return {{t + "a", "EGFR inhibitor"}, {t + "b", "Tyrosine kinase inhibitor"}};
+  return {{t + "a", "-666"}};
+}
+int compound_of(const std::string& pert) { return pert.starts_with("BRD-K") ? std::stoi(pert.substr(5)) - 100 : -1; }
+
+// What --where kWhere plus kCompoundWhere keeps, from the rows above.
+const char* kCompoundWhere = "moa='HDAC inhibitor',moa='EGFR inhibitor'";
+bool compound_kept(const Signature& s) {
+  const int p = compound_of(s.pert);
+  return s.kept && p >= 0 && p != 10 && p % 3 != 2;
+}
+
+// A reference file: the signatures `keep` selects with cell_id/pert_id/pert_type/... columns, in the beta file's
+// order, and the landmark rows only (in its order).
+void write_reference(const fs::path& path, const tessera::io::GeneMatrix& beta, const std::vector<Signature>& sigs,
+                     bool (*keep)(const Signature&));
+
+// beta.gctx (ids only, signatures in reverse order, every gene) + siginfo (with rows the GCTX lacks) + geneinfo +
+// compoundinfo, and the references: reference.gctx (what kWhere keeps), reference_moa.gctx (kWhere + kCompoundWhere).
 void write_inputs(const fs::path& dir) {
   const auto sigs = signatures();
-  tessera::io::GeneMatrix beta, reference;
+  tessera::io::GeneMatrix beta;
   beta.values.resize(kGenes, Eigen::Index(sigs.size()));
   for (int g = 0; g < kGenes; ++g) beta.rows.ids.push_back(gene_id(g));
-  std::vector<int> kept_columns;
   for (std::size_t k = 0; k < sigs.size(); ++k) {
     const std::size_t s = sigs.size() - 1 - k;  // GCTX order differs from siginfo order
     beta.cols.ids.push_back(sigs[s].id);
     for (int g = 0; g < kGenes; ++g) beta.values(g, Eigen::Index(k)) = value(sigs[s], g, int(s));
   }
   tessera::io::write_gctx(dir / "beta.gctx", beta);
+  write_reference(dir / "reference.gctx", beta, sigs, [](const Signature& s) { return s.kept; });
+  write_reference(dir / "reference_moa.gctx", beta, sigs, compound_kept);
 
   std::ostringstream siginfo;
   siginfo << "\xEF\xBB\xBFsig_id\tpert_id\tcmap_name\tpert_type\tcell_iname\tpert_idose\tpert_itime\tis_gold\tqc_pass"
@@ -102,8 +131,18 @@ void write_inputs(const fs::path& dir) {
     geneinfo << gene_id(g) << "\tSYM" << g << "\tENSG" << g << "\ttitle " << g << "\tprotein-coding\tNCBI\t"
              << feature_space(g) << "\n";
   write_text(dir / "geneinfo.txt", geneinfo.str());
+  std::ostringstream compoundinfo;
+  compoundinfo << "pert_id\tcmap_name\ttarget\tmoa\tcanonical_smiles\tinchi_key\tcompound_aliases\n";
+  for (int p = 11; p >= 0; --p)
+    for (const auto& row : compound_rows(p))
+      compoundinfo << "BRD-K" << 100 + p << "\tcompound " << p << "\t" << row.target << "\t" << row.moa << "\tC" << p
+                   << "\tKEY" << p << "\t-666\n";
+  write_text(dir / "compoundinfo.txt", compoundinfo.str());
+}
 
-  // The reference: the same kept signatures in the same (GCTX) order, the landmark genes in GCTX order.
+void write_reference(const fs::path& path, const tessera::io::GeneMatrix& beta, const std::vector<Signature>& sigs,
+                     bool (*keep)(const Signature&)) {
+  tessera::io::GeneMatrix reference;
   std::vector<int> landmarks;
   for (int g = 0; g < kGenes; ++g)
     if (g % 3 == 0) landmarks.push_back(g);
@@ -118,7 +157,7 @@ void write_inputs(const fs::path& dir) {
     fields.push_back({name, tessera::io::MetaType::kString, {}, {}});
   std::vector<std::size_t> kept;
   for (std::size_t k = 0; k < sigs.size(); ++k)
-    if (sigs[sigs.size() - 1 - k].kept) kept.push_back(k);
+    if (keep(sigs[sigs.size() - 1 - k])) kept.push_back(k);
   reference.values.resize(Eigen::Index(landmarks.size()), Eigen::Index(kept.size()));
   for (std::size_t j = 0; j < kept.size(); ++j) {
     const auto& s = sigs[sigs.size() - 1 - kept[j]];
@@ -135,7 +174,7 @@ void write_inputs(const fs::path& dir) {
       reference.values(Eigen::Index(l), Eigen::Index(j)) = beta.values(landmarks[l], Eigen::Index(kept[j]));
   }
   reference.cols.fields = std::move(fields);
-  tessera::io::write_gctx(dir / "reference.gctx", reference);
+  tessera::io::write_gctx(path, reference);
 }
 
 std::string impute(int ranks, const fs::path& input, const std::string& side, const fs::path& out) {
@@ -175,11 +214,96 @@ TEST(SideTables, BetaReleaseGivesTheMetricsOfTheSameDataWithMetadataInTheGctx) {
   }
 }
 
+// The metrics of two impute runs (the same but for the seconds column), and the output GCTX columns' compound fields.
+void expect_same_metrics(const fs::path& got, const fs::path& expected, const std::string& what) {
+  const auto beta = tessera::io::read_csv(got / "metrics.csv");
+  const auto reference = tessera::io::read_csv(expected / "metrics.csv");
+  ASSERT_FALSE(reference.rows.empty());
+  ASSERT_EQ(beta.header, reference.header);
+  ASSERT_EQ(beta.rows.size(), reference.rows.size());
+  const std::size_t seconds = reference.column("seconds", "metrics.csv");
+  for (std::size_t r = 0; r < beta.rows.size(); ++r)
+    for (std::size_t c = 0; c < beta.header.size(); ++c)
+      if (c != seconds) {
+        EXPECT_EQ(beta.rows[r][c], reference.rows[r][c]) << beta.header[c] << ", row " << r << what;
+      }
+}
+
+// Every column of out/<file> names its perturbation's compound: cmap_name and moa as compoundinfo.txt says.
+void expect_compound_fields(const fs::path& path) {
+  const tessera::engine::Context self(MPI_COMM_SELF);
+  const auto written = tessera::io::read_gctx<float>(path, self);
+  const auto& pert = written.cols.require("pert_id", path.string());
+  const auto& name = written.cols.require("cmap_name", path.string());
+  const auto& moa = written.cols.require("moa", path.string());
+  ASSERT_GT(written.cols.size(), 0u);
+  for (std::size_t j = 0; j < written.cols.size(); ++j) {
+    const int p = compound_of(pert.text[j]);
+    std::string expected_moa;
+    for (const auto& row : compound_rows(p))
+      if (row.moa != "-666" && expected_moa.find(row.moa) == std::string::npos)
+        expected_moa += (expected_moa.empty() ? "" : "|") + row.moa;
+    EXPECT_EQ(name.text[j], p == 10 ? "-666" : "compound " + std::to_string(p)) << path << " column " << j;
+    EXPECT_EQ(moa.text[j], expected_moa.empty() ? "-666" : expected_moa) << path << " column " << j;
+  }
+}
+
+TEST(SideTables, CompoundFieldsSelectSignaturesAndNameTheOutputColumns) {
+  const auto dir = tessera::testing::scratch_dir("tessera_test_side_tables", "compounds");
+  write_inputs(dir);
+  const std::string tables = " --signature-info " + quote((dir / "siginfo.txt").string()) + " --compound-info " +
+                             quote((dir / "compoundinfo.txt").string()) + " --gene-info " +
+                             quote((dir / "geneinfo.txt").string()) + " --genes landmark";
+  int total = 0, kept = 0, kept_moa = 0, kept_without_compound = 0;
+  for (const auto& s : signatures()) {
+    ++total;
+    kept += s.kept;
+    kept_moa += compound_kept(s);
+    kept_without_compound += s.kept && s.pert == "BRD-K110";
+  }
+  ASSERT_GT(kept_without_compound, 0);
+  ASSERT_LT(kept_moa, kept - kept_without_compound);  // the moa clauses drop more than BRD-K110
+  const std::string dropped = "compound table '" + (dir / "compoundinfo.txt").string() + "' lacks the pert_id of " +
+                              std::to_string(kept_without_compound) + " signatures";
+  for (const int ranks : {1, 2, 3}) {
+    const auto suffix = std::to_string(ranks);
+    // A moa filter: the metrics of the same compounds' signatures written the old way.
+    auto result = run_command(
+        impute(ranks, dir / "beta.gctx", tables + " --where " + quote(std::string(kWhere) + "," + kCompoundWhere),
+               dir / ("moa" + suffix)),
+        300);
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    tessera::testing::expect_mentions(
+        result.output, {"side tables select " + std::to_string(kept_moa) + " of " + std::to_string(total) +
+                            " signatures and 10 of 30 genes",
+                        dropped + " of '" + (dir / "siginfo.txt").string() + "' that --where would keep otherwise",
+                        "2 of the " + std::to_string(kept_moa + 2) + " signatures it keeps are not in"});
+    result = run_command(impute(ranks, dir / "reference_moa.gctx", "", dir / ("reference_moa" + suffix)), 300);
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    expect_same_metrics(dir / ("moa" + suffix), dir / ("reference_moa" + suffix), ", " + suffix + " ranks");
+    expect_compound_fields(dir / ("moa" + suffix) / "completed_two_way_mean.gctx");
+    expect_compound_fields(dir / ("moa" + suffix) / "heldout_two_way_mean.gctx");
+  }
+  // No compound clause: the compound table selects nothing (BRD-K110 stays, named -666) but names the outputs.
+  auto result = run_command(impute(2, dir / "beta.gctx", tables + " --where " + quote(kWhere), dir / "annotated"), 300);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  tessera::testing::expect_mentions(
+      result.output,
+      {"side tables select " + std::to_string(kept) + " of " + std::to_string(total) + " signatures",
+       dropped.substr(0, dropped.size() - std::string(" signatures").size()) + " of the signatures kept"});
+  result = run_command(impute(2, dir / "reference.gctx", "", dir / "reference_all"), 300);
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  expect_same_metrics(dir / "annotated", dir / "reference_all", ", without compound clauses");
+  expect_compound_fields(dir / "annotated" / "completed_two_way_mean.gctx");
+}
+
 TEST(SideTables, MisusedOptionsAreRefusedWithTheFix) {
   const auto dir = tessera::testing::scratch_dir("tessera_test_side_tables", "misuse");
   write_inputs(dir);
   const std::string input = " --input " + quote((dir / "beta.gctx").string());
   const std::string out = " --method two_way_mean --out " + quote((dir / "out").string());
+  const std::string siginfo = " --signature-info " + quote((dir / "siginfo.txt").string());
+  const std::string compounds = quote((dir / "compoundinfo.txt").string());
   struct Case {
     std::string arguments;
     std::vector<std::string> mentions;
@@ -197,6 +321,16 @@ TEST(SideTables, MisusedOptionsAreRefusedWithTheFix) {
        {"siginfo.txt", "keeps none of its", "pert_itime='48h' keeps 0"}},
       // The GCTX without its siginfo: every signature unknown.
       {input + " --signature-info " + quote((dir / "geneinfo.txt").string()), {"geneinfo.txt", "no field 'sig_id'"}},
+      // --compound-info: only with its signature table; --where fields of neither file, or keeping nothing.
+      {input + " --compound-info " + compounds, {"--compound-info describes the compounds", "--signature-info"}},
+      {input + siginfo + " --compound-info " + compounds + " --where moas=x",
+       {"--where names field 'moas', which neither", "siginfo.txt", "compoundinfo.txt", "'moa'", "'is_gold'"}},
+      {input + siginfo + " --compound-info " + compounds + " --where is_gold=1,moa=x,target=T0a",
+       {"compoundinfo.txt", "keeps none of its 11 compounds", "moa='x' keeps 0, target='T0a' keeps 1 of 11"}},
+      {input + siginfo + " --compound-info " + compounds + " --where pert_id=DMSO,moa='HDAC inhibitor'",
+       {"--where keeps no signature of", "pert_id='DMSO' keeps 4", "4 have a pert_id the compound table lacks"}},
+      {input + siginfo + " --compound-info " + quote((dir / "geneinfo.txt").string()),
+       {"geneinfo.txt", "no field 'pert_id'"}},
   };
   for (const auto& c : cases) {
     const auto result = run_command(mpirun(2) + " " + kTessera + " impute" + c.arguments + out, 120);
