@@ -10,6 +10,7 @@
 #include "engine/collectives.h"
 #include "engine/error.h"
 #include "engine/partition.h"
+#include "engine/progress.h"
 #include "solvers/imputation/training_set.h"
 
 namespace tessera::solvers::imputation {
@@ -136,6 +137,7 @@ void for_each_row_block(const engine::Context& ctx, const TrainingLayout& layout
   const std::int64_t blocks = (layout.num_drugs + row_block - 1) / row_block;
   const auto mine = engine::block_range(blocks, ctx.size(), ctx.rank());
   const std::int64_t rounds = engine::block_range(blocks, ctx.size(), 0).size();  // the largest share
+  engine::Progress progress("dnpp", blocks, "blocks of drugs");  // rank 0's rounds stand for every rank's
   engine::run_agreeing_in_rounds(
       ctx, "dnpp", rounds,
       [&](std::int64_t round) {
@@ -143,6 +145,7 @@ void for_each_row_block(const engine::Context& ctx, const TrainingLayout& layout
         if (block >= mine.end) return;
         const std::int64_t first = block * row_block, last = std::min(layout.num_drugs, first + row_block);
         rows(SimilarityRows(layout, first, correlation_rows(table, layout, first, last, row_block)), first, last);
+        progress.update(std::min(blocks, (round + 1) * ctx.size()));
       },
       [&](std::int64_t done) {
         return "dnpp: stopped after " + std::to_string(std::min(blocks, done * ctx.size())) + " of " +
