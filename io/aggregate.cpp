@@ -157,8 +157,8 @@ const MetaColumn* cell_field(const MetaTable& cols, const std::string& name, con
 
 }  // namespace
 
-PerturbationTable aggregate(const engine::Context& ctx, const LocalGctx<float>& signatures,
-                            const AggregationOptions& options, const std::string& source) {
+PerturbationTable aggregate(const engine::Context& ctx, LocalGctx<float> signatures, const AggregationOptions& options,
+                            const std::string& source) {
   const MetaTable& cols = signatures.cols;
   const auto& range = signatures.signatures;
   const std::int64_t num_genes = std::int64_t(signatures.rows.size());
@@ -186,21 +186,23 @@ PerturbationTable aggregate(const engine::Context& ctx, const LocalGctx<float>& 
   }
   const SignaturePlan plan = plan_signatures(cols, options, fields, source, table);
 
-  // Sums of the observed entries followed by sums of controls per cell, in one buffer for one allreduce (every rank
-  // knows from the metadata which entries are observed, so the buffer is the size of the measurements).
+  // Sums of the observed entries, and of the controls per cell (every rank knows from the metadata which entries
+  // are observed, so the buffer is the size of the measurements). The sums become the table's signatures, divided
+  // in place: the table's doubles are never held twice.
   table.index_observed();
   const std::int64_t num_observed = table.num_observed();
-  Eigen::MatrixXd sums = Eigen::MatrixXd::Zero(num_genes, num_observed + table.num_cells());
+  Eigen::MatrixXd().swap(table.signatures);
+  Eigen::MatrixXd sums = Eigen::MatrixXd::Zero(num_genes, num_observed);
+  Eigen::MatrixXd control_sums = Eigen::MatrixXd::Zero(num_genes, table.num_cells());
   std::int64_t first_bad = -1;
   for (std::int64_t j = 0; j < range.size(); ++j) {
     const std::size_t i = std::size_t(range.begin + j);
-    const std::int64_t column = plan.entry[i] >= 0          ? table.column_of[std::size_t(plan.entry[i])]
-                                : plan.control_cell[i] >= 0 ? num_observed + plan.control_cell[i]
-                                                            : -1;
-    if (column < 0) continue;
+    const bool treated = plan.entry[i] >= 0, control = plan.control_cell[i] >= 0;
+    if (!treated && !control) continue;
     const auto signature = signatures.values.col(j);
     if (first_bad < 0 && !signature.allFinite()) first_bad = std::int64_t(i);
-    sums.col(column) += signature.cast<double>();
+    (treated ? sums.col(table.column_of[std::size_t(plan.entry[i])]) : control_sums.col(plan.control_cell[i])) +=
+        signature.cast<double>();
   }
   // Agree on bad input before the allreduce, so every rank throws the same error instead of some hanging.
   const auto bad = engine::allgatherv(ctx, std::span<const std::int64_t>(&first_bad, 1));
@@ -208,16 +210,19 @@ PerturbationTable aggregate(const engine::Context& ctx, const LocalGctx<float>& 
     TESSERA_CHECK(i < 0, source, ": signature '", cols.ids[std::size_t(i)], "' (column ", i,
                   ") has NaN or infinite values; remove it or repair the file");
   }
+  signatures.values.resize(0, 0);  // summed: free the slab before the allreduce's buffers
   engine::allreduce_sum(ctx, sums);
+  engine::allreduce_sum(ctx, control_sums);
 
   for (std::int64_t e = 0; e < table.num_entries(); ++e) {
     const std::int64_t column = table.column_of[std::size_t(e)];
-    if (column >= 0) table.signatures.col(column) = sums.col(column) / table.replicates[std::size_t(e)];
+    if (column >= 0) sums.col(column) /= double(table.replicates[std::size_t(e)]);
   }
+  table.signatures = std::move(sums);
   table.controls = Eigen::MatrixXd::Zero(num_genes, table.num_cells());
   for (std::int64_t c = 0; c < table.num_cells(); ++c) {
     const int count = table.control_counts[std::size_t(c)];
-    if (count > 0) table.controls.col(c) = sums.col(num_observed + c) / count;
+    if (count > 0) table.controls.col(c) = control_sums.col(c) / count;
   }
   subtract_controls(table, options.center, source);
 

@@ -43,8 +43,11 @@ struct AggregationOptions {
   ControlCentering center = ControlCentering::kAuto;
 };
 
-// Collective. `source` names the file in error messages (a missing field, NaN values).
-PerturbationTable aggregate(const engine::Context& ctx, const LocalGctx<float>& signatures,
-                            const AggregationOptions& options, const std::string& source);
+// Collective. `source` names the file in error messages (a missing field, NaN values). Takes the signatures by
+// value and frees their values once summed, and the table's doubles are the summed buffer itself, divided in
+// place: the peak per rank is this rank's float slab plus one genes x (observed entries + cell types) buffer, not
+// two of them (a LINCS-sized table is 1.6 GB of doubles). Pass a block with std::move when it is not needed after.
+PerturbationTable aggregate(const engine::Context& ctx, LocalGctx<float> signatures, const AggregationOptions& options,
+                            const std::string& source);
 
 }  // namespace tessera::io
