@@ -5,27 +5,11 @@
 // The file has write_gctx's layout byte for byte where it matters (io/gctx_layout.h): /0/DATA/0/matrix stored
 // (num_signatures x num_genes) row-major, in the same chunk shape, /0/META/ROW and /0/META/COL with the same types,
 // the version attribute; io::GctxReader and cmapPy read it as they read write_gctx's files. Compression is not
-// offered: HDF5 compresses in parallel only through collective writes, which this writer avoids (below).
+// offered: HDF5 compresses in parallel only through collective writes, which the slab writers avoid.
 //
-// Transfers are independent, not collective: write() is local, and the ranks may make different numbers of calls
-// (a rank with no columns makes none) without any risk of a rank waiting in a collective that another rank never
-// enters. Collective MPI-IO would mostly merge small scattered pieces into large writes; here every call writes
-// whole stored rows (contiguous chunks of the file, megabytes per call at LINCS sizes), so there is little to
-// merge, and a fixed number of collective rounds would force every rank to know every other rank's slab plan. The
-// dataset's chunks are allocated when it is created (parallel HDF5's rule) and HDF5 bypasses its chunk cache for
-// MPI-IO writes, so two ranks writing different columns of one chunk do not overwrite each other.
-//
-// Rank 0 creates the file alone (serial HDF5): the version, the metadata (with its values) and the matrix dataset
-// with all its chunks allocated and no fill. Only then do all ranks open it through MPI-IO, where nothing but raw
-// matrix data is written. So parallel HDF5 never modifies metadata, and a rank failing half-way through the
-// metadata (a full disk) cannot leave the ranks' sequences of collective HDF5 calls out of step.
-//
-// Atomic like every Tessera output (io/atomic_file.h): the file is written as "<path>.tmp-<host>-<pid of rank 0>"
-// in the same folder; close() checks that the writes tiled [0, num_signatures) exactly once, closes the file on
-// every rank, agrees through one allreduce that every rank succeeded, and only then rank 0 fsyncs and renames it.
-// A rank that fails before close() (an exception unwinding past the writer, a full disk) takes part in that same
-// agreement from the destructor, so the other ranks' close() does not hang: they throw an Error naming the path,
-// the temporary is removed, and nothing appears under the final name.
+// How the ranks share the file, why transfers are independent, and how close() makes it atomic and safe against a
+// failing rank is the slab-writer protocol of io/slab_file.h (read it): here the dataset is the matrix, its rows
+// the signatures, and rank 0 writes the version and the metadata with their values.
 //
 // Memory per rank: the metadata tables (every rank passes them; rank 0 writes them) plus the caller's slab; HDF5 adds
 // at most its 1 MiB type-conversion buffer when a double slab goes to a float file.
@@ -67,8 +51,8 @@ class GctxSlabWriter {
   template <typename Scalar>
   void write(std::int64_t begin, const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>& slab);
 
-  // Collective: see above. Throws an Error naming the path on every rank when any rank failed, when the writes did
-  // not cover every signature exactly once, or when closing or renaming failed.
+  // Collective (io/slab_file.h). Throws an Error naming the path on every rank when any rank failed, when the writes
+  // did not cover every signature exactly once, or when closing or renaming failed.
   void close();
 
  private:

@@ -14,6 +14,8 @@ packages=(
   libboost-program-options-dev        # command line and INI config files
   libgtest-dev googletest             # unit and MPI tests
   libtorch-dev                        # LibTorch (CPU) for the autoencoder (TESSERA_TORCH=AUTO builds it when found)
+  python3-anndata                     # tests/io: .h5ad fixtures written and read back by anndata itself (the
+                                      # scverse tools' own reader), run with /usr/bin/python3
   slurm-wlm munge                     # tests/slurm: a private one-node Slurm (started by the test, not systemd)
   clang-format-14                     # scripts/format.sh --check (CI): the style of .clang-format
   clang libclang-rt-14-dev llvm       # checking build (test.sh --sanitize, fuzz.sh): ASan/UBSan, libFuzzer,
