@@ -178,12 +178,6 @@ const std::vector<std::string>& compound_output_fields() {
 }
 
 io::LocalGctx<float> read_signature_file(const engine::Context& ctx, const std::filesystem::path& path,
-                                         const SideTableOptions& side) {
-  io::MetaTable compounds;
-  return read_signature_file(ctx, path, side, compounds);
-}
-
-io::LocalGctx<float> read_signature_file(const engine::Context& ctx, const std::filesystem::path& path,
                                          const SideTableOptions& side, io::MetaTable& compounds) {
   compounds = {};
   if (side.empty()) return read_signature_file(ctx, path);

@@ -33,10 +33,8 @@ const std::vector<std::string>& compound_output_fields();  // cmap_name, moa
 // Collective: as above, restricted to the signatures the signature table keeps (their metadata: the file's own
 // fields, then the table's) and the genes of the chosen feature spaces (gene_symbol as pr_gene_symbol). Each rank
 // holds engine::block_range over the SELECTED signatures and reads only those values (GctxReader::read_selection).
-io::LocalGctx<float> read_signature_file(const engine::Context& ctx, const std::filesystem::path& path,
-                                         const SideTableOptions& side);
-// The same; with side.compound_info, `compounds` (on every rank) receives io::compound_fields of the selected
-// signatures' pert_ids (ids: each distinct pert_id once, in signature order) for compound_output_fields().
+// With side.compound_info, `compounds` (on every rank) receives io::compound_fields of the selected signatures'
+// pert_ids (ids: each distinct pert_id once, in signature order) for compound_output_fields(); else it is empty.
 io::LocalGctx<float> read_signature_file(const engine::Context& ctx, const std::filesystem::path& path,
                                          const SideTableOptions& side, io::MetaTable& compounds);
 
