@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -360,12 +361,7 @@ using Block = Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>;
 
 // Dense X (cells x genes, row-major): this rank's rows are exactly the column-major genes x cells block.
 template <typename Scalar>
-Block<Scalar> read_dense(hid_t file, const Shape& shape, engine::BlockRange cells, const std::string& where) {
-  OpenDataset d = open_dataset(file, "X", where);
-  TESSERA_CHECK(d.dims.size() == 2, where, ": has ", d.dims.size(), " dimensions; a dense X is 2-D (cells x genes)");
-  check_shape(where, std::int64_t(d.dims[0]), std::int64_t(d.dims[1]), shape);
-  check_type(d.type.get(), where, kFloats | kIntegers, "float32/64 or integers");
-  check_storage(d.dataset.get(), where);
+Block<Scalar> read_dense(const OpenDataset& d, const Shape& shape, engine::BlockRange cells, const std::string& where) {
   Block<Scalar> values(shape.genes, cells.size());
   if (values.size() == 0) return values;
   // In batches of at most 256 MiB of cells: MPI-IO in HDF5 1.10 cannot move 2 GiB or more in one independent read.
@@ -505,19 +501,33 @@ Block<Scalar> read_csc(const Sparse& s, engine::BlockRange cells) {
   return values;
 }
 
-template <typename Scalar>
-Block<Scalar> read_x(const fs::path& path, hid_t file, const Shape& shape, engine::BlockRange cells) {
-  const std::string where = in_file(path, "/X");
+// X, opened and checked once: its layout, and for a sparse X the parts of its group.
+struct OpenX {
+  enum class Layout { kDense, kCsr, kCsc } layout = Layout::kDense;
+  OpenDataset dense;
+  std::optional<Sparse> sparse;
+  Shape shape;
+  std::string where;  // "h5ad file '...', /X"
+};
+
+OpenX open_x(const fs::path& path, hid_t file, const Shape& shape) {
+  OpenX x;
+  x.shape = shape;
+  x.where = in_file(path, "/X");
+  const std::string& where = x.where;
   TESSERA_CHECK(readable_path_exists(file, "/X", where), where,
                 ": not found; the file has no expression matrix (X) to read");
   if (!is_group(file, "X", where)) {
-    {
-      const OpenDataset d = open_dataset(file, "X", where);
-      const std::string encoding = encoding_of(d.dataset.get(), where);
-      TESSERA_CHECK(encoding == "array", where, ": unknown encoding-type '", as_utf8(encoding),
-                    "' for a dataset (expected 'array'); ", kResaveFix);
-    }
-    return read_dense<Scalar>(file, shape, cells, where);
+    x.dense = open_dataset(file, "X", where);
+    const std::string encoding = encoding_of(x.dense.dataset.get(), where);
+    TESSERA_CHECK(encoding == "array", where, ": unknown encoding-type '", as_utf8(encoding),
+                  "' for a dataset (expected 'array'); ", kResaveFix);
+    const OpenDataset& d = x.dense;
+    TESSERA_CHECK(d.dims.size() == 2, where, ": has ", d.dims.size(), " dimensions; a dense X is 2-D (cells x genes)");
+    check_shape(where, std::int64_t(d.dims[0]), std::int64_t(d.dims[1]), shape);
+    check_type(d.type.get(), where, kFloats | kIntegers, "float32/64 or integers");
+    check_storage(d.dataset.get(), where);
+    return x;
   }
   const Group group(H5Gopen2(file, "X", H5P_DEFAULT));
   if (!group) fail_damaged(where, "the group");
@@ -526,36 +536,136 @@ Block<Scalar> read_x(const fs::path& path, hid_t file, const Shape& shape, engin
                 as_utf8(encoding),
                 "' (read: array, csr_matrix, csc_matrix); convert X, e.g. adata.X = scipy.sparse.csr_matrix(adata.X)");
   const bool csr = encoding == "csr_matrix";
-  const Sparse sparse = open_sparse(group.get(), shape, csr, where);
-  return csr ? read_csr<Scalar>(sparse, shape.genes, cells) : read_csc<Scalar>(sparse, cells);
+  x.layout = csr ? OpenX::Layout::kCsr : OpenX::Layout::kCsc;
+  x.sparse = open_sparse(group.get(), shape, csr, where);
+  return x;
+}
+
+template <typename Scalar>
+Block<Scalar> read_block(const OpenX& x, engine::BlockRange cells) {
+  switch (x.layout) {
+    case OpenX::Layout::kDense:
+      return read_dense<Scalar>(x.dense, x.shape, cells, x.where);
+    case OpenX::Layout::kCsr:
+      return read_csr<Scalar>(*x.sparse, x.shape.genes, cells);
+    case OpenX::Layout::kCsc:
+      break;
+  }
+  return read_csc<Scalar>(*x.sparse, cells);
+}
+
+// Stored values of one batch of CSR cells (16 MiB of values and indices): at most this many, unless one cell
+// alone holds more.
+constexpr std::int64_t kCellBatchValues = std::int64_t(1) << 20;
+// Cells of a dense X read at a time: at most this many values (16 MiB of double).
+constexpr std::int64_t kDenseBatchValues = std::int64_t(1) << 21;
+
+// CSR: the range's indptr once, then batches of whole cells with at most kCellBatchValues stored values.
+void visit_csr(const Sparse& s, engine::BlockRange cells, const H5adCells::CellVisitor& visit) {
+  const std::vector<std::int64_t> pointers =
+      read_integers(s.indptr, hsize_t(cells.begin), hsize_t(cells.size() + 1), s.where + "/indptr");
+  check_monotone(pointers, cells.begin, s.nnz, s.where);
+  std::vector<double> data;
+  std::vector<std::int64_t> indices;
+  for (std::int64_t first = 0; first < cells.size();) {
+    std::int64_t last = first + 1;  // batch [first, last) of local cells
+    while (last < cells.size() && pointers[std::size_t(last + 1)] - pointers[std::size_t(first)] <= kCellBatchValues)
+      ++last;
+    const std::int64_t begin = pointers[std::size_t(first)], count = pointers[std::size_t(last)] - begin;
+    data.resize(std::size_t(count));
+    indices.resize(std::size_t(count));
+    read_range(s.data, H5T_NATIVE_DOUBLE, hsize_t(begin), hsize_t(count), data.data(), s.where + "/data");
+    read_range(s.indices, H5T_NATIVE_INT64, hsize_t(begin), hsize_t(count), indices.data(), s.where + "/indices");
+    check_finite(data.data(), data.size(), s.where + "/data", begin);
+    for (std::size_t k = 0; k < indices.size(); ++k)
+      TESSERA_CHECK(indices[k] >= 0 && indices[k] < s.minor, s.where, "/indices: index ", indices[k], " at position ",
+                    begin + std::int64_t(k), " is outside [0, ", s.minor, ") (", s.minor, " ", s.minor_name, "); ",
+                    kDamagedFileFix);
+    for (std::int64_t cell = first; cell < last; ++cell) {
+      const auto offset = std::size_t(pointers[std::size_t(cell)] - begin);
+      const auto stored = std::size_t(pointers[std::size_t(cell + 1)] - pointers[std::size_t(cell)]);
+      visit(cells.begin + cell, std::span<const std::int64_t>(indices).subspan(offset, stored),
+            std::span<const double>(data).subspan(offset, stored));
+    }
+    first = last;
+  }
 }
 
 }  // namespace
 
-template <typename Scalar>
-LocalGctx<Scalar> read_h5ad_local(const fs::path& path, const engine::Context& ctx) {
+struct H5adCells::Impl {
+  fs::path path;
+  File file;
+  MetaTable obs, var;
+  OpenX x;
+};
+
+H5adCells::H5adCells(const fs::path& path, const engine::Context& ctx) : impl_(std::make_unique<Impl>()) {
   SilenceHdf5Errors silence;
-  const File file = open_collectively(path, ctx);
-  LocalGctx<Scalar> result;
-  // Everything below is independent I/O and local checks: no collective call, so a rank that fails cannot leave
-  // the others waiting; the one agreement at the end fails every rank together (and the file is then closed
-  // collectively on every rank as `file` goes out of scope).
-  const std::string what = "reading h5ad file '" + path.string() + "'";
+  impl_->path = path;
+  impl_->file = open_collectively(path, ctx);
+  const std::string what = "opening h5ad file '" + path.string() + "'";
   engine::run_agreeing(ctx, what.c_str(), [&] {
-    result.rows = read_dataframe(path, file.get(), "var", "make them unique, e.g. with adata.var_names_make_unique()");
-    result.cols = read_dataframe(path, file.get(), "obs", "make them unique, e.g. with adata.obs_names_make_unique()");
-    const Shape shape{std::int64_t(result.cols.size()), std::int64_t(result.rows.size())};
+    impl_->var =
+        read_dataframe(path, impl_->file.get(), "var", "make them unique, e.g. with adata.var_names_make_unique()");
+    impl_->obs =
+        read_dataframe(path, impl_->file.get(), "obs", "make them unique, e.g. with adata.obs_names_make_unique()");
+    const Shape shape{std::int64_t(impl_->obs.size()), std::int64_t(impl_->var.size())};
     TESSERA_CHECK(shape.cells > 0 && shape.genes > 0, "h5ad file '", path.string(), "' holds ", shape.cells,
                   " cells x ", shape.genes,
                   " genes: there is nothing to read; check the step that wrote it (e.g. a filter that kept no cell "
                   "or gene)");
-    result.signatures = engine::block_range(shape.cells, ctx.size(), ctx.rank());
-    result.values = read_x<Scalar>(path, file.get(), shape, result.signatures);
+    impl_->x = open_x(path, impl_->file.get(), shape);
   });
+}
+
+H5adCells::~H5adCells() = default;
+
+const fs::path& H5adCells::path() const { return impl_->path; }
+const MetaTable& H5adCells::obs() const { return impl_->obs; }
+const MetaTable& H5adCells::var() const { return impl_->var; }
+std::int64_t H5adCells::num_cells() const { return impl_->x.shape.cells; }
+std::int64_t H5adCells::num_genes() const { return impl_->x.shape.genes; }
+
+template <typename Scalar>
+Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> H5adCells::read(engine::BlockRange cells) const {
+  SilenceHdf5Errors silence;
+  return read_block<Scalar>(impl_->x, cells);
+}
+
+void H5adCells::for_each_cell(engine::BlockRange cells, const CellVisitor& visit) const {
+  SilenceHdf5Errors silence;
+  const OpenX& x = impl_->x;
+  if (x.layout == OpenX::Layout::kCsr) return visit_csr(*x.sparse, cells, visit);
+  // Dense or CSC: dense blocks of cells (CSC: one block, as each read scans the whole matrix), every gene stored.
+  std::vector<std::int64_t> every_gene(std::size_t(x.shape.genes));
+  std::iota(every_gene.begin(), every_gene.end(), std::int64_t(0));
+  const std::int64_t batch = x.layout == OpenX::Layout::kCsc
+                                 ? std::max<std::int64_t>(1, cells.size())
+                                 : std::max<std::int64_t>(1, kDenseBatchValues / x.shape.genes);
+  for (std::int64_t first = cells.begin; first < cells.end; first += batch) {
+    const engine::BlockRange part{first, std::min(cells.end, first + batch)};
+    const Block<double> values = read_block<double>(x, part);
+    for (Eigen::Index c = 0; c < values.cols(); ++c)
+      visit(part.begin + c, every_gene, std::span<const double>(values.col(c).data(), std::size_t(values.rows())));
+  }
+}
+
+template <typename Scalar>
+LocalGctx<Scalar> read_h5ad_local(const fs::path& path, const engine::Context& ctx) {
+  const H5adCells file(path, ctx);
+  LocalGctx<Scalar> result;
+  result.rows = file.var();
+  result.cols = file.obs();
+  result.signatures = engine::block_range(file.num_cells(), ctx.size(), ctx.rank());
+  const std::string what = "reading h5ad file '" + path.string() + "'";
+  engine::run_agreeing(ctx, what.c_str(), [&] { result.values = file.read<Scalar>(result.signatures); });
   return result;
 }
 
 template LocalGctx<float> read_h5ad_local<float>(const fs::path&, const engine::Context&);
 template LocalGctx<double> read_h5ad_local<double>(const fs::path&, const engine::Context&);
+template Eigen::MatrixXf H5adCells::read<float>(engine::BlockRange) const;
+template Eigen::MatrixXd H5adCells::read<double>(engine::BlockRange) const;
 
 }  // namespace tessera::io

@@ -32,12 +32,54 @@
 // problem in its own cells throws its message, the others say that reading failed on another rank.
 #pragma once
 
+#include <Eigen/Dense>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <memory>
+#include <span>
 
 #include "engine/context.h"
+#include "engine/partition.h"
 #include "io/gctx.h"
 
 namespace tessera::io {
+
+// An .h5ad file opened for reading its cells a range at a time, so that a file larger than memory is never held
+// whole (io/pseudobulk.h sums cells as it reads them).
+class H5adCells {
+ public:
+  // Collective over ctx: opens the file, reads obs and var on every rank and checks X's encoding and shape (the
+  // errors above, on every rank together). The destructor closes the file, collectively.
+  H5adCells(const std::filesystem::path& path, const engine::Context& ctx);
+  ~H5adCells();
+  H5adCells(const H5adCells&) = delete;
+  H5adCells& operator=(const H5adCells&) = delete;
+
+  const std::filesystem::path& path() const;
+  const MetaTable& obs() const;  // ids = obs index, fields = obs columns
+  const MetaTable& var() const;  // ids = var index, fields = var columns
+  std::int64_t num_cells() const;
+  std::int64_t num_genes() const;
+
+  // Local: genes x cells.size() values of these cells (the layouts' costs as for read_h5ad_local). Errors are
+  // this rank's alone: wrap calls in engine::run_agreeing.
+  template <typename Scalar>
+  Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> read(engine::BlockRange cells) const;
+
+  // Local: calls visit(cell, genes, values) for each cell of `cells` in order, with the cell's stored entries as
+  // double (exact for every stored type). CSR: its stored genes (as stored: unsorted or repeated genes are
+  // possible) and values, read in batches of whole cells of at most 1 Mi values (16 MiB with their indices).
+  // Dense X (batches of 2 Mi values) and CSC (one block: each read scans the whole matrix): every gene. The spans
+  // are valid during the call only. Errors as read().
+  using CellVisitor =
+      std::function<void(std::int64_t cell, std::span<const std::int64_t> genes, std::span<const double> values)>;
+  void for_each_cell(engine::BlockRange cells, const CellVisitor& visit) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // Collective over ctx: every rank reads all of obs and var and its own block of cells of X.
 template <typename Scalar = float>

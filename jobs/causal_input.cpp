@@ -28,9 +28,10 @@ void add_causal_input_options(po::options_description& options, const std::strin
                               const std::string& input_help) {
   options.add_options()(input_option.c_str(), po::value<std::string>(), input_help.c_str())(
       "format", enum_value("format", InputFormat::kAuto),
-      "auto | csv | dcdi | gctx (auto: a folder is DCDI, .gctx/.gct is GCTX, anything else CSV)")(
-      "setting-column", po::value<std::string>(),
-      "CSV column, or GCTX column field, naming each row's setting (default: setting; pert_iname for GCTX)")(
+      "auto | csv | dcdi | gctx (auto: a folder is DCDI, .gctx/.gct/.h5ad a matrix with metadata, anything else "
+      "CSV)")("setting-column", po::value<std::string>(),
+              "CSV column, or GCTX column field / h5ad obs column, naming each row's setting (default: setting; "
+              "pert_iname for GCTX)")(
       "observational", po::value<std::vector<std::string>>()->multitoken(),
       "setting values that are observational (default: 0, obs, observational; DCDI: regime 0)")(
       "settings", po::value<std::vector<std::string>>()->multitoken(),
@@ -49,9 +50,9 @@ causal::InterventionalData read_causal_input(const engine::Context& world, const
   auto format = name_table(InputFormat{}).parse(vm["format"].as<std::string>(), "--format");
   if (format == InputFormat::kAuto) {
     const auto extension = input.extension();
-    format = std::filesystem::is_directory(input)            ? InputFormat::kDcdi
-             : (extension == ".gctx" || extension == ".gct") ? InputFormat::kGctx
-                                                             : InputFormat::kCsv;
+    format = std::filesystem::is_directory(input)                                    ? InputFormat::kDcdi
+             : (extension == ".gctx" || extension == ".gct" || extension == ".h5ad") ? InputFormat::kGctx
+                                                                                     : InputFormat::kCsv;
   }
   if (format == InputFormat::kDcdi) {
     TESSERA_CHECK(!vm.count("setting-column") && !vm.count("observational") && !vm.count("settings") &&

@@ -50,6 +50,8 @@ po::options_description impute_options(solvers::imputation::ProtocolOptions& pro
       "fold-file", po::value<std::string>(),
       "CSV cell_id,pert_id,fold (fold number or 'train'): use these folds instead of drawing them")(
       "out,o", po::value<std::string>()->default_value("tessera-impute"), "output folder")(
+      "out-format", enum_value("out-format", TableFormat::kAuto),
+      "format of the heldout_/completed_ tables: auto (h5ad for an .h5ad input, else gctx) | gctx | h5ad")(
       "per-cell", po::bool_switch(), "also print the metrics of each cell type");
   add_knob_options(options, protocol);
   add_aggregation_options(options);
@@ -139,6 +141,9 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
   const auto methods = chosen_methods(vm);
   for (const auto& name : methods) solvers::make_imputer(name, params);
   const fs::path out = vm["out"].as<std::string>();
+  const std::string extension =
+      table_extension(name_table(TableFormat{}).parse(vm["out-format"].as<std::string>(), "--out-format"),
+                      vm["input"].as<std::string>());
 
   const auto input = load_table(world, vm["input"].as<std::string>(), aggregation_options(vm), protocol.seed);
   const auto& table = input.table;
@@ -179,11 +184,11 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
       truth_rows.push_back(
           {name, "all", score_against_truth(table, to_complete, completed, *input.truth), NAN, seconds});
 
-    write_entries(world, out / ("heldout_" + name + ".gctx"), table, predictions.entries, predictions.predicted, "fold",
-                  predictions.folds, input.pert_fields);
+    write_entries(world, out / ("heldout_" + name + extension), table, predictions.entries, predictions.predicted,
+                  "fold", predictions.folds, input.pert_fields);
     std::vector<int> imputed;
     for (const auto e : to_complete) imputed.push_back(table.observed[std::size_t(e)] ? 0 : 1);
-    write_entries(world, out / ("completed_" + name + ".gctx"), table, to_complete, completed, "imputed", imputed,
+    write_entries(world, out / ("completed_" + name + extension), table, to_complete, completed, "imputed", imputed,
                   input.pert_fields);
   }
 
@@ -202,7 +207,8 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
           format_metrics_table(truth_rows, "Never-measured pairs against the simulator's true signatures:").c_str());
     }
     if (vm["per-cell"].as<bool>()) std::printf("\n%s", io::to_csv_text(metrics_csv(rows)).c_str());
-    std::printf("\nWrote %s/{metrics.csv, folds.csv, heldout_<method>.gctx, completed_<method>.gctx}\n", out.c_str());
+    std::printf("\nWrote %s/{metrics.csv, folds.csv, heldout_<method>%s, completed_<method>%s}\n", out.c_str(),
+                extension.c_str(), extension.c_str());
     std::fflush(stdout);
   }
   return 0;

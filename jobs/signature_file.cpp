@@ -9,6 +9,7 @@
 #include "engine/error.h"
 #include "engine/log.h"
 #include "io/gct.h"
+#include "io/h5ad.h"
 
 namespace tessera::jobs {
 
@@ -20,17 +21,21 @@ bool starts_with_hdf5_signature(const std::filesystem::path& path) {
   return in.gcount() == 8 && std::string(magic, 8) == std::string("\x89HDF\r\n\x1a\n", 8);
 }
 
-// True for .gct text; false for GCTX; an Error for anything else.
-bool is_gct_text(const std::filesystem::path& path) {
+enum class Format { kGct, kGctx, kH5ad };
+
+// The file's format by its name (or, for an unknown extension, its HDF5 signature: GCTX); an Error for anything else.
+Format format_of(const std::filesystem::path& path) {
   TESSERA_CHECK(std::filesystem::exists(path), "input file '", path.string(),
-                "' does not exist: check the path (a GCTX or GCT file is expected)");
+                "' does not exist: check the path (a GCTX, GCT or .h5ad file is expected)");
   const std::string extension = path.extension().string();
-  if (extension == ".gct") return true;
+  if (extension == ".gct") return Format::kGct;
+  if (extension == ".h5ad") return Format::kH5ad;
   TESSERA_CHECK(extension == ".gctx" || extension == ".h5" || extension == ".hdf5" || starts_with_hdf5_signature(path),
-                "input file '", path.string(), "' is neither GCTX (.gctx, HDF5) nor GCT (.gct, text): ",
-                "convert it, or rename it if the extension is wrong");
-  return false;
+                "input file '", path.string(), "' is neither GCTX (.gctx, HDF5), GCT (.gct, text) nor AnnData ",
+                "(.h5ad): convert it, or rename it if the extension is wrong");
+  return Format::kGctx;
 }
+
 // What the side tables select, on every rank: indices into the file's signatures and genes (increasing) and the
 // metadata of the selected ones.
 struct Selection {
@@ -162,12 +167,28 @@ io::LocalGctx<float> local_block(const engine::Context& ctx, io::GeneMatrix whol
 }
 
 io::GeneMatrix read_whole_signature_file(const engine::Context& ctx, const std::filesystem::path& path) {
-  return is_gct_text(path) ? io::read_gct<float>(path) : io::read_gctx<float>(path, ctx);
+  switch (format_of(path)) {
+    case Format::kGct:
+      return io::read_gct<float>(path);
+    case Format::kH5ad: {
+      // Every rank reads every cell: alone, so no rank waits for another's I/O.
+      io::LocalGctx<float> whole = io::read_h5ad_local<float>(path, ctx.alone());
+      return io::GeneMatrix{std::move(whole.values), std::move(whole.rows), std::move(whole.cols)};
+    }
+    case Format::kGctx:
+      break;
+  }
+  return io::read_gctx<float>(path, ctx);
 }
 
 io::LocalGctx<float> read_signature_file(const engine::Context& ctx, const std::filesystem::path& path) {
-  if (is_gct_text(path)) {
-    return local_block(ctx, io::read_gct<float>(path));
+  switch (format_of(path)) {
+    case Format::kGct:
+      return local_block(ctx, io::read_gct<float>(path));
+    case Format::kH5ad:
+      return io::read_h5ad_local<float>(path, ctx);
+    case Format::kGctx:
+      break;
   }
   return io::read_gctx_local<float>(path, ctx);
 }
@@ -181,7 +202,9 @@ io::LocalGctx<float> read_signature_file(const engine::Context& ctx, const std::
                                          const SideTableOptions& side, io::MetaTable& compounds) {
   compounds = {};
   if (side.empty()) return read_signature_file(ctx, path);
-  if (is_gct_text(path)) {
+  TESSERA_CHECK(format_of(path) != Format::kH5ad, "--signature-info, --compound-info and --gene-info describe LINCS ",
+                "files; '", path.string(), "' is an AnnData file, whose obs and var describe it: leave them out");
+  if (format_of(path) == Format::kGct) {
     // Text is parsed whole on every rank anyway; the selection is plain indexing.
     io::GeneMatrix whole = io::read_gct<float>(path);
     Selection selection = select_by_side_tables(ctx, path, whole.cols, whole.rows, side);

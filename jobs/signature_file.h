@@ -1,4 +1,4 @@
-// Reading a signature file of either format, by its name: .gctx (HDF5) or .gct (text).
+// Reading a signature file by its name: .gctx (HDF5), .gct (text) or .h5ad (AnnData: obs = signatures, var = genes).
 #pragma once
 
 #include <filesystem>

@@ -1,6 +1,7 @@
 #include "jobs/table_input.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string_view>
 #include <unordered_map>
 
@@ -101,6 +102,27 @@ void add_aggregation_options(po::options_description& options) {
       "selects genes with --genes and names them by gene_symbol")(
       "genes", name_list("genes", io::gene_spaces()),
       "feature_space of the genes to keep (comma list): landmark | best inferred | inferred | all; default all");
+  po::options_description single_cell("single-cell (.h5ad) input: cells pseudobulked per (context, perturbation)");
+  single_cell.add_options()("preset", enum_value("preset", SingleCellPreset::kNone),
+                            "obs column names and control values of a community's files: none | scperturb "
+                            "(perturbation, celltype, dose_value, time) | gears (condition, cell_type; ctrl) | cpa "
+                            "(condition, cell_type, dose_val)")(
+      "obs-context", po::value<std::string>(),
+      "obs column naming each cell's context (cell type); for .h5ad input, in place of --cell-field")(
+      "obs-perturbation", po::value<std::string>(),
+      "obs column naming each cell's perturbation (A, or A+B for a combination); in place of --pert-field")(
+      "control-value", po::value<std::vector<std::string>>()->multitoken(),
+      "perturbation values marking control cells, each context's baseline (comma list); default "
+      "control,ctrl,non-targeting (or the preset's)")(
+      "normalize-total", po::value<double>()->default_value(0.0)->notifier([](double target) {
+        if (!(target >= 0.0) || !std::isfinite(target))
+          throw po::error("--normalize-total must be a finite total >= 0 (e.g. 10000; 0 keeps the values as stored)");
+      }),
+      "scale each cell's values to this total before averaging (scanpy's normalize_total, e.g. 10000); 0: as stored")(
+      "log1p", po::bool_switch(), "log(1 + x) of each cell's (normalised) values before averaging")(
+      "var-genes", po::value<std::string>(),
+      "genes kept: a boolean var column (e.g. highly_variable) or a comma list of var ids; default all");
+  options.add(single_cell);
 }
 
 TableOptions aggregation_options(const po::variables_map& vm) {
@@ -111,6 +133,23 @@ TableOptions aggregation_options(const po::variables_map& vm) {
   options.center = io::name_table(io::ControlCentering{}).parse(vm["center"].as<std::string>(), "--center");
   options.cell_field = vm["cell-field"].as<std::string>();
   options.pert_field = vm["pert-field"].as<std::string>();
+  forbid_together(vm, "obs-context", "cell-field", "both name the context column; give one");
+  forbid_together(vm, "obs-perturbation", "pert-field", "both name the perturbation column; give one");
+  apply_preset(name_table(SingleCellPreset{}).parse(vm["preset"].as<std::string>(), "--preset"), options,
+               options.single_cell);
+  if (vm.count("obs-context")) options.cell_field = vm["obs-context"].as<std::string>();
+  if (vm.count("obs-perturbation")) options.pert_field = vm["obs-perturbation"].as<std::string>();
+  if (given(vm, "cell-field")) options.cell_field = vm["cell-field"].as<std::string>();
+  if (given(vm, "pert-field")) options.pert_field = vm["pert-field"].as<std::string>();
+  if (vm.count("control-value"))
+    options.single_cell.control_values = split_list(vm["control-value"].as<std::vector<std::string>>());
+  options.single_cell.normalize_total = vm["normalize-total"].as<double>();
+  options.single_cell.log1p = vm["log1p"].as<bool>();
+  if (vm.count("var-genes")) options.single_cell.var_genes = vm["var-genes"].as<std::string>();
+  for (const char* name :
+       {"preset", "obs-context", "obs-perturbation", "control-value", "normalize-total", "log1p", "var-genes"})
+    options.single_cell_given = options.single_cell_given || given(vm, name);
+  options.control_types_given = given(vm, "control-types");
   TESSERA_CHECK(!vm.count("where") || vm.count("signature-info"),
                 "--where filters the rows of a signature table: give it with --signature-info (e.g. "
                 "siginfo_beta.txt), or leave --where out");
@@ -136,6 +175,11 @@ TableOptions aggregation_options(const po::variables_map& vm) {
 TableInput load_table(const engine::Context& ctx, const std::string& path, const TableOptions& options,
                       std::uint64_t seed) {
   TableInput input;
+  TESSERA_CHECK(is_h5ad_path(path) || !options.single_cell_given,
+                "--preset, --obs-*, --control-value, --normalize-total, --log1p and --var-genes shape the pseudobulk "
+                "of an AnnData (.h5ad) file; ",
+                path.empty() ? "the built-in simulated screen" : "'" + path + "'",
+                " is not one: leave them out (--cell-field, --pert-field and --control-types name a GCTX's fields)");
   if (path.empty()) {
     TESSERA_CHECK(options.side.empty(),
                   "--signature-info and --gene-info describe an input file, but none was given "
@@ -148,6 +192,14 @@ TableInput load_table(const engine::Context& ctx, const std::string& path, const
     input.source = "built-in simulated screen (seed " + std::to_string(seed) + ")";
     input.table = io::aggregate(ctx, local_block(ctx, std::move(screen.samples)), options, input.source);
     input.truth = std::move(screen.truth);
+  } else if (is_h5ad_path(path)) {
+    TESSERA_CHECK(options.side.empty(), "--signature-info, --compound-info and --gene-info describe LINCS files; '",
+                  path, "' is an AnnData file, whose obs and var describe its cells and genes: leave them out");
+    TESSERA_CHECK(!options.control_types_given, "--control-types lists LINCS pert_type values; the control cells of ",
+                  "AnnData file '", path, "' are named by their perturbation: use --control-value (e.g. ctrl)");
+    input.source = path;
+    SingleCellGroups cells = read_single_cell_groups(ctx, path, options, options.single_cell);
+    input.table = io::aggregate(ctx, std::move(cells.groups), cells.aggregation, path);
   } else {
     input.source = path;
     io::MetaTable compounds;

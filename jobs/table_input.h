@@ -10,6 +10,7 @@
 #include "io/perturbation_table.h"
 #include "jobs/command_line.h"
 #include "jobs/signature_file.h"
+#include "jobs/single_cell_input.h"
 #include "solvers/simulation/cmap_simulator.h"
 
 namespace tessera::jobs {
@@ -23,8 +24,15 @@ void add_aggregation_options(po::options_description& options);
 // What load_table needs: how to aggregate, and which side tables select and describe the input.
 struct TableOptions : io::AggregationOptions {
   SideTableOptions side;
+  SingleCellOptions single_cell;
+  // Whether the command line gave options that fit one kind of input only, so load_table can refuse them for the
+  // other: a single-cell option (--preset ... --var-genes), or --control-types (bulk pert_type values).
+  bool single_cell_given = false;
+  bool control_types_given = false;
 };
-// Errors: --where or --compound-info without --signature-info, --genes without --gene-info (each names the fix).
+// Errors: --where or --compound-info without --signature-info, --genes without --gene-info, --obs-context with
+// --cell-field or --obs-perturbation with --pert-field (each names the fix). Field precedence: --preset, then
+// --obs-context / --cell-field (and --obs-perturbation / --pert-field).
 TableOptions aggregation_options(const po::variables_map& vm);
 
 struct TableInput {
@@ -36,7 +44,9 @@ struct TableInput {
   io::MetaTable pert_fields;
 };
 
-// Collective. Reads `path` (GCTX/GCT) or, when path is empty, simulates the default screen with `seed`.
+// Collective. Reads `path` (GCTX/GCT; an .h5ad is pseudobulked: jobs/single_cell_input.h) or, when path is empty,
+// simulates the default screen with `seed`. Errors: options for the other kind of input (side tables or
+// --control-types with an .h5ad, single-cell options with bulk input), naming the fix.
 TableInput load_table(const engine::Context& ctx, const std::string& path, const TableOptions& options,
                       std::uint64_t seed);
 

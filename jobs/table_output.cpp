@@ -5,6 +5,7 @@
 #include "engine/error.h"
 #include "engine/partition.h"
 #include "io/gctx_writer.h"
+#include "io/h5ad_writer.h"
 
 namespace tessera::jobs {
 
@@ -14,6 +15,18 @@ namespace {
 constexpr std::int64_t kSlabColumns = 1024;
 
 }  // namespace
+
+const engine::NameTable<TableFormat>& name_table(TableFormat) {
+  static const engine::NameTable<TableFormat> table{
+      {TableFormat::kAuto, "auto"}, {TableFormat::kGctx, "gctx"}, {TableFormat::kH5ad, "h5ad"}};
+  return table;
+}
+
+std::string table_extension(TableFormat format, const std::string& input_path) {
+  if (format == TableFormat::kAuto)
+    format = std::filesystem::path(input_path).extension() == ".h5ad" ? TableFormat::kH5ad : TableFormat::kGctx;
+  return format == TableFormat::kH5ad ? ".h5ad" : ".gctx";
+}
 
 void write_entries(const engine::Context& ctx, const std::filesystem::path& path, const io::PerturbationTable& table,
                    const std::vector<std::int64_t>& entries, const Eigen::MatrixXd& values, const std::string& field,
@@ -38,17 +51,32 @@ void write_entries(const engine::Context& ctx, const std::filesystem::path& path
     for (auto entry : entries) text.push_back(pert_field.as_string(std::size_t(table.pert_of(entry))));
     cols.set_text(pert_field.name, std::move(text));
   }
+  const auto mine = engine::block_range(std::int64_t(entries.size()), ctx.size(), ctx.rank());
+  auto write_slabs = [&](auto& writer, auto write) {
+    for (std::int64_t begin = mine.begin; begin < mine.end; begin += kSlabColumns) {
+      const std::int64_t width = std::min(kSlabColumns, mine.end - begin);
+      const Eigen::MatrixXf slab = values.middleCols(begin, width).cast<float>();
+      write(writer, begin, slab);
+    }
+    writer.close();
+  };
+  if (path.extension() == ".h5ad") {
+    // obs = entries, var = genes; the flag is text so that anndata shows it as a categorical, as scverse tools
+    // keep labels.
+    std::vector<std::string> labels;
+    for (const int value : field_values) labels.push_back(std::to_string(value));
+    cols.set_text(field, std::move(labels));
+    io::H5adSlabWriter writer(path, ctx, cols, rows);
+    write_slabs(writer, [](io::H5adSlabWriter& w, std::int64_t first, const Eigen::MatrixXf& slab) {
+      w.write_rows(first, slab);
+    });
+    return;
+  }
   cols.fields.push_back(
       io::MetaColumn{field, io::MetaType::kInt32, {}, std::vector<double>(field_values.begin(), field_values.end())});
-
   io::GctxSlabWriter writer(path, ctx, rows, cols);
-  const auto mine = engine::block_range(std::int64_t(entries.size()), ctx.size(), ctx.rank());
-  for (std::int64_t begin = mine.begin; begin < mine.end; begin += kSlabColumns) {
-    const std::int64_t width = std::min(kSlabColumns, mine.end - begin);
-    const Eigen::MatrixXf slab = values.middleCols(begin, width).cast<float>();
-    writer.write(begin, slab);
-  }
-  writer.close();
+  write_slabs(writer,
+              [](io::GctxSlabWriter& w, std::int64_t first, const Eigen::MatrixXf& slab) { w.write(first, slab); });
 }
 
 }  // namespace tessera::jobs

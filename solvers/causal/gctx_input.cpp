@@ -5,14 +5,29 @@
 #include "engine/error.h"
 #include "io/gct.h"
 #include "io/gctx.h"
+#include "io/h5ad.h"
 
 namespace tessera::solvers::causal {
+
+namespace {
+
+// The whole file on every rank: GCT text, an AnnData file (cells = samples; every rank reads alone), or GCTX.
+io::GeneMatrixD read_matrix(const engine::Context& ctx, const std::filesystem::path& path) {
+  if (path.extension() == ".gct") return io::read_gct<double>(path);
+  if (path.extension() == ".h5ad") {
+    io::LocalGctx<double> whole = io::read_h5ad_local<double>(path, ctx.alone());
+    return {std::move(whole.values), std::move(whole.rows), std::move(whole.cols)};
+  }
+  return io::read_gctx<double>(path, ctx);
+}
+
+}  // namespace
 
 InterventionalData read_causal_gctx(const engine::Context& ctx, const std::filesystem::path& path,
                                     const std::string& targets_spec, const CausalCsvOptions& options,
                                     const GctxInputOptions& gctx) {
   const std::string where = path.string();
-  const auto matrix = path.extension() == ".gct" ? io::read_gct<double>(path) : io::read_gctx<double>(path, ctx);
+  const auto matrix = read_matrix(ctx, path);
   const auto& setting = matrix.cols.require(gctx.setting_field, where);
   std::vector<std::string> setting_values;
   for (std::size_t c = 0; c < matrix.cols.size(); ++c) setting_values.push_back(setting.as_string(c));

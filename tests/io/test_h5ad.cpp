@@ -18,6 +18,7 @@
 #include "engine/partition.h"
 #include "io/h5ad.h"
 #include "io/npy.h"
+#include "tests/support/python_fixture.h"
 #include "tests/support/run_command.h"
 #include "tests/support/shared_temp_dir.h"
 #include "tests/support/test_helpers.h"
@@ -40,36 +41,8 @@ struct TempDir : tessera::testing::SharedTempDir {
   TempDir() : SharedTempDir("tessera_test_h5ad") {}
 };
 
-// Rank 0 runs the fixture script into `folder`; every rank gets "" (written), "skip: ..." or "failed: ...".
-std::string write_fixtures(const fs::path& folder, const std::string& kind) {
-  std::string outcome;
-  if (world().is_root()) {
-    if (!fs::exists("/usr/bin/python3")) {
-      outcome = "skip: /usr/bin/python3 not found";
-    } else {
-      using tessera::testing::quote;
-      const auto result = tessera::testing::run_command(
-          "/usr/bin/python3 " + quote(TESSERA_H5AD_FIXTURES) + " " + quote(folder.string()) + " " + kind, 300);
-      if (result.exit_code == 3)
-        outcome = "skip: " + result.output;
-      else if (result.exit_code != 0)
-        outcome = "failed (exit " + std::to_string(result.exit_code) + "): " + result.output;
-    }
-  }
-  engine::broadcast(world(), outcome);
-  world().barrier();
-  return outcome;
-}
-
-#define WRITE_FIXTURES_OR_SKIP(folder, kind)                                                                  \
-  do {                                                                                                        \
-    const std::string outcome = write_fixtures(folder, kind);                                                 \
-    if (outcome.rfind("skip", 0) == 0)                                                                        \
-      GTEST_SKIP() << "needs /usr/bin/python3 with anndata, h5py, scipy and pandas (Debian: apt-get install " \
-                      "python3-anndata): "                                                                    \
-                   << outcome;                                                                                \
-    ASSERT_EQ(outcome, "") << "tests/io/h5ad_fixtures.py";                                                    \
-  } while (0)
+#define WRITE_FIXTURES_OR_SKIP(folder, kind) \
+  TESSERA_PYTHON_FIXTURE_OR_SKIP(TESSERA_H5AD_FIXTURES, tessera::testing::quote((folder).string()) + " " + (kind))
 
 // The script's metadata table: header, a line of types, then rows; numbers in Python's repr (exact).
 MetaTable read_expected_meta(const fs::path& path) {
