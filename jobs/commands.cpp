@@ -22,19 +22,22 @@ const std::vector<Command>& commands() {
         "geneinfo_beta.txt, truth.h5) from a low-rank model, every rank writing its slab."},
        run_simulate},
       {{"impute", "impute missing (cell type, perturbation) signatures and score the methods",
-        "Aggregates signatures into a (cell type x perturbation) table, cross-validates each method under a\n"
-        "protocol (full: K folds per cell type; sparse: B training drugs per cell type) or a given fold file,\n"
-        "prints and writes the metrics table, and writes the completed table (observed + imputed) as GCTX.\n"
-        "Without --input it runs on the built-in simulated data set."},
+        "Aggregates signatures (GCTX/GCT), or pseudobulks the cells of an AnnData .h5ad, into a (cell type x\n"
+        "perturbation) table, cross-validates each method under a protocol (full: K folds per cell type; sparse:\n"
+        "B training drugs per cell type; combo_seen0/1/2: GEARS's split of combinations A+B by how many of their\n"
+        "parts trained) or a given fold file, prints and writes the metrics table, and writes the completed table\n"
+        "(observed + imputed) as GCTX or .h5ad. Without --input it runs on the built-in simulated data set."},
        run_impute},
       {{"evaluate", "score predicted signatures against measured or true ones",
         "Compares predicted signatures (GCTX/GCT with cell_id and pert_id column fields, e.g. from another\n"
-        "tool, or Tessera's heldout_*.gctx / completed_*.gctx) with measured signatures (--truth) or with the\n"
-        "simulator's ground truth (--ground-truth), on the pairs both hold (or those held out in --fold-file)."},
+        "tool, or Tessera's heldout_* / completed_* tables; or an AnnData .h5ad of GEARS / CPA predictions, obs =\n"
+        "conditions, see --predictions-are) with measured signatures (--truth) or with the simulator's ground\n"
+        "truth (--ground-truth), on the pairs both hold (or those held out in --fold-file)."},
        run_evaluate},
-      {{"inspect", "summarise a GCTX or GCT file",
+      {{"inspect", "summarise a GCTX, GCT or AnnData (.h5ad) file",
         "Prints the shape, data type, metadata fields with their types and missing counts, the number of cell\n"
-        "types and perturbations, and value statistics of a GCTX or GCT file."},
+        "types and perturbations, and value statistics of a GCTX, GCT or .h5ad file (read a batch of cells at a\n"
+        "time)."},
        run_inspect},
       {{"sweep", "plan, run, check, resubmit and collect a parameter sweep as a Slurm job array",
         "tessera sweep plan <sweep.ini> [--out DIR] [--submit]: writes DIR/points.csv and DIR/array.sbatch\n"

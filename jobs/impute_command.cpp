@@ -129,7 +129,8 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
   const auto parsed = parse_options(world, spec_of("impute"), impute_options(protocol, params), args);
   if (!parsed) return 0;
   const auto& vm = *parsed;
-  for (const char* name : {"protocol", "folds", "sparse-train-drugs", "reference-cell", "min-drugs"})
+  for (const char* name : {"protocol", "folds", "sparse-train-drugs", "reference-cell", "min-drugs",
+                           "train-singles-fraction", "train-seen2-fraction"})
     forbid_together(vm, "fold-file", name, "a fold file fixes the folds, the protocol options draw them");
   check_completion_options(vm);
 

@@ -49,6 +49,10 @@ const std::vector<MethodEntry>& methods() {
        [](const MethodParams& p) -> std::unique_ptr<imputation::Imputer> {
          return std::make_unique<ntk::NtkDnppImputer>(p.ntk_dnpp, p.ntk, p.dnpp);
        }},
+      {"additive",
+       [](const MethodParams&) -> std::unique_ptr<imputation::Imputer> {
+         return std::make_unique<imputation::AdditiveCombination>();
+       }},
 #ifdef TESSERA_HAVE_TORCH
       {"autoencoder", [](const MethodParams& p) { return autoencoder::make_autoencoder_imputer(p.autoencoder); }},
 #endif

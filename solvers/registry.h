@@ -2,7 +2,8 @@
 //
 // Names: "cell_mean", "drug_mean", "two_way_mean" (solvers/imputation/baselines.h), "dnpp" (dnpp.h),
 // "synthetic_interventions" (synthetic_interventions.h), "falrtc" (falrtc.h), "ntk" (solvers/ntk/ntk_imputer.h),
-// "ntk_dnpp" (solvers/ntk/ntk_dnpp.h),
+// "ntk_dnpp" (solvers/ntk/ntk_dnpp.h), "additive" (solvers/imputation/additive.h: a combination as the sum of its
+// parts; after the single-perturbation methods),
 // "autoencoder" (solvers/autoencoder/latent_transport.h; only in builds with LibTorch, its ae_* knobs always).
 // MethodParams gathers each method family's Params struct; a method reads only its own. Local (no MPI).
 #pragma once
@@ -13,6 +14,7 @@
 
 #include "engine/parameters.h"
 #include "solvers/autoencoder/params.h"
+#include "solvers/imputation/additive.h"
 #include "solvers/imputation/baselines.h"
 #include "solvers/imputation/dnpp.h"
 #include "solvers/imputation/falrtc.h"

@@ -165,9 +165,11 @@ Eigen::MatrixXd complete_table(const engine::Context& ctx, const Imputer& impute
     const auto c = table.find_cell(id);
     if (c >= 0) dropped[std::size_t(c)] = true;
   }
+  // Every measurement of a kept cell type trains, also those a protocol left out of its folds (the combo
+  // protocols' untrained singles): the completed table uses all the data.
   std::vector<std::uint8_t> train(plan.fold.size(), 0);
   for (std::int64_t e = 0; e < table.num_entries(); ++e)
-    train[std::size_t(e)] = table.observed[std::size_t(e)] && plan.fold[std::size_t(e)] != kUnused;
+    train[std::size_t(e)] = table.observed[std::size_t(e)] && !dropped[std::size_t(table.cell_of(e))];
 
   Eigen::MatrixXd completed(table.num_genes(), Eigen::Index(entries.size()));
   std::vector<std::int64_t> queries, query_columns;

@@ -40,7 +40,8 @@ CvPredictions cross_validate(const engine::Context& ctx, const Imputer& imputer,
 // one Metrics per fold index 0..max(folds).
 EvaluationReport evaluate(const io::PerturbationTable& table, const CvPredictions& predictions);
 
-// Collective over ctx. Fits on every usable observed entry (plan label != kUnused) and returns genes x
+// Collective over ctx. Fits on every observed entry of the cell types not in plan.dropped_cells (also entries a
+// protocol left out of its folds, such as the combo protocols' untrained singles) and returns genes x
 // entries.size(), column j for entries[j]: the measured signature of an observed entry, the imputation of an
 // unobserved one (all of them in one impute() call). An unobserved entry of a cell type in plan.dropped_cells is an
 // error. Identical on every rank (a method that does not distribute itself runs on rank 0 and the result is

@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
+#include <set>
 
 #include "engine/error.h"
 #include "engine/log.h"
 #include "engine/random.h"
+#include "io/combinations.h"
 #include "io/csv.h"
 
 namespace tessera::solvers::imputation {
@@ -78,17 +81,8 @@ int parse_fold(const std::string& text) {
                most_drugs, " (", best, "); use --min-drugs ", most_drugs, " or lower");
 }
 
-}  // namespace
-
-const engine::NameTable<Protocol>& name_table(Protocol) {
-  static const engine::NameTable<Protocol> table{{Protocol::kFull, "full"}, {Protocol::kSparse, "sparse"}};
-  return table;
-}
-
-FoldPlan make_folds(const io::PerturbationTable& table, const ProtocolOptions& options) {
-  options.validate();
-  TESSERA_CHECK(table.observed.size() == std::size_t(table.num_entries()), "make_folds: table has ",
-                table.observed.size(), " observed flags for ", table.num_entries(), " entries");
+// Per cell type: true for the reference cell types of `options` (an Error for one not in the table).
+std::vector<bool> reference_flags(const io::PerturbationTable& table, const ProtocolOptions& options) {
   std::vector<bool> is_reference(table.cells.size(), false);
   for (const auto& id : options.reference_cells) {
     const std::int64_t cell = table.find_cell(id);
@@ -96,6 +90,160 @@ FoldPlan make_folds(const io::PerturbationTable& table, const ProtocolOptions& o
                   ")");
     is_reference[std::size_t(cell)] = true;
   }
+  return is_reference;
+}
+
+// round(fraction * count), halves up: the share of a list a fraction knob selects.
+std::size_t share(double fraction, std::size_t count) {
+  return std::size_t(std::floor(fraction * double(count) + 0.5));
+}
+
+// The K of a combo protocol.
+int seen_parts(Protocol protocol) {
+  return protocol == Protocol::kComboSeen0 ? 0 : protocol == Protocol::kComboSeen1 ? 1 : 2;
+}
+
+// What one draw of the combination split decided, per perturbation of the table.
+struct ComboSplit {
+  enum class Role { kTrain, kHeldOut, kUnused };
+  std::vector<Role> role;  // per perturbation
+  std::size_t num_singles = 0, num_training_singles = 0;
+  std::size_t num_pairs = 0;    // observed two-part combinations
+  std::size_t seen[3] = {};     // of them, with 0, 1 and 2 training parts
+  std::size_t seen2_train = 0;  // seen2 combinations drawn to train
+};
+
+ComboSplit draw_combo_split(const io::PerturbationTable& table, const ProtocolOptions& options) {
+  const int k = seen_parts(options.protocol);
+  std::vector<bool> observed_pert(table.perts.size(), false);
+  for (std::int64_t e = 0; e < table.num_entries(); ++e)
+    if (table.observed[std::size_t(e)]) observed_pert[std::size_t(table.pert_of(e))] = true;
+
+  // The singles to draw from: the distinct parts of the observed combinations, in name order.
+  std::vector<std::vector<std::string>> parts_of(table.perts.size());
+  std::set<std::string> combination_parts;
+  std::size_t num_combinations = 0;
+  for (std::size_t p = 0; p < table.perts.size(); ++p) {
+    if (!observed_pert[p] || !io::is_combination(table.perts[p])) continue;
+    parts_of[p] = io::combination_parts(table.perts[p]);
+    for (const auto& part : parts_of[p]) {
+      TESSERA_CHECK(!part.empty(), "--protocol ", name_table(options.protocol).name(options.protocol),
+                    ": perturbation '", table.perts[p],
+                    "' has an empty part; name a combination by its parts joined by single '+' signs (\"A+B\")");
+      combination_parts.insert(part);
+    }
+    ++num_combinations;
+  }
+  TESSERA_CHECK(num_combinations > 0, "--protocol ", name_table(options.protocol).name(options.protocol),
+                " holds out combinations of perturbations (ids such as \"A+B\"), but none of the table's ",
+                table.perts.size(),
+                " perturbations is an observed combination: use --protocol full or sparse for a screen of single "
+                "perturbations");
+
+  ComboSplit split;
+  std::vector<std::string> singles(combination_parts.begin(), combination_parts.end());
+  engine::RandomStream(options.seed, "combo/singles").shuffle(singles);
+  split.num_singles = singles.size();
+  split.num_training_singles = share(options.train_singles_fraction, singles.size());
+  const std::set<std::string> training(singles.begin(), singles.begin() + std::ptrdiff_t(split.num_training_singles));
+
+  using Role = ComboSplit::Role;
+  split.role.assign(table.perts.size(), Role::kUnused);
+  std::vector<std::size_t> seen2;  // perturbation indices, ascending
+  for (std::size_t p = 0; p < table.perts.size(); ++p) {
+    if (!observed_pert[p]) continue;
+    if (!io::is_combination(table.perts[p])) {
+      const bool drawn_from = combination_parts.count(table.perts[p]) > 0;
+      split.role[p] = !drawn_from || training.count(table.perts[p]) ? Role::kTrain : Role::kUnused;
+      continue;
+    }
+    if (parts_of[p].size() != 2) continue;  // three or more parts: left out
+    ++split.num_pairs;
+    const int trained = int(training.count(parts_of[p][0]) + training.count(parts_of[p][1]));
+    ++split.seen[trained];
+    if (trained == 2)
+      seen2.push_back(p);
+    else if (trained == k)
+      split.role[p] = Role::kHeldOut;
+  }
+  engine::RandomStream(options.seed, "combo/seen2").shuffle(seen2);
+  split.seen2_train = share(options.train_seen2_fraction, seen2.size());
+  for (std::size_t i = 0; i < seen2.size(); ++i)
+    split.role[seen2[i]] = i < split.seen2_train ? Role::kTrain : k == 2 ? Role::kHeldOut : Role::kUnused;
+  return split;
+}
+
+// A combo split that holds out no entry: say which count came out empty and which option to change.
+[[noreturn]] void fail_combo_holds_out_nothing(const ProtocolOptions& options, const ComboSplit& split) {
+  const int k = seen_parts(options.protocol);
+  const std::string name(name_table(options.protocol).name(options.protocol));
+  const std::string drawn = std::to_string(split.num_training_singles) + " training singles drawn (" +
+                            "--train-singles-fraction " + engine::value_text(options.train_singles_fraction) +
+                            " of the " + std::to_string(split.num_singles) + " singles that are parts of combinations)";
+  const std::size_t candidates = k == 2 ? split.seen[2] - split.seen2_train : split.seen[k];
+  TESSERA_CHECK(candidates == 0, "--protocol ", name,
+                " holds out nothing: every held-out combination is observed only in --reference-cell cell types, "
+                "which always train; leave a cell type that observes them out of --reference-cell");
+  TESSERA_CHECK(split.num_pairs > 0, "--protocol ", name,
+                " holds out nothing: the table has no combination of exactly two parts, and the combo protocols "
+                "leave combinations of three or more parts out; use --protocol full or sparse");
+  if (k == 2 && split.seen[2] > 0) {
+    TESSERA_FAIL("--protocol combo_seen2 holds out nothing: --train-seen2-fraction ",
+                 engine::value_text(options.train_seen2_fraction), " trains all ", split.seen[2],
+                 " combinations with both parts among the ", drawn, "; lower --train-seen2-fraction");
+  }
+  const char* fix = k == 0   ? "lower --train-singles-fraction"
+                    : k == 2 ? "raise --train-singles-fraction"
+                             : "use a --train-singles-fraction nearer 0.5 or another --seed";
+  TESSERA_FAIL("--protocol ", name, " holds out nothing: none of the ", split.num_pairs,
+               " two-part combinations has exactly ", k, " of its parts among the ", drawn, "; ", fix);
+}
+
+// The combo_seen0/1/2 protocols (protocol.h).
+FoldPlan make_combo_folds(const io::PerturbationTable& table, const ProtocolOptions& options,
+                          const std::vector<bool>& is_reference) {
+  const ComboSplit split = draw_combo_split(table, options);
+  FoldPlan plan;
+  plan.num_folds = 1;
+  plan.fold.assign(std::size_t(table.num_entries()), kUnused);
+  bool held_out_any = false;
+  for (std::int64_t e = 0; e < table.num_entries(); ++e) {
+    if (!table.observed[std::size_t(e)]) continue;
+    const auto role = split.role[std::size_t(table.pert_of(e))];
+    int& label = plan.fold[std::size_t(e)];
+    if (is_reference[std::size_t(table.cell_of(e))] || role == ComboSplit::Role::kTrain) {
+      label = kTrainOnly;
+    } else if (role == ComboSplit::Role::kHeldOut) {
+      label = 0;
+      held_out_any = true;
+    }
+  }
+  if (!held_out_any) fail_combo_holds_out_nothing(options, split);
+  engine::info("imputation protocol '", name_table(options.protocol).name(options.protocol),
+               "': ", split.num_training_singles, " of ", split.num_singles,
+               " combination parts are training singles; two-part combinations seen0/seen1/seen2: ", split.seen[0], "/",
+               split.seen[1], "/", split.seen[2], " (", split.seen2_train, " seen2 train)");
+  return plan;
+}
+
+}  // namespace
+
+const engine::NameTable<Protocol>& name_table(Protocol) {
+  static const engine::NameTable<Protocol> table{{Protocol::kFull, "full"},
+                                                 {Protocol::kSparse, "sparse"},
+                                                 {Protocol::kComboSeen0, "combo_seen0"},
+                                                 {Protocol::kComboSeen1, "combo_seen1"},
+                                                 {Protocol::kComboSeen2, "combo_seen2"}};
+  return table;
+}
+
+FoldPlan make_folds(const io::PerturbationTable& table, const ProtocolOptions& options) {
+  options.validate();
+  TESSERA_CHECK(table.observed.size() == std::size_t(table.num_entries()), "make_folds: table has ",
+                table.observed.size(), " observed flags for ", table.num_entries(), " entries");
+  const std::vector<bool> is_reference = reference_flags(table, options);
+  if (options.protocol != Protocol::kFull && options.protocol != Protocol::kSparse)
+    return make_combo_folds(table, options, is_reference);
   const bool sparse = options.protocol == Protocol::kSparse;
   const std::int64_t min_drugs =
       sparse ? std::max<std::int64_t>(options.min_drugs, std::int64_t(options.sparse_train_drugs) + 1)

@@ -102,10 +102,10 @@ void expect_same_metrics(const tessera::io::CsvTable& got, const tessera::io::Cs
 // Every method once on one rank, then the command path on 2 and 3 ranks (folds farmed over the ranks, a method that
 // distributes itself, the gathered metrics, the completed table written collectively) with one method of each kind.
 // Each method's own rank invariance is proven at 1, 2 and 3 ranks by its solver test, so it is not repeated here:
-// every method (cell_mean, drug_mean, two_way_mean included) through cross-validation by test_cross_validation
-// (CrossValidate.EveryMethodMatchesSerialAndFoldsByHand); besides, dnpp by test_dnpp
-// (Dnpp.CrossValidationMatchesOneRank), synthetic_interventions by test_synthetic_interventions
-// (SyntheticInterventions.DistributedIsBitIdenticalToOneRank), falrtc by test_falrtc
+// every method (cell_mean, drug_mean, two_way_mean, additive included) through cross-validation by
+// test_cross_validation (CrossValidate.EveryMethodMatchesSerialAndFoldsByHand; additive also by test_additive);
+// besides, dnpp by test_dnpp (Dnpp.CrossValidationMatchesOneRank), synthetic_interventions by
+// test_synthetic_interventions (SyntheticInterventions.DistributedIsBitIdenticalToOneRank), falrtc by test_falrtc
 // (Falrtc.CrossValidationMatchesOneRankToSummationOrder), ntk by test_ntk_exact
 // (NtkExact.MatchesDenseEigenSolveOnEveryRankCount) and test_ntk_matrix_free
 // (MatrixFree.SameAnswerOnEveryRankCountAndThreadCount), ntk_dnpp by test_ntk_dnpp
@@ -178,10 +178,13 @@ TEST(Cli, SimulateThenImputeThenEvaluateAgree) {
   ASSERT_EQ(impute_metrics.rows[0][0], "cell_mean");
   ASSERT_EQ(impute_metrics.rows[0][1], "all");
   ASSERT_EQ(eval_metrics.rows[0][1], "all");
-  for (std::size_t column : {2u, 4u, 5u})  // pearson_r, mean_r2, mean_cosine
-    EXPECT_NEAR(std::stod(eval_metrics.rows[0][column]), std::stod(impute_metrics.rows[0][column]), 1e-5)
-        << impute_metrics.header[column];
-  EXPECT_EQ(eval_metrics.rows[0][6], impute_metrics.rows[0][6]);  // same number of signatures
+  ASSERT_EQ(eval_metrics.header, impute_metrics.header);
+  for (const char* name : {"pearson_r", "mean_r2", "mean_cosine", "mse", "mean_pearson_de20"}) {
+    const auto column = impute_metrics.column(name, "metrics.csv");
+    EXPECT_NEAR(std::stod(eval_metrics.rows[0][column]), std::stod(impute_metrics.rows[0][column]), 1e-5) << name;
+  }
+  const auto signatures = impute_metrics.column("signatures", "metrics.csv");
+  EXPECT_EQ(eval_metrics.rows[0][signatures], impute_metrics.rows[0][signatures]);
 
   // Completed tables are scored against the simulator's truth on the never-measured pairs: every imputed column
   // (imputed = 1) and no measured one, in the table's row named after the file.
@@ -202,7 +205,8 @@ TEST(Cli, SimulateThenImputeThenEvaluateAgree) {
   const auto truth_metrics = tessera::io::read_csv(dir / "eval_truth.csv");
   ASSERT_EQ(truth_metrics.rows[0][0], "completed_two_way_mean");
   ASSERT_EQ(truth_metrics.rows[0][1], "all");
-  EXPECT_EQ(std::stoll(truth_metrics.rows[0][6]), never_measured);  // signatures scored
+  EXPECT_EQ(std::stoll(truth_metrics.rows[0][truth_metrics.column("signatures", "eval_truth.csv")]),
+            never_measured);  // signatures scored
 
   // Completing only some pairs (same folds) gives exactly those columns of the whole completed table.
   const auto& cell_ids = completed.cols.require("cell_id", completed_file.string()).text;

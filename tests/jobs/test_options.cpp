@@ -258,7 +258,8 @@ TEST(NameTables, RoundTripAndRefuseUnknownNames) {
   expect_round_trip<solvers::ntk::PriorKind>({"reference", "all_cells", "similarity"}, "--ntk-prior");
   expect_round_trip<solvers::ntk::KernelSolverRequest>({"auto", "exact", "matrix_free", "nystrom"}, "--ntk-solver");
   expect_round_trip<solvers::ntk::CentreSampling>({"uniform", "leverage"}, "--ntk-centre-sampling");
-  expect_round_trip<solvers::imputation::Protocol>({"full", "sparse"}, "--protocol");
+  expect_round_trip<solvers::imputation::Protocol>({"full", "sparse", "combo_seen0", "combo_seen1", "combo_seen2"},
+                                                   "--protocol");
   expect_round_trip<solvers::autoencoder::Activation>({"leaky_relu", "relu", "tanh", "linear"}, "--ae-activation");
   expect_round_trip<solvers::autoencoder::OptimizerKind>({"adam", "sgd"}, "--ae-optimizer");
   expect_round_trip<solvers::autoencoder::Device>({"cpu", "cuda"}, "--ae-device");
