@@ -13,6 +13,8 @@ FOLDER/expected_norm_log1p_hvg.tsv: the same after scaling each cell to 10,000 c
   log1p, on the highly_variable genes only (--normalize-total 10000 --log1p --var-genes highly_variable).
 FOLDER/empty_part.h5ad: one cell's condition is "A++B" (refused).
 FOLDER/screen_stats.txt: min, max, mean and sample sd of X's values (what `tessera inspect` prints).
+FOLDER/screen_cells.csv: the cells with a condition as CSV rows (gene ids, then `condition`), what
+  `tessera discover` reads in its CSV layout.
 --summary prints "shape N M", then "obs NAME DTYPE [categories]" per obs column, then one line per obs row:
   its values, then X's row (repr floats), tab-separated.
 Exit code 3 when anndata, numpy, pandas or scipy is missing (the test then skips).
@@ -99,6 +101,11 @@ def write(folder):
               expected(normalised, obs, hvg))
     with open(os.path.join(folder, "screen_stats.txt"), "w") as out:
         out.write("min %.4g, max %.4g, mean %.4g, sd %.4g\n" % (dense.min(), dense.max(), dense.mean(), dense.std(ddof=1)))
+    with open(os.path.join(folder, "screen_cells.csv"), "w") as out:
+        out.write(",".join(list(var.index) + ["condition"]) + "\n")
+        for i, condition in enumerate(obs["condition"]):
+            if isinstance(condition, str):
+                out.write(",".join([repr(float(v)) for v in dense[i]] + [condition]) + "\n")
     bad = obs.copy()
     bad["condition"] = bad["condition"].astype(object)
     bad.iloc[3, bad.columns.get_loc("condition")] = "A++B"

@@ -2,11 +2,12 @@
 // as a user runs them, on 2 ranks: the completed table comes back as an .h5ad that anndata opens, with cell_id,
 // pert_id and imputed as categoricals, the measured entries equal to numpy's pseudobulk (to 1e-5: float32) and only
 // the never-measured pair flagged imputed; inspect's statistics equal numpy's; single-cell options given for bulk
-// input are refused.
+// input are refused; discover reads cells as samples.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
@@ -111,6 +112,25 @@ TEST_F(SingleCellCli, OutFormatGctxAndInspect) {
   EXPECT_NE(inspect.output.find("12 genes x 91 cells"), std::string::npos) << inspect.output;
   EXPECT_NE(inspect.output.find("values: " + numpy_stats + ", 0 NaN"), std::string::npos)
       << inspect.output << "\nnumpy: " << numpy_stats;
+}
+
+// discover on the cells of an .h5ad (var = variables, obs column condition = settings) finds exactly the graph it
+// finds in the same cells written as CSV.
+TEST_F(SingleCellCli, DiscoverReadsCellsAsSamples) {
+  const std::string settings = " --setting-column condition --observational ctrl --settings ctrl,A+ctrl,ctrl+B,B+A";
+  const auto from_h5ad = run_command(kTessera + " discover --input " + quote((dir_ / "screen.h5ad").string()) +
+                                     settings + " --out " + quote((dir_ / "h5ad").string()));
+  ASSERT_EQ(from_h5ad.exit_code, 0) << from_h5ad.output;
+  const auto from_csv = run_command(kTessera + " discover --input " + quote((dir_ / "screen_cells.csv").string()) +
+                                    settings + " --out " + quote((dir_ / "csv").string()));
+  ASSERT_EQ(from_csv.exit_code, 0) << from_csv.output;
+  auto text = [](const fs::path& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  EXPECT_FALSE(text(dir_ / "csv" / "dag_edges.csv").empty());
+  EXPECT_EQ(text(dir_ / "h5ad" / "dag_edges.csv"), text(dir_ / "csv" / "dag_edges.csv"));
+  EXPECT_EQ(text(dir_ / "h5ad" / "targets.csv"), text(dir_ / "csv" / "targets.csv"));
 }
 
 TEST_F(SingleCellCli, SingleCellOptionsNeedAnH5ad) {
