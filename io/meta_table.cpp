@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <functional>
+#include <limits>
 
 #include "engine/error.h"
 
@@ -32,6 +33,19 @@ std::optional<std::pair<std::size_t, std::size_t>> first_duplicate(const std::ve
 bool MetaColumn::is_missing(std::size_t i) const {
   if (type == MetaType::kString) return text[i].empty() || text[i] == "-666" || text[i] == "-666.0";
   return std::isnan(numbers[i]);
+}
+
+std::vector<double> MetaColumn::as_numbers(std::string_view where) const {
+  if (type != MetaType::kString) return numbers;
+  std::vector<double> values(text.size(), std::numeric_limits<double>::quiet_NaN());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (is_missing(i)) continue;
+    const std::string& value = text[i];
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), values[i]);
+    TESSERA_CHECK(error == std::errc() && end == value.data() + value.size(), where, ": field '", name, "' holds '",
+                  value, "' at row ", i, ", not a number; it must hold numbers (e.g. 0 / 1)");
+  }
+  return values;
 }
 
 std::string MetaColumn::as_string(std::size_t i) const {

@@ -28,6 +28,10 @@ struct MetaColumn {
   // The value as text: strings verbatim, integers without a decimal point, floats in shortest round-trip form,
   // missing numbers as "-666".
   std::string as_string(std::size_t i) const;
+  // Every value as a number: a numeric column's values; a text column's parsed (a categorical such as the `fold`
+  // and `imputed` obs columns of Tessera's .h5ad tables holds "0", "1"), missing text as NaN. An Error naming
+  // `where`, the field, the row and the value when a text value is not a number.
+  std::vector<double> as_numbers(std::string_view where) const;
 };
 
 // The duplicate id whose second occurrence comes first, as (first position, second position), or nothing when

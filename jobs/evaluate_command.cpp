@@ -161,9 +161,11 @@ int run_evaluate(const engine::Context& world, const std::vector<std::string>& a
                 looked_for(options.cell_field, "cell_id"), " (--cell-field, --obs-context); its fields are ",
                 field_names(predicted.cols), "; the reference ", reference, " has ", ref.cells.size(),
                 " cell types, so each prediction must say which: name the field with --cell-field");
-  const auto* imputed = predicted.cols.find("imputed");
-  TESSERA_CHECK(!vm["only-imputed"].as<bool>() || imputed, predictions_path,
-                ": --only-imputed needs an 'imputed' column field (as in Tessera's completed_*.gctx)");
+  const auto* imputed_field = predicted.cols.find("imputed");
+  TESSERA_CHECK(!vm["only-imputed"].as<bool>() || imputed_field, predictions_path,
+                ": --only-imputed needs an 'imputed' column field (as in Tessera's completed_* tables)");
+  const std::vector<double> imputed =
+      imputed_field ? imputed_field->as_numbers(predictions_path) : std::vector<double>{};
 
   // Genes: predictions' rows matched to the reference's by id.
   std::unordered_map<std::string, Eigen::Index> gene_row;
@@ -184,7 +186,7 @@ int run_evaluate(const engine::Context& world, const std::vector<std::string>& a
   std::set<std::pair<std::string, std::string>> seen;
   std::int64_t considered = 0, controls = 0, matched = 0;
   for (Eigen::Index j = 0; j < predicted.num_signatures(); ++j) {
-    if (vm["only-imputed"].as<bool>() && imputed->numbers[std::size_t(j)] != 1) continue;
+    if (vm["only-imputed"].as<bool>() && imputed[std::size_t(j)] != 1) continue;
     const std::string pert_name = perts->as_string(std::size_t(j));
     const std::string pert = io::canonical_perturbation(pert_name, options.single_cell.control_values);
     if (pert.empty()) {

@@ -61,10 +61,7 @@ std::size_t Library::add(const io::GeneMatrix& matrix, const std::string& method
   const auto pert = text_field(matrix.cols, "pert_id", "");
   const auto name = text_field(matrix.cols, "pert_iname", "");
   std::vector<double> imputed(matrix.cols.size(), 0);
-  if (const auto* field = matrix.cols.find("imputed")) {
-    TESSERA_CHECK(field->type != io::MetaType::kString, "column field 'imputed' must be 0/1 numbers");
-    for (std::size_t i = 0; i < imputed.size(); ++i) imputed[i] = field->numbers[i];
-  }
+  if (const auto* field = matrix.cols.find("imputed")) imputed = field->as_numbers("library file '" + source + "'");
   std::vector<Eigen::Index> keep;
   for (std::size_t c = 0; c < matrix.cols.size(); ++c) {
     if (!cells.empty() && std::find(cells.begin(), cells.end(), cell[c]) == cells.end()) continue;
@@ -95,18 +92,19 @@ std::size_t Library::add_heldout(const io::GeneMatrix& heldout, const std::strin
                                "library's completed_<method>.gctx");
   const auto cell = text_field(heldout.cols, "cell_id", "");
   const auto pert = text_field(heldout.cols, "pert_id", "");
-  const auto& fold = heldout.cols.require("fold", "heldout predictions of " + method);
+  const auto fold =
+      heldout.cols.require("fold", "heldout predictions of " + method).as_numbers("--heldout file '" + source + "'");
   std::size_t kept = 0;
   for (std::size_t c = 0; c < heldout.cols.size(); ++c) {
     const auto hit = observed_.find({cell[c], pert[c]});
-    if (hit == observed_.end() || fold.type == io::MetaType::kString || fold.is_missing(c)) continue;
+    if (hit == observed_.end() || std::isnan(fold[c])) continue;
     auto& pool = residuals_[{method, cell[c]}];
     const Eigen::Index r = pool.values.cols();
     pool.values.conservativeResize(values_.rows(), r + 1);
     for (std::size_t g = 0; g < order.size(); ++g)
       pool.values(Eigen::Index(g), r) =
           heldout.values(order[g], Eigen::Index(c)) - values_(Eigen::Index(g), hit->second);
-    pool.folds.push_back(std::int64_t(fold.numbers[c]));
+    pool.folds.push_back(std::int64_t(fold[c]));
     ++kept;
   }
   return kept;

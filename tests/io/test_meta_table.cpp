@@ -68,6 +68,28 @@ TEST(MetaColumn, AsStringKeepsTypes) {
   EXPECT_EQ(number_column("d", MetaType::kFloat64, {kNaN}).as_string(0), "-666");
 }
 
+TEST(MetaColumn, AsNumbersReadsNumericTextAndRefusesTheRest) {
+  const MetaColumn numbers = number_column("fold", MetaType::kInt32, {0, 3, kNaN});
+  const auto same = numbers.as_numbers("f.h5ad");
+  EXPECT_EQ(same.size(), 3u);
+  EXPECT_EQ(same[1], 3);
+  EXPECT_TRUE(std::isnan(same[2]));
+  // A categorical of Tessera's .h5ad tables: "0" / "1" text; missing text is NaN.
+  const auto parsed = text_column("imputed", {"1", "0", "", "-2.5"}).as_numbers("f.h5ad");
+  EXPECT_EQ(parsed[0], 1);
+  EXPECT_EQ(parsed[1], 0);
+  EXPECT_TRUE(std::isnan(parsed[2]));
+  EXPECT_EQ(parsed[3], -2.5);
+  try {
+    text_column("imputed", {"1", "yes"}).as_numbers("f.h5ad");
+    ADD_FAILURE() << "a non-number was read";
+  } catch (const Error& error) {
+    const std::string message = error.what();
+    for (const char* part : {"f.h5ad", "'imputed'", "'yes'", "row 1", "not a number"})
+      EXPECT_NE(message.find(part), std::string::npos) << part << " in " << message;
+  }
+}
+
 TEST(MetaTable, FindAndRequire) {
   const MetaTable table = sample_table();
   ASSERT_NE(table.find("dose"), nullptr);

@@ -93,6 +93,23 @@ TEST_F(SingleCellCli, ImputeWritesCompletedTablesAnndataOpens) {
   EXPECT_EQ(imputed, 1);
   EXPECT_EQ(obs, (std::vector<std::string>{"obs cell_id category K562,RPE1", "obs pert_id category A,A+B,B,C",
                                            "obs imputed category 0,1"}));
+
+  // rank reads the .h5ad tables as a library: the imputed pair gets a bootstrap interval from the heldout file.
+  std::ofstream(dir_ / "query.csv") << "gene,value\nG0,1\nG1,-1\nG2,2\nG3,-2\nG4,1\nG5,0.5\n";
+  const auto rank = run_command(kTessera + " rank -q " + quote((dir_ / "query.csv").string()) + " -l " +
+                                quote((out / "completed_two_way_mean.h5ad").string()) + " --heldout " +
+                                quote((out / "heldout_two_way_mean.h5ad").string()) + " --min-genes 5 --set-size 2");
+  ASSERT_EQ(rank.exit_code, 0) << rank.output;
+  EXPECT_NE(rank.output.find("Top 8 of 8 candidates"), std::string::npos) << rank.output;
+  // rank,candidate,cell_id,pert_id,source,score,low,high,...: the imputed pair's low and high are numbers.
+  const auto at = rank.output.find(",RPE1:C,RPE1,C,imputed:two_way_mean,");
+  ASSERT_NE(at, std::string::npos) << rank.output;
+  std::istringstream row(rank.output.substr(at + 1, rank.output.find('\n', at) - at - 1));
+  std::vector<std::string> fields;
+  for (std::string field; std::getline(row, field, ',');) fields.push_back(field);
+  ASSERT_GE(fields.size(), 7u) << rank.output;
+  EXPECT_NE(fields[5], "n/a") << rank.output;  // low
+  EXPECT_NE(fields[6], "n/a") << rank.output;  // high
 }
 
 TEST_F(SingleCellCli, OutFormatGctxAndInspect) {
