@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <set>
 #include <string>
 #include <vector>
@@ -70,6 +71,34 @@ void check_table(const fs::path& path, const MetaTable& table, const char* group
   }
 }
 
+// Canonical CSR of the tables' shape, every value finite: what scipy and anndata take without conversion.
+void check_matrix(const fs::path& path, const CsrMatrix& x, std::int64_t rows, std::int64_t cols) {
+  const std::string where = cannot_write(path);
+  TESSERA_CHECK(x.rows == rows && x.cols == cols, where, ", /X: the matrix is ", x.rows, " x ", x.cols, " but obs has ",
+                rows, " rows and var ", cols, "; give one matrix row per obs row and one column per var row");
+  TESSERA_CHECK(cols <= std::numeric_limits<std::int32_t>::max(), where, ", /X: ", cols,
+                " columns do not fit int32 indices; split the genes over several files");
+  TESSERA_CHECK(std::int64_t(x.indptr.size()) == rows + 1 && x.indptr.front() == 0, where, ", /X/indptr: has ",
+                x.indptr.size(), " offsets (first ", x.indptr.empty() ? -1 : x.indptr.front(), ") for ", rows,
+                " rows; give rows + 1 offsets starting at 0");
+  TESSERA_CHECK(x.indices.size() == x.data.size() && x.indptr.back() == x.nonzeros(), where, ", /X: indptr ends at ",
+                x.indptr.back(), " with ", x.indices.size(), " indices and ", x.data.size(),
+                " values; the three must agree on the number of stored values");
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const auto begin = x.indptr[std::size_t(r)], end = x.indptr[std::size_t(r) + 1];
+    TESSERA_CHECK(begin <= end, where, ", /X/indptr: offset ", r + 1, " (", end, ") is below offset ", r, " (", begin,
+                  "); offsets must not decrease");
+    for (auto k = begin; k < end; ++k) {
+      const std::int32_t column = x.indices[std::size_t(k)];
+      TESSERA_CHECK(column >= 0 && column < cols && (k == begin || column > x.indices[std::size_t(k) - 1]), where,
+                    ", /X/indices: row ", r, " stores column ", column, " at position ", k, "; columns must be in [0, ",
+                    cols, ") and strictly increasing within a row (sum duplicates)");
+      TESSERA_CHECK(std::isfinite(x.data[std::size_t(k)]), where, ", /X/data: row ", r, ", column ", column, " holds ",
+                    x.data[std::size_t(k)], "; every stored value must be finite");
+    }
+  }
+}
+
 // --- the elements of the file, each with anndata's encoding attributes ---------------------------------------------
 
 // Creation properties that keep no modification times: the same content gives the same bytes.
@@ -116,16 +145,19 @@ struct Writer {
     return made;
   }
 
-  // A 1-D dataset of `count` values: strings ("string-array") or numbers ("array").
+  // A 1-D dataset of `count` values with these encoding attributes ("string-array", "array"); null: none (the
+  // parts of a sparse matrix have none).
   void vector(hid_t parent, const std::string& name, hid_t file_type, hid_t memory_type, std::size_t count,
-              const void* data, bool strings, const std::string& element) const {
+              const void* data, const char* encoding_type, const std::string& element) const {
     const hsize_t dims[1] = {hsize_t(count)};
     const Dataspace space(H5Screate_simple(1, dims, nullptr));
     const PropertyList create = timeless(H5P_DATASET_CREATE);
     const Dataset dataset(
         H5Dcreate2(parent, name.c_str(), file_type, space.get(), H5P_DEFAULT, create.get(), H5P_DEFAULT));
-    if (!dataset || H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) fail(element);
-    encoding(dataset.get(), strings ? "string-array" : "array", "0.2.0", element);
+    // An empty dataset has nothing to write (and HDF5 wants no buffer for it).
+    if (!dataset || (count > 0 && H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
+      fail(element);
+    if (encoding_type != nullptr) encoding(dataset.get(), encoding_type, "0.2.0", element);
   }
 
   void strings(hid_t parent, const std::string& name, const std::vector<std::string>& values,
@@ -134,14 +166,14 @@ struct Writer {
     pointers.reserve(values.size());
     for (const auto& v : values) pointers.push_back(v.c_str());
     const Datatype type = utf8_string_type();
-    vector(parent, name, type.get(), type.get(), values.size(), pointers.data(), true, element);
+    vector(parent, name, type.get(), type.get(), values.size(), pointers.data(), "string-array", element);
   }
 
-  template <typename T>
-  void numbers(hid_t parent, const std::string& name, const std::vector<double>& values, hid_t file_type,
-               hid_t memory_type, const std::string& element) const {
+  template <typename T, typename Source>
+  void numbers(hid_t parent, const std::string& name, const std::vector<Source>& values, hid_t file_type,
+               hid_t memory_type, const char* encoding_type, const std::string& element) const {
     std::vector<T> converted(values.begin(), values.end());
-    vector(parent, name, file_type, memory_type, converted.size(), converted.data(), false, element);
+    vector(parent, name, file_type, memory_type, converted.size(), converted.data(), encoding_type, element);
   }
 
   // A text column as pandas stores a Categorical and anndata writes it: categories = the distinct values sorted
@@ -168,11 +200,11 @@ struct Writer {
     const std::size_t n = categories.size();
     const std::string codes_element = element + "/codes";
     if (n < 127)
-      numbers<std::int8_t>(made.get(), "codes", codes, H5T_STD_I8LE, H5T_NATIVE_INT8, codes_element);
+      numbers<std::int8_t>(made.get(), "codes", codes, H5T_STD_I8LE, H5T_NATIVE_INT8, "array", codes_element);
     else if (n < 32767)
-      numbers<std::int16_t>(made.get(), "codes", codes, H5T_STD_I16LE, H5T_NATIVE_INT16, codes_element);
+      numbers<std::int16_t>(made.get(), "codes", codes, H5T_STD_I16LE, H5T_NATIVE_INT16, "array", codes_element);
     else
-      numbers<std::int32_t>(made.get(), "codes", codes, H5T_STD_I32LE, H5T_NATIVE_INT32, codes_element);
+      numbers<std::int32_t>(made.get(), "codes", codes, H5T_STD_I32LE, H5T_NATIVE_INT32, "array", codes_element);
     strings(made.get(), "categories", categories, element + "/categories");
   }
 
@@ -204,19 +236,53 @@ struct Writer {
             strings(frame.get(), field.name, field.text, field_element);
           break;
         case MetaType::kInt32:
-          numbers<std::int32_t>(frame.get(), field.name, field.numbers, H5T_STD_I32LE, H5T_NATIVE_INT32, field_element);
+          numbers<std::int32_t>(frame.get(), field.name, field.numbers, H5T_STD_I32LE, H5T_NATIVE_INT32, "array",
+                                field_element);
           break;
         case MetaType::kInt64:
-          numbers<std::int64_t>(frame.get(), field.name, field.numbers, H5T_STD_I64LE, H5T_NATIVE_INT64, field_element);
+          numbers<std::int64_t>(frame.get(), field.name, field.numbers, H5T_STD_I64LE, H5T_NATIVE_INT64, "array",
+                                field_element);
           break;
         case MetaType::kFloat32:
-          numbers<float>(frame.get(), field.name, field.numbers, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, field_element);
+          numbers<float>(frame.get(), field.name, field.numbers, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, "array",
+                         field_element);
           break;
         case MetaType::kFloat64:
-          numbers<double>(frame.get(), field.name, field.numbers, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, field_element);
+          numbers<double>(frame.get(), field.name, field.numbers, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, "array",
+                          field_element);
           break;
       }
     }
+  }
+
+  // X as anndata writes a scipy csr_matrix: the group's shape attribute (int64), then data, indices, indptr.
+  void csr(hid_t file, const CsrMatrix& x) const {
+    const Group made = group(file, "X", "csr_matrix", "0.1.0", "/X");
+    {
+      const std::int64_t shape[2] = {x.rows, x.cols};
+      const hsize_t dims[1] = {2};
+      const Dataspace space(H5Screate_simple(1, dims, nullptr));
+      const Attribute attribute(H5Acreate2(made.get(), "shape", H5T_STD_I64LE, space.get(), H5P_DEFAULT, H5P_DEFAULT));
+      if (!attribute || H5Awrite(attribute.get(), H5T_NATIVE_INT64, shape) < 0) fail("/X attribute shape");
+    }
+    vector(made.get(), "data", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, x.data.size(), x.data.data(), nullptr, "/X/data");
+    vector(made.get(), "indices", H5T_STD_I32LE, H5T_NATIVE_INT32, x.indices.size(), x.indices.data(), nullptr,
+           "/X/indices");
+    // scipy keeps int32 offsets while they fit; anndata writes back whatever scipy holds.
+    if (x.nonzeros() <= std::numeric_limits<std::int32_t>::max())
+      numbers<std::int32_t>(made.get(), "indptr", x.indptr, H5T_STD_I32LE, H5T_NATIVE_INT32, nullptr, "/X/indptr");
+    else
+      vector(made.get(), "indptr", H5T_STD_I64LE, H5T_NATIVE_INT64, x.indptr.size(), x.indptr.data(), nullptr,
+             "/X/indptr");
+  }
+
+  // Everything after X, in the order anndata writes the elements (HDF5 lists them by name anyway).
+  void metadata(hid_t file, const MetaTable& obs, const MetaTable& var) const {
+    for (const char* name : {"layers", "obsm", "obsp"}) group(file, name, "dict", "0.1.0", std::string("/") + name);
+    dataframe(file, "obs", obs, true);
+    group(file, "uns", "dict", "0.1.0", "/uns");
+    dataframe(file, "var", var, false);
+    for (const char* name : {"varm", "varp"}) group(file, name, "dict", "0.1.0", std::string("/") + name);
   }
 };
 
@@ -245,13 +311,7 @@ std::uint64_t create_file(const fs::path& path, const fs::path& temporary, const
     if (!x) w.fail(kX);
     w.encoding(x.get(), "array", "0.2.0", kX);
   }
-  // anndata writes the elements in this order; HDF5 lists them by name anyway.
-  for (const char* name : {"layers", "obsm", "obsp"})
-    w.group(file.get(), name, "dict", "0.1.0", std::string("/") + name);
-  w.dataframe(file.get(), "obs", obs, true);
-  w.group(file.get(), "uns", "dict", "0.1.0", "/uns");
-  w.dataframe(file.get(), "var", var, false);
-  for (const char* name : {"varm", "varp"}) w.group(file.get(), name, "dict", "0.1.0", std::string("/") + name);
+  w.metadata(file.get(), obs, var);
   const auto image = file.take_image();
   try {
     write_bytes_atomically(temporary, image.view());
@@ -313,5 +373,20 @@ void H5adSlabWriter::close() { impl_->file.close(); }
 
 template void H5adSlabWriter::write_rows<float>(std::int64_t, const Eigen::MatrixXf&);
 template void H5adSlabWriter::write_rows<double>(std::int64_t, const Eigen::MatrixXd&);
+
+void write_h5ad_csr(const fs::path& path, const MetaTable& obs, const MetaTable& var, const CsrMatrix& x) {
+  SilenceHdf5Errors silence;
+  check_table(path, obs, "obs", "obs rows (cells)");
+  check_table(path, var, "var", "genes (var)");
+  check_matrix(path, x, std::int64_t(obs.size()), std::int64_t(var.size()));
+
+  MemoryFile file(path.string());
+  const Writer w{path};
+  w.encoding(file.get(), "anndata", "0.1.0", "/");
+  w.csr(file.get(), x);
+  w.metadata(file.get(), obs, var);
+  const auto image = file.take_image();
+  write_bytes_atomically(path, image.view());
+}
 
 }  // namespace tessera::io

@@ -1,7 +1,7 @@
-// An AnnData (.h5ad) writer whose rows are written by every rank in parallel: obs are table entries (one row per
-// (cell type, perturbation) pair, ids "<cell>:<perturbation>"), var are genes, X is dense float32 (obs x var).
-// python3-anndata (0.8) opens the file unchanged: the on-disk format 0.1.0/0.2.0 with the `encoding-type` and
-// `encoding-version` attributes anndata writes on every element.
+// AnnData (.h5ad) writing. H5adSlabWriter: a file whose rows are written by every rank in parallel: obs are table
+// entries (one row per (cell type, perturbation) pair, ids "<cell>:<perturbation>"), var are genes, X is dense float32
+// (obs x var). python3-anndata (0.8) opens the file unchanged: the on-disk format 0.1.0/0.2.0 with the `encoding-type`
+// and `encoding-version` attributes anndata writes on every element.
 //
 // Layout (what anndata.write_h5ad writes for the same AnnData, except X's chunking):
 //   /            encoding-type "anndata", encoding-version "0.1.0"
@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <vector>
 
 #include "engine/context.h"
 #include "io/meta_table.h"
@@ -66,5 +67,35 @@ class H5adSlabWriter {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// --- A whole file with a CSR X, written by one process ---------------------------------------------------------
+// Single-cell counts are mostly zeros, so a dense X would be mostly zeros on disk. For files one process builds
+// whole, such as the simulator's single-cell screens (solvers/simulation/single_cell_screen.h). Layout: what
+// anndata.write_h5ad writes for a scipy.sparse.csr_matrix X (python3-anndata 0.8 opens it unchanged and writes it
+// back identically): /X a group "csr_matrix" "0.1.0" with attribute shape = [n_obs, n_var] (int64) and datasets
+// without encoding attributes: data float32, indices int32, indptr int32 (int64 once there are 2^31 or more
+// stored values: scipy's own choice, so anndata writes back the same types); every other element as above.
+// Local: the file is built in memory (io/hdf5_memory_file.h: a full disk is one Error, never a crash inside HDF5)
+// and written atomically (io/atomic_file.h): nothing under `path` until it is complete. Memory: the file's bytes
+// twice (about 16 bytes per stored value), fine for simulated screens; a distributed writer would follow
+// io/slab_file.h with each rank's rows of data/indices.
+
+// A rows x cols CSR matrix in scipy's layout: row r's values are data[indptr[r] .. indptr[r + 1]) at columns
+// indices[...], strictly increasing within a row (canonical: no duplicates, sorted).
+struct CsrMatrix {
+  std::int64_t rows = 0;
+  std::int64_t cols = 0;
+  std::vector<std::int64_t> indptr{0};  // rows + 1 offsets, from 0 to data.size()
+  std::vector<std::int32_t> indices;    // column of each stored value
+  std::vector<float> data;              // the stored values
+
+  std::int64_t nonzeros() const { return std::int64_t(data.size()); }
+};
+
+// Writes obs x var with X = `x` (x.rows == obs.size(), x.cols == var.size()). Throws a tessera::Error naming `path`
+// and the element (X/indptr, X/indices, X/data, /obs/<field>, ...) with the fix when the matrix is not canonical
+// CSR of that shape, a value is not finite, or the tables cannot be stored (empty, duplicate ids, text that is not
+// UTF-8 without NUL, a field of the wrong length, integers out of range); nothing is written then.
+void write_h5ad_csr(const std::filesystem::path& path, const MetaTable& obs, const MetaTable& var, const CsrMatrix& x);
 
 }  // namespace tessera::io

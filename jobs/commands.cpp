@@ -19,7 +19,8 @@ const std::vector<Command>& commands() {
         "equation model on a random gene-regulatory DAG and each drug intervenes on a few target genes. Writes\n"
         "the observed samples (GCTX) and the ground truth (true signatures of every pair, DAG, targets; HDF5).\n"
         "With --release beta it writes a LINCS-shaped release instead (id-only GCTX, siginfo_beta.txt,\n"
-        "geneinfo_beta.txt, truth.h5) from a low-rank model, every rank writing its slab."},
+        "geneinfo_beta.txt, truth.h5) from a low-rank model, every rank writing its slab. With --single-cell it\n"
+        "writes a Perturb-seq screen (.h5ad of counts, single perturbations and pairs A+B) and its truth."},
        run_simulate},
       {{"impute", "impute missing (cell type, perturbation) signatures and score the methods",
         "Aggregates signatures (GCTX/GCT), or pseudobulks the cells of an AnnData .h5ad, into a (cell type x\n"

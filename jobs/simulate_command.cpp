@@ -2,10 +2,14 @@
 // truth (HDF5); or, with --release beta, a LINCS-shaped release at full scale (solvers/simulation/lincs_release.h):
 // DIR/level5_beta_<all|trt_cp>_n<signatures>x<genes>.gctx written by every rank in slabs, DIR/siginfo_beta.txt,
 // DIR/geneinfo_beta.txt and DIR/truth.h5.
-// Every knob of SimulationParams (--num-genes, --density, ...) and of LincsReleaseParams (--cells, --compounds,
-// --observed, --genes, ...) is an option, declared once in its struct; --seed serves both modes.
+// With --single-cell, a single-cell Perturb-seq screen (solvers/simulation/single_cell_screen.h): cell types x
+// (controls, singles, pairs "A+B") as counts in a CSR .h5ad, and its ground truth in normalize_total units.
+// Every knob of SimulationParams (--num-genes, --density, ...), of LincsReleaseParams (--cells, --compounds,
+// --observed, --genes, ...) and of SingleCellParams (--cell-types, --singles, --pairs, ...) is an option, declared
+// once in its struct; --seed serves every mode. An option of another mode is refused, not ignored.
 #include <chrono>
 #include <cstdio>
+#include <set>
 
 #include "engine/error.h"
 #include "engine/log.h"
@@ -15,6 +19,7 @@
 #include "jobs/commands.h"
 #include "solvers/simulation/cmap_simulator.h"
 #include "solvers/simulation/lincs_release.h"
+#include "solvers/simulation/single_cell_screen.h"
 
 namespace tessera::jobs {
 
@@ -46,6 +51,35 @@ int run_release(const engine::Context& world, const fs::path& out, solvers::simu
   return 0;
 }
 
+// The single-cell mode: the screen is deterministic and small, so rank 0 simulates and writes it alone (the bytes
+// cannot depend on the rank count); the other ranks wait.
+int run_single_cell(const engine::Context& world, const fs::path& out, const fs::path& truth_path,
+                    const solvers::simulation::SimulationParams& network,
+                    const solvers::simulation::SingleCellParams& params) {
+  params.validate();
+  const auto base = solvers::simulation::single_cell_base_params(network, params);
+  base.validate();
+  engine::info("simulating a single-cell screen: ", params.describe(), "; on the bulk simulator's ", base.describe());
+  if (world.is_root()) {
+    const auto screen = solvers::simulation::simulate_single_cell(network, params);
+    solvers::simulation::write_single_cell_screen(out, screen);
+    solvers::simulation::write_ground_truth(truth_path, screen.truth);
+    std::int64_t measured = 0;
+    for (auto o : screen.truth.observed) measured += o;
+    const auto& x = screen.counts;
+    std::printf(
+        "Simulated %lld cells x %lld genes: %zu cell types x %d perturbations (%d singles, %d pairs), %lld of %zu "
+        "groups measured, %lld nonzero counts (%.1f%%)\nWrote %s (counts) and %s (ground truth)\n",
+        (long long)x.rows, (long long)x.cols, screen.truth.cells.size(), params.singles + params.pairs, params.singles,
+        params.pairs, (long long)measured, screen.truth.observed.size(), (long long)x.nonzeros(),
+        100.0 * double(x.nonzeros()) / (double(x.rows) * double(x.cols)), out.string().c_str(),
+        truth_path.string().c_str());
+    std::fflush(stdout);
+  }
+  world.barrier();
+  return 0;
+}
+
 }  // namespace
 
 int run_simulate(const engine::Context& world, const std::vector<std::string>& args) {
@@ -54,28 +88,70 @@ int run_simulate(const engine::Context& world, const std::vector<std::string>& a
   po::options_description options("simulate options");
   options.add_options()("out,o", po::value<std::string>()->default_value("simulated.gctx"),
                         "file of the simulated samples: GCT text when the name ends in .gct, else GCTX; with "
-                        "--release, the output folder")(
+                        "--release, the output folder; with --single-cell, the .h5ad (default simulated.h5ad)")(
       "truth", po::value<std::string>()->default_value("simulated_truth.h5"), "HDF5 file of the ground truth")(
       "release", po::value<std::string>(),
       "write a LINCS-shaped release instead (only `beta`): the level 5 GCTX, siginfo_beta.txt, "
       "geneinfo_beta.txt and truth.h5 in the --out folder, sized by the release-mode options");
+  options.add_options()("single-cell", po::bool_switch(),
+                        "write a simulated single-cell Perturb-seq screen instead: counts of cell types x (controls, "
+                        "singles, pairs A+B) as a CSR .h5ad (--out, default simulated.h5ad) and its ground truth in "
+                        "normalize_total units (--truth), sized by the single-cell options (--cell-types, --singles, "
+                        "--pairs, --cells-per-group, ...)");
+  solvers::simulation::SingleCellParams single_cell;
   add_knob_options(options, params);
   add_knob_options(options, release);
+  add_knob_options(options, single_cell);
   const auto vm = parse_options(world, spec_of("simulate"), options, args);
   if (!vm) return 0;
 
-  // An option of the other mode would be silently ignored: refuse it (--seed serves both).
+  // An option of another mode would be silently ignored: refuse it (--seed serves all).
   const bool release_mode = vm->count("release") > 0;
+  const bool single_cell_mode = (*vm)["single-cell"].as<bool>();
+  TESSERA_CHECK(!(release_mode && single_cell_mode),
+                "simulate: --single-cell and --release are two different modes; give one of them");
   auto refuse_other_mode = [&](const auto& knob) {
     const std::string option = knob.option();
     TESSERA_CHECK(option == "seed" || (*vm)[option].defaulted(), "simulate: --", option, " is an option of the ",
                   release_mode ? "screen simulation (without --release)" : "release mode",
-                  release_mode ? "; drop it, or drop --release" : "; add --release beta, or drop it");
+                  release_mode       ? "; drop it, or drop --release"
+                  : single_cell_mode ? "; drop it, or drop --single-cell for --release beta"
+                                     : "; add --release beta, or drop it");
   };
-  if (release_mode)
+  auto refuse_single_cell = [&](const auto& knob) {
+    const std::string option = knob.option();
+    TESSERA_CHECK((*vm)[option].defaulted(), "simulate: --", option, " is an option of the single-cell screen; ",
+                  release_mode ? "drop it, or drop --release for --single-cell" : "add --single-cell, or drop it");
+  };
+  // The bulk screen's own sizes and sampling knobs; the single-cell screen has its own (the network and drug knobs
+  // serve both).
+  const std::set<std::string> bulk_only{
+      "num-cells",       "num-drugs",         "replicates", "controls-per-cell",   "measurement-sd",
+      "reference-cells", "reference-density", "density",    "cell-density-spread", "popularity-skew"};
+  auto refuse_bulk_only = [&](const auto& knob) {
+    const std::string option = knob.option();
+    TESSERA_CHECK(!bulk_only.count(option) || (*vm)[option].defaulted(), "simulate --single-cell: --", option,
+                  " is an option of the bulk screen; the single-cell screen is sized by --cell-types, --singles, "
+                  "--pairs, --cells-per-group, --control-cells and --measured-share");
+  };
+  if (release_mode) {
     engine::declare_each(params, refuse_other_mode);
-  else
+    engine::declare_each(single_cell, refuse_single_cell);
+  } else {
     engine::declare_each(release, refuse_other_mode);
+    if (single_cell_mode)
+      engine::declare_each(params, refuse_bulk_only);
+    else
+      engine::declare_each(single_cell, refuse_single_cell);
+  }
+
+  if (single_cell_mode) {
+    const fs::path out =
+        (*vm)["out"].defaulted() ? fs::path("simulated.h5ad") : fs::path((*vm)["out"].as<std::string>());
+    TESSERA_CHECK(out.extension() == ".h5ad", "simulate --single-cell: --out '", out.string(),
+                  "' must name an .h5ad file (the screen is written as AnnData); name it FILE.h5ad");
+    return run_single_cell(world, out, (*vm)["truth"].as<std::string>(), params, single_cell);
+  }
 
   if (release_mode) {
     const std::string name = (*vm)["release"].as<std::string>();

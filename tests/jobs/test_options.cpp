@@ -30,6 +30,7 @@
 #include "solvers/search/rank.h"
 #include "solvers/simulation/cmap_simulator.h"
 #include "solvers/simulation/lincs_release.h"
+#include "solvers/simulation/single_cell_screen.h"
 #include "tests/support/test_helpers.h"
 
 namespace tessera::jobs {
@@ -298,6 +299,7 @@ TEST(ParameterStructs, DeclareEveryKnobOnceWithAValidDefault) {
   expect_declared_well<solvers::imputation::ProtocolOptions>("impute protocol");
   expect_declared_well<solvers::simulation::SimulationParams>("simulate");
   expect_declared_well<solvers::simulation::LincsReleaseParams>("simulate release");
+  expect_declared_well<solvers::simulation::SingleCellParams>("simulate single-cell");
   expect_declared_well<solvers::causal::DagSimulationParams>("simulate-dag");
   expect_declared_well<solvers::causal::DiscoveryParams>("discover");
   expect_declared_well<solvers::search::DesignParams>("design");
