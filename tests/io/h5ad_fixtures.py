@@ -3,7 +3,7 @@
 Usage: /usr/bin/python3 h5ad_fixtures.py FOLDER good|bad
 
 good: one file per layout the reader takes (dense float32 / int64 X, CSR with int32 or int64 indptr and
-float32 or float64 data, CSC), each with what an independent reader (scipy / pandas) makes of it:
+float32 or float64 data, CSR with unsorted and repeated genes in a row, CSC), each with what an independent reader (scipy / pandas) makes of it:
   NAME.h5ad        the file
   NAME.X.npy       X as a dense float64 cells x genes array (scipy's toarray(): exact for every stored type)
   NAME.obs.tsv     obs: header "id<TAB>column...", a line of types (string / float32 / float64 / int32 / int64),
@@ -126,6 +126,30 @@ def widen_to_int64(path):
             f["X"].create_dataset(part, data=values)
 
 
+def unsorted_repeated(path):
+    # A CSR file scipy would call non-canonical (has_sorted_indices False, duplicates): each row's entries
+    # reversed, and each row's first value split into two halves stored as two entries of the same gene; the dense
+    # matrix (duplicates summed, as scipy's toarray does) is unchanged, so NAME.X.npy still holds.
+    with h5py.File(path, "r+") as f:
+        indptr, indices, data = f["X/indptr"][()], f["X/indices"][()], f["X/data"][()]
+        new_indptr, new_indices, new_data = [0], [], []
+        for r in range(len(indptr) - 1):
+            row_indices = list(indices[indptr[r]:indptr[r + 1]])[::-1]
+            row_data = list(data[indptr[r]:indptr[r + 1]])[::-1]
+            if row_data:
+                half = row_data[0] / 2  # exact in binary
+                row_indices = [row_indices[0]] + row_indices
+                row_data = [half, half] + row_data[1:]
+            new_indices += row_indices
+            new_data += row_data
+            new_indptr.append(len(new_indices))
+        for name, values, dtype in (("indptr", new_indptr, indptr.dtype), ("indices", new_indices, indices.dtype),
+                                    ("data", new_data, data.dtype)):
+            del f["X"][name]
+            f["X"].create_dataset(name, data=np.asarray(values, dtype=dtype))
+    return path
+
+
 def good(folder):
     write_good(folder, "dense_f32", matrix(np.float32))
     write_good(folder, "dense_i64", (matrix(np.float64) / 0.37).round().astype(np.int64))
@@ -142,6 +166,7 @@ def good(folder):
     assert large.nnz > 2**20
     write_large(folder, "csr_pieces", large)
     write_large(folder, "csc_pieces", large.tocsc())
+    unsorted_repeated(write_good(folder, "csr_unsorted", sp.csr_matrix(matrix(np.float64))))
     with h5py.File(os.path.join(folder, "csr_i64_f64.h5ad"), "r") as f:
         assert f["X/indptr"].dtype == np.int64 and f["X/data"].dtype == np.float64
     with h5py.File(os.path.join(folder, "csr_i32_f32.h5ad"), "r") as f:

@@ -122,8 +122,8 @@ void check_layout(const fs::path& folder, const std::string& name) {
 TEST(H5ad, EveryLayoutMatchesScipyAndPandasAtAnyRankCount) {
   TempDir dir;
   WRITE_FIXTURES_OR_SKIP(dir.path(), "good");
-  for (const char* name :
-       {"dense_f32", "dense_i64", "csr_i32_f32", "csr_i64_f64", "csc_f32", "csr_pieces", "csc_pieces"}) {
+  for (const char* name : {"dense_f32", "dense_i64", "csr_i32_f32", "csr_i64_f64", "csr_unsorted", "csc_f32",
+                           "csr_pieces", "csc_pieces"}) {
     check_layout<double>(dir.path(), name);
     check_layout<float>(dir.path(), name);
   }
