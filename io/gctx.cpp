@@ -422,7 +422,9 @@ void write_vector(const fs::path& path, hid_t group, const std::string& dataset_
   const hsize_t dims[1] = {hsize_t(count)};
   const Dataspace space(H5Screate_simple(1, dims, nullptr));
   const std::string name = dataset_path.substr(dataset_path.rfind('/') + 1);
-  const Dataset dataset(H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  const PropertyList create = timeless(H5P_DATASET_CREATE);
+  const Dataset dataset(
+      H5Dcreate2(group, name.c_str(), file_type, space.get(), H5P_DEFAULT, create.get(), H5P_DEFAULT));
   if (!dataset || (count > 0 && H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
     TESSERA_FAIL("cannot write GCTX file '", path.string(), "', ", dataset_path, ": ", hdf5_error_detail());
 }
@@ -440,12 +442,12 @@ void write_version(const fs::path& path, hid_t file) {
 }
 
 void write_meta(const fs::path& path, hid_t file, const std::string& group_path, const MetaTable& table) {
-  const PropertyList link_create(H5Pcreate(H5P_LINK_CREATE));
-  H5Pset_create_intermediate_group(link_create.get(), 1);
+  const std::string what = "cannot write GCTX file '" + path.string() + "'";
+  create_parent_groups(file, group_path, what);
   // Creation order lets a reader give back the fields in the order they were written.
-  const PropertyList group_create(H5Pcreate(H5P_GROUP_CREATE));
+  const PropertyList group_create = timeless(H5P_GROUP_CREATE);
   H5Pset_link_creation_order(group_create.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED);
-  const Group group(H5Gcreate2(file, group_path.c_str(), link_create.get(), group_create.get(), H5P_DEFAULT));
+  const Group group(H5Gcreate2(file, group_path.c_str(), H5P_DEFAULT, group_create.get(), H5P_DEFAULT));
   if (!group) TESSERA_FAIL("cannot write GCTX file '", path.string(), "', ", group_path, ": ", hdf5_error_detail());
 
   auto write_text = [&](const std::string& name, const std::vector<std::string>& values) {
@@ -489,15 +491,14 @@ MemoryFile::Image gctx_image(const fs::path& final_path, const BasicGeneMatrix<S
     const hsize_t dims[2] = {hsize_t(signatures), hsize_t(genes)};  // stored (ncol x nrow), as cmapPy
     const hsize_t max_dims[2] = {H5S_UNLIMITED, H5S_UNLIMITED};
     const Dataspace space(H5Screate_simple(2, dims, max_dims));
-    const PropertyList create(H5Pcreate(H5P_DATASET_CREATE));
+    const PropertyList create = timeless(H5P_DATASET_CREATE);
     const auto chunk = chunk_shape(signatures, genes, sizeof(Scalar), options.max_chunk_kb);
     H5Pset_chunk(create.get(), 2, chunk.data());
     if (options.gzip_level > 0) H5Pset_deflate(create.get(), unsigned(options.gzip_level));
-    const PropertyList link_create(H5Pcreate(H5P_LINK_CREATE));
-    H5Pset_create_intermediate_group(link_create.get(), 1);
+    create_parent_groups(file.get(), kMatrixPath, "cannot write GCTX file '" + final_path.string() + "'");
     const hid_t file_type = std::is_same_v<Scalar, float> ? H5T_IEEE_F32LE : H5T_IEEE_F64LE;
     const Dataset dataset(
-        H5Dcreate2(file.get(), kMatrixPath, file_type, space.get(), link_create.get(), create.get(), H5P_DEFAULT));
+        H5Dcreate2(file.get(), kMatrixPath, file_type, space.get(), H5P_DEFAULT, create.get(), H5P_DEFAULT));
     // Eigen's column-major genes x signatures buffer is the stored row-major signatures x genes.
     if (!dataset || (matrix.values.size() > 0 && H5Dwrite(dataset.get(), native_type<Scalar>(), H5S_ALL, H5S_ALL,
                                                           H5P_DEFAULT, matrix.values.data()) < 0))

@@ -47,14 +47,13 @@ std::uint64_t create_file(const fs::path& path, const fs::path& temporary, const
     const hsize_t max_dims[2] = {H5S_UNLIMITED, H5S_UNLIMITED};     // as write_gctx
     const Dataspace space(H5Screate_simple(2, dims, max_dims));
     const bool single = data_type == MetaType::kFloat32;
-    const PropertyList create(H5Pcreate(H5P_DATASET_CREATE));
+    const PropertyList create = timeless(H5P_DATASET_CREATE);
     const auto chunk = chunk_shape(signatures, genes, single ? 4 : 8, options.max_chunk_kb);
     H5Pset_chunk(create.get(), 2, chunk.data());
     H5Pset_fill_time(create.get(), H5D_FILL_TIME_NEVER);
-    const PropertyList link_create(H5Pcreate(H5P_LINK_CREATE));
-    H5Pset_create_intermediate_group(link_create.get(), 1);
+    create_parent_groups(file.get(), kMatrixPath, cannot_write(path));
     const Dataset matrix(H5Dcreate2(file.get(), kMatrixPath, single ? H5T_IEEE_F32LE : H5T_IEEE_F64LE, space.get(),
-                                    link_create.get(), create.get(), H5P_DEFAULT));
+                                    H5P_DEFAULT, create.get(), H5P_DEFAULT));
     if (!matrix) TESSERA_FAIL(cannot_write(path), ", ", kMatrixPath, ": ", hdf5_error_detail());
   }
   write_meta(path, file.get(), kRowMetaPath, rows);

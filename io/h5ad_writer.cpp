@@ -101,13 +101,6 @@ void check_matrix(const fs::path& path, const CsrMatrix& x, std::int64_t rows, s
 
 // --- the elements of the file, each with anndata's encoding attributes ---------------------------------------------
 
-// Creation properties that keep no modification times: the same content gives the same bytes.
-PropertyList timeless(hid_t property_class) {
-  PropertyList list(H5Pcreate(property_class));
-  H5Pset_obj_track_times(list.get(), 0);
-  return list;
-}
-
 Datatype utf8_string_type() {
   Datatype type(H5Tcopy(H5T_C_S1));
   H5Tset_size(type.get(), H5T_VARIABLE);

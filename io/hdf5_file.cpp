@@ -51,10 +51,10 @@ struct Hdf5Writer::Impl {
                   ": dataset names must be absolute HDF5 paths such as '/truth/signatures'");
     TESSERA_CHECK(!readable_path_exists(file.get(), name, place(path, name)), place(path, name),
                   ": already written; each dataset can be written once per file, use another name");
-    PropertyList link_props(H5Pcreate(H5P_LINK_CREATE));
-    H5Pset_create_intermediate_group(link_props.get(), 1);
+    create_parent_groups(file.get(), name, place(path, name));
+    const PropertyList create = timeless(H5P_DATASET_CREATE);
     Dataset dataset(
-        H5Dcreate2(file.get(), name.c_str(), file_type, space.get(), link_props.get(), H5P_DEFAULT, H5P_DEFAULT));
+        H5Dcreate2(file.get(), name.c_str(), file_type, space.get(), H5P_DEFAULT, create.get(), H5P_DEFAULT));
     if (!dataset) TESSERA_FAIL(place(path, name), ": cannot create dataset: ", hdf5_error_detail());
     return dataset;
   }
@@ -70,12 +70,8 @@ struct Hdf5Writer::Impl {
   void with_attribute(const std::string& object, const std::string& name, hid_t file_type, hid_t memory_type,
                       const void* value) {
     TESSERA_CHECK(!closed, place(path, object), ": the file is already closed; write every attribute before close()");
-    if (!readable_path_exists(file.get(), object, place(path, object))) {
-      PropertyList link_props(H5Pcreate(H5P_LINK_CREATE));
-      H5Pset_create_intermediate_group(link_props.get(), 1);
-      Group group(H5Gcreate2(file.get(), object.c_str(), link_props.get(), H5P_DEFAULT, H5P_DEFAULT));
-      if (!group) TESSERA_FAIL(place(path, object), ": cannot create group: ", hdf5_error_detail());
-    }
+    if (!readable_path_exists(file.get(), object, place(path, object)))
+      create_parent_groups(file.get(), object + "/", place(path, object));
     // Writing an attribute twice replaces it.
     if (H5Aexists_by_name(file.get(), object.c_str(), name.c_str(), H5P_DEFAULT) > 0)
       H5Adelete_by_name(file.get(), object.c_str(), name.c_str(), H5P_DEFAULT);

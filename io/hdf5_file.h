@@ -1,7 +1,8 @@
 // A small serial HDF5 container of named arrays, for ground-truth files and (later) checkpoints.
 //
-// Paths are HDF5 paths ("/truth/signatures"); intermediate groups are created. Matrices are stored as Eigen
-// (column-major) matrices transposed into HDF5's row-major order, i.e. dataset shape (cols, rows), so that a
+// Paths are HDF5 paths ("/truth/signatures"); intermediate groups are created. No object stores a modification
+// time, so the same content gives the same bytes (a ground truth written twice is one file). Matrices are stored as
+// Eigen (column-major) matrices transposed into HDF5's row-major order, i.e. dataset shape (cols, rows), so that a
 // column is contiguous on disk and the file reads naturally in Python as the transpose.
 // Errors name the file and the dataset path.
 //

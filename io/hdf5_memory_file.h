@@ -1,5 +1,5 @@
 // Private to io/: an HDF5 file that HDF5 builds in memory and Tessera writes to disk in one checked step. Every
-// HDF5 output (GCTX, Hdf5Writer's containers and checkpoints) is made this way.
+// HDF5 output (GCTX, Hdf5Writer's containers and checkpoints) is made this way, its objects timeless (below).
 //
 // Why: when HDF5 writes a file itself and the disk fills up, the failure can surface in H5Fclose (the metadata
 // cache is flushed there). HDF5 1.10 then keeps the file's id with its state half torn down, and its cleanup at
@@ -14,6 +14,7 @@
 
 #include <hdf5.h>
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -62,5 +63,28 @@ class MemoryFile {
   std::string name_;
   File file_;
 };
+
+// Creation properties that keep no modification times: every object of a file Tessera writes is created with them
+// (groups, datasets), so the same content gives the same bytes, whenever and on however many ranks it is written.
+inline PropertyList timeless(hid_t property_class) {
+  PropertyList list(H5Pcreate(property_class));
+  H5Pset_obj_track_times(list.get(), 0);
+  return list;
+}
+
+// Creates the missing groups on the way to the absolute path `name` ("/a/b/c": /a and /a/b), timeless (HDF5's
+// own intermediate-group creation would stamp their times); `group_create` gives their other properties (default:
+// timeless). An Error naming `what` ("GCTX file 'x.gctx'") when one cannot be made.
+inline void create_parent_groups(hid_t file, const std::string& name, const std::string& what,
+                                 const PropertyList& group_create = timeless(H5P_GROUP_CREATE)) {
+  for (std::size_t slash = name.find('/', 1); slash != std::string::npos; slash = name.find('/', slash + 1)) {
+    const std::string parent = name.substr(0, slash);
+    const htri_t exists = H5Lexists(file, parent.c_str(), H5P_DEFAULT);
+    if (exists > 0) continue;
+    const Group group(exists == 0 ? H5Gcreate2(file, parent.c_str(), H5P_DEFAULT, group_create.get(), H5P_DEFAULT)
+                                  : -1);
+    if (!group) TESSERA_FAIL(what, ", ", parent, ": cannot create group: ", hdf5_error_detail());
+  }
+}
 
 }  // namespace tessera::io::hdf5

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <limits>
 
 #include "engine/context.h"
@@ -125,6 +126,30 @@ TEST_F(Hdf5FileTest, Attributes) {
   expect_mentions(error_of([&] { in.read_string_attribute("/params", "absent"); }),
                   {"a.h5", "/params", "no attribute 'absent'"});
   expect_mentions(error_of([&] { in.read_string_attribute("/nowhere", "x"); }), {"a.h5", "/nowhere", "no such"});
+}
+
+// No object stores a modification time: an Hdf5Writer container and a GCTX written twice, more than a second
+// apart (HDF5 keeps times in seconds), are the same bytes.
+TEST_F(Hdf5FileTest, SameContentGivesTheSameBytesWhenever) {
+  auto write_both = [&](const std::string& tag) {
+    Hdf5Writer out(file("c" + tag + ".h5"));
+    out.write_vector("/model/deep/weights", {1, 2});
+    out.write_attribute("/params", "seed", 42.0);
+    out.close();
+    GeneMatrix matrix{Eigen::MatrixXf::Constant(3, 2, 0.5f), {{"g1", "g2", "g3"}, {}}, {{"s1", "s2"}, {}}};
+    matrix.cols.set_text("cell_id", {"A549", "MCF7"});
+    write_gctx(file("m" + tag + ".gctx"), matrix);
+  };
+  auto bytes = [&](const std::string& name) {
+    std::ifstream in(file(name), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  };
+  write_both("1");
+  ::usleep(1'100'000);
+  write_both("2");
+  EXPECT_FALSE(bytes("c1.h5").empty());
+  EXPECT_TRUE(bytes("c1.h5") == bytes("c2.h5"));
+  EXPECT_TRUE(bytes("m1.gctx") == bytes("m2.gctx"));
 }
 
 TEST_F(Hdf5FileTest, HasFollowsPaths) {
