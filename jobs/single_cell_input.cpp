@@ -108,9 +108,10 @@ Groups group_cells(const io::H5adCells& file, const io::AggregationOptions& aggr
     std::string canonical = io::canonical_perturbation(name, options.control_values);
     const bool control = canonical.empty();
     if (control) canonical = kControlType;
-    std::string key = context.as_string(c) + ':' + canonical;
-    if (dose) key += ':' + dose->as_string(c);
-    if (time) key += ':' + time->as_string(c);
+    // The key joins the values with the ASCII unit separator, which names do not hold (':' may be in a name).
+    std::string key = context.as_string(c) + '\x1f' + canonical;
+    if (dose) key += '\x1f' + dose->as_string(c);
+    if (time) key += '\x1f' + time->as_string(c);
     const auto [at, added] = index.emplace(std::move(key), std::int64_t(groups.context.size()));
     if (added) {
       groups.context.push_back(context.as_string(c));
