@@ -112,8 +112,8 @@ void add_aggregation_options(po::options_description& options) {
       "obs-perturbation", po::value<std::string>(),
       "obs column naming each cell's perturbation (A, or A+B for a combination); in place of --pert-field")(
       "control-value", po::value<std::vector<std::string>>()->multitoken(),
-      "perturbation values marking control cells, each context's baseline (comma list); default "
-      "control,ctrl,non-targeting (or the preset's)")(
+      "perturbation values marking control cells, each context's baseline (comma list); default: "
+      "control, ctrl, non-targeting (or the preset's)")(
       "normalize-total", po::value<double>()->default_value(0.0)->notifier([](double target) {
         if (!(target >= 0.0) || !std::isfinite(target))
           throw po::error("--normalize-total must be a finite total >= 0 (e.g. 10000; 0 keeps the values as stored)");
