@@ -119,19 +119,20 @@ void check_layout(const fs::path& folder, const std::string& name) {
   expect_same_meta(local.cols, whole.cols);
 }
 
+// The "good" files, written once for this program (test_pseudobulk.cpp reads them too).
+#define GOOD_FIXTURES_OR_SKIP(dir) TESSERA_SHARED_PYTHON_FIXTURE_OR_SKIP(dir, TESSERA_H5AD_FIXTURES, "good")
+
 TEST(H5ad, EveryLayoutMatchesScipyAndPandasAtAnyRankCount) {
-  TempDir dir;
-  WRITE_FIXTURES_OR_SKIP(dir.path(), "good");
+  GOOD_FIXTURES_OR_SKIP(dir);
   for (const char* name : {"dense_f32", "dense_i64", "csr_i32_f32", "csr_i64_f64", "csr_unsorted", "csc_f32",
                            "csr_pieces", "csc_pieces"}) {
-    check_layout<double>(dir.path(), name);
-    check_layout<float>(dir.path(), name);
+    check_layout<double>(dir, name);
+    check_layout<float>(dir, name);
   }
 }
 
 TEST(H5ad, MetadataTypesAreKept) {
-  TempDir dir;
-  WRITE_FIXTURES_OR_SKIP(dir.path(), "good");
+  GOOD_FIXTURES_OR_SKIP(dir);
   const auto local = read_h5ad_local<float>(dir / "csr_i32_f32.h5ad", world());
   // Categorical with an unused category and a missing value: the category's text, missing as "" (is_missing).
   const MetaColumn& perturbation = local.cols.require("perturbation", "test");

@@ -14,7 +14,6 @@
 #include "io/npy.h"
 #include "io/pseudobulk.h"
 #include "tests/support/python_fixture.h"
-#include "tests/support/shared_temp_dir.h"
 #include "tests/support/test_helpers.h"
 
 namespace tessera::io {
@@ -28,12 +27,8 @@ const engine::Context& world() {
   return context;
 }
 
-struct TempDir : tessera::testing::SharedTempDir {
-  TempDir() : SharedTempDir("tessera_test_pseudobulk") {}
-};
-
-#define WRITE_FIXTURES_OR_SKIP(dir) \
-  TESSERA_PYTHON_FIXTURE_OR_SKIP(TESSERA_H5AD_FIXTURES, tessera::testing::quote((dir).path().string()) + " good")
+// The "good" files of tests/io/h5ad_fixtures.py, written once for this program (test_h5ad.cpp reads them too).
+#define GOOD_FIXTURES_OR_SKIP(dir) TESSERA_SHARED_PYTHON_FIXTURE_OR_SKIP(dir, TESSERA_H5AD_FIXTURES, "good")
 
 // The definition, cell by cell, from the dense cells x genes matrix.
 Pseudobulk brute_force(const Eigen::MatrixXd& x, const std::vector<std::int64_t>& group_of_cell,
@@ -90,8 +85,7 @@ void check_file(const std::filesystem::path& file, const std::filesystem::path& 
 }
 
 TEST(Pseudobulk, EveryLayoutMatchesTheDefinition) {
-  TempDir dir;
-  WRITE_FIXTURES_OR_SKIP(dir);
+  GOOD_FIXTURES_OR_SKIP(dir);
   // Cell 3 of the small files has no counts. csr_unsorted stores each row's genes in reverse order and its first
   // gene twice (summed before the transform); csr_pieces has more than 2^20 stored values, read by one rank in two
   // batches of whole cells.
@@ -101,8 +95,7 @@ TEST(Pseudobulk, EveryLayoutMatchesTheDefinition) {
 }
 
 TEST(Pseudobulk, Log1pOfANegativeValueIsRefused) {
-  TempDir dir;
-  WRITE_FIXTURES_OR_SKIP(dir);
+  GOOD_FIXTURES_OR_SKIP(dir);
   const auto file = dir / "csr_i32_f32.h5ad";
   // Alone on every rank, so every rank reads cell 0 and gets the full message.
   const H5adCells cells(file, world().alone());

@@ -73,7 +73,9 @@ TEST_F(SingleCellCli, ImputeWritesCompletedTablesAnndataOpens) {
   int rows = 0, imputed = 0;
   std::vector<std::string> obs;
   while (std::getline(lines, line)) {
-    if (line.rfind("shape ", 0) == 0) EXPECT_EQ(line, "shape 8 12");  // 2 contexts x 4 perturbations, 12 genes
+    if (line.rfind("shape ", 0) == 0) {
+      EXPECT_EQ(line, "shape 8 12");  // 2 contexts x 4 perturbations, 12 genes
+    }
     if (line.rfind("obs ", 0) == 0) obs.push_back(line);
     if (line.rfind("row\t", 0) != 0) continue;
     const auto fields = split(line);  // row, id, cell_id, pert_id, imputed, 12 values

@@ -16,7 +16,6 @@
 #include "engine/context.h"
 #include "jobs/table_input.h"
 #include "tests/support/python_fixture.h"
-#include "tests/support/shared_temp_dir.h"
 #include "tests/support/test_helpers.h"
 
 namespace tessera::jobs {
@@ -30,12 +29,8 @@ const engine::Context& world() {
   return context;
 }
 
-struct TempDir : tessera::testing::SharedTempDir {
-  TempDir() : SharedTempDir("tessera_test_single_cell") {}
-};
-
-#define WRITE_SCREEN_OR_SKIP(dir) \
-  TESSERA_PYTHON_FIXTURE_OR_SKIP(TESSERA_SINGLE_CELL_FIXTURES, tessera::testing::quote((dir).path().string()))
+// The screen and numpy's tables, written once for this program.
+#define SCREEN_OR_SKIP(dir) TESSERA_SHARED_PYTHON_FIXTURE_OR_SKIP(dir, TESSERA_SINGLE_CELL_FIXTURES, "")
 
 // numpy's table: genes (header), then (context, perturbation) -> change.
 struct Expected {
@@ -99,8 +94,7 @@ void expect_like_one_rank(const io::PerturbationTable& table, const std::filesys
 }
 
 TEST(SingleCellInput, GearsConditionsPseudobulkedAgainstControls) {
-  TempDir dir;
-  WRITE_SCREEN_OR_SKIP(dir);
+  SCREEN_OR_SKIP(dir);
   const TableOptions options = gears_options();
   const auto input = load_table(world(), (dir / "screen.h5ad").string(), options, 0);
   expect_table(input.table, read_expected(dir / "expected_raw.tsv"));
@@ -111,8 +105,7 @@ TEST(SingleCellInput, GearsConditionsPseudobulkedAgainstControls) {
 }
 
 TEST(SingleCellInput, NormalisedLog1pOnHighlyVariableGenes) {
-  TempDir dir;
-  WRITE_SCREEN_OR_SKIP(dir);
+  SCREEN_OR_SKIP(dir);
   TableOptions options = gears_options();
   options.single_cell.normalize_total = 1e4;
   options.single_cell.log1p = true;
@@ -123,8 +116,7 @@ TEST(SingleCellInput, NormalisedLog1pOnHighlyVariableGenes) {
 }
 
 TEST(SingleCellInput, GenesListedByIdKeepTheirOrder) {
-  TempDir dir;
-  WRITE_SCREEN_OR_SKIP(dir);
+  SCREEN_OR_SKIP(dir);
   TableOptions options = gears_options();
   options.single_cell.var_genes = "ENSG0005,ENSG0001";
   const auto table = load_table(world(), (dir / "screen.h5ad").string(), options, 0).table;
@@ -135,8 +127,7 @@ TEST(SingleCellInput, GenesListedByIdKeepTheirOrder) {
 }
 
 TEST(SingleCellInput, BadNamesAndOptionsAreRefused) {
-  TempDir dir;
-  WRITE_SCREEN_OR_SKIP(dir);
+  SCREEN_OR_SKIP(dir);
   const std::string screen = (dir / "screen.h5ad").string();
   TableOptions options;  // no preset: obs has no cell_id
   expect_mentions(message_of([&] { load_table(world(), screen, options, 0); }),

@@ -4,9 +4,15 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <map>
+#include <span>
 #include <string>
+#include <system_error>
+#include <utility>
 
 #include "engine/collectives.h"
 #include "engine/context.h"
@@ -34,9 +40,54 @@ inline std::string run_python_fixture(const std::string& script, const std::stri
   return outcome;
 }
 
+// Collective over MPI_COMM_WORLD: `script FOLDER kind`, run once per test program for each (script, kind) into a
+// folder of its own that later calls reuse (the fixtures a program's cases share cost one Python start, not one per
+// case); rank 0 removes the folders when the program ends. Sets `folder`; returns run_python_fixture's outcome.
+inline std::string shared_python_fixture(const std::string& script, const std::string& kind,
+                                         std::filesystem::path& folder) {
+  struct Made {
+    std::map<std::string, std::pair<std::filesystem::path, std::string>> folders;  // key -> (folder, outcome)
+    bool root = false;
+    ~Made() {
+      if (!root) return;
+      std::error_code ignored;
+      for (const auto& [key, made] : folders) std::filesystem::remove_all(made.first, ignored);
+    }
+  };
+  static Made made;
+  const engine::Context world(MPI_COMM_WORLD);
+  const std::string key = script + "\n" + kind;
+  if (const auto at = made.folders.find(key); at != made.folders.end()) {
+    folder = at->second.first;
+    return at->second.second;
+  }
+  std::int64_t pid = ::getpid();
+  engine::broadcast(world, std::span<std::int64_t>(&pid, 1));
+  folder = std::filesystem::temp_directory_path() /
+           ("tessera_fixtures_" + std::to_string(pid) + "_" + std::to_string(made.folders.size()));
+  made.root = world.is_root();
+  if (made.root) std::filesystem::create_directories(folder);
+  const std::string outcome = run_python_fixture(script, quote(folder.string()) + " " + kind);
+  made.folders[key] = {folder, outcome};
+  return outcome;
+}
+
 }  // namespace tessera::testing
 
 // Runs the fixture script; skips the test case when Python or a package is missing, fails it when the script did.
+// TESSERA_SHARED_PYTHON_FIXTURE_OR_SKIP(folder, script, kind) does the same through shared_python_fixture and
+// declares `folder`, the folder holding the files.
+#define TESSERA_SHARED_PYTHON_FIXTURE_OR_SKIP(folder, script, kind)                                           \
+  std::filesystem::path folder;                                                                               \
+  do {                                                                                                        \
+    const std::string fixture_outcome = ::tessera::testing::shared_python_fixture(script, kind, folder);      \
+    if (fixture_outcome.rfind("skip", 0) == 0)                                                                \
+      GTEST_SKIP() << "needs /usr/bin/python3 with anndata, h5py, scipy and pandas (Debian: apt-get install " \
+                      "python3-anndata): "                                                                    \
+                   << fixture_outcome;                                                                        \
+    ASSERT_EQ(fixture_outcome, "") << script;                                                                 \
+  } while (0)
+
 #define TESSERA_PYTHON_FIXTURE_OR_SKIP(script, arguments)                                                     \
   do {                                                                                                        \
     const std::string fixture_outcome = ::tessera::testing::run_python_fixture(script, arguments);            \
