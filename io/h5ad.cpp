@@ -448,6 +448,22 @@ void check_monotone(const std::vector<std::int64_t>& pointers, std::int64_t firs
                   " (", pointers[i - 1], " then ", pointers[i], "); it must never decrease: ", kDamagedFileFix);
 }
 
+// Reads stored values [begin, begin + count) of data (as Scalar) and indices into the buffers, with the values
+// checked finite and the indices within [0, minor): what every reader of a sparse X checks before using them.
+template <typename Scalar>
+void read_stored(const Sparse& s, std::int64_t begin, std::int64_t count, std::vector<Scalar>& data,
+                 std::vector<std::int64_t>& indices) {
+  data.resize(std::size_t(count));
+  indices.resize(std::size_t(count));
+  read_range(s.data, native_type<Scalar>(), hsize_t(begin), hsize_t(count), data.data(), s.where + "/data");
+  read_range(s.indices, H5T_NATIVE_INT64, hsize_t(begin), hsize_t(count), indices.data(), s.where + "/indices");
+  check_finite(data.data(), data.size(), s.where + "/data", begin);
+  for (std::size_t k = 0; k < indices.size(); ++k)
+    TESSERA_CHECK(indices[k] >= 0 && indices[k] < s.minor, s.where, "/indices: index ", indices[k], " at position ",
+                  begin + std::int64_t(k), " is outside [0, ", s.minor, ") (", s.minor, " ", s.minor_name, "); ",
+                  kDamagedFileFix);
+}
+
 // Reads stored values [begin, end) of data and indices in pieces of kSparsePiece and calls
 // visit(position, index, value) for each, with indices checked against [0, minor) and values finite.
 template <typename Scalar, typename Visit>
@@ -455,19 +471,8 @@ void scan_sparse(const Sparse& s, std::int64_t begin, std::int64_t end, Visit&& 
   std::vector<Scalar> data;
   std::vector<std::int64_t> indices;
   for (std::int64_t piece = begin; piece < end; piece += std::int64_t(kSparsePiece)) {
-    const auto count = hsize_t(std::min<std::int64_t>(end - piece, std::int64_t(kSparsePiece)));
-    data.resize(count);
-    indices.resize(count);
-    read_range(s.data, native_type<Scalar>(), hsize_t(piece), count, data.data(), s.where + "/data");
-    read_range(s.indices, H5T_NATIVE_INT64, hsize_t(piece), count, indices.data(), s.where + "/indices");
-    check_finite(data.data(), count, s.where + "/data", piece);
-    for (std::size_t k = 0; k < count; ++k) {
-      const std::int64_t index = indices[k];
-      TESSERA_CHECK(index >= 0 && index < s.minor, s.where, "/indices: index ", index, " at position ",
-                    piece + std::int64_t(k), " is outside [0, ", s.minor, ") (", s.minor, " ", s.minor_name, "); ",
-                    kDamagedFileFix);
-      visit(piece + std::int64_t(k), index, data[k]);
-    }
+    read_stored(s, piece, std::min<std::int64_t>(end - piece, std::int64_t(kSparsePiece)), data, indices);
+    for (std::size_t k = 0; k < data.size(); ++k) visit(piece + std::int64_t(k), indices[k], data[k]);
   }
 }
 
@@ -571,16 +576,8 @@ void visit_csr(const Sparse& s, engine::BlockRange cells, const H5adCells::CellV
     std::int64_t last = first + 1;  // batch [first, last) of local cells
     while (last < cells.size() && pointers[std::size_t(last + 1)] - pointers[std::size_t(first)] <= kCellBatchValues)
       ++last;
-    const std::int64_t begin = pointers[std::size_t(first)], count = pointers[std::size_t(last)] - begin;
-    data.resize(std::size_t(count));
-    indices.resize(std::size_t(count));
-    read_range(s.data, H5T_NATIVE_DOUBLE, hsize_t(begin), hsize_t(count), data.data(), s.where + "/data");
-    read_range(s.indices, H5T_NATIVE_INT64, hsize_t(begin), hsize_t(count), indices.data(), s.where + "/indices");
-    check_finite(data.data(), data.size(), s.where + "/data", begin);
-    for (std::size_t k = 0; k < indices.size(); ++k)
-      TESSERA_CHECK(indices[k] >= 0 && indices[k] < s.minor, s.where, "/indices: index ", indices[k], " at position ",
-                    begin + std::int64_t(k), " is outside [0, ", s.minor, ") (", s.minor, " ", s.minor_name, "); ",
-                    kDamagedFileFix);
+    const std::int64_t begin = pointers[std::size_t(first)];
+    read_stored(s, begin, pointers[std::size_t(last)] - begin, data, indices);
     for (std::int64_t cell = first; cell < last; ++cell) {
       const auto offset = std::size_t(pointers[std::size_t(cell)] - begin);
       const auto stored = std::size_t(pointers[std::size_t(cell + 1)] - pointers[std::size_t(cell)]);

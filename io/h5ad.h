@@ -81,6 +81,9 @@ class H5adCells {
   std::unique_ptr<Impl> impl_;
 };
 
+// True for an AnnData file name (.h5ad): how every command tells an AnnData input or output from a GCTX.
+inline bool is_h5ad_path(const std::filesystem::path& path) { return path.extension() == ".h5ad"; }
+
 // Collective over ctx: every rank reads all of obs and var and its own block of cells of X.
 template <typename Scalar = float>
 LocalGctx<Scalar> read_h5ad_local(const std::filesystem::path& path, const engine::Context& ctx);

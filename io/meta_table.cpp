@@ -70,11 +70,15 @@ const MetaColumn* MetaTable::find(std::string_view name) const {
   return nullptr;
 }
 
+std::string MetaTable::field_list() const {
+  std::string names;
+  for (const auto& field : fields) names += (names.empty() ? "" : ", ") + field.name;
+  return names.empty() ? "none" : names;
+}
+
 const MetaColumn& MetaTable::require(std::string_view name, std::string_view where) const {
   if (const auto* field = find(name)) return *field;
-  std::string present;
-  for (const auto& field : fields) present += (present.empty() ? "" : ", ") + field.name;
-  TESSERA_FAIL(where, ": metadata field '", name, "' is missing (fields present: ", present.empty() ? "none" : present,
+  TESSERA_FAIL(where, ": metadata field '", name, "' is missing (fields present: ", field_list(),
                "); add it to the file or name another field in the options");
 }
 

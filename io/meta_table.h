@@ -45,6 +45,8 @@ struct MetaTable {
 
   std::size_t size() const { return ids.size(); }
   const MetaColumn* find(std::string_view name) const;
+  // The fields' names for messages: "a, b, c", or "none".
+  std::string field_list() const;
   // The field, or an Error naming `where` (a file), the missing field and the fields that exist.
   const MetaColumn& require(std::string_view name, std::string_view where) const;
   // The rows at `indices`, in that order.

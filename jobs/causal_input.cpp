@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "engine/error.h"
+#include "io/h5ad.h"
 #include "solvers/causal/dcdi.h"
 #include "solvers/causal/gctx_input.h"
 
@@ -50,9 +51,9 @@ causal::InterventionalData read_causal_input(const engine::Context& world, const
   auto format = name_table(InputFormat{}).parse(vm["format"].as<std::string>(), "--format");
   if (format == InputFormat::kAuto) {
     const auto extension = input.extension();
-    format = std::filesystem::is_directory(input)                                    ? InputFormat::kDcdi
-             : (extension == ".gctx" || extension == ".gct" || extension == ".h5ad") ? InputFormat::kGctx
-                                                                                     : InputFormat::kCsv;
+    format = std::filesystem::is_directory(input)                                       ? InputFormat::kDcdi
+             : (extension == ".gctx" || extension == ".gct" || io::is_h5ad_path(input)) ? InputFormat::kGctx
+                                                                                        : InputFormat::kCsv;
   }
   if (format == InputFormat::kDcdi) {
     TESSERA_CHECK(!vm.count("setting-column") && !vm.count("observational") && !vm.count("settings") &&

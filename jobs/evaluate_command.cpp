@@ -97,13 +97,6 @@ std::string looked_for(const std::string& wanted, const std::string& fallback) {
   return "'" + wanted + "'" + (wanted == fallback ? "" : " and '" + fallback + "'");
 }
 
-// The fields' names that a file has, for error messages: "a, b, c" or "none".
-std::string field_names(const io::MetaTable& cols) {
-  std::string names;
-  for (const auto& field : cols.fields) (names += names.empty() ? "" : ", ") += field.name;
-  return names.empty() ? "none" : names;
-}
-
 }  // namespace
 
 int run_evaluate(const engine::Context& world, const std::vector<std::string>& args) {
@@ -153,13 +146,13 @@ int run_evaluate(const engine::Context& world, const std::vector<std::string>& a
   TESSERA_CHECK(perts != nullptr, predictions_path,
                 ": no column field (obs column) names the perturbation: looked for ",
                 looked_for(options.pert_field, "pert_id"), " (--pert-field, --obs-perturbation); its fields are ",
-                field_names(predicted.cols), "; name the right one with --pert-field");
+                predicted.cols.field_list(), "; name the right one with --pert-field");
   const auto* cells = prediction_field(predicted.cols, options.cell_field, "cell_id");
   // Predictions of a one-context screen (GEARS on one cell line) need not name it.
   TESSERA_CHECK(cells != nullptr || ref.cells.size() == 1, predictions_path,
                 ": no column field (obs column) names the cell type: looked for ",
                 looked_for(options.cell_field, "cell_id"), " (--cell-field, --obs-context); its fields are ",
-                field_names(predicted.cols), "; the reference ", reference, " has ", ref.cells.size(),
+                predicted.cols.field_list(), "; the reference ", reference, " has ", ref.cells.size(),
                 " cell types, so each prediction must say which: name the field with --cell-field");
   const auto* imputed_field = predicted.cols.find("imputed");
   TESSERA_CHECK(!vm["only-imputed"].as<bool>() || imputed_field, predictions_path,

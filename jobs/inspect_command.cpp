@@ -13,7 +13,6 @@
 #include "io/h5ad.h"
 #include "jobs/commands.h"
 #include "jobs/signature_file.h"
-#include "jobs/single_cell_input.h"
 
 namespace tessera::jobs {
 
@@ -114,7 +113,7 @@ int run_inspect(const engine::Context& world, const std::vector<std::string>& ar
   // An AnnData file is read a batch of cells at a time; obs and var are its metadata.
   std::optional<io::H5adCells> cells;
   io::LocalGctx<float> data;
-  if (is_h5ad_path(path)) {
+  if (io::is_h5ad_path(path)) {
     cells.emplace(path, world);
     data.rows = cells->var();
     data.cols = cells->obs();

@@ -29,7 +29,7 @@ Format format_of(const std::filesystem::path& path) {
                 "' does not exist: check the path (a GCTX, GCT or .h5ad file is expected)");
   const std::string extension = path.extension().string();
   if (extension == ".gct") return Format::kGct;
-  if (extension == ".h5ad") return Format::kH5ad;
+  if (io::is_h5ad_path(path)) return Format::kH5ad;
   TESSERA_CHECK(extension == ".gctx" || extension == ".h5" || extension == ".hdf5" || starts_with_hdf5_signature(path),
                 "input file '", path.string(), "' is neither GCTX (.gctx, HDF5), GCT (.gct, text) nor AnnData ",
                 "(.h5ad): convert it, or rename it if the extension is wrong");

@@ -16,6 +16,7 @@
 #include "engine/progress.h"
 #include "io/gct.h"
 #include "io/gctx.h"
+#include "io/h5ad.h"
 #include "jobs/commands.h"
 #include "solvers/simulation/cmap_simulator.h"
 #include "solvers/simulation/lincs_release.h"
@@ -148,7 +149,7 @@ int run_simulate(const engine::Context& world, const std::vector<std::string>& a
   if (single_cell_mode) {
     const fs::path out =
         (*vm)["out"].defaulted() ? fs::path("simulated.h5ad") : fs::path((*vm)["out"].as<std::string>());
-    TESSERA_CHECK(out.extension() == ".h5ad", "simulate --single-cell: --out '", out.string(),
+    TESSERA_CHECK(io::is_h5ad_path(out), "simulate --single-cell: --out '", out.string(),
                   "' must name an .h5ad file (the screen is written as AnnData); name it FILE.h5ad");
     return run_single_cell(world, out, (*vm)["truth"].as<std::string>(), params, single_cell);
   }

@@ -18,17 +18,11 @@ namespace {
 constexpr const char* kControlType = "control";
 constexpr const char* kTreatmentType = "treatment";
 
-std::string column_names(const io::MetaTable& table) {
-  std::string names;
-  for (const auto& field : table.fields) names += (names.empty() ? "" : ", ") + field.name;
-  return names.empty() ? "none" : names;
-}
-
 const io::MetaColumn& require_obs(const io::H5adCells& file, const std::string& name, const char* role,
                                   const char* option) {
   const io::MetaColumn* column = file.obs().find(name);
   TESSERA_CHECK(column != nullptr, "h5ad file '", file.path().string(), "', /obs: no column '", name, "' naming each ",
-                "cell's ", role, "; its columns are ", column_names(file.obs()), ": name the right one with ", option,
+                "cell's ", role, "; its columns are ", file.obs().field_list(), ": name the right one with ", option,
                 ", or use --preset scperturb | gears | cpa for those communities' column names");
   return *column;
 }
@@ -54,7 +48,7 @@ std::vector<std::int64_t> selected_genes(const io::H5adCells& file, const std::s
     for (std::size_t g = 0; g < var.size(); ++g) row_of.emplace(var.ids[g], std::int64_t(g));
     for (const auto& id : split_list({var_genes})) {
       const auto at = row_of.find(id);
-      TESSERA_CHECK(at != row_of.end(), "--var-genes: '", id, "' is neither a column of /var (", column_names(var),
+      TESSERA_CHECK(at != row_of.end(), "--var-genes: '", id, "' is neither a column of /var (", var.field_list(),
                     ") nor a var id of h5ad file '", file.path().string(),
                     "'; give a boolean var column such as highly_variable, or a comma list of var ids");
       TESSERA_CHECK(std::find(rows.begin(), rows.end(), at->second) == rows.end(), "--var-genes: '", id,
@@ -77,6 +71,7 @@ struct Groups {
   std::vector<std::int64_t> of_cell;  // per cell: its group, or -1
   std::vector<std::string> context, perturbation, dose, time;
   std::vector<bool> control;
+  bool by_dose = false, by_time = false;  // obs has the dose / time column: groups are split by its values
   std::int64_t cells_left_out = 0;
 };
 
@@ -88,11 +83,12 @@ Groups group_cells(const io::H5adCells& file, const io::AggregationOptions& aggr
   const io::MetaColumn* time = file.obs().find(aggregation.time_field);
   TESSERA_CHECK(aggregation.dose.empty() || dose != nullptr, "--dose ", aggregation.dose, ": h5ad file '",
                 file.path().string(), "' has no obs column '", aggregation.dose_field,
-                "' (its columns: ", column_names(file.obs()), "); leave --dose out or use --preset scperturb / cpa");
+                "' (its columns: ", file.obs().field_list(), "); leave --dose out or use --preset scperturb / cpa");
   TESSERA_CHECK(aggregation.time.empty() || time != nullptr, "--time ", aggregation.time, ": h5ad file '",
                 file.path().string(), "' has no obs column '", aggregation.time_field,
-                "' (its columns: ", column_names(file.obs()), "); leave --time out or use --preset scperturb");
+                "' (its columns: ", file.obs().field_list(), "); leave --time out or use --preset scperturb");
   Groups groups;
+  groups.by_dose = dose != nullptr, groups.by_time = time != nullptr;
   std::unordered_map<std::string, std::int64_t> index;
   for (std::size_t c = 0; c < file.obs().size(); ++c) {
     if (context.is_missing(c) || perturbation.is_missing(c)) {
@@ -158,8 +154,6 @@ void apply_preset(SingleCellPreset preset, io::AggregationOptions& aggregation, 
   }
 }
 
-bool is_h5ad_path(const std::filesystem::path& path) { return path.extension() == ".h5ad"; }
-
 SingleCellGroups read_single_cell_groups(const engine::Context& ctx, const std::filesystem::path& path,
                                          const io::AggregationOptions& aggregation, const SingleCellOptions& options) {
   const io::H5adCells file(path, ctx);
@@ -186,16 +180,16 @@ SingleCellGroups read_single_cell_groups(const engine::Context& ctx, const std::
   for (std::int64_t g = 0; g < num_groups; ++g) {
     const auto i = std::size_t(g);
     std::string id = groups.context[i] + ':' + groups.perturbation[i];
-    if (file.obs().find(aggregation.dose_field)) id += ':' + groups.dose[i];
-    if (file.obs().find(aggregation.time_field)) id += ':' + groups.time[i];
+    if (groups.by_dose) id += ':' + groups.dose[i];
+    if (groups.by_time) id += ':' + groups.time[i];
     out.cols.ids.push_back(std::move(id));
     types.push_back(groups.control[i] ? kControlType : kTreatmentType);
     cells.push_back(double(bulk.cells[i]));
   }
   out.cols.set_text(aggregation.cell_field, groups.context);
   out.cols.set_text(aggregation.pert_field, groups.perturbation);
-  if (file.obs().find(aggregation.dose_field)) out.cols.set_text(aggregation.dose_field, groups.dose);
-  if (file.obs().find(aggregation.time_field)) out.cols.set_text(aggregation.time_field, groups.time);
+  if (groups.by_dose) out.cols.set_text(aggregation.dose_field, groups.dose);
+  if (groups.by_time) out.cols.set_text(aggregation.time_field, groups.time);
   out.cols.set_text(result.aggregation.type_field, std::move(types));
   out.cols.fields.push_back(io::MetaColumn{"n_cells", io::MetaType::kInt64, {}, std::move(cells)});
   out.signatures = engine::block_range(num_groups, ctx.size(), ctx.rank());

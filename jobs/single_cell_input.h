@@ -55,7 +55,4 @@ struct SingleCellGroups {
 SingleCellGroups read_single_cell_groups(const engine::Context& ctx, const std::filesystem::path& path,
                                          const io::AggregationOptions& aggregation, const SingleCellOptions& options);
 
-// True for an AnnData file name (.h5ad).
-bool is_h5ad_path(const std::filesystem::path& path);
-
 }  // namespace tessera::jobs

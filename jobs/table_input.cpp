@@ -7,6 +7,7 @@
 
 #include "engine/error.h"
 #include "engine/log.h"
+#include "io/h5ad.h"
 #include "jobs/signature_file.h"
 
 namespace tessera::jobs {
@@ -175,7 +176,7 @@ TableOptions aggregation_options(const po::variables_map& vm) {
 TableInput load_table(const engine::Context& ctx, const std::string& path, const TableOptions& options,
                       std::uint64_t seed) {
   TableInput input;
-  TESSERA_CHECK(is_h5ad_path(path) || !options.single_cell_given,
+  TESSERA_CHECK(io::is_h5ad_path(path) || !options.single_cell_given,
                 "--preset, --obs-*, --control-value, --normalize-total, --log1p and --var-genes shape the pseudobulk "
                 "of an AnnData (.h5ad) file; ",
                 path.empty() ? "the built-in simulated screen" : "'" + path + "'",
@@ -192,7 +193,7 @@ TableInput load_table(const engine::Context& ctx, const std::string& path, const
     input.source = "built-in simulated screen (seed " + std::to_string(seed) + ")";
     input.table = io::aggregate(ctx, local_block(ctx, std::move(screen.samples)), options, input.source);
     input.truth = std::move(screen.truth);
-  } else if (is_h5ad_path(path)) {
+  } else if (io::is_h5ad_path(path)) {
     TESSERA_CHECK(options.side.empty(), "--signature-info, --compound-info and --gene-info describe LINCS files; '",
                   path, "' is an AnnData file, whose obs and var describe its cells and genes: leave them out");
     TESSERA_CHECK(!options.control_types_given, "--control-types lists LINCS pert_type values; the control cells of ",

@@ -5,6 +5,7 @@
 #include "engine/error.h"
 #include "engine/partition.h"
 #include "io/gctx_writer.h"
+#include "io/h5ad.h"
 #include "io/h5ad_writer.h"
 
 namespace tessera::jobs {
@@ -23,8 +24,7 @@ const engine::NameTable<TableFormat>& name_table(TableFormat) {
 }
 
 std::string table_extension(TableFormat format, const std::string& input_path) {
-  if (format == TableFormat::kAuto)
-    format = std::filesystem::path(input_path).extension() == ".h5ad" ? TableFormat::kH5ad : TableFormat::kGctx;
+  if (format == TableFormat::kAuto) format = io::is_h5ad_path(input_path) ? TableFormat::kH5ad : TableFormat::kGctx;
   return format == TableFormat::kH5ad ? ".h5ad" : ".gctx";
 }
 
@@ -60,7 +60,7 @@ void write_entries(const engine::Context& ctx, const std::filesystem::path& path
     }
     writer.close();
   };
-  if (path.extension() == ".h5ad") {
+  if (io::is_h5ad_path(path)) {
     // obs = entries, var = genes; the flag is text so that anndata shows it as a categorical, as scverse tools
     // keep labels.
     std::vector<std::string> labels;

@@ -14,7 +14,7 @@ namespace {
 // The whole file on every rank: GCT text, an AnnData file (cells = samples; every rank reads alone), or GCTX.
 io::GeneMatrixD read_matrix(const engine::Context& ctx, const std::filesystem::path& path) {
   if (path.extension() == ".gct") return io::read_gct<double>(path);
-  if (path.extension() == ".h5ad") {
+  if (io::is_h5ad_path(path)) {
     io::LocalGctx<double> whole = io::read_h5ad_local<double>(path, ctx.alone());
     return {std::move(whole.values), std::move(whole.rows), std::move(whole.cols)};
   }

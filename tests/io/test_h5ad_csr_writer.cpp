@@ -19,7 +19,7 @@
 #include "engine/error.h"
 #include "io/h5ad.h"
 #include "io/h5ad_writer.h"
-#include "tests/io/h5ad_csr_check.h"
+#include "tests/io/anndata_report.h"
 #include "tests/support/shared_temp_dir.h"
 #include "tests/support/test_helpers.h"
 
@@ -137,7 +137,7 @@ TEST(H5adCsrWriter, AnndataOpensItAsACsrMatrixAndWritesItBackIdentically) {
   if (!why.empty()) GTEST_SKIP() << why;
   if (!world().is_root()) return;
 
-  const auto seen = tessera::testing::read_with_anndata(path);
+  const auto seen = tessera::testing::read_with_anndata(TESSERA_H5AD_CSR_CHECK, path);
   double sum = 0;
   for (const float v : s.x.data) sum += v;
   const auto& x = seen.one("X");

@@ -25,6 +25,7 @@
 #include "engine/error.h"
 #include "engine/partition.h"
 #include "io/h5ad_writer.h"
+#include "tests/io/anndata_report.h"
 #include "tests/support/full_disk.h"
 #include "tests/support/run_command.h"
 #include "tests/support/shared_temp_dir.h"
@@ -39,7 +40,6 @@ using tessera::testing::has_temporary_files;
 
 namespace fs = std::filesystem;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-constexpr const char* kPython = "/usr/bin/python3";
 
 const engine::Context& world() {
   static const engine::Context context(MPI_COMM_WORLD);
@@ -108,58 +108,16 @@ Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic> rows(const Sample& s, std:
 // "" when /usr/bin/python3 imports anndata, else why not; asked on rank 0, the answer shared.
 std::string why_no_anndata() {
   std::string why;
-  if (world().is_root()) {
-    if (!fs::exists(kPython)) {
-      why = "no /usr/bin/python3 (Debian's python3 with python3-anndata is needed to read the files back)";
-    } else {
-      const auto result = tessera::testing::run_command(std::string(kPython) + " -c 'import anndata, h5py'", 60);
-      if (result.exit_code != 0)
-        why = "/usr/bin/python3 cannot import anndata and h5py (install python3-anndata): " + result.output;
-    }
-  }
+  if (world().is_root()) why = tessera::testing::why_no_anndata();
   engine::broadcast(world(), why);
   return why;
 }
 
-// The lines of h5ad_check.py's report, by key: "<key>" or "<key>:<column>" for the per-column lines.
-struct Seen {
-  std::map<std::string, std::vector<std::vector<std::string>>> lines;
-  const std::vector<std::string>& one(const std::string& key) const {
-    static const std::vector<std::string> none;
-    const auto it = lines.find(key);
-    EXPECT_TRUE(it != lines.end() && it->second.size() == 1) << key;
-    return it == lines.end() ? none : it->second.front();
-  }
-};
+using Seen = tessera::testing::AnndataSeen;
 
 // Rank 0 runs the check script on `path`; the other ranks get an empty report.
 Seen read_with_anndata(const fs::path& path) {
-  Seen seen;
-  if (!world().is_root()) return seen;
-  const fs::path report = path.string() + ".txt";
-  const auto result = tessera::testing::run_command(std::string(kPython) + " " + TESSERA_H5AD_CHECK + " " +
-                                                        tessera::testing::quote(path.string()) + " " +
-                                                        tessera::testing::quote(report.string()),
-                                                    120);
-  EXPECT_EQ(result.exit_code, 0) << result.output;
-  std::ifstream in(report);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::vector<std::string> fields;
-    std::stringstream stream(line);
-    std::string field;
-    while (std::getline(stream, field, '\t')) fields.push_back(field);
-    if (fields.empty()) continue;
-    std::string key = fields.front();
-    fields.erase(fields.begin());
-    const bool per_column = key.ends_with("_column") || key.ends_with("_categories") || key.ends_with("_values");
-    if (per_column && !fields.empty()) {
-      key += ":" + fields.front();
-      fields.erase(fields.begin());
-    }
-    seen.lines[key].push_back(fields);
-  }
-  return seen;
+  return world().is_root() ? tessera::testing::read_with_anndata(TESSERA_H5AD_CHECK, path) : Seen{};
 }
 
 std::uint32_t bits(float value) {

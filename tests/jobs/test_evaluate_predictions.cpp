@@ -16,6 +16,7 @@
 #include "io/csv.h"
 #include "io/gctx.h"
 #include "solvers/imputation/metrics.h"
+#include "tests/support/python_fixture.h"
 #include "tests/support/run_command.h"
 #include "tests/support/test_helpers.h"
 
@@ -261,15 +262,6 @@ void write_table(const fs::path& path, const std::vector<std::string>& obs_names
   }
 }
 
-// "" when written; else why not ("skip: ..." when Python or anndata is missing).
-std::string write_h5ad(const fs::path& table, const fs::path& h5ad) {
-  if (!fs::exists("/usr/bin/python3")) return "skip: /usr/bin/python3 not found";
-  const auto result = run_command("/usr/bin/python3 " + quote(TESSERA_H5AD_FROM_TABLE) + " " + quote(table.string()) +
-                                  " " + quote(h5ad.string()));
-  if (result.exit_code == 3) return "skip: " + result.output;
-  return result.exit_code == 0 ? "" : "failed (exit " + std::to_string(result.exit_code) + "): " + result.output;
-}
-
 TEST(EvaluatePredictions, GearsAnnDataPredictionsAgainstASingleCellScreen) {
   const auto dir = scratch("h5ad");
   // The screen's cells (K562): the two control profiles, two A cells around A's profile (their mean is it), and
@@ -293,12 +285,8 @@ TEST(EvaluatePredictions, GearsAnnDataPredictionsAgainstASingleCellScreen) {
   }
   write_table(dir / "predictions.tsv", obs_names, {{"condition", names}}, kPredictedGenes, predicted);
   for (const char* name : {"truth", "predictions"}) {
-    const std::string outcome = write_h5ad(dir / (std::string(name) + ".tsv"), dir / (std::string(name) + ".h5ad"));
-    if (outcome.rfind("skip", 0) == 0)
-      GTEST_SKIP() << "needs /usr/bin/python3 with anndata, numpy and pandas (Debian: apt-get install "
-                      "python3-anndata): "
-                   << outcome;
-    ASSERT_EQ(outcome, "") << "tests/jobs/h5ad_from_table.py";
+    TESSERA_PYTHON_FIXTURE_OR_SKIP(TESSERA_H5AD_FROM_TABLE, quote((dir / (std::string(name) + ".tsv")).string()) + " " +
+                                                                quote((dir / (std::string(name) + ".h5ad")).string()));
   }
   for (int ranks : {1, 2}) {
     const auto csv = dir / ("eval_np" + std::to_string(ranks) + ".csv");

@@ -74,26 +74,23 @@ inline std::string shared_python_fixture(const std::string& script, const std::s
 
 }  // namespace tessera::testing
 
-// Runs the fixture script; skips the test case when Python or a package is missing, fails it when the script did.
-// TESSERA_SHARED_PYTHON_FIXTURE_OR_SKIP(folder, script, kind) does the same through shared_python_fixture and
-// declares `folder`, the folder holding the files.
-#define TESSERA_SHARED_PYTHON_FIXTURE_OR_SKIP(folder, script, kind)                                           \
-  std::filesystem::path folder;                                                                               \
+// Skips the test case when the fixture's outcome says Python or a package is missing; fails it when the script
+// failed.
+#define TESSERA_SKIP_OR_FAIL_ON_FIXTURE(outcome, script)                                                      \
   do {                                                                                                        \
-    const std::string fixture_outcome = ::tessera::testing::shared_python_fixture(script, kind, folder);      \
+    const std::string fixture_outcome = (outcome);                                                            \
     if (fixture_outcome.rfind("skip", 0) == 0)                                                                \
       GTEST_SKIP() << "needs /usr/bin/python3 with anndata, h5py, scipy and pandas (Debian: apt-get install " \
                       "python3-anndata): "                                                                    \
                    << fixture_outcome;                                                                        \
-    ASSERT_EQ(fixture_outcome, "") << script;                                                                 \
+    ASSERT_EQ(fixture_outcome, "") << (script);                                                               \
   } while (0)
 
-#define TESSERA_PYTHON_FIXTURE_OR_SKIP(script, arguments)                                                     \
-  do {                                                                                                        \
-    const std::string fixture_outcome = ::tessera::testing::run_python_fixture(script, arguments);            \
-    if (fixture_outcome.rfind("skip", 0) == 0)                                                                \
-      GTEST_SKIP() << "needs /usr/bin/python3 with anndata, h5py, scipy and pandas (Debian: apt-get install " \
-                      "python3-anndata): "                                                                    \
-                   << fixture_outcome;                                                                        \
-    ASSERT_EQ(fixture_outcome, "") << script;                                                                 \
-  } while (0)
+// Runs the fixture script, then TESSERA_SKIP_OR_FAIL_ON_FIXTURE.
+#define TESSERA_PYTHON_FIXTURE_OR_SKIP(script, arguments) \
+  TESSERA_SKIP_OR_FAIL_ON_FIXTURE(::tessera::testing::run_python_fixture(script, arguments), script)
+
+// The same through shared_python_fixture; declares `folder`, the folder holding the files.
+#define TESSERA_SHARED_PYTHON_FIXTURE_OR_SKIP(folder, script, kind) \
+  std::filesystem::path folder;                                     \
+  TESSERA_SKIP_OR_FAIL_ON_FIXTURE(::tessera::testing::shared_python_fixture(script, kind, folder), script)

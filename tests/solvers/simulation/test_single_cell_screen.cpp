@@ -23,7 +23,7 @@
 #include "io/pseudobulk.h"
 #include "solvers/simulation/lincs_release.h"
 #include "solvers/simulation/single_cell_screen.h"
-#include "tests/io/h5ad_csr_check.h"
+#include "tests/io/anndata_report.h"
 #include "tests/support/test_helpers.h"
 
 namespace tessera::solvers::simulation {
@@ -313,7 +313,7 @@ TEST(SingleCellScreen, AnndataSeesTheShapeCategoriesAndTotal) {
   const SingleCellParams p = small_screen();
   const SingleCellScreen s = simulate_single_cell(small_network(), p);
   write_single_cell_screen(dir / "screen.h5ad", s);
-  const auto seen = tessera::testing::read_with_anndata(dir / "screen.h5ad");
+  const auto seen = tessera::testing::read_with_anndata(TESSERA_H5AD_CSR_CHECK, dir / "screen.h5ad");
   double total = 0;
   for (const float v : s.counts.data) total += v;
   const auto& x = seen.one("X");

@@ -1,6 +1,6 @@
-// What python3-anndata sees in an .h5ad file with a sparse X (tests/io/h5ad_csr_check.py, run with Debian's
-// /usr/bin/python3): for the tests of io::write_h5ad_csr (io/h5ad_writer.h) and of the simulator's single-cell
-// screens. Local: call it on one rank.
+// What python3-anndata sees in an .h5ad file Tessera wrote, as a check script reports it (tests/io/h5ad_check.py
+// for the dense writer, h5ad_csr_check.py for a sparse X; run with Debian's /usr/bin/python3): for the tests of
+// io/h5ad_writer.h and of the simulator's single-cell screens. Local: call it on one rank.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -41,12 +41,11 @@ struct AnndataSeen {
   }
 };
 
-// Runs the script (its path is the TESSERA_H5AD_CSR_CHECK definition of the test) on `path`.
-inline AnndataSeen read_with_anndata(const std::filesystem::path& path) {
+// Runs the check script `script` on `path` and reads its report.
+inline AnndataSeen read_with_anndata(const std::string& script, const std::filesystem::path& path) {
   const std::string out = path.string() + ".seen.txt";
   const auto result = run_command(
-      std::string(kAnndataPython) + " " + quote(TESSERA_H5AD_CSR_CHECK) + " " + quote(path.string()) + " " + quote(out),
-      300);
+      std::string(kAnndataPython) + " " + quote(script) + " " + quote(path.string()) + " " + quote(out), 300);
   AnndataSeen seen;
   EXPECT_EQ(result.exit_code, 0) << result.output;
   std::ifstream in(out);
@@ -59,8 +58,7 @@ inline AnndataSeen read_with_anndata(const std::filesystem::path& path) {
     if (fields.empty()) continue;
     std::string key = fields.front();
     fields.erase(fields.begin());
-    const bool per_column = key.find("_column") != std::string::npos || key.find("_categories") != std::string::npos ||
-                            key.find("_values") != std::string::npos;
+    const bool per_column = key.ends_with("_column") || key.ends_with("_categories") || key.ends_with("_values");
     if (per_column && !fields.empty()) {
       key += ":" + fields.front();
       fields.erase(fields.begin());
