@@ -12,6 +12,7 @@ int g_log_rank = 0;
 int g_log_size = 1;
 LogLevel g_level = LogLevel::kInfo;
 std::mutex g_mutex;
+LogSink g_sink;  // guarded by g_mutex
 const auto g_start = std::chrono::steady_clock::now();
 
 const char* level_name(LogLevel level) {
@@ -59,9 +60,22 @@ bool first_time(const std::string& key) {
   return seen.insert(key).second;
 }
 
+void set_log_sink(LogSink sink) {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  g_sink = std::move(sink);
+}
+
 void log_line(LogLevel level, const std::string& message) {
   if (level < g_level) return;
-  std::lock_guard<std::mutex> lock(g_mutex);
+  std::unique_lock<std::mutex> lock(g_mutex);
+  if (g_sink) {
+    // A copy, called unlocked: the sink may take a lock of its own (Python's GIL) that another thread holds
+    // while it waits to log.
+    const LogSink sink = g_sink;
+    lock.unlock();
+    sink(level, message);
+    return;
+  }
   std::fprintf(stderr, "[tessera r%d/%d %8.2fs] %-5s %s\n", g_log_rank, g_log_size, seconds_since_start(),
                level_name(level), message.c_str());
   std::fflush(stderr);

@@ -5,6 +5,7 @@
 // not per rank); any_rank_*() prints on whichever rank calls it. Thread-safe per line.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "engine/error.h"
@@ -20,6 +21,12 @@ LogLevel log_level();
 LogLevel parse_log_level(const std::string& name);  // "debug" | "info" | "warn" | "error" | "quiet"
 
 void log_line(LogLevel level, const std::string& message);  // this rank, unconditionally of rank
+
+// Where log lines go instead of stderr: a host that embeds the engine (the Python package sends them to Python's
+// `logging`) installs a sink; an empty function restores stderr. The sink gets the level and the message without
+// the "[tessera r<rank>/<size> <elapsed>s]" prefix, after the level filter, outside the logger's lock.
+using LogSink = std::function<void(LogLevel level, const std::string& message)>;
+void set_log_sink(LogSink sink);
 double seconds_since_start();
 int log_rank();  // the rank given to init_logging
 

@@ -51,6 +51,8 @@ std::string signal_name(int number) {
       return "SIGUSR1";
     case SIGUSR2:
       return "SIGUSR2";
+    case SIGINT:
+      return "SIGINT";
     default:
       return "signal " + std::to_string(number);
   }
@@ -75,6 +77,25 @@ void install_stop_handlers(StopMode mode, const std::string& command) {
   for (int number : {SIGUSR1, SIGUSR2, SIGTERM}) sigaction(number, &action, nullptr);
   // A SIGTERM recorded while the handlers deferred it (e.g. during MPI start-up) ends such a command now.
   if (mode == StopMode::kEndOnTerm && g_signal.load() == SIGTERM) end_now();
+}
+
+namespace {
+constexpr int kScopedSignals[4] = {SIGINT, SIGUSR1, SIGUSR2, SIGTERM};
+}
+
+ScopedStopHandlers::ScopedStopHandlers(StopMode mode, const std::string& command) {
+  for (int i = 0; i < 4; ++i) sigaction(kScopedSignals[i], nullptr, &previous_[i]);
+  clear_stop();
+  install_stop_handlers(mode, command);
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &action, nullptr);
+}
+
+ScopedStopHandlers::~ScopedStopHandlers() {
+  for (int i = 0; i < 4; ++i) sigaction(kScopedSignals[i], &previous_[i], nullptr);
 }
 
 bool stop_signalled() { return g_signal.load() != 0; }

@@ -37,6 +37,22 @@ enum class StopMode {
 // kEndOnTerm message.
 void install_stop_handlers(StopMode mode = StopMode::kAtSafePoints, const std::string& command = "");
 
+// Local, RAII: the stop handlers of install_stop_handlers(mode, command), plus SIGINT (Ctrl-C) handled the same
+// way, for as long as the object lives; the handlers that were there before are put back on destruction. For a
+// host that runs commands inside its own process (the Python package): Ctrl-C stops the command at its next safe
+// point instead of being left to the host's handler, which could not run until the command returned. The stop
+// flag is cleared on entry, so an earlier command's signal does not stop this one.
+class ScopedStopHandlers {
+ public:
+  ScopedStopHandlers(StopMode mode, const std::string& command);
+  ~ScopedStopHandlers();
+  ScopedStopHandlers(const ScopedStopHandlers&) = delete;
+  ScopedStopHandlers& operator=(const ScopedStopHandlers&) = delete;
+
+ private:
+  struct sigaction previous_[4];
+};
+
 // Local: true once this process received one of the signals (or request_stop() was called).
 bool stop_signalled();
 // Local: the number of the first signal received, 0 when none (for the log line).

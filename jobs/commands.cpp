@@ -1,5 +1,7 @@
 #include "jobs/commands.h"
 
+#include <algorithm>
+
 #include "engine/error.h"
 
 namespace tessera::jobs {
@@ -97,6 +99,17 @@ const std::vector<std::string>& command_names() {
     return all;
   }();
   return names;
+}
+
+const Command* find_command(std::string_view name) {
+  for (const auto& command : commands())
+    if (command.spec.name == name) return &command;
+  return nullptr;
+}
+
+bool stops_at_safe_points(std::string_view command) {
+  constexpr std::string_view kCommands[] = {"impute", "evaluate", "train", "discover", "sweep"};
+  return std::find(std::begin(kCommands), std::end(kCommands), command) != std::end(kCommands);
 }
 
 const CommandSpec& spec_of(const std::string& name) {

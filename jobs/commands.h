@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/context.h"
@@ -32,5 +33,12 @@ int run_simulate_dag(const engine::Context& world, const std::vector<std::string
 // The table of commands, in the order `tessera --help` lists them.
 const std::vector<Command>& commands();
 const CommandSpec& spec_of(const std::string& name);
+// The command named `name`, or null.
+const Command* find_command(std::string_view name);
+
+// True for the commands whose long loops poll the stop flag at safe points (engine::stop_point) and exit 75 there,
+// after their checkpoint where they have one. Every other command has no safe point: SIGTERM ends it at once with
+// a message and exit 75 (engine::StopMode::kEndOnTerm), and its atomic writers leave no half-written output.
+bool stops_at_safe_points(std::string_view command);
 
 }  // namespace tessera::jobs

@@ -1,10 +1,8 @@
 // `tessera <command> [options]`: the entry point of every Tessera job, run as `mpirun -np N tessera ...` or
 // `srun tessera ...`. A failure on any rank ends the whole job with the message (engine/fatal.h); a stop signal
 // ends it at a safe point with exit 75 (engine/signals.h).
-#include <algorithm>
 #include <cstdio>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "engine/context.h"
@@ -14,14 +12,6 @@
 #include "jobs/commands.h"
 
 namespace {
-
-// The commands whose long loops poll the stop flag at safe points (engine::stop_point) and exit 75 there, after
-// their checkpoint where they have one. Every other command has no safe point: SIGTERM ends it at once with a
-// message and exit 75 (engine::StopMode::kEndOnTerm), and its atomic writers leave no half-written output.
-bool stops_at_safe_points(std::string_view command) {
-  constexpr std::string_view kCommands[] = {"impute", "evaluate", "train", "discover", "sweep"};
-  return std::find(std::begin(kCommands), std::end(kCommands), command) != std::end(kCommands);
-}
 
 void print_usage() {
   std::printf("Usage: tessera <command> [options]   (tessera <command> --help for its options)\n\nCommands:\n");
@@ -43,18 +33,17 @@ int main(int argc, char** argv) {
 
   const std::string name = argc > 1 ? argv[1] : "";
   // Again after MPI_Init (which may install its own handlers), now in the command's mode.
-  tessera::engine::install_stop_handlers(
-      stops_at_safe_points(name) ? tessera::engine::StopMode::kAtSafePoints : tessera::engine::StopMode::kEndOnTerm,
-      name);
+  tessera::engine::install_stop_handlers(tessera::jobs::stops_at_safe_points(name)
+                                             ? tessera::engine::StopMode::kAtSafePoints
+                                             : tessera::engine::StopMode::kEndOnTerm,
+                                         name);
   if (name.empty() || name == "--help" || name == "-h" || name == "help") {
     if (world.is_root()) print_usage();
     return name.empty() ? tessera::engine::kExitUsage : tessera::engine::kExitOk;
   }
   const std::vector<std::string> args(argv + 2, argv + argc);
-  for (const auto& command : tessera::jobs::commands()) {
-    if (command.spec.name == name)
-      return tessera::engine::run_or_abort(world, [&] { return command.run(world, args); });
-  }
+  if (const auto* command = tessera::jobs::find_command(name))
+    return tessera::engine::run_or_abort(world, [&] { return command->run(world, args); });
   if (world.is_root()) {
     std::fprintf(stderr, "tessera: unknown command '%s'\n\n", name.c_str());
     print_usage();
