@@ -16,6 +16,11 @@ packages=(
   libtorch-dev                        # LibTorch (CPU) for the autoencoder (TESSERA_TORCH=AUTO builds it when found)
   python3-anndata                     # tests/io: .h5ad fixtures written and read back by anndata itself (the
                                       # scverse tools' own reader), run with /usr/bin/python3
+  python3-dev pybind11-dev python3-pybind11   # the Python package (python/: TESSERA_PYTHON=AUTO builds it when found)
+  python3-numpy python3-pandas python3-networkx python3-mpi4py python3-h5py   # what it returns and takes; mpi4py
+                                      # for `mpirun -np N python3 script.py` with mpi4py's communicator
+  python3-pytest                      # tests/python (run by ctest)
+  python3-matplotlib                  # examples/: the imputation example's plot of the method table
   slurm-wlm munge                     # tests/slurm: a private one-node Slurm (started by the test, not systemd)
   clang-format-14                     # scripts/format.sh --check (CI): the style of .clang-format
   clang libclang-rt-14-dev llvm       # checking build (test.sh --sanitize, fuzz.sh): ASan/UBSan, libFuzzer,

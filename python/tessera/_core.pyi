@@ -1,0 +1,33 @@
+# Type hints of the compiled module tessera._core (python/bindings/module.cpp). The pure-Python modules of the
+# package carry their hints inline.
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+class InputError(ValueError):
+    """Bad input, a bad option or a failed check: the engine's message names the file, the field and the fix."""
+
+class Stopped(KeyboardInterrupt):
+    """A command stopped on Ctrl-C or a Slurm signal at its next safe point; the message says what was written."""
+
+class InternalError(RuntimeError):
+    """An engine failure that is not the caller's mistake: a bug, please report it."""
+
+rank: int
+size: int
+
+# A metadata table: (ids, [(field name, "str" | "int" | "float", values)]), numeric values float64 with NaN missing.
+_Meta = tuple[list[str], list[tuple[str, str, list[str] | npt.NDArray[np.float64]]]]
+
+def commands() -> list[tuple[str, str]]: ...
+def usage(command: str) -> str: ...
+def options(command: str) -> list[tuple[str, str, str, bool]]: ...
+def check(command: str, args: Sequence[str]) -> bool: ...
+def run(command: str, args: Sequence[str]) -> tuple[int, str]: ...
+def broadcast_text(text: str) -> str: ...
+def barrier() -> None: ...
+def load_table(args: Sequence[str]) -> tuple[tuple[npt.NDArray[np.float64], _Meta, _Meta],
+                                             tuple[npt.NDArray[np.float64], _Meta, _Meta], str]: ...
+def read_gene_matrix(path: str) -> tuple[npt.NDArray[np.floating], _Meta, _Meta]: ...
+def write_gene_matrix(path: str, values: npt.ArrayLike, rows: _Meta, cols: _Meta) -> None: ...
