@@ -1,11 +1,12 @@
 // `tessera discover`: causal discovery (GSP, IGSP, UT-IGSP) from observational and interventional samples (a
 // CSV, a DCDI folder or a GCTX file: jobs/causal_input.h). Writes the DAG as an edge list (dag_edges.csv) and
-// Graphviz (dag.dot), and the targets per setting (targets.csv: learned by utigsp, the given ones for igsp) into
-// --out. Restarts run spread over the ranks.
+// Graphviz (dag.dot), the targets per setting (targets.csv: learned by utigsp, the given ones for igsp) and what
+// the search cost (restarts.csv, timing.csv) into --out. Restarts run spread over the ranks.
 // With --bootstrap N it also reruns discovery on N resamples (one per rank at a time) and writes how often each arc
 // appears (edge_stability.csv). The bootstrap checkpoints on SIGUSR1/USR2/TERM into <out>/bootstrap.checkpoint
 // and exits with 75 (requeue); the same command resumes from it.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -53,6 +54,35 @@ void write_outputs(const std::filesystem::path& out, const causal::Interventiona
   for (std::size_t k = 1; k < res.targets.size(); ++k)
     for (int v : res.targets[k]) targets.rows.push_back({data.setting_names[k], data.variables[v]});
   io::write_csv(out / "targets.csv", targets);
+}
+
+// restarts.csv: what each restart found and cost; timing.csv: the run's phases and test counts. Printed too.
+void write_search_report(const std::filesystem::path& out, const causal::DiscoveryResult& res, double read_seconds,
+                         int ranks) {
+  io::CsvTable restarts;
+  restarts.header = {"restart", "rank", "arcs", "score", "dags_visited", "ci_tests", "invariance_tests", "seconds"};
+  double longest = 0, summed = 0;
+  for (const auto& r : res.restarts) {
+    restarts.rows.push_back({std::to_string(r.restart), std::to_string(r.rank), std::to_string(r.edges),
+                             std::to_string(r.penalty), std::to_string(r.dags_visited), std::to_string(r.ci_tests),
+                             std::to_string(r.invariance_tests), io::shortest_text(r.seconds)});
+    longest = std::max(longest, r.seconds);
+    summed += r.seconds;
+  }
+  io::write_csv(out / "restarts.csv", restarts);
+  io::CsvTable timing;
+  timing.header = {"ranks",    "read_seconds",     "search_seconds", "restarts",
+                   "ci_tests", "invariance_tests", "dags_visited"};
+  timing.rows.push_back({std::to_string(ranks), io::shortest_text(read_seconds), io::shortest_text(res.search_seconds),
+                         std::to_string(res.restarts.size()), std::to_string(res.ci_tests),
+                         std::to_string(res.invariance_tests), std::to_string(res.dags_visited)});
+  io::write_csv(out / "timing.csv", timing);
+  const double mean = res.restarts.empty() ? 0 : summed / double(res.restarts.size());
+  std::printf(
+      "Search: %.3f s on %d ranks (reading %.3f s); %zu restarts, %.3f s each on average, longest %.3f s; %lld CI "
+      "tests, %lld invariance tests\nWrote %s/restarts.csv, timing.csv\n",
+      res.search_seconds, ranks, read_seconds, res.restarts.size(), mean, longest, static_cast<long long>(res.ci_tests),
+      static_cast<long long>(res.invariance_tests), out.string().c_str());
 }
 
 struct ArcFrequency {
@@ -120,6 +150,20 @@ double parse_shrinkage(const std::string& text) {
   return value;
 }
 
+// --depth: a number of at least 1, or inf (no limit, the published search's default); else the option's error.
+int parse_depth(const std::string& text) {
+  if (text == "inf") return causal::kUnlimitedDepth;
+  std::size_t used = 0;
+  long value = 0;
+  try {
+    value = std::stol(text, &used);
+  } catch (const std::exception&) {
+  }
+  if (!(used == text.size() && value >= 1 && value < causal::kUnlimitedDepth))
+    throw po::error("--depth '" + text + "' is invalid: the allowed values of depth are inf or at least 1");
+  return int(value);
+}
+
 // The knobs of `tessera discover` itself (the search's are causal::DiscoveryParams).
 struct DiscoverCommandParams {
   int bootstrap = 0;  // resamples of the edge-stability bootstrap
@@ -181,19 +225,29 @@ std::vector<std::vector<int>> read_targets_csv(const std::string& path, const ca
 
 void write_metrics(const std::filesystem::path& path, const causal::DiscoveryMetrics& m) {
   io::CsvTable table;
-  table.header = {"shd",       "essential_shd", "precision",       "recall",         "learned_arcs",
-                  "true_arcs", "true_targets",  "learned_targets", "correct_targets"};
+  table.header = {"shd",
+                  "essential_shd",
+                  "observational_essential_shd",
+                  "precision",
+                  "recall",
+                  "learned_arcs",
+                  "true_arcs",
+                  "true_targets",
+                  "learned_targets",
+                  "correct_targets"};
   table.rows.push_back({std::to_string(m.shd), std::to_string(m.essential_shd),
-                        io::shortest_text(m.accuracy.precision()), io::shortest_text(m.accuracy.recall()),
-                        std::to_string(m.accuracy.learned_edges), std::to_string(m.accuracy.true_edges),
-                        std::to_string(m.true_targets), std::to_string(m.learned_targets),
-                        std::to_string(m.correct_targets)});
+                        std::to_string(m.observational_essential_shd), io::shortest_text(m.accuracy.precision()),
+                        io::shortest_text(m.accuracy.recall()), std::to_string(m.accuracy.learned_edges),
+                        std::to_string(m.accuracy.true_edges), std::to_string(m.true_targets),
+                        std::to_string(m.learned_targets), std::to_string(m.correct_targets)});
   io::write_csv(path, table);
   std::printf(
-      "Against the truth: SHD %d, essential-graph SHD %d, precision %.3f, recall %.3f (%d of %d true arcs); "
+      "Against the truth: SHD %d, essential-graph SHD %d (interventional: the truth under its targets, the DAG "
+      "under the targets used), %d (observational CPDAGs), precision %.3f, recall %.3f (%d of %d true arcs); "
       "targets %d of %d found, %d learned\nWrote %s\n",
-      m.shd, m.essential_shd, m.accuracy.precision(), m.accuracy.recall(), m.accuracy.true_positives,
-      m.accuracy.true_edges, m.correct_targets, m.true_targets, m.learned_targets, path.string().c_str());
+      m.shd, m.essential_shd, m.observational_essential_shd, m.accuracy.precision(), m.accuracy.recall(),
+      m.accuracy.true_positives, m.accuracy.true_edges, m.correct_targets, m.true_targets, m.learned_targets,
+      path.string().c_str());
 }
 
 }  // namespace
@@ -206,7 +260,10 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
                            "the data: a CSV (one numeric column per variable plus the setting column), a DCDI folder "
                            "or a GCTX/GCT file");
   add_knob_options(options, params);
-  options.add_options()(
+  options.add_options()("depth",
+                        po::value<std::string>()->default_value("4")->notifier(
+                            [&params](const std::string& text) { params.depth = parse_depth(text); }),
+                        "covered-arc reversals per DFS branch: at least 1, or inf (no limit)")(
       "shrinkage", po::value<std::string>()->default_value("auto")->notifier([&params](const std::string& text) {
         params.shrinkage = parse_shrinkage(text);
       }),
@@ -231,7 +288,9 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
   // while USR1/USR2 (the sbatch's early --signal=USR2@300) only set the flag and the run finishes.
   if (resamples == 0) engine::install_stop_handlers(engine::StopMode::kEndOnTerm, "discover");
 
+  const auto started = std::chrono::steady_clock::now();
   const auto data = read_causal_input(world, *vm, "input");
+  const double read_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   params.required = parse_arcs(data, (*vm)["required"].as<std::string>(), "--required");
   params.forbidden = parse_arcs(data, (*vm)["forbidden"].as<std::string>(), "--forbidden");
   params.fixed_order = parse_order(data, (*vm)["order"].as<std::string>());
@@ -239,6 +298,7 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
                data.num_settings() - 1, " interventional settings; ",
                causal::name_table(params.algorithm).name(params.algorithm), ", ", params.restarts, " restarts over ",
                world.size(), " ranks");
+  params.progress = true;
   const auto res = causal::discover(world, data, params);
   const std::filesystem::path out = (*vm)["out"].as<std::string>();
   if (world.is_root()) {
@@ -248,6 +308,7 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
         "%s/dag_edges.csv, dag.dot, targets.csv\n",
         causal::name_table(params.algorithm).name(params.algorithm), res.edges, res.penalty, res.restart,
         static_cast<long long>(res.dags_visited), res.shrinkage, out.string().c_str());
+    write_search_report(out, res, read_seconds, world.size());
     if (vm->count("truth")) {
       const auto truth = read_dag_csv((*vm)["truth"].as<std::string>(), data.variables);
       causal::Dag truth_dag(data.num_variables());

@@ -23,6 +23,8 @@ class DiscoverResult:
     targets: pd.DataFrame  # targets.csv: setting, target (learned by utigsp, the given ones for igsp)
     stability: pd.DataFrame | None = None  # edge_stability.csv (with bootstrap > 0): source, target, frequency
     metrics: pd.DataFrame | None = None  # metrics.csv (with truth): SHD, precision, recall, targets found
+    restarts: pd.DataFrame | None = None  # restarts.csv: each restart's rank, arcs, score, DAGs, tests, seconds
+    timing: pd.DataFrame | None = None  # timing.csv: ranks, read and search seconds, test counts
     printed: str = ""  # what the command line prints
 
     def __repr__(self) -> str:
@@ -130,10 +132,11 @@ def discover(
     targets: known targets, 'setting:var1;var2,...' or a dict {setting: [variables]} (--targets).
     truth: the true DAG (a path, a networkx DiGraph or an edge DataFrame): adds metrics (metrics.csv).
     required, forbidden: arcs as 'a>b,c>d' or a list of (a, b) pairs.
-    out: a folder to keep dag_edges.csv, dag.dot, targets.csv (and edge_stability.csv, metrics.csv) in; None
-        works in a temporary folder removed afterwards.
+    out: a folder to keep dag_edges.csv, dag.dot, targets.csv, restarts.csv, timing.csv (and edge_stability.csv,
+        metrics.csv) in; None works in a temporary folder removed afterwards.
     Returns a DiscoverResult on rank 0 (graph: a networkx.DiGraph with every variable as a node; edges, targets;
-    stability with bootstrap > 0; metrics with truth) and None on the other ranks.
+    stability with bootstrap > 0; metrics with truth; restarts and timing: what the search cost) and None on the
+    other ranks.
     """
     for name in ("required", "forbidden"):
         if name in options:
@@ -161,5 +164,7 @@ def discover(
             targets=pd.read_csv(folder / "targets.csv", dtype=str),
             stability=_read_arcs(folder / "edge_stability.csv"),
             metrics=read_csv(folder / "metrics.csv"),
+            restarts=read_csv(folder / "restarts.csv"),
+            timing=read_csv(folder / "timing.csv"),
             printed=printed,
         )

@@ -48,7 +48,9 @@ std::uint64_t data_hash(const InterventionalData& data) {
 std::uint64_t search_hash(const DiscoveryParams& params) {
   std::ostringstream text;
   text.precision(17);
-  text << params.alpha << ' ' << params.alpha_inv << ' ' << params.depth << ' ' << params.restarts << " order";
+  text << params.alpha << ' ' << params.alpha_inv << ' ' << params.depth << ' ' << params.restarts << ' '
+       << name_table(params.move).name(params.move) << ' '
+       << name_table(params.invariance_test).name(params.invariance_test) << " order";
   for (int v : params.fixed_order) text << ' ' << v;
   text << " required";
   for (const auto& [i, j] : params.required) text << ' ' << i << '>' << j;

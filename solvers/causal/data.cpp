@@ -107,6 +107,13 @@ bool listed(const std::vector<std::string>& values, const std::string& v) {
   return std::find(values.begin(), values.end(), v) != values.end();
 }
 
+// "a, b, c" for names[first..], at most `most` of them, then ", ...".
+std::string name_list(const std::vector<std::string>& names, std::size_t first, std::size_t most) {
+  std::string text;
+  for (std::size_t k = first; k < names.size() && k < first + most; ++k) text += (k > first ? ", " : "") + names[k];
+  return names.size() > first + most ? text + ", ..." : text;
+}
+
 }  // namespace
 
 InterventionalData interventional_data_from_rows(std::vector<std::string> variables, const Eigen::MatrixXd& samples,
@@ -134,6 +141,11 @@ InterventionalData interventional_data_from_rows(std::vector<std::string> variab
     data.setting.push_back(s);
   }
   data.samples = samples(rows, Eigen::all);
+  if (!rows.empty() && std::count(data.setting.begin(), data.setting.end(), 0) == 0)
+    throw Error(where + ": no row is observational: no value of " + setting_label + " is one of " +
+                name_list(options.observational, 0, options.observational.size()) +
+                "; name the observational values with --observational (the values here: " +
+                name_list(data.setting_names, 1, 8) + ")");
   // Settings named in keep_settings must have rows.
   for (const auto& v : options.keep_settings) {
     const bool present =

@@ -88,6 +88,9 @@ InterventionalData read_dcdi(const std::filesystem::path& folder, int index) {
                   ": regime ", regimes[r], " lists targets '", targets[r], "' but line ", it->second.second,
                   " of the same regime lists '", it->second.first, "'");
   }
+  TESSERA_CHECK(targets_of.count("0"), "'", folder.string(),
+                "': no sample is observational (regime 0 in regime<i>.csv, or an empty line of intervention<i>.csv); "
+                "discovery needs observational samples");
   std::string spec;
   for (const auto& [regime, entry] : targets_of)
     if (regime != "0" && !entry.first.empty())

@@ -1,9 +1,11 @@
 #include "solvers/causal/discover.h"
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
 
 #include "engine/error.h"
+#include "engine/log.h"
 #include "solvers/causal/citest/gaussian_ci_test.h"
 #include "solvers/causal/citest/gaussian_invariance_test.h"
 #include "solvers/causal/citest/hsic_ci_test.h"
@@ -35,6 +37,7 @@ const engine::NameTable<CiTestKind>& name_table(CiTestKind) {
 void DiscoveryParams::validate() const {
   engine::check_knobs(*this);
   TESSERA_CHECK(shrinkage <= 1, "--shrinkage must be in [0, 1] (or auto), got ", shrinkage);
+  TESSERA_CHECK(depth >= 1, "--depth must be at least 1 (or inf), got ", depth);
 }
 
 namespace {
@@ -56,6 +59,11 @@ DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<Sett
       TESSERA_CHECK(!known_targets[k].empty(), "igsp needs the targets of every interventional setting; setting ", k,
                     " has none (give --targets, or use utigsp)");
   }
+  if (params.algorithm == Algorithm::kGsp &&
+      std::any_of(known_targets.begin(), known_targets.end(), [](const auto& t) { return !t.empty(); }))
+    engine::warn_once("gsp-ignores-targets",
+                      "gsp learns from the observational rows alone and does not use the known targets (--targets); "
+                      "igsp and utigsp use them");
   if (!params.fixed_order.empty()) {
     std::vector<int> sorted = params.fixed_order;
     std::sort(sorted.begin(), sorted.end());
@@ -94,11 +102,11 @@ DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<Sett
       kernel = std::make_unique<HsicCiTest>(*obs_rows, alpha, params.hsic_samples);
       ci = kernel.get();
     }
-    if (interventional) inv = std::make_unique<GaussianInvarianceTest>(stats, params.alpha_inv);
+    if (interventional) inv = std::make_unique<GaussianInvarianceTest>(stats, params.alpha_inv, params.invariance_test);
     if (params.algorithm == Algorithm::kIgsp)
       policy = std::make_unique<IgspPolicy>(*inv, known_targets);
     else if (params.algorithm == Algorithm::kUtIgsp)
-      policy = std::make_unique<UtIgspPolicy>(*inv);
+      policy = std::make_unique<UtIgspPolicy>(*inv, known_targets);
     else
       policy = std::make_unique<GspPolicy>();
     // With hsic this graph misses the dependences HSIC is there for; it is only a heuristic start (its
@@ -121,8 +129,7 @@ DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<Sett
     return kernel ? minimal_imap(order, *kernel, constraints) : minimal_imap_gaussian(order, *gaussian, constraints);
   };
   const int restarts = params.fixed_order.empty() ? params.restarts : 1;
-  SearchResult best = run_restarts(ctx, restarts, params.seed, "gsp/restart", [&](int, engine::RandomStream& rng) {
-    prepare();
+  auto search = [&](engine::RandomStream& rng) {
     if (!params.fixed_order.empty()) {
       SearchResult r;
       r.dag = imap(params.fixed_order);
@@ -132,9 +139,27 @@ DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<Sett
     }
     const std::vector<int> order = constraints.respect_required(min_degree_order(pcor_graph, rng));
     const Dag start = imap(order);
-    return search_from(start, *ci, *policy, params.depth, rng, constraints);
-  });
+    return search_from(start, *ci, *policy, SearchOptions{params.depth, params.move}, rng, constraints);
+  };
+  const auto started = std::chrono::steady_clock::now();
+  RestartsOutcome outcome = run_restarts(
+      ctx, restarts, params.seed, "gsp/restart",
+      [&](int, engine::RandomStream& rng) {
+        prepare();
+        // The tests are memoised per rank across its restarts: a restart is charged the tests it computed first.
+        const std::size_t ci_before = ci->num_tests(), inv_before = inv ? inv->num_tests() : 0;
+        SearchResult r = search(rng);
+        r.ci_tests = std::int64_t(ci->num_tests() - ci_before);
+        r.invariance_tests = inv ? std::int64_t(inv->num_tests() - inv_before) : 0;
+        return r;
+      },
+      params.progress);
+  SearchResult& best = outcome.best;
   DiscoveryResult out;
+  out.search_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  out.restarts = std::move(outcome.restarts);
+  out.ci_tests = best.ci_tests;
+  out.invariance_tests = best.invariance_tests;
   out.edges = best.edges;
   out.penalty = best.penalty;
   out.restart = best.restart;
@@ -142,7 +167,8 @@ DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<Sett
   out.shrinkage = lambda;
   out.targets.assign(stats.size(), {});
   if (params.algorithm == Algorithm::kUtIgsp) {
-    GaussianInvarianceTest test(stats, params.alpha_inv);  // every rank, so every rank returns the targets
+    GaussianInvarianceTest test(stats, params.alpha_inv,
+                                params.invariance_test);  // every rank, so every rank returns the targets
     out.targets = learned_targets(best.dag, test);
   } else if (params.algorithm == Algorithm::kIgsp) {
     out.targets = known_targets;

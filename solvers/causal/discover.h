@@ -11,8 +11,10 @@
 
 #include "engine/context.h"
 #include "engine/parameters.h"
+#include "solvers/causal/citest/gaussian_invariance_test.h"
 #include "solvers/causal/dag.h"
 #include "solvers/causal/data.h"
+#include "solvers/causal/search/gsp.h"
 #include "solvers/causal/stats/sufficient_stats.h"
 
 namespace tessera::solvers::causal {
@@ -30,7 +32,13 @@ struct DiscoveryParams {
   Algorithm algorithm = Algorithm::kGsp;
   double alpha = 0;         // CI test level; 0 = 1 / (observational rows)
   double alpha_inv = 1e-5;  // invariance test level (igsp, utigsp)
-  int depth = 4;            // covered-arc reversals per DFS branch
+  int depth = 4;            // covered-arc reversals per DFS branch; kUnlimitedDepth: none (--depth inf)
+  // first (the default: the same SHD as best on the benchmark at a fraction of the tests, see the README) or
+  // best, the published search's rule (search/gsp.h).
+  MoveRule move = MoveRule::kFirst;
+  // The invariance test of igsp / utigsp: chow (the default) or wald, the published UT-IGSP test
+  // (citest/gaussian_invariance_test.h).
+  InvarianceForm invariance_test = InvarianceForm::kChow;
   int restarts = 10;
   std::uint64_t seed = 1;
   // Shrinkage of the observational correlation matrix used by the CI tests, the minimal I-maps and the starting
@@ -59,16 +67,22 @@ struct DiscoveryParams {
   std::vector<int> fixed_order;  // when non-empty: no search, the minimal I-map of this order
   std::vector<Arc> required;     // prior knowledge: arcs always present, never reversed
   std::vector<Arc> forbidden;    // prior knowledge: arcs never present
+  bool progress = false;         // rank 0 logs the restarts done, with rate and ETA
 
-  // The knobs `tessera discover` offers. shrinkage (auto | a number) and the arc and order lists are parsed by
-  // the command; validate() checks them.
+  // The knobs `tessera discover` offers. depth (a number | inf), shrinkage (auto | a number) and the arc and
+  // order lists are parsed by the command; validate() checks them.
   template <typename Self, typename Declare>
   static void declare_knobs(Self& self, Declare&& declare) {
     declare(engine::knob("algorithm", self.algorithm,
                          "gsp (observational only), igsp (known targets) or utigsp (unknown targets, learned)"));
     declare(engine::knob("alpha", self.alpha, "CI test level (0: 1/n)").at_least(0.0).below(1.0));
     declare(engine::knob("alpha_inv", self.alpha_inv, "invariance test level").above(0.0).below(1.0));
-    declare(engine::knob("depth", self.depth, "covered-arc reversals per DFS branch").at_least(1));
+    declare(engine::knob("move", self.move,
+                         "first (move to the first better DAG the DFS meets) or best (score every neighbour, move to "
+                         "the best: the published GSP / UT-IGSP rule)"));
+    declare(engine::knob("invariance_test", self.invariance_test,
+                         "igsp / utigsp: chow (Chow's F-test of the coefficients, one residual variance) or wald "
+                         "(the published UT-IGSP test: each setting its own variance)"));
     declare(engine::knob("restarts", self.restarts, "random restarts (over ranks)").at_least(1));
     declare(engine::knob("seed", self.seed, "random seed"));
     declare(engine::knob("ci_test", self.ci_test,
@@ -93,6 +107,11 @@ struct DiscoveryResult {
   int restart = -1;               // the restart that found it
   std::int64_t dags_visited = 0;  // over all restarts and ranks
   double shrinkage = 0;           // the lambda used (auto resolved)
+  // What the search cost: each restart (its rank, DAGs visited, distinct CI and invariance tests, seconds, which
+  // include building the tests on a rank's first restart), and the wall time of the whole search on this rank.
+  std::vector<RestartRecord> restarts;
+  std::int64_t ci_tests = 0, invariance_tests = 0;  // summed over the restarts
+  double search_seconds = 0;
 };
 
 // stats[0] observational, stats[k] setting k; known_targets per setting (used by igsp only).

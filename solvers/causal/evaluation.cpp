@@ -14,6 +14,7 @@ DiscoveryMetrics evaluate_discovery(const Dag& truth, const std::vector<std::vec
   DiscoveryMetrics m;
   m.shd = shd(truth, learned);
   m.essential_shd = shd(essential_graph(truth, true_targets), essential_graph(learned, learned_targets));
+  m.observational_essential_shd = shd(essential_graph(truth), essential_graph(learned));
   m.accuracy = edge_accuracy(truth, learned);
   for (std::size_t k = 1; k < true_targets.size(); ++k) {
     auto t = true_targets[k];

@@ -13,6 +13,9 @@ struct DiscoveryMetrics {
   // Between the I-essential graph of the truth under the true targets and that of the learned DAG under the
   // targets the algorithm used (the given ones for igsp, the learned ones for utigsp, none for gsp).
   int essential_shd = 0;
+  // Between the observational essential graphs (CPDAGs, no targets) of both: what GSP, which sees no targets, can
+  // identify at all. essential_shd charges GSP for orientations only the interventions reveal.
+  int observational_essential_shd = 0;
   EdgeAccuracy accuracy;
   int true_targets = 0;  // over all interventional settings
   int learned_targets = 0;

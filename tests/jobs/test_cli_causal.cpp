@@ -63,6 +63,37 @@ TEST(CliCausal, SimulateDagThenDiscoverOnAnyLayoutAndRankCount) {
     if (ranks == 1) reference = edges;
     EXPECT_EQ(edges, reference) << ranks << " ranks";
   }
+  // The published search policy and test, with the known targets, on 1 and 2 ranks: the same DAG, and the
+  // search report (restarts.csv, timing.csv) adds up: every restart once, dealt round-robin over the ranks.
+  std::string published;
+  for (int ranks : {1, 2}) {
+    const auto out = dir / ("utigsp_np" + std::to_string(ranks));
+    result = run_command(mpirun(ranks) + " " + kTessera + " discover -i " + (dir / "csv" / "data.csv").string() +
+                         " --targets '" + targets +
+                         "' --algorithm utigsp --move best --depth inf --invariance-test "
+                         "wald --restarts 4 -o " +
+                         out.string());
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    if (ranks == 1) published = file_text(out / "dag_edges.csv");
+    EXPECT_EQ(file_text(out / "dag_edges.csv"), published) << ranks << " ranks";
+    const auto restarts = tessera::io::read_csv(out / "restarts.csv");
+    const auto timing = tessera::io::read_csv(out / "timing.csv");
+    ASSERT_EQ(restarts.rows.size(), 4u);
+    long long visited = 0, ci_tests = 0;
+    for (std::size_t r = 0; r < restarts.rows.size(); ++r) {
+      EXPECT_EQ(restarts.rows[r][restarts.column("restart", "restarts")], std::to_string(r));
+      EXPECT_EQ(restarts.rows[r][restarts.column("rank", "restarts")], std::to_string(int(r) % ranks));
+      visited += std::stoll(restarts.rows[r][restarts.column("dags_visited", "restarts")]);
+      ci_tests += std::stoll(restarts.rows[r][restarts.column("ci_tests", "restarts")]);
+    }
+    EXPECT_EQ(std::to_string(visited), timing.rows[0][timing.column("dags_visited", "timing")]);
+    EXPECT_EQ(std::to_string(ci_tests), timing.rows[0][timing.column("ci_tests", "timing")]);
+    EXPECT_GT(ci_tests, 0);
+    EXPECT_EQ(timing.rows[0][timing.column("ranks", "timing")], std::to_string(ranks));
+    EXPECT_NE(result.output.find("DAGs visited"), std::string::npos) << result.output;
+    EXPECT_NE(result.output.find(std::to_string(visited) + " DAGs visited"), std::string::npos) << result.output;
+  }
+
   // The DCDI folder carries the same data and targets: the same DAG.
   result = run_command(kTessera + " discover -i " + (dir / "dcdi").string() + " --algorithm igsp -o " +
                        (dir / "igsp_dcdi").string());
@@ -161,6 +192,10 @@ TEST(CliCausal, BadInputEndsWithAClearError) {
       {"discover -i " + (dir / "d").string() + " --shrinkage lots",
        "tessera discover: --shrinkage 'lots' is invalid: the allowed values of shrinkage are auto or in [0, 1]"},
       {"discover -i " + (dir / "d").string() + " --truth " + (dir / "pool.csv").string(), "source"},
+      {"discover -i " + (dir / "d").string() + " --depth 0",
+       "tessera discover: --depth '0' is invalid: the allowed values of depth are inf or at least 1"},
+      {"discover -i " + (dir / "d").string() + " --move sideways",
+       "tessera discover: --move 'sideways' is not one of first | best"},
       {"design --pool " + (dir / "pool.csv").string(), "need --dag"},
       {"design --dag " + (dir / "dag.csv").string() + " --pool " + (dir / "pool.csv").string(), "NOT_A_NODE"},
       {"rank -q " + (dir / "q.csv").string() + " -l " + (dir / "missing.gctx").string(), "missing.gctx"},

@@ -42,6 +42,10 @@ def test_tables_equal_the_command_lines(cli_out, result):
     pd.testing.assert_frame_equal(result.targets, pd.read_csv(cli_out / "targets.csv", dtype=str))
     pd.testing.assert_frame_equal(result.stability, pd.read_csv(cli_out / "edge_stability.csv"), check_exact=True)
     pd.testing.assert_frame_equal(result.metrics, pd.read_csv(cli_out / "metrics.csv"), check_exact=True)
+    counts = ["restart", "rank", "arcs", "score", "dags_visited", "ci_tests", "invariance_tests"]  # not the seconds
+    pd.testing.assert_frame_equal(result.restarts[counts], pd.read_csv(cli_out / "restarts.csv")[counts])
+    assert list(result.restarts["restart"]) == [0, 1]
+    assert result.timing["dags_visited"][0] == result.restarts["dags_visited"].sum()
     assert len(result.edges) > 0 and result.stability["frequency"].max() == 1.0
     assert list(result.targets["setting"]) == ["1", "2", "3"]
 

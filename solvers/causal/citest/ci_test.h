@@ -38,7 +38,8 @@ class InvarianceTest {
   virtual double p_value(int node, const std::vector<int>& cond, int setting) = 0;
   virtual double alpha() const = 0;
   bool invariant(int node, const std::vector<int>& cond, int setting) { return p_value(node, cond, setting) > alpha(); }
-  virtual int num_settings() const = 0;  // including the observational one
+  virtual int num_settings() const = 0;       // including the observational one
+  virtual std::size_t num_tests() const = 0;  // distinct tests computed (memo misses)
 };
 
 }  // namespace tessera::solvers::causal

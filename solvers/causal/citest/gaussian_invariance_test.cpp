@@ -22,8 +22,53 @@ double residual_sum_of_squares(const SettingStats& s, int node, const std::vecto
   return std::max((s.cov(node, node) - sxy.dot(beta)) * (s.n - 1), 1e-300);
 }
 
-GaussianInvarianceTest::GaussianInvarianceTest(std::vector<SettingStats> settings, double alpha_inv)
-    : settings_(std::move(settings)), alpha_(alpha_inv) {
+const engine::NameTable<InvarianceForm>& name_table(InvarianceForm) {
+  static const engine::NameTable<InvarianceForm> table{{InvarianceForm::kChow, "chow"},
+                                                       {InvarianceForm::kWald, "wald"}};
+  return table;
+}
+
+namespace {
+
+// 2 min(F, 1 - F) of `value` on `dist`: a two-sided F-test.
+double two_sided(const boost::math::fisher_f& dist, double value) {
+  return std::min(1.0,
+                  2 * std::min(boost::math::cdf(dist, value), boost::math::cdf(boost::math::complement(dist, value))));
+}
+
+// The regression of `node` on `cond` and an intercept from a setting's statistics: coefficients (cond..., then
+// the intercept), the inverse of the uncentred Gram matrix G = [X 1]'[X 1], and the residual sum of squares.
+struct Regression {
+  Eigen::VectorXd coefficients;
+  Eigen::MatrixXd gram_inverse;
+  double rss = 0;
+};
+
+Regression regress(const SettingStats& s, int node, const std::vector<int>& cond) {
+  const int m = int(cond.size());
+  Eigen::MatrixXd gram(m + 1, m + 1);
+  Eigen::VectorXd cross(m + 1);
+  auto moment = [&](int a, int b) { return (s.n - 1) * s.cov(a, b) + s.n * s.mean(a) * s.mean(b); };
+  for (int a = 0; a < m; ++a) {
+    for (int b = 0; b < m; ++b) gram(a, b) = moment(cond[a], cond[b]);
+    gram(a, m) = gram(m, a) = s.n * s.mean(cond[a]);
+    cross(a) = moment(cond[a], node);
+  }
+  gram(m, m) = s.n;
+  cross(m) = s.n * s.mean(node);
+  Regression r;
+  r.gram_inverse = gram.completeOrthogonalDecomposition().pseudoInverse();
+  r.coefficients = r.gram_inverse * cross;
+  // The residual sum of squares from the centred statistics: the uncentred form loses digits to large means.
+  r.rss = residual_sum_of_squares(s, node, cond);
+  return r;
+}
+
+}  // namespace
+
+GaussianInvarianceTest::GaussianInvarianceTest(std::vector<SettingStats> settings, double alpha_inv,
+                                               InvarianceForm form)
+    : settings_(std::move(settings)), alpha_(alpha_inv), form_(form) {
   TESSERA_CHECK(alpha_ > 0 && alpha_ < 1, "--alpha-inv must be in (0, 1), got ", alpha_);
   TESSERA_CHECK(!settings_.empty(), "GaussianInvarianceTest: no observational setting");
   pooled_.resize(settings_.size());
@@ -33,6 +78,25 @@ GaussianInvarianceTest::GaussianInvarianceTest(std::vector<SettingStats> setting
 std::pair<double, double> GaussianInvarianceTest::coefficient_and_variance_p(int node, const std::vector<int>& cond,
                                                                              int setting) const {
   TESSERA_CHECK(setting >= 1 && setting < num_settings(), "invariance test: setting ", setting, " out of range");
+  return form_ == InvarianceForm::kWald ? wald_p(node, cond, setting) : chow_p(node, cond, setting);
+}
+
+std::pair<double, double> GaussianInvarianceTest::wald_p(int node, const std::vector<int>& cond, int setting) const {
+  const SettingStats& s0 = settings_[0];
+  const SettingStats& sk = settings_[setting];
+  const double q = double(cond.size()) + 1;
+  if (s0.n - q < 1 || sk.n - q < 1) return {1.0, 1.0};
+  const Regression r0 = regress(s0, node, cond), rk = regress(sk, node, cond);
+  const double v0 = r0.rss / (s0.n - q), vk = rk.rss / (sk.n - q);
+  const Eigen::VectorXd d = r0.coefficients - rk.coefficients;
+  const Eigen::MatrixXd spread = v0 * r0.gram_inverse + vk * rk.gram_inverse;
+  const double t_coef = d.dot(spread.completeOrthogonalDecomposition().pseudoInverse() * d) / q;
+  const double p_coef = two_sided(boost::math::fisher_f(q, s0.n + sk.n - q), t_coef);
+  const double p_var = two_sided(boost::math::fisher_f(s0.n - 1, sk.n - 1), v0 / vk);
+  return {p_coef, p_var};
+}
+
+std::pair<double, double> GaussianInvarianceTest::chow_p(int node, const std::vector<int>& cond, int setting) const {
   const SettingStats& s0 = settings_[0];
   const SettingStats& sk = settings_[setting];
   const double q = double(cond.size()) + 1;
@@ -44,11 +108,7 @@ std::pair<double, double> GaussianInvarianceTest::coefficient_and_variance_p(int
   // pooled_ regresses with one intercept over both settings (its mean is the pooled mean), as Chow's test needs.
   const double f_coef = std::max(rssp - rss0 - rssk, 0.0) / q / ((rss0 + rssk) / (d0 + dk));
   const double p_coef = boost::math::cdf(boost::math::complement(boost::math::fisher_f(q, d0 + dk), f_coef));
-  const double f_var = (rss0 / d0) / (rssk / dk);
-  const boost::math::fisher_f var_dist(d0, dk);
-  const double lower = boost::math::cdf(var_dist, f_var);
-  const double upper = boost::math::cdf(boost::math::complement(var_dist, f_var));
-  const double p_var = std::min(1.0, 2 * std::min(lower, upper));
+  const double p_var = two_sided(boost::math::fisher_f(d0, dk), (rss0 / d0) / (rssk / dk));
   return {p_coef, p_var};
 }
 

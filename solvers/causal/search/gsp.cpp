@@ -1,13 +1,21 @@
 #include "solvers/causal/search/gsp.h"
 
+#include <algorithm>
+#include <chrono>
 #include <optional>
 #include <unordered_set>
 
 #include "engine/collectives.h"
 #include "engine/error.h"
+#include "engine/progress.h"
 #include "solvers/causal/score/minimal_imap.h"
 
 namespace tessera::solvers::causal {
+
+const engine::NameTable<MoveRule>& name_table(MoveRule) {
+  static const engine::NameTable<MoveRule> table{{MoveRule::kFirst, "first"}, {MoveRule::kBest, "best"}};
+  return table;
+}
 
 namespace {
 
@@ -36,60 +44,150 @@ std::uint64_t dag_key(const Dag& dag) {
   return h;
 }
 
+// The parents and penalties of the two nodes a reversal changes, with the DAG's key and total penalty then:
+// enough to apply or undo the reversal on the DAG it was taken from.
+struct NodePair {
+  int i = -1, j = -1;
+  std::vector<int> parents_i, parents_j;
+  long penalty_i = 0, penalty_j = 0;
+  long total = 0;
+  std::uint64_t key = 0;
+};
+
 // Depth-first search over covered-arc reversals, in place on one DAG: each reversal is applied, explored and
-// undone (only the parents of two nodes change), so a visit costs no copy of the DAG.
+// undone (only the parents of two nodes change), so a visit costs no copy of the DAG. An explicit stack, so an
+// unlimited depth cannot overflow the call stack.
 class Dfs {
  public:
-  Dfs(CiTest& test, SearchPolicy& policy, int depth, engine::RandomStream& rng, const EdgeConstraints& constraints)
-      : test_(test), policy_(policy), depth_(depth), rng_(rng), constraints_(constraints) {}
+  Dfs(CiTest& test, SearchPolicy& policy, const SearchOptions& options, engine::RandomStream& rng,
+      const EdgeConstraints& constraints)
+      : test_(test), policy_(policy), options_(options), rng_(rng), constraints_(constraints) {}
 
+  // A better state than `start` in its depth-limited neighbourhood, or none.
   std::optional<State> improve(const State& start) {
     cur_ = start;
     best_ = &start;
     key_ = dag_key(start.dag);
     visited_.clear();
     visited_.insert(key_);
-    return explore(0);
+    std::vector<Frame> stack;
+    stack.push_back(open_frame());
+    while (!stack.empty()) {
+      Frame& frame = stack.back();
+      if (options_.move == MoveRule::kBest && !frame.scanned) {
+        if (scan(frame)) return cur_;
+      }
+      if (frame.next == frame.moves.size()) {
+        const NodePair undo = std::move(frame.undo);
+        stack.pop_back();
+        if (!stack.empty()) set(undo);
+        continue;
+      }
+      NodePair undo;
+      if (options_.move == MoveRule::kBest) {
+        const NodePair& neighbour = frame.neighbours[frame.next++];
+        if (neighbour.i < 0) continue;  // worse than the current DAG: the published search does not go there
+        undo = snapshot(neighbour.i, neighbour.j);
+        set(neighbour);
+      } else {
+        const auto [i, j] = frame.moves[frame.next++];
+        undo = reverse(i, j);
+        if (cur_.better_than(*best_)) return cur_;
+      }
+      if (int(stack.size()) < options_.depth && visited_.insert(key_).second) {
+        stack.push_back(open_frame());
+        stack.back().undo = std::move(undo);
+      } else {
+        set(undo);
+      }
+    }
+    return std::nullopt;
   }
   std::int64_t visited() const { return visited_count_; }
 
  private:
-  std::optional<State> explore(int level) {
-    std::vector<Arc> arcs = cur_.dag.covered_arcs();
-    rng_.shuffle(arcs);
-    for (const auto& [i, j] : arcs) {
-      if (constraints_.required(i, j) || constraints_.forbidden(j, i) || !policy_.may_reverse(cur_.dag, i, j)) continue;
-      const std::vector<int> old_i = cur_.dag.parents(i), old_j = cur_.dag.parents(j);
-      const long old_pen_i = cur_.penalty[i], old_pen_j = cur_.penalty[j], old_total = cur_.total;
-      const std::uint64_t old_key = key_;
-      for (int k : old_i) key_ ^= arc_key(k, i);
-      for (int k : old_j) key_ ^= arc_key(k, j);
-      reverse_covered_arc(cur_.dag, i, j, test_, constraints_);
-      for (int k : cur_.dag.parents(i)) key_ ^= arc_key(k, i);
-      for (int k : cur_.dag.parents(j)) key_ ^= arc_key(k, j);
-      ++visited_count_;
-      for (int v : {i, j}) {
-        const long pen = policy_.node_penalty(v, cur_.dag.parents(v));
-        cur_.total += pen - cur_.penalty[v];
-        cur_.penalty[v] = pen;
+  struct Frame {
+    std::vector<Arc> moves;            // the reversible covered arcs, in random order
+    std::vector<NodePair> neighbours;  // kBest: each move's result (i = -1: worse than the current DAG)
+    std::size_t next = 0;              // the next move to explore
+    bool scanned = false;              // kBest: neighbours filled
+    NodePair undo;                     // restores the DAG that opened this frame's parent
+  };
+
+  Frame open_frame() {
+    Frame frame;
+    frame.moves = cur_.dag.covered_arcs();
+    rng_.shuffle(frame.moves);
+    std::erase_if(frame.moves, [&](const Arc& arc) {
+      const auto [i, j] = arc;
+      return constraints_.required(i, j) || constraints_.forbidden(j, i) || !policy_.may_reverse(cur_.dag, i, j);
+    });
+    return frame;
+  }
+
+  // kBest: every neighbour of the current DAG is scored; moves to the best strictly better one (the first in the
+  // random order among equals) and returns true, else keeps those as good as the current DAG for the DFS.
+  bool scan(Frame& frame) {
+    frame.scanned = true;
+    frame.neighbours.resize(frame.moves.size());
+    const long here_edges = cur_.dag.num_edges(), here_total = cur_.total;
+    int chosen = -1;
+    long chosen_edges = 0, chosen_total = 0;
+    for (std::size_t m = 0; m < frame.moves.size(); ++m) {
+      const NodePair undo = reverse(frame.moves[m].first, frame.moves[m].second);
+      const long edges = cur_.dag.num_edges(), total = cur_.total;
+      // The current DAG scores as the start here: the DFS only follows neighbours as good as it.
+      if (cur_.better_than(*best_)) {
+        if (chosen < 0 || edges < chosen_edges || (edges == chosen_edges && total < chosen_total)) {
+          chosen = int(m);
+          chosen_edges = edges;
+          chosen_total = total;
+        }
+        frame.neighbours[m] = snapshot(undo.i, undo.j);
+      } else if (edges == here_edges && total == here_total) {
+        frame.neighbours[m] = snapshot(undo.i, undo.j);
       }
-      if (cur_.better_than(*best_)) return cur_;
-      if (level + 1 < depth_ && visited_.insert(key_).second) {
-        if (auto found = explore(level + 1)) return found;
-      }
-      cur_.dag.set_parents(i, old_i);
-      cur_.dag.set_parents(j, old_j);
-      cur_.penalty[i] = old_pen_i;
-      cur_.penalty[j] = old_pen_j;
-      cur_.total = old_total;
-      key_ = old_key;
+      set(undo);
     }
-    return std::nullopt;
+    if (chosen < 0) return false;
+    set(frame.neighbours[std::size_t(chosen)]);
+    return true;
+  }
+
+  NodePair snapshot(int i, int j) const {
+    return {i, j, cur_.dag.parents(i), cur_.dag.parents(j), cur_.penalty[i], cur_.penalty[j], cur_.total, key_};
+  }
+
+  // Puts the two nodes back to `state`, taken from a DAG that differs from the current one only in them.
+  void set(const NodePair& state) {
+    cur_.dag.set_parents(state.i, state.parents_i);
+    cur_.dag.set_parents(state.j, state.parents_j);
+    cur_.penalty[state.i] = state.penalty_i;
+    cur_.penalty[state.j] = state.penalty_j;
+    cur_.total = state.total;
+    key_ = state.key;
+  }
+
+  // Reverses the covered arc i -> j in the current DAG and re-scores its two nodes; returns what undoes it.
+  NodePair reverse(int i, int j) {
+    NodePair undo = snapshot(i, j);
+    for (int k : undo.parents_i) key_ ^= arc_key(k, i);
+    for (int k : undo.parents_j) key_ ^= arc_key(k, j);
+    reverse_covered_arc(cur_.dag, i, j, test_, constraints_);
+    for (int k : cur_.dag.parents(i)) key_ ^= arc_key(k, i);
+    for (int k : cur_.dag.parents(j)) key_ ^= arc_key(k, j);
+    ++visited_count_;
+    for (int v : {i, j}) {
+      const long pen = policy_.node_penalty(v, cur_.dag.parents(v));
+      cur_.total += pen - cur_.penalty[v];
+      cur_.penalty[v] = pen;
+    }
+    return undo;
   }
 
   CiTest& test_;
   SearchPolicy& policy_;
-  int depth_;
+  const SearchOptions& options_;
   engine::RandomStream& rng_;
   const EdgeConstraints& constraints_;
   State cur_;
@@ -101,15 +199,15 @@ class Dfs {
 
 }  // namespace
 
-SearchResult search_from(const Dag& start, CiTest& test, SearchPolicy& policy, int depth, engine::RandomStream& rng,
-                         const EdgeConstraints& constraints) {
-  TESSERA_CHECK(depth >= 1, "search depth must be at least 1, got ", depth);
+SearchResult search_from(const Dag& start, CiTest& test, SearchPolicy& policy, const SearchOptions& options,
+                         engine::RandomStream& rng, const EdgeConstraints& constraints) {
+  TESSERA_CHECK(options.depth >= 1, "search depth must be at least 1, got ", options.depth);
   State current{start, std::vector<long>(start.num_nodes(), 0), 0};
   for (int v = 0; v < start.num_nodes(); ++v) {
     current.penalty[v] = policy.node_penalty(v, start.parents(v));
     current.total += current.penalty[v];
   }
-  Dfs dfs(test, policy, depth, rng, constraints);
+  Dfs dfs(test, policy, options, rng, constraints);
   while (auto found = dfs.improve(current)) current = std::move(*found);
   SearchResult out;
   out.edges = current.dag.num_edges();
@@ -119,34 +217,55 @@ SearchResult search_from(const Dag& start, CiTest& test, SearchPolicy& policy, i
   return out;
 }
 
-SearchResult run_restarts(const engine::Context& ctx, int num_restarts, std::uint64_t seed, const char* stream,
-                          const std::function<SearchResult(int restart, engine::RandomStream& rng)>& run_one) {
+RestartsOutcome run_restarts(const engine::Context& ctx, int num_restarts, std::uint64_t seed, const char* stream,
+                             const std::function<SearchResult(int restart, engine::RandomStream& rng)>& run_one,
+                             bool progress) {
   TESSERA_CHECK(num_restarts >= 1, "restarts must be at least 1, got ", num_restarts);
-  // Each result travels as [restart, edges, penalty, visited, p, from_1, to_1, ...].
+  engine::Progress line("search", num_restarts, "restarts");
+  // Each result travels as [restart, edges, penalty, visited, CI tests, invariance tests, microseconds, p, from_1,
+  // to_1, ...].
   std::vector<std::int64_t> mine;
   for (int r = ctx.rank(); r < num_restarts; r += ctx.size()) {
+    const auto started = std::chrono::steady_clock::now();
     engine::RandomStream rng(seed, stream, std::uint64_t(r));
     SearchResult res = run_one(r, rng);
-    res.restart = r;
-    mine.insert(mine.end(), {r, res.edges, res.penalty, res.dags_visited, res.dag.num_nodes()});
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+    mine.insert(mine.end(), {r, res.edges, res.penalty, res.dags_visited, res.ci_tests, res.invariance_tests, micros,
+                             res.dag.num_nodes()});
     for (const auto& [i, j] : res.dag.edges()) mine.insert(mine.end(), {i, j});
+    // Rank 0's share times the rank count: the restarts are dealt round-robin, so the shares finish together.
+    if (progress && ctx.is_root()) line.update(std::min<std::int64_t>(num_restarts, (r / ctx.size() + 1) * ctx.size()));
   }
+  if (progress && ctx.is_root()) line.finish();
   const std::vector<std::int64_t> all = engine::allgatherv(ctx, mine);
-  SearchResult best;
-  std::int64_t total_visited = 0;
+  RestartsOutcome out;
+  SearchResult& best = out.best;
+  SearchResult total;  // the counts summed over the restarts
   for (std::size_t at = 0; at < all.size();) {
     SearchResult res;
     res.restart = int(all[at]);
     res.edges = all[at + 1];
     res.penalty = all[at + 2];
-    total_visited += all[at + 3];
-    res.dag = Dag(int(all[at + 4]));
-    at += 5;
+    res.dags_visited = all[at + 3];
+    res.ci_tests = all[at + 4];
+    res.invariance_tests = all[at + 5];
+    total.dags_visited += res.dags_visited;
+    total.ci_tests += res.ci_tests;
+    total.invariance_tests += res.invariance_tests;
+    out.restarts.push_back({res.restart, res.restart % ctx.size(), res.edges, res.penalty, res.dags_visited,
+                            res.ci_tests, res.invariance_tests, double(all[at + 6]) * 1e-6});
+    res.dag = Dag(int(all[at + 7]));
+    at += 8;
     for (long e = 0; e < res.edges; ++e, at += 2) res.dag.add_edge(int(all[at]), int(all[at + 1]));
     if (best.restart < 0 || res.better_than(best)) best = std::move(res);
   }
-  best.dags_visited = total_visited;
-  return best;
+  best.dags_visited = total.dags_visited;
+  best.ci_tests = total.ci_tests;
+  best.invariance_tests = total.invariance_tests;
+  std::sort(out.restarts.begin(), out.restarts.end(),
+            [](const RestartRecord& a, const RestartRecord& b) { return a.restart < b.restart; });
+  return out;
 }
 
 }  // namespace tessera::solvers::causal

@@ -3,6 +3,10 @@
 // pa_G(j) rejects between the observational setting and k. The score is (number of arcs, number of changed
 // (setting, node) mechanisms): among equally sparse DAGs the one that explains the interventions with fewest
 // targets wins.
+// Known targets (partly known interventions) restrict the moves as in the published UT-IGSP: a covered arc
+// i -> j is not reversed when some setting has i among its known targets and j given its parents (i among them)
+// is invariant there, since the data then agree with i -> j. The learned targets still come from the tests
+// alone, so a known target the data do not show is not reported.
 #pragma once
 #include <vector>
 
@@ -13,11 +17,14 @@ namespace tessera::solvers::causal {
 
 class UtIgspPolicy final : public SearchPolicy {
  public:
-  explicit UtIgspPolicy(InvarianceTest& invariance) : invariance_(invariance) {}
+  // known_targets[k] for settings k = 0..K (index 0 ignored); empty or all empty: no known targets.
+  UtIgspPolicy(InvarianceTest& invariance, std::vector<std::vector<int>> known_targets = {});
+  bool may_reverse(const Dag& dag, int from, int to) override;
   long node_penalty(int node, const std::vector<int>& parents) override;
 
  private:
   InvarianceTest& invariance_;
+  std::vector<std::vector<int>> known_targets_;
 };
 
 // Per setting (index 0 empty): the sorted nodes whose mechanism changed in `dag`.

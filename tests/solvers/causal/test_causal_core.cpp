@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <boost/math/distributions/fisher_f.hpp>
 #include <cmath>
 #include <numeric>
 
@@ -185,6 +186,65 @@ TEST(GaussianInvarianceTest, DetectsTheTargetAndAcceptsOthers) {
   const auto [pc_shift, pv_shift] = test.coefficient_and_variance_p(1, {0}, 1);
   EXPECT_LT(pc_shift, 1e-10);
   EXPECT_GT(pv_shift, 1e-4);
+}
+
+// The published (wald) form against its definition computed here from the rows themselves: least squares on
+// [X_S 1] per setting, and for S empty the closed form, Welch's t^2 = (m_0 - m_k)^2 / (v_0 / n_0 + v_k / n_k).
+TEST(GaussianInvarianceTest, WaldFormEqualsItsDefinitionOnTheRows) {
+  Dag chain(3);
+  chain.add_edge(0, 1);
+  chain.add_edge(1, 2);
+  engine::RandomStream rng(4, "test/sem");
+  const LinearSem sem = random_linear_sem(chain, rng, 0.5, 1.0);
+  // A soft shift of node 1 in setting 1, small enough that the p-values are neither 0 nor 1.
+  const auto data = simulate_interventional(sem, 300, {{{1}, Intervention::Kind::kShift}}, 200, 5);
+  const auto stats = compute_setting_stats(engine::Context(MPI_COMM_SELF), data);
+  GaussianInvarianceTest wald(stats, 1e-5, InvarianceForm::kWald);
+  auto rows_of = [&](int setting, const std::vector<int>& cond, int node) {
+    std::vector<Eigen::Index> rows;
+    for (Eigen::Index r = 0; r < data.samples.rows(); ++r)
+      if (data.setting[std::size_t(r)] == setting) rows.push_back(r);
+    Eigen::MatrixXd x(rows.size(), cond.size() + 1);
+    Eigen::VectorXd y(rows.size());
+    for (std::size_t a = 0; a < rows.size(); ++a) {
+      for (std::size_t c = 0; c < cond.size(); ++c)
+        x(Eigen::Index(a), Eigen::Index(c)) = data.samples(rows[a], cond[c]);
+      x(Eigen::Index(a), Eigen::Index(cond.size())) = 1;
+      y(Eigen::Index(a)) = data.samples(rows[a], node);
+    }
+    return std::make_pair(x, y);
+  };
+  auto two_sided = [](double df1, double df2, double value) {
+    const boost::math::fisher_f f(df1, df2);
+    return std::min(1.0, 2 * std::min(boost::math::cdf(f, value), boost::math::cdf(boost::math::complement(f, value))));
+  };
+  for (const auto& [node, cond] :
+       std::vector<std::pair<int, std::vector<int>>>{{1, {0}}, {2, {1}}, {2, {0, 1}}, {1, {}}}) {
+    const double q = double(cond.size()) + 1;
+    Eigen::VectorXd b[2];
+    Eigen::MatrixXd cov_b[2];
+    double v[2], n[2];
+    for (int s = 0; s < 2; ++s) {
+      const auto [x, y] = rows_of(s, cond, node);
+      b[s] = x.colPivHouseholderQr().solve(y);
+      n[s] = double(x.rows());
+      v[s] = (y - x * b[s]).squaredNorm() / (n[s] - q);
+      cov_b[s] = v[s] * (x.transpose() * x).inverse();
+    }
+    const Eigen::VectorXd d = b[0] - b[1];
+    const double t = d.dot((cov_b[0] + cov_b[1]).inverse() * d) / q;
+    if (cond.empty()) {
+      const double welch = d(0) * d(0) / (v[0] / n[0] + v[1] / n[1]);
+      EXPECT_NEAR(t, welch, 1e-9 * welch);
+    }
+    const auto [p_coef, p_var] = wald.coefficient_and_variance_p(node, cond, 1);
+    EXPECT_NEAR(p_coef, two_sided(q, n[0] + n[1] - q, t), 1e-9) << "node " << node;
+    EXPECT_NEAR(p_var, two_sided(n[0] - 1, n[1] - 1, v[0] / v[1]), 1e-9) << "node " << node;
+    EXPECT_NEAR(wald.p_value(node, cond, 1), std::min(1.0, 2 * std::min(p_coef, p_var)), 1e-15);
+  }
+  // The shifted node's mechanism changed, its child's did not, as with the Chow form.
+  EXPECT_LT(wald.coefficient_and_variance_p(1, {0}, 1).first, 1e-3);
+  EXPECT_GT(wald.coefficient_and_variance_p(2, {1}, 1).first, 1e-3);
 }
 
 TEST(HsicCiTest, SeesNonlinearDependenceThatCorrelationMisses) {

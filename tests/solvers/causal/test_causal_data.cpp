@@ -71,7 +71,10 @@ TEST(ReadCausalCsv, BadInputsNameTheProblem) {
   expect_error(kGood, "", "setting '9' has no rows", keep);
   CausalCsvOptions no_obs;
   no_obs.observational = {"0"};
-  expect_error(kGood, "", "setting 'observational' has no rows", no_obs);
+  expect_error(kGood, "",
+               "no row is observational: no value of column 'grp' is one of 0; name the observational "
+               "values with --observational (the values here: 1, 2, 6)",
+               no_obs);
   EXPECT_THROW(read_causal_csv(write("good.csv", kGood), "group", ""), Error);  // no such setting column
 }
 

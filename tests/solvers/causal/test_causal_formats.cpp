@@ -129,6 +129,9 @@ TEST(Dcdi, BadFilesNameTheLine) {
   std::ofstream(dir / "intervention1.csv") << "1\n\n1\n1\n";
   testing::expect_mentions(testing::error_of([&] { read_dcdi(dir); }), {"line 1", "regime 0 is observational"});
   testing::expect_mentions(testing::error_of([&] { read_dcdi(dir, 3); }), {"data_interv3.npy", "--dcdi-index"});
+  std::ofstream(dir / "intervention1.csv") << "1\n1\n0\n0\n";
+  std::ofstream(dir / "regime1.csv") << "1\n1\n2\n2\n";
+  testing::expect_mentions(testing::error_of([&] { read_dcdi(dir); }), {"no sample is observational", "regime 0"});
 }
 
 // Genes x samples in a GCTX, the setting in a column field, the vehicle as observational.

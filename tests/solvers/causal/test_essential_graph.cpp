@@ -11,6 +11,7 @@
 #include "engine/error.h"
 #include "engine/random.h"
 #include "solvers/causal/essential_graph.h"
+#include "solvers/causal/evaluation.h"
 #include "solvers/causal/random_dag.h"
 
 namespace tessera::solvers::causal {
@@ -398,6 +399,21 @@ TEST(EssentialGraphShd, SymmetricAndAgreesWithDagShdOnFullyDirectedGraphs) {
     // A DAG against its own essential graph: one per line.
     EXPECT_EQ(shd(all_directed(a), ea), ea.num_undirected());
   }
+}
+
+// metrics.csv's two essential-graph SHDs on a hand case: the chain 0 -> 1 -> 2 with node 1 intervened, learned as
+// 2 -> 1 -> 0 with no targets (what gsp returns). The observational CPDAGs are both the line 0 - 1 - 2 (0); under
+// the true target the truth's arcs are both oriented, the learned lines are not (2).
+TEST(DiscoveryMetrics, GspIsChargedOnlyForWhatTheInterventionsReveal) {
+  Dag truth(3), learned(3);
+  truth.add_edge(0, 1);
+  truth.add_edge(1, 2);
+  learned.add_edge(2, 1);
+  learned.add_edge(1, 0);
+  const auto m = evaluate_discovery(truth, {{}, {1}}, learned, {{}, {}});
+  EXPECT_EQ(m.shd, 2);
+  EXPECT_EQ(m.observational_essential_shd, 0);
+  EXPECT_EQ(m.essential_shd, 2);
 }
 
 }  // namespace
