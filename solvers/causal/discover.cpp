@@ -167,8 +167,8 @@ DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<Sett
   out.shrinkage = lambda;
   out.targets.assign(stats.size(), {});
   if (params.algorithm == Algorithm::kUtIgsp) {
-    GaussianInvarianceTest test(stats, params.alpha_inv,
-                                params.invariance_test);  // every rank, so every rank returns the targets
+    // On every rank, so every rank returns the targets.
+    GaussianInvarianceTest test(stats, params.alpha_inv, params.invariance_test);
     out.targets = learned_targets(best.dag, test);
   } else if (params.algorithm == Algorithm::kIgsp) {
     out.targets = known_targets;

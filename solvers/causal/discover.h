@@ -33,8 +33,8 @@ struct DiscoveryParams {
   double alpha = 0;         // CI test level; 0 = 1 / (observational rows)
   double alpha_inv = 1e-5;  // invariance test level (igsp, utigsp)
   int depth = 4;            // covered-arc reversals per DFS branch; kUnlimitedDepth: none (--depth inf)
-  // first (the default: the same SHD as best on the benchmark at a fraction of the tests, see the README) or
-  // best, the published search's rule (search/gsp.h).
+  // first (the default: on the benchmark the same SHD as best on average in up to 1.6x less time; BENCHMARKS.md)
+  // or best, the published search's rule (search/gsp.h).
   MoveRule move = MoveRule::kFirst;
   // The invariance test of igsp / utigsp: chow (the default) or wald, the published UT-IGSP test
   // (citest/gaussian_invariance_test.h).
@@ -114,7 +114,7 @@ struct DiscoveryResult {
   double search_seconds = 0;
 };
 
-// stats[0] observational, stats[k] setting k; known_targets per setting (used by igsp only).
+// stats[0] observational, stats[k] setting k; known_targets per setting (used by igsp and utigsp).
 // ci_test = hsic throws here: the statistics hold no samples.
 DiscoveryResult discover(const engine::Context& ctx, const std::vector<SettingStats>& stats,
                          const std::vector<std::vector<int>>& known_targets, const DiscoveryParams& params);
