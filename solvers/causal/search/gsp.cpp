@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <unordered_set>
+#include <utility>
 
 #include "engine/collectives.h"
 #include "engine/error.h"
@@ -19,14 +20,15 @@ const engine::NameTable<MoveRule>& name_table(MoveRule) {
 
 namespace {
 
+// A DAG's score, (arcs, total penalty), compared lexicographically: lower is better.
+using Score = std::pair<long, long>;
+
 struct State {
   Dag dag;
   std::vector<long> penalty;  // per node
   long total = 0;
-  bool better_than(const State& o) const {
-    if (dag.num_edges() != o.dag.num_edges()) return dag.num_edges() < o.dag.num_edges();
-    return total < o.total;
-  }
+  Score score() const { return {dag.num_edges(), total}; }
+  bool better_than(const State& o) const { return score() < o.score(); }
 };
 
 // Zobrist-style key of one arc; a DAG's key is the XOR over its arcs, updated in O(changed arcs).
@@ -130,23 +132,18 @@ class Dfs {
   bool scan(Frame& frame) {
     frame.scanned = true;
     frame.neighbours.resize(frame.moves.size());
-    const long here_edges = cur_.dag.num_edges(), here_total = cur_.total;
+    // The current DAG scores as the start here: the DFS only follows neighbours as good as it.
+    const Score here = cur_.score();
     int chosen = -1;
-    long chosen_edges = 0, chosen_total = 0;
+    Score chosen_score;
     for (std::size_t m = 0; m < frame.moves.size(); ++m) {
       const NodePair undo = reverse(frame.moves[m].first, frame.moves[m].second);
-      const long edges = cur_.dag.num_edges(), total = cur_.total;
-      // The current DAG scores as the start here: the DFS only follows neighbours as good as it.
-      if (cur_.better_than(*best_)) {
-        if (chosen < 0 || edges < chosen_edges || (edges == chosen_edges && total < chosen_total)) {
-          chosen = int(m);
-          chosen_edges = edges;
-          chosen_total = total;
-        }
-        frame.neighbours[m] = snapshot(undo.i, undo.j);
-      } else if (edges == here_edges && total == here_total) {
-        frame.neighbours[m] = snapshot(undo.i, undo.j);
+      const Score score = cur_.score();
+      if (score < here && (chosen < 0 || score < chosen_score)) {
+        chosen = int(m);
+        chosen_score = score;
       }
+      if (score <= here) frame.neighbours[m] = snapshot(undo.i, undo.j);
       set(undo);
     }
     if (chosen < 0) return false;

@@ -32,6 +32,15 @@ LinearSem random_sem(int p, double degree, std::uint64_t seed) {
   return random_linear_sem(random_er_dag(p, degree, rng), rng);
 }
 
+// The chain 0 -> 1 -> 2 with weights of magnitude in [0.5, 1].
+LinearSem chain_sem(std::uint64_t seed) {
+  Dag chain(3);
+  chain.add_edge(0, 1);
+  chain.add_edge(1, 2);
+  engine::RandomStream rng(seed, "test/sem");
+  return random_linear_sem(chain, rng, 0.5, 1.0);
+}
+
 TEST(Metrics, ShdCountsAReversalOnce) {
   Dag a(4), b(4);
   a.add_edge(0, 1);
@@ -167,11 +176,7 @@ TEST(MinimalImap, CoveredArcUpdateEqualsRecomputation) {
 }
 
 TEST(GaussianInvarianceTest, DetectsTheTargetAndAcceptsOthers) {
-  Dag chain(3);
-  chain.add_edge(0, 1);
-  chain.add_edge(1, 2);
-  engine::RandomStream rng(2, "test/sem");
-  const LinearSem sem = random_linear_sem(chain, rng, 0.5, 1.0);
+  const LinearSem sem = chain_sem(2);
   Intervention shift{{1}, Intervention::Kind::kShift};
   Intervention perfect{{1}, Intervention::Kind::kPerfect};
   const auto data = simulate_interventional(sem, 5000, {shift, perfect}, 5000, 3);
@@ -191,11 +196,7 @@ TEST(GaussianInvarianceTest, DetectsTheTargetAndAcceptsOthers) {
 // The published (wald) form against its definition computed here from the rows themselves: least squares on
 // [X_S 1] per setting, and for S empty the closed form, Welch's t^2 = (m_0 - m_k)^2 / (v_0 / n_0 + v_k / n_k).
 TEST(GaussianInvarianceTest, WaldFormEqualsItsDefinitionOnTheRows) {
-  Dag chain(3);
-  chain.add_edge(0, 1);
-  chain.add_edge(1, 2);
-  engine::RandomStream rng(4, "test/sem");
-  const LinearSem sem = random_linear_sem(chain, rng, 0.5, 1.0);
+  const LinearSem sem = chain_sem(4);
   // A soft shift of node 1 in setting 1, small enough that the p-values are neither 0 nor 1.
   const auto data = simulate_interventional(sem, 300, {{{1}, Intervention::Kind::kShift}}, 200, 5);
   const auto stats = compute_setting_stats(engine::Context(MPI_COMM_SELF), data);
