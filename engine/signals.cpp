@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 
 #include "engine/collectives.h"
 #include "engine/fatal.h"
@@ -39,6 +40,19 @@ extern "C" void on_stop_signal(int number) {
   if (number == SIGTERM && g_mode.load() == int(StopMode::kEndOnTerm)) end_now();
 }
 
+// Signal `number` sets the stop flag (on_stop_signal).
+void handle_as_stop(int number) {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  // SA_RESTART: a signal arriving during a blocking read or MPI progress call must not fail that call.
+  action.sa_flags = SA_RESTART;
+  sigaction(number, &action, nullptr);
+}
+
+// The signals ScopedStopHandlers takes over and gives back.
+constexpr int kScopedSignals[4] = {SIGINT, SIGUSR1, SIGUSR2, SIGTERM};
+
 }  // namespace
 
 std::string signal_name(int number) {
@@ -69,33 +83,20 @@ void install_stop_handlers(StopMode mode, const std::string& command) {
     g_end_message_length = std::min<std::size_t>(std::size_t(std::max(length, 0)), sizeof g_end_message - 1);
   }
   g_mode.store(int(mode));
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  // SA_RESTART: a signal arriving during a blocking read or MPI progress call must not fail that call.
-  action.sa_flags = SA_RESTART;
-  for (int number : {SIGUSR1, SIGUSR2, SIGTERM}) sigaction(number, &action, nullptr);
+  for (int number : {SIGUSR1, SIGUSR2, SIGTERM}) handle_as_stop(number);
   // A SIGTERM recorded while the handlers deferred it (e.g. during MPI start-up) ends such a command now.
   if (mode == StopMode::kEndOnTerm && g_signal.load() == SIGTERM) end_now();
 }
 
-namespace {
-constexpr int kScopedSignals[4] = {SIGINT, SIGUSR1, SIGUSR2, SIGTERM};
-}
-
 ScopedStopHandlers::ScopedStopHandlers(StopMode mode, const std::string& command) {
-  for (int i = 0; i < 4; ++i) sigaction(kScopedSignals[i], nullptr, &previous_[i]);
+  for (std::size_t i = 0; i < std::size(kScopedSignals); ++i) sigaction(kScopedSignals[i], nullptr, &previous_[i]);
   clear_stop();
   install_stop_handlers(mode, command);
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_RESTART;
-  sigaction(SIGINT, &action, nullptr);
+  handle_as_stop(SIGINT);
 }
 
 ScopedStopHandlers::~ScopedStopHandlers() {
-  for (int i = 0; i < 4; ++i) sigaction(kScopedSignals[i], &previous_[i], nullptr);
+  for (std::size_t i = 0; i < std::size(kScopedSignals); ++i) sigaction(kScopedSignals[i], &previous_[i], nullptr);
 }
 
 bool stop_signalled() { return g_signal.load() != 0; }
