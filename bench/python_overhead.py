@@ -66,7 +66,7 @@ if root_rank:
                        "--complete-cells", args.cell, "--out", out]
             program = best_of(args.repeats, lambda: subprocess.run(command, check=True, capture_output=True))
     mib = values.nbytes / 2**20
-    print(f"import tessera: {import_seconds:.2f} s (MPI start, LibTorch load)")
+    print(f"import tessera: {import_seconds:.2f} s (MPI start, numpy, pandas, AnnData)")
     print(f"impute two_way_mean, {values.shape[1]} signatures: tessera.impute {in_process:.2f} s on "
           f"{tessera.mpi_size} rank(s); `tessera impute` as a program {program:.2f} s on 1 rank (nan: not timed "
           "under mpirun)")

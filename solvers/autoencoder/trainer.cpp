@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <iomanip>
 #include <limits>
 #include <numeric>
@@ -14,7 +13,7 @@
 #include "engine/partition.h"
 #include "engine/random.h"
 #include "engine/signals.h"
-#include "solvers/autoencoder/network.h"
+#include "solvers/autoencoder/network_backend.h"
 
 namespace tessera::solvers::autoencoder {
 
@@ -28,18 +27,6 @@ constexpr std::size_t kBucketFloats = std::size_t(1) << 22;
 bool is_architecture_knob(const std::string& name) {
   return name == "ae_width" || name == "ae_depth" || name == "ae_activation" || name == "ae_leaky_slope" ||
          name == "ae_bias" || name == "ae_optimizer" || name == "ae_seed" || name == "ae_batch_size";
-}
-
-torch::Tensor as_rows(const Eigen::MatrixXf& matrix) {
-  // Eigen column-major genes x n is row-major [n, genes]: the same memory, no copy.
-  return torch::from_blob(const_cast<float*>(matrix.data()), {matrix.cols(), matrix.rows()}, torch::kFloat32);
-}
-
-Eigen::MatrixXf to_columns(const torch::Tensor& rows) {
-  const torch::Tensor t = rows.contiguous();
-  Eigen::MatrixXf out(t.size(1), t.size(0));
-  std::memcpy(out.data(), t.data_ptr<float>(), sizeof(float) * std::size_t(t.numel()));
-  return out;
 }
 
 }  // namespace
@@ -62,54 +49,59 @@ std::vector<std::pair<std::string, std::string>> params_as_text(const Autoencode
 struct Trainer::Impl {
   engine::Context ctx;
   AutoencoderParams params;
-  Network network;
-  Optimizer optimizer;
+  std::unique_ptr<NetworkBackend> network;
   std::int64_t epoch = 0, step_in_epoch = 0, global_step = 0;
   double epoch_loss_sum = 0;
   std::vector<double> epoch_losses;
   bool converged = false;
   std::vector<float> bucket;        // flat gradients of all parameters (multi-rank only)
+  Eigen::MatrixXf shard_samples;    // this rank's samples of the current batch, genes x shard
   std::vector<std::int64_t> order;  // permutation of the current epoch
   std::int64_t order_epoch = -1;
 
   Impl(const engine::Context& c, const AutoencoderParams& p, std::int64_t num_genes)
-      : ctx(c), params(p), network(p, num_genes), optimizer(p, network.parameters()) {}
+      : ctx(c), params(p), network(make_network_backend(p, num_genes)) {}
+
+  std::int64_t num_values() const {
+    std::int64_t total = 0;
+    for (std::size_t i = 0; i < network->num_tensors(); ++i) total += network->rows(i) * network->cols(i);
+    return total;
+  }
 
   void broadcast_parameters() {
     if (ctx.size() == 1) return;
     std::vector<double> values;
-    values.reserve(std::size_t(network.num_values()));
-    for (const auto& p : network.parameters()) {
-      const float* data = p.data_ptr<float>();
-      values.insert(values.end(), data, data + p.numel());
+    values.reserve(std::size_t(num_values()));
+    for (std::size_t i = 0; i < network->num_tensors(); ++i) {
+      const auto p = network->values(i);
+      values.insert(values.end(), p.begin(), p.end());
     }
     engine::broadcast(ctx, std::span<double>(values));
     std::size_t offset = 0;
-    for (auto& p : network.parameters()) {
-      float* data = p.data_ptr<float>();
-      for (std::int64_t k = 0; k < p.numel(); ++k) data[k] = float(values[offset++]);
-    }
+    for (std::size_t i = 0; i < network->num_tensors(); ++i)
+      for (float& value : network->values(i)) value = float(values[offset++]);
   }
 
   // Sums the gradients over ranks: copy into the flat bucket buffer in parameter order, allreduce it in
   // fixed-size chunks, copy back.
   void allreduce_gradients() {
     if (ctx.size() == 1) return;
-    auto& parameters = network.parameters();
-    bucket.resize(std::size_t(network.num_values()));
+    bucket.resize(std::size_t(num_values()));
     std::size_t offset = 0;
-    for (auto& p : parameters) {
-      std::memcpy(bucket.data() + offset, p.grad().data_ptr<float>(), sizeof(float) * std::size_t(p.numel()));
-      offset += std::size_t(p.numel());
+    for (std::size_t i = 0; i < network->num_tensors(); ++i) {
+      const auto g = network->gradient(i);
+      std::copy(g.begin(), g.end(), bucket.begin() + std::ptrdiff_t(offset));
+      offset += g.size();
     }
     for (std::size_t begin = 0; begin < bucket.size(); begin += kBucketFloats) {
       const std::size_t size = std::min(kBucketFloats, bucket.size() - begin);
       engine::allreduce_sum(ctx, std::span<float>(bucket.data() + begin, size));
     }
     offset = 0;
-    for (auto& p : parameters) {
-      std::memcpy(p.mutable_grad().data_ptr<float>(), bucket.data() + offset, sizeof(float) * std::size_t(p.numel()));
-      offset += std::size_t(p.numel());
+    for (std::size_t i = 0; i < network->num_tensors(); ++i) {
+      const auto g = network->gradient(i);
+      std::copy_n(bucket.begin() + std::ptrdiff_t(offset), g.size(), g.begin());
+      offset += g.size();
     }
   }
 
@@ -126,54 +118,42 @@ struct Trainer::Impl {
 
   // One optimisation step on global batch `step_in_epoch` of the current epoch. Returns the global sum of the
   // batch's per-sample losses. Collective.
-  double step(const Eigen::MatrixXf& data, torch::Tensor& batch) {
-    const std::int64_t n = data.cols(), d = data.rows();
+  double step(const Eigen::MatrixXf& data) {
+    const std::int64_t n = data.cols();
     const std::int64_t batch_size = params.batch_size;
     const auto& perm = permutation(n);
     const std::int64_t begin = step_in_epoch * batch_size;
     const std::int64_t global = std::min(batch_size, n - begin);
     const engine::BlockRange shard = engine::block_range(global, ctx.size(), ctx.rank());
 
-    auto& parameters = network.parameters();
-    for (auto& p : parameters) p.mutable_grad() = torch::Tensor();
-    double local_loss = 0;
-    if (shard.size() > 0) {
-      if (batch.size(0) != shard.size()) batch = torch::empty({shard.size(), d}, torch::kFloat32);
-      float* rows = batch.data_ptr<float>();
-      for (std::int64_t i = 0; i < shard.size(); ++i)
-        std::memcpy(rows + i * d, data.col(perm[std::size_t(begin + shard.begin + i)]).data(), sizeof(float) * d);
-      const torch::Tensor reconstruction = network.decode(network.encode(batch));
-      // Sum over the shard of per-sample MSE, divided by the GLOBAL batch size: the rank sum is the batch mean.
-      const torch::Tensor loss_sum = (reconstruction - batch).pow(2).sum() / double(d);
-      (loss_sum / double(global)).backward();
-      local_loss = loss_sum.item<double>();
-    } else {
-      for (auto& p : parameters) p.mutable_grad() = torch::zeros_like(p);
-    }
+    shard_samples.resize(data.rows(), shard.size());
+    for (std::int64_t i = 0; i < shard.size(); ++i)
+      shard_samples.col(i) = data.col(perm[std::size_t(begin + shard.begin + i)]);
+    // Sum over the shard of per-sample MSE, its gradient divided by the GLOBAL batch size: the rank sum is the
+    // batch mean.
+    const double local_loss = network->compute_gradient(shard_samples.data(), shard.size(), global);
     allreduce_gradients();
-    optimizer.step(parameters);
+    network->step();
     return engine::allreduce_sum(ctx, local_loss);
   }
 
   TrainingState state(const std::vector<std::string>& genes) const {
     TrainingState s;
-    auto flat = [](const torch::Tensor& t) {
-      const torch::Tensor c = t.contiguous();
-      return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
-    };
-    for (const auto& p : network.parameters()) {
-      s.shapes.push_back({p.size(0), p.dim() > 1 ? p.size(1) : 1});
-      s.parameters.push_back(flat(p));
+    auto flat = [](std::span<const float> values) { return std::vector<float>(values.begin(), values.end()); };
+    for (std::size_t i = 0; i < network->num_tensors(); ++i) {
+      s.shapes.push_back({network->rows(i), network->cols(i)});
+      s.parameters.push_back(flat(network->values(i)));
+      if (network->is_adam()) {
+        s.adam_m.push_back(flat(network->first_moment(i)));
+        s.adam_v.push_back(flat(network->second_moment(i)));
+      }
     }
-    auto& opt = const_cast<Optimizer&>(optimizer);
-    for (const auto& m : opt.first_moments()) s.adam_m.push_back(flat(m));
-    for (const auto& v : opt.second_moments()) s.adam_v.push_back(flat(v));
-    s.optimizer_step = optimizer.step_count();
+    s.optimizer_step = network->optimizer_steps();
     s.epoch = epoch;
     s.step_in_epoch = step_in_epoch;
     s.global_step = global_step;
     s.num_ranks = ctx.size();
-    s.num_genes = network.num_genes();
+    s.num_genes = network->num_genes();
     s.converged = converged;
     s.epoch_loss_sum = epoch_loss_sum;
     s.epoch_losses = epoch_losses;
@@ -187,11 +167,11 @@ struct Trainer::Impl {
   }
 
   void load(const TrainingState& s) {
-    auto& parameters = network.parameters();
-    TESSERA_CHECK(s.parameters.size() == parameters.size(), "checkpoint holds ", s.parameters.size(),
-                  " parameter tensors, this model has ", parameters.size(), "; resume with the same ae_* options");
-    TESSERA_CHECK(s.num_genes == network.num_genes(), "checkpoint was trained on ", s.num_genes,
-                  " genes, this run has ", network.num_genes(), "; resume with the same input and gene list");
+    const std::size_t tensors = network->num_tensors();
+    TESSERA_CHECK(s.parameters.size() == tensors, "checkpoint holds ", s.parameters.size(),
+                  " parameter tensors, this model has ", tensors, "; resume with the same ae_* options");
+    TESSERA_CHECK(s.num_genes == network->num_genes(), "checkpoint was trained on ", s.num_genes,
+                  " genes, this run has ", network->num_genes(), "; resume with the same input and gene list");
     const auto mine = params_as_text(params);
     for (std::size_t i = 0; i < s.param_names.size(); ++i) {
       if (!is_architecture_knob(s.param_names[i])) continue;
@@ -200,22 +180,21 @@ struct Trainer::Impl {
                       s.param_values[i], " but this run asks for ", name, "=", value,
                       "; resume with the checkpoint's options or start a new run in another folder");
     }
-    torch::NoGradGuard no_grad;
-    auto copy_into = [](torch::Tensor& t, const std::vector<float>& values, const char* what, std::size_t i) {
-      TESSERA_CHECK(std::int64_t(values.size()) == t.numel(), "checkpoint ", what, " ", i, " holds ", values.size(),
-                    " values, the model expects ", t.numel(), "; resume with the same ae_* options");
-      std::memcpy(t.data_ptr<float>(), values.data(), sizeof(float) * values.size());
+    auto copy_into = [](std::span<float> target, const std::vector<float>& values, const char* what, std::size_t i) {
+      TESSERA_CHECK(values.size() == target.size(), "checkpoint ", what, " ", i, " holds ", values.size(),
+                    " values, the model expects ", target.size(), "; resume with the same ae_* options");
+      std::copy(values.begin(), values.end(), target.begin());
     };
-    for (std::size_t i = 0; i < parameters.size(); ++i) copy_into(parameters[i], s.parameters[i], "parameter", i);
-    if (optimizer.is_adam()) {
-      TESSERA_CHECK(s.adam_m.size() == parameters.size() && s.adam_v.size() == parameters.size(),
+    for (std::size_t i = 0; i < tensors; ++i) copy_into(network->values(i), s.parameters[i], "parameter", i);
+    if (network->is_adam()) {
+      TESSERA_CHECK(s.adam_m.size() == tensors && s.adam_v.size() == tensors,
                     "checkpoint has no Adam moments for this model (was it trained with ae_optimizer=sgd?)");
-      for (std::size_t i = 0; i < parameters.size(); ++i) {
-        copy_into(optimizer.first_moments()[i], s.adam_m[i], "Adam first moment", i);
-        copy_into(optimizer.second_moments()[i], s.adam_v[i], "Adam second moment", i);
+      for (std::size_t i = 0; i < tensors; ++i) {
+        copy_into(network->first_moment(i), s.adam_m[i], "Adam first moment", i);
+        copy_into(network->second_moment(i), s.adam_v[i], "Adam second moment", i);
       }
     }
-    optimizer.set_step_count(s.optimizer_step);
+    network->set_optimizer_steps(s.optimizer_step);
     epoch = s.epoch;
     step_in_epoch = s.step_in_epoch;
     global_step = s.global_step;
@@ -228,17 +207,8 @@ struct Trainer::Impl {
 
 Trainer::Trainer(const engine::Context& ctx, const AutoencoderParams& params, std::int64_t num_genes) {
   params.validate();
-  switch (params.device) {
-    case Device::kCpu:
-      break;
-    case Device::kCuda:
-      TESSERA_CHECK(torch::cuda::is_available(), "ae_device=cuda: this Tessera was built without CUDA (LibTorch ",
-                    TORCH_VERSION, " CPU only); use ae_device=cpu or rebuild against a CUDA LibTorch");
-      TESSERA_FAIL("ae_device=cuda is not implemented yet (NCCL gradient allreduce is planned); use ae_device=cpu");
-  }
-  if (params.threads > 0) torch::set_num_threads(params.threads);
   impl_ = std::make_unique<Impl>(ctx, params, num_genes);
-  if (ctx.is_root()) impl_->network.initialise(params.seed);
+  if (ctx.is_root()) impl_->network->initialise(params.seed);
   impl_->broadcast_parameters();
 }
 
@@ -247,8 +217,8 @@ Trainer::~Trainer() = default;
 TrainResult Trainer::fit(const Eigen::MatrixXf& data, const TrainOptions& options) {
   auto& s = *impl_;
   const std::int64_t n = data.cols();
-  TESSERA_CHECK(data.rows() == s.network.num_genes(), "training data has ", data.rows(), " genes, the model ",
-                s.network.num_genes());
+  TESSERA_CHECK(data.rows() == s.network->num_genes(), "training data has ", data.rows(), " genes, the model ",
+                s.network->num_genes());
   TESSERA_CHECK(n >= 1, "no training samples");
   TESSERA_CHECK(data.allFinite(), "training data holds NaN or infinite values; filter or impute them first");
   TrainResult result;
@@ -275,11 +245,10 @@ TrainResult Trainer::fit(const Eigen::MatrixXf& data, const TrainOptions& option
   TESSERA_CHECK(s.step_in_epoch < steps_per_epoch, "checkpoint is at step ", s.step_in_epoch,
                 " of an epoch, but this data has only ", steps_per_epoch,
                 " steps per epoch; resume with the same input");
-  torch::Tensor batch = torch::empty({0, s.network.num_genes()}, torch::kFloat32);
   const auto start = std::chrono::steady_clock::now();
   while (!s.converged && s.epoch < s.params.max_epochs) {
     const std::int64_t begin = s.step_in_epoch * s.params.batch_size;
-    s.epoch_loss_sum += s.step(data, batch);
+    s.epoch_loss_sum += s.step(data);
     result.samples_processed += std::min<std::int64_t>(s.params.batch_size, n - begin);
     ++s.step_in_epoch;
     ++s.global_step;
@@ -315,17 +284,15 @@ TrainResult Trainer::fit(const Eigen::MatrixXf& data, const TrainOptions& option
 }
 
 Eigen::MatrixXf Trainer::encode(const Eigen::MatrixXf& samples) const {
-  TESSERA_CHECK(samples.rows() == impl_->network.num_genes(), "encode: samples have ", samples.rows(),
-                " genes, the model ", impl_->network.num_genes());
-  torch::NoGradGuard no_grad;
-  return to_columns(impl_->network.encode(as_rows(samples)));
+  TESSERA_CHECK(samples.rows() == impl_->network->num_genes(), "encode: samples have ", samples.rows(),
+                " genes, the model ", impl_->network->num_genes());
+  return impl_->network->encode(samples);
 }
 
 Eigen::MatrixXf Trainer::decode(const Eigen::MatrixXf& codes) const {
   TESSERA_CHECK(codes.rows() == impl_->params.width, "decode: codes have ", codes.rows(), " rows, the latent ",
                 impl_->params.width);
-  torch::NoGradGuard no_grad;
-  return to_columns(impl_->network.decode(as_rows(codes)));
+  return impl_->network->decode(codes);
 }
 
 double Trainer::reconstruction_loss(const Eigen::MatrixXf& samples) const {
@@ -336,9 +303,9 @@ double Trainer::reconstruction_loss(const Eigen::MatrixXf& samples) const {
 
 std::vector<float> Trainer::flat_parameters() const {
   std::vector<float> out;
-  for (const auto& p : impl_->network.parameters()) {
-    const float* data = p.data_ptr<float>();
-    out.insert(out.end(), data, data + p.numel());
+  for (std::size_t i = 0; i < impl_->network->num_tensors(); ++i) {
+    const auto values = impl_->network->values(i);
+    out.insert(out.end(), values.begin(), values.end());
   }
   return out;
 }
@@ -346,6 +313,6 @@ std::vector<float> Trainer::flat_parameters() const {
 TrainingState Trainer::state() const { return impl_->state({}); }
 void Trainer::load_state(const TrainingState& state) { impl_->load(state); }
 const AutoencoderParams& Trainer::params() const { return impl_->params; }
-std::int64_t Trainer::num_genes() const { return impl_->network.num_genes(); }
+std::int64_t Trainer::num_genes() const { return impl_->network->num_genes(); }
 
 }  // namespace tessera::solvers::autoencoder

@@ -1,5 +1,6 @@
 // Data-parallel training of the autoencoder (solvers/autoencoder/params.h) over the ranks of a Context.
-// Torch-free interface (pimpl): jobs/, the imputer and tests use Eigen matrices.
+// Torch-free: this file coordinates the ranks, and the network's arithmetic is a NetworkBackend
+// (network_backend.h), LibTorch's module loaded by the first Trainer. jobs/, the imputer and tests use Eigen matrices.
 //
 // Data: every rank passes the same genes x samples float matrix (Eigen column-major: one sample per column).
 // Data parallelism (collective over ctx):

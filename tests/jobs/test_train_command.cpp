@@ -171,3 +171,30 @@ TEST(TrainCommand, ForeignCheckpointIsRefused) {
   EXPECT_NE(result.output.find("not a Tessera autoencoder checkpoint"), std::string::npos) << result.output;
   fs::remove_all(dir);
 }
+
+TEST(TrainCommand, AMissingLibTorchModuleStopsTrainOnlyWithAClearError) {
+  // LibTorch is a module loaded by the first autoencoder (solvers/autoencoder/network_backend.h): a broken path
+  // fails `train` before it writes anything, and a command without an autoencoder never looks for it.
+  const fs::path dir = fs::temp_directory_path() / ("tessera-train-module-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const auto input = write_input(dir);
+  const std::string missing = (dir / "no-such-module.so").string();
+  const auto result = run_command("TESSERA_TORCH_MODULE=" + quote(missing) + " " + train(input, dir / "out"), 120);
+  EXPECT_EQ(result.exit_code, tessera::engine::kExitError) << result.output;
+  EXPECT_NE(result.output.find(missing), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("TESSERA_TORCH_MODULE"), std::string::npos) << result.output;
+  EXPECT_FALSE(fs::exists(dir / "out" / "loss.csv"));
+  EXPECT_FALSE(fs::exists(dir / "out" / "checkpoints" / "latest"));
+
+  const std::string not_a_library = input.string();  // a GCTX file: found, but no shared object
+  const auto broken =
+      run_command("TESSERA_TORCH_MODULE=" + quote(not_a_library) + " " + train(input, dir / "out"), 120);
+  EXPECT_EQ(broken.exit_code, tessera::engine::kExitError) << broken.output;
+  EXPECT_NE(broken.output.find("cannot be loaded"), std::string::npos) << broken.output;
+
+  const auto inspect =
+      run_command("TESSERA_TORCH_MODULE=" + quote(missing) + " " + TESSERA_BIN + " inspect " + quote(input.string()));
+  EXPECT_EQ(inspect.exit_code, 0) << inspect.output;
+  fs::remove_all(dir);
+}

@@ -1,4 +1,4 @@
-#include "solvers/autoencoder/network.h"
+#include "solvers/autoencoder/torch/network.h"
 
 #include <ATen/Parallel.h>
 
@@ -79,12 +79,6 @@ torch::Tensor Network::encode(const torch::Tensor& x) const {
 }
 
 torch::Tensor Network::decode(const torch::Tensor& z) const { return layer(z, weight_index_.size() - 1); }
-
-std::int64_t Network::num_values() const {
-  std::int64_t total = 0;
-  for (const auto& p : parameters_) total += p.numel();
-  return total;
-}
 
 Optimizer::Optimizer(const AutoencoderParams& params, const std::vector<torch::Tensor>& parameters)
     : adam_(keeps_moments(params.optimizer)),

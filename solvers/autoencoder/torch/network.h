@@ -1,5 +1,5 @@
-// The autoencoder network and its optimiser as LibTorch tensors. Internal to solvers/autoencoder/ (includes
-// <torch/torch.h>; STYLE §1): everything outside sees solvers/autoencoder/trainer.h.
+// The autoencoder network and its optimiser as LibTorch tensors. Internal to the LibTorch module (torch/; includes
+// <torch/torch.h>, STYLE §1): everything outside sees solvers/autoencoder/network_backend.h.
 //
 // Layout: samples are rows, [n, d] row-major float32, which is the same memory as an Eigen column-major
 // d x n matrix (one sample per column). Parameters are kept in one fixed order: for each layer its weight
@@ -31,7 +31,6 @@ class Network {
   std::vector<torch::Tensor>& parameters() { return parameters_; }
   const std::vector<torch::Tensor>& parameters() const { return parameters_; }
   std::int64_t num_genes() const { return num_genes_; }
-  std::int64_t num_values() const;  // total parameter count
 
  private:
   torch::Tensor layer(const torch::Tensor& x, std::size_t index) const;
