@@ -2,9 +2,11 @@
 // 1000 observational rows + 5 single-node perfect interventions x 1000 rows, alpha = alpha_inv = 1e-5,
 // depth 4, 10 restarts spread over the ranks. Prints time (max over ranks), SHD, precision/recall, targets found.
 // Usage: causal_bench [--alg=gsp,igsp,utigsp] [--shrinkage=auto|LAMBDA] [--p=20,50,100] [--move=first,best]
-// [--invariance-test=chow,wald] [--depth=4|inf] [--graphs=1] (default shrinkage auto, which is none while the 1000
-// observational rows exceed p + 1; each listed move rule and invariance test is run; --graphs SEMs per p, seeds
-// 42, 43, ...). Run under mpirun -np N for N ranks.
+// [--invariance-test=chow,wald] [--depth=4|inf] [--start-candidates=1] [--start-graph=pooled|observational]
+// [--graphs=1] (default shrinkage auto, which is none while the 1000 observational rows exceed p + 1; each listed
+// move rule and invariance test is run; --graphs SEMs per p, seeds 42, 43, ...). The published GSP / UT-IGSP
+// policy: --move=best --invariance-test=wald --start-candidates=2 --start-graph=observational.
+// Run under mpirun -np N for N ranks.
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -36,7 +38,12 @@ int run(const engine::Context& world, bench::BenchArgs& args) {
   const std::string depth_text = args.text("depth", "4");
   const int depth = depth_text == "inf" ? kUnlimitedDepth : std::stoi(depth_text);
   const int graphs = int(args.integers("graphs", {1}).at(0));
+  const int start_candidates = int(args.integers("start-candidates", {1}).at(0));
+  const StartGraph start_graph = name_table(StartGraph{}).parse(args.text("start-graph", "pooled"), "--start-graph");
   args.finish();
+  if (world.is_root())
+    std::printf("# depth %s, start candidates %d, start graph %s\n", depth_text.c_str(), start_candidates,
+                name_table(start_graph).name(start_graph));
   if (world.is_root())
     std::printf(
         "ranks  p     graph  algorithm  move   invariance  seconds  SHD  true_arcs  learned  precision  recall  "
@@ -64,6 +71,8 @@ int run(const engine::Context& world, bench::BenchArgs& args) {
             params.move = move;
             params.invariance_test = form;
             params.restarts = 10;
+            params.start_candidates = start_candidates;
+            params.start_graph = start_graph;
             params.shrinkage = shrinkage;
             world.barrier();
             const bench::Stopwatch time;
@@ -95,6 +104,7 @@ int main(int argc, char** argv) {
   engine::init_logging(world.rank(), world.size(), engine::LogLevel::kWarn);
   bench::BenchArgs args(argc, argv,
                         "causal_bench [--alg=gsp,igsp,utigsp] [--shrinkage=auto|LAMBDA] [--p=20,50,100] "
-                        "[--move=first,best] [--invariance-test=chow,wald] [--depth=4|inf] [--graphs=1]");
+                        "[--move=first,best] [--invariance-test=chow,wald] [--depth=4|inf] [--start-candidates=1] "
+                        "[--start-graph=pooled|observational] [--graphs=1]");
   return bench::bench_main(world, [&] { return run(world, args); });
 }

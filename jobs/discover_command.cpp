@@ -79,7 +79,7 @@ void write_search_report(const std::filesystem::path& out, const causal::Discove
   io::write_csv(out / "timing.csv", timing);
   const double mean = res.restarts.empty() ? 0 : summed / double(res.restarts.size());
   std::printf(
-      "Search: %.3f s on %d ranks (reading %.3f s); %zu restarts, %.3f s each on average, longest %.3f s; %lld CI "
+      "Search: %.3f s on %d rank(s) (reading %.3f s); %zu restarts, %.3f s each on average, longest %.3f s; %lld CI "
       "tests, %lld invariance tests\nWrote %s/restarts.csv, timing.csv\n",
       res.search_seconds, ranks, read_seconds, res.restarts.size(), mean, longest, static_cast<long long>(res.ci_tests),
       static_cast<long long>(res.invariance_tests), out.string().c_str());

@@ -50,7 +50,9 @@ std::uint64_t search_hash(const DiscoveryParams& params) {
   text.precision(17);
   text << params.alpha << ' ' << params.alpha_inv << ' ' << params.depth << ' ' << params.restarts << ' '
        << name_table(params.move).name(params.move) << ' '
-       << name_table(params.invariance_test).name(params.invariance_test) << " order";
+       << name_table(params.invariance_test).name(params.invariance_test);
+  if (params.start_candidates != 1) text << " candidates " << params.start_candidates;  // older checkpoints: 1
+  text << " order";
   for (int v : params.fixed_order) text << ' ' << v;
   text << " required";
   for (const auto& [i, j] : params.required) text << ' ' << i << '>' << j;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <memory>
 
+#include "engine/collectives.h"
 #include "engine/error.h"
 #include "engine/log.h"
 #include "solvers/causal/citest/gaussian_ci_test.h"
@@ -129,7 +130,24 @@ DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<Sett
     return kernel ? minimal_imap(order, *kernel, constraints) : minimal_imap_gaussian(order, *gaussian, constraints);
   };
   const int restarts = params.fixed_order.empty() ? params.restarts : 1;
-  auto search = [&](engine::RandomStream& rng) {
+  const auto started = std::chrono::steady_clock::now();
+  // --start-candidates k > 1: the restarts start from the sparsest of k x restarts starting DAGs; empty: each
+  // restart draws its own order.
+  std::vector<std::vector<int>> start_orders;
+  std::int64_t start_ci_tests = 0;
+  if (params.fixed_order.empty() && params.start_candidates > 1) {
+    prepare();
+    const std::size_t ci_before = ci->num_tests();
+    start_orders = sparsest_start_orders(
+        ctx, params.start_candidates * restarts, restarts,
+        [&](int candidate) {
+          engine::RandomStream rng(params.seed, "gsp/start", std::uint64_t(candidate));
+          return constraints.respect_required(min_degree_order(pcor_graph, rng));
+        },
+        imap);
+    start_ci_tests = engine::allreduce_sum(ctx, std::int64_t(ci->num_tests() - ci_before));
+  }
+  auto search = [&](int restart, engine::RandomStream& rng) {
     if (!params.fixed_order.empty()) {
       SearchResult r;
       r.dag = imap(params.fixed_order);
@@ -137,18 +155,19 @@ DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<Sett
       for (int v = 0; v < p; ++v) r.penalty += policy->node_penalty(v, r.dag.parents(v));
       return r;
     }
-    const std::vector<int> order = constraints.respect_required(min_degree_order(pcor_graph, rng));
+    const std::vector<int> order = start_orders.empty()
+                                       ? constraints.respect_required(min_degree_order(pcor_graph, rng))
+                                       : start_orders[std::size_t(restart)];
     const Dag start = imap(order);
     return search_from(start, *ci, *policy, SearchOptions{params.depth, params.move}, rng, constraints);
   };
-  const auto started = std::chrono::steady_clock::now();
   RestartsOutcome outcome = run_restarts(
       ctx, restarts, params.seed, "gsp/restart",
-      [&](int, engine::RandomStream& rng) {
+      [&](int restart, engine::RandomStream& rng) {
         prepare();
         // The tests are memoised per rank across its restarts: a restart is charged the tests it computed first.
         const std::size_t ci_before = ci->num_tests(), inv_before = inv ? inv->num_tests() : 0;
-        SearchResult r = search(rng);
+        SearchResult r = search(restart, rng);
         r.ci_tests = std::int64_t(ci->num_tests() - ci_before);
         r.invariance_tests = inv ? std::int64_t(inv->num_tests() - inv_before) : 0;
         return r;
@@ -158,7 +177,7 @@ DiscoveryResult run_discovery(const engine::Context& ctx, const std::vector<Sett
   DiscoveryResult out;
   out.search_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   out.restarts = std::move(outcome.restarts);
-  out.ci_tests = best.ci_tests;
+  out.ci_tests = best.ci_tests + start_ci_tests;
   out.invariance_tests = best.invariance_tests;
   out.edges = best.edges;
   out.penalty = best.penalty;

@@ -52,6 +52,10 @@ struct DiscoveryParams {
   // orders): pooled (every setting; the default) or observational. Only the starting orders; the CI tests
   // always use the observational rows.
   StartGraph start_graph = StartGraph::kPooled;
+  // Starting DAGs drawn per restart. 1: each restart starts from the minimal I-map of its own minimum-degree
+  // order. k > 1: k x restarts orders are drawn (farmed over the ranks) and the restarts start from the minimal
+  // I-maps of the `restarts` sparsest (fewest arcs, ties by draw), as the published GSP does with k = 2.
+  int start_candidates = 1;
   // The CI test behind the minimal I-maps and the search (--ci-test). gaussian: partial correlations from the
   // sufficient statistics (linear Gaussian models). hsic: the kernel test of citest/hsic_ci_test.h on the
   // observational rows, which sees non-monotone dependences that have no correlation (y = x^2 + noise); it needs
@@ -92,6 +96,11 @@ struct DiscoveryParams {
                          "hsic: observational rows the kernel test uses (the "
                          "first ones)")
                 .at_least(6));
+    declare(engine::knob("start_candidates", self.start_candidates,
+                         "starting DAGs drawn per restart; the restarts start from the sparsest (the published GSP: "
+                         "2)")
+                .at_least(1)
+                .at_most(100));
     declare(engine::knob("start_graph", self.start_graph,
                          "rows whose partial-correlation graph gives the starting orders: pooled (all settings) or "
                          "observational"));

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 
 #include "engine/error.h"
+#include "engine/task_farm.h"
 
 namespace tessera::solvers::causal {
 
@@ -89,6 +91,32 @@ std::vector<int> min_degree_order(std::vector<std::vector<char>> adj, engine::Ra
   }
   std::reverse(eliminated.begin(), eliminated.end());
   return eliminated;
+}
+
+std::vector<std::vector<int>> sparsest_start_orders(const engine::Context& ctx, int candidates, int keep,
+                                                    const std::function<std::vector<int>(int)>& order_of,
+                                                    const std::function<Dag(const std::vector<int>&)>& imap) {
+  std::vector<double> arcs(std::size_t(candidates), 0.0);
+  engine::TaskFarm farm;
+  farm.what = "starting DAGs";
+  farm.task_name = "candidate";
+  farm.end = candidates;
+  farm.stops_on_signal = false;  // discover's restarts have no safe point either
+  farm.task = [&](const engine::Context&, std::int64_t candidate) {
+    return std::vector<double>{double(imap(order_of(int(candidate))).num_edges())};
+  };
+  farm.after_round = [&](const engine::FarmRound& round) {
+    for (std::size_t i = 0; i < round.results.size(); ++i)
+      arcs[std::size_t(round.first_task) + i] = round.results[i][0];
+  };
+  engine::run_task_farm(ctx, farm);
+  std::vector<int> ranked(static_cast<std::size_t>(candidates));
+  std::iota(ranked.begin(), ranked.end(), 0);
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [&](int a, int b) { return arcs[std::size_t(a)] < arcs[std::size_t(b)]; });
+  std::vector<std::vector<int>> orders;
+  for (int r = 0; r < keep; ++r) orders.push_back(order_of(ranked[std::size_t(r)]));
+  return orders;
 }
 
 }  // namespace tessera::solvers::causal
