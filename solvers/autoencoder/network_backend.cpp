@@ -43,8 +43,8 @@ MakeNetwork load_module() {
     // RTLD_LOCAL: LibTorch's symbols stay inside the module. The handle is never closed (LibTorch's static
     // state lives until exit).
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-    TESSERA_CHECK(handle != nullptr, "the autoencoder's LibTorch module ", path.string(), " cannot be loaded: ",
-                  dlerror(), " (is libtorch-dev installed? Reinstall it or rebuild Tessera)");
+    TESSERA_CHECK(handle != nullptr, "the autoencoder's LibTorch module ", path.string(),
+                  " cannot be loaded: ", dlerror(), " (is libtorch-dev installed? Reinstall it or rebuild Tessera)");
     void* entry = dlsym(handle, "tessera_make_torch_network");
     TESSERA_CHECK(entry != nullptr, "the autoencoder's LibTorch module ", path.string(),
                   " has no entry point tessera_make_torch_network: it is not this build's module; rebuild Tessera");

@@ -22,7 +22,7 @@ bool libtorch_is_mapped() {
 }
 
 Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> as_matrix(ae::NetworkBackend& net,
-                                                                                           std::size_t tensor) {
+                                                                                            std::size_t tensor) {
   return {net.values(tensor).data(), net.rows(tensor), net.cols(tensor)};
 }
 
@@ -73,8 +73,8 @@ TEST(NetworkBackend, GradientAndSgdStepOfALinearAutoencoderMatchTheClosedForm) {
   const double loss_sum = net->compute_gradient(x.data(), count, global);
   EXPECT_NEAR(loss_sum, r.squaredNorm() / d, 1e-5 * r.squaredNorm());
   const auto gradient = [&](std::size_t t) {
-    return Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-               net->gradient(t).data(), net->rows(t), net->cols(t))
+    return Eigen::Map<Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(net->gradient(t).data(),
+                                                                                             net->rows(t), net->cols(t))
         .cast<double>()
         .eval();
   };
