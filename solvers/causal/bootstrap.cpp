@@ -44,14 +44,21 @@ std::uint64_t data_hash(const InterventionalData& data) {
 }
 
 // Hash of the search parameters other than seed and algorithm (which the checkpoint shows in clear): a resume
-// with another alpha or depth would mix counts of two different bootstraps.
+// with another alpha, depth, starting graph, shrinkage or CI test would mix counts of two different bootstraps.
 std::uint64_t search_hash(const DiscoveryParams& params) {
   std::ostringstream text;
   text.precision(17);
   text << params.alpha << ' ' << params.alpha_inv << ' ' << params.depth << ' ' << params.restarts << ' '
        << name_table(params.move).name(params.move) << ' '
        << name_table(params.invariance_test).name(params.invariance_test);
-  if (params.start_candidates != 1) text << " candidates " << params.start_candidates;  // older checkpoints: 1
+  // Knobs added to the hash later appear only away from their defaults, so older checkpoints still resume.
+  const DiscoveryParams defaults;
+  if (params.start_candidates != defaults.start_candidates) text << " candidates " << params.start_candidates;
+  if (params.start_graph != defaults.start_graph)
+    text << " start " << name_table(params.start_graph).name(params.start_graph);
+  if (params.shrinkage != defaults.shrinkage) text << " shrinkage " << params.shrinkage;
+  if (params.ci_test != defaults.ci_test)
+    text << ' ' << name_table(params.ci_test).name(params.ci_test) << ' ' << params.hsic_samples;
   text << " order";
   for (int v : params.fixed_order) text << ' ' << v;
   text << " required";

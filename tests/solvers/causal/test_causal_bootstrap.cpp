@@ -147,6 +147,16 @@ TEST(CausalBootstrap, ForeignCheckpointIsAnError) {
   auto other_alpha = search();
   other_alpha.alpha = 1e-3;
   expect_refused(world, data, other_alpha, kResamples, checkpoint, "search: ");
+  // Every knob that changes the DAGs is in the search hash, including those added after the first checkpoints.
+  auto other_start = search();
+  other_start.start_graph = StartGraph::kObservational;
+  expect_refused(world, data, other_start, kResamples, checkpoint, "search: ");
+  auto other_candidates = search();
+  other_candidates.start_candidates = 2;
+  expect_refused(world, data, other_candidates, kResamples, checkpoint, "search: ");
+  auto other_shrinkage = search();
+  other_shrinkage.shrinkage = 0.1;
+  expect_refused(world, data, other_shrinkage, kResamples, checkpoint, "search: ");
   auto other_data = data;
   other_data.samples(0, 0) += 1e-9;
   expect_refused(world, other_data, search(), kResamples, checkpoint, "data: ");
