@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
+#include <utility>
 
 #include "engine/context.h"
 #include "solvers/causal/bootstrap.h"
@@ -21,6 +23,21 @@ InterventionalData problem(int p, std::uint64_t seed, LinearSem* truth = nullptr
   for (int v : {0, 3, 5}) ivs.push_back({{v}, Intervention::Kind::kPerfect});
   if (truth) *truth = sem;
   return simulate_interventional(sem, 1000, ivs, 1000, seed);
+}
+
+// discover on every rank of `world` and on this rank alone: the same DAG, targets, best restart and DAG count are
+// expected. Returns both results, the distributed one first, for the caller's own checks.
+std::pair<DiscoveryResult, DiscoveryResult> expect_same_as_one_rank(const engine::Context& world,
+                                                                    const InterventionalData& data,
+                                                                    const DiscoveryParams& params,
+                                                                    const std::string& label) {
+  DiscoveryResult distributed = discover(world, data, params);
+  DiscoveryResult alone = discover(engine::Context(MPI_COMM_SELF), data, params);
+  EXPECT_EQ(distributed.dag, alone.dag) << label << " ranks " << world.size();
+  EXPECT_EQ(distributed.targets, alone.targets) << label;
+  EXPECT_EQ(distributed.restart, alone.restart) << label;
+  EXPECT_EQ(distributed.dags_visited, alone.dags_visited) << label;
+  return {std::move(distributed), std::move(alone)};
 }
 
 TEST(CausalDistributed, StatisticsMatchOneRank) {
@@ -53,13 +70,9 @@ TEST(CausalDistributed, ShrinkageStatisticsMatchOneRank) {
     params.algorithm = name_table(Algorithm{}).parse(algorithm, "algorithm");
     params.alpha = 1e-3;
     params.restarts = 5;
-    const DiscoveryResult distributed = discover(world, data, params);
-    const DiscoveryResult single = discover(engine::Context(MPI_COMM_SELF), data, params);
+    const auto [distributed, single] = expect_same_as_one_rank(world, data, params, algorithm);
     EXPECT_GT(distributed.shrinkage, 0.0);
     EXPECT_NEAR(distributed.shrinkage, single.shrinkage, 1e-12);
-    EXPECT_EQ(distributed.dag, single.dag) << algorithm << " ranks " << world.size();
-    EXPECT_EQ(distributed.targets, single.targets) << algorithm;
-    EXPECT_EQ(distributed.dags_visited, single.dags_visited) << algorithm;
   }
 }
 
@@ -72,12 +85,7 @@ TEST(CausalDistributed, SameDagForAnyRankCount) {
       params.algorithm = name_table(Algorithm{}).parse(algorithm, "algorithm");
       params.alpha = 1e-4;
       params.restarts = 7;  // not a multiple of 2 or 3: ranks run unequal shares
-      const DiscoveryResult distributed = discover(world, data, params);
-      const DiscoveryResult alone = discover(engine::Context(MPI_COMM_SELF), data, params);
-      EXPECT_EQ(distributed.dag, alone.dag) << algorithm << " seed " << seed << " ranks " << world.size();
-      EXPECT_EQ(distributed.targets, alone.targets) << algorithm;
-      EXPECT_EQ(distributed.restart, alone.restart) << algorithm;
-      EXPECT_EQ(distributed.dags_visited, alone.dags_visited) << algorithm;
+      expect_same_as_one_rank(world, data, params, std::string(algorithm) + " seed " + std::to_string(seed));
     }
   }
 }
@@ -114,12 +122,7 @@ TEST(CausalDistributed, HsicSameDagForAnyRankCount) {
     params.algorithm = name_table(Algorithm{}).parse(algorithm, "algorithm");
     params.ci_test = CiTestKind::kHsic;
     params.restarts = 7;
-    const DiscoveryResult distributed = discover(world, data, params);
-    const DiscoveryResult alone = discover(engine::Context(MPI_COMM_SELF), data, params);
-    EXPECT_EQ(distributed.dag, alone.dag) << algorithm << " ranks " << world.size();
-    EXPECT_EQ(distributed.targets, alone.targets) << algorithm;
-    EXPECT_EQ(distributed.restart, alone.restart) << algorithm;
-    EXPECT_EQ(distributed.dags_visited, alone.dags_visited) << algorithm;
+    const auto [distributed, alone] = expect_same_as_one_rank(world, data, params, algorithm);
     EXPECT_TRUE(distributed.dag.adjacent(0, 1)) << algorithm;  // the arc only HSIC sees
   }
 }
@@ -183,11 +186,7 @@ TEST(CausalDistributed, StartCandidatesSameDagForAnyRankCount) {
     params.alpha = 1e-3;
     params.restarts = 4;
     params.start_candidates = 2;
-    const DiscoveryResult distributed = discover(world, data, params);
-    const DiscoveryResult single = discover(engine::Context(MPI_COMM_SELF), data, params);
-    EXPECT_EQ(distributed.dag, single.dag) << algorithm << " ranks " << world.size();
-    EXPECT_EQ(distributed.targets, single.targets) << algorithm;
-    EXPECT_EQ(distributed.dags_visited, single.dags_visited) << algorithm;
+    const auto [distributed, single] = expect_same_as_one_rank(world, data, params, algorithm);
     ASSERT_EQ(distributed.restarts.size(), 4u);
     for (std::size_t r = 0; r < 4; ++r) EXPECT_EQ(distributed.restarts[r].edges, single.restarts[r].edges) << r;
   }
