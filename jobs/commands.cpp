@@ -88,6 +88,13 @@ const std::vector<Command>& commands() {
         "optionally with unlisted off-targets or settings whose targets are not listed), and writes them as a\n"
         "CSV (data.csv + targets.txt) or a DCDI folder, with the truth (truth_edges.csv, truth_targets.csv)."},
        run_simulate_dag},
+      {{"report", "write one self-contained HTML page of a run's outputs (plots, tables, the DAG, options)",
+        "Reads the files that impute, discover, train, rank, design or a sweep wrote and writes one HTML page\n"
+        "with the plotting library, styles and data inside it, so it opens offline and can be mailed or printed:\n"
+        "the method table with its spread over folds, metrics per cell type, predicted against measured; the DAG\n"
+        "drawn by graphviz with arcs coloured by bootstrap stability; the top hits with their intervals; loss\n"
+        "curves; every sweep point's status and metric. The same page as a command's --report."},
+       run_report},
   };
   return table;
 }

@@ -29,6 +29,7 @@ int run_design(const engine::Context& world, const std::vector<std::string>& arg
 int run_train(const engine::Context& world, const std::vector<std::string>& args);
 int run_discover(const engine::Context& world, const std::vector<std::string>& args);
 int run_simulate_dag(const engine::Context& world, const std::vector<std::string>& args);
+int run_report(const engine::Context& world, const std::vector<std::string>& args);
 
 // The table of commands, in the order `tessera --help` lists them.
 const std::vector<Command>& commands();

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <map>
 
 #include "engine/error.h"
@@ -71,6 +72,26 @@ DagFile read_dag_csv(const std::string& path, const std::vector<std::string>& no
   out.weights = Eigen::MatrixXd::Constant(p, p, NAN);
   for (std::size_t e = 0; e < out.edges.size(); ++e) out.weights(out.edges[e].second, out.edges[e].first) = weights[e];
   return out;
+}
+
+std::string dot_quoted(const std::string& name) {
+  std::string quoted = "\"";
+  for (const char c : name) quoted += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
+  return quoted + "\"";
+}
+
+std::vector<std::string> read_dot_nodes(const std::filesystem::path& path) {
+  std::vector<std::string> nodes;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    const auto open = line.find_first_not_of(' ');
+    if (open == std::string::npos || line[open] != '"') continue;  // the header or the closing brace
+    std::string name;
+    std::size_t i = open + 1;
+    for (; i < line.size() && line[i] != '"'; ++i) name += line[i] == '\\' && i + 1 < line.size() ? line[++i] : line[i];
+    if (line.compare(i, std::string::npos, "\";") == 0) nodes.push_back(name);  // not an arc "a" -> "b";
+  }
+  return nodes;
 }
 
 }  // namespace tessera::jobs

@@ -12,6 +12,8 @@
 #include "jobs/causal_input.h"
 #include "jobs/commands.h"
 #include "jobs/dag_file.h"
+#include "jobs/report/report.h"
+#include "jobs/run_record.h"
 #include "solvers/search/design.h"
 #include "solvers/search/shift_pool.h"
 
@@ -95,6 +97,7 @@ int run_design(const engine::Context& world, const std::vector<std::string>& arg
                            "interventional data (as for tessera discover): fit the SEM on --dag from its observational "
                            "rows and make one candidate per interventional setting; writes <out>.pool.csv");
   add_knob_options(options, params);
+  add_report_option(options);
   const auto parsed = parse_options(world, spec_of("design"), options, args);
   if (!parsed) return 0;
   const auto& vm = *parsed;
@@ -163,7 +166,11 @@ int run_design(const engine::Context& world, const std::vector<std::string>& arg
       std::printf(" %s %.0f%%", search::name_table(acquisitions[a]).name(acquisitions[a]), 100 * study.found[a]);
     std::printf(" of %d instances (%d perturbations in the pool)\n", params.instances, pool->size());
   }
-  if (!out.empty()) io::write_csv(out, table);
+  if (!out.empty()) {
+    io::write_csv(out, table);
+    write_options_file(world, spec_of("design"), vm, report::side_file(out, "options.ini"));
+    write_report_if_asked(world, vm, out);
+  }
   return 0;
 }
 

@@ -19,6 +19,7 @@
 #include "jobs/causal_input.h"
 #include "jobs/commands.h"
 #include "jobs/dag_file.h"
+#include "jobs/run_record.h"
 #include "solvers/causal/bootstrap.h"
 #include "solvers/causal/discover.h"
 #include "solvers/causal/evaluation.h"
@@ -29,12 +30,6 @@ namespace {
 
 namespace causal = solvers::causal;
 
-std::string dot_quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) out += (c == '"' || c == '\\') ? std::string("\\") + c : std::string(1, c);
-  return out + "\"";
-}
-
 void write_outputs(const std::filesystem::path& out, const causal::InterventionalData& data,
                    const causal::DiscoveryResult& res) {
   io::make_output_folder(out, "--out");
@@ -44,9 +39,9 @@ void write_outputs(const std::filesystem::path& out, const causal::Interventiona
   io::write_csv(out / "dag_edges.csv", edges);
   io::write_stream_atomically(out / "dag.dot", [&](std::ostream& f) {
     f << "digraph causal {\n";
-    for (const auto& v : data.variables) f << "  " << dot_quote(v) << ";\n";
+    for (const auto& v : data.variables) f << "  " << dot_quoted(v) << ";\n";
     for (const auto& [i, j] : res.dag.edges())
-      f << "  " << dot_quote(data.variables[i]) << " -> " << dot_quote(data.variables[j]) << ";\n";
+      f << "  " << dot_quoted(data.variables[i]) << " -> " << dot_quoted(data.variables[j]) << ";\n";
     f << "}\n";
   });
   io::CsvTable targets;
@@ -279,6 +274,7 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
       "true targets (CSV setting,target, e.g. simulate-dag's truth_targets.csv); default: the known targets")(
       "out,o", po::value<std::string>()->default_value("discover_out"), "output folder");
   add_knob_options(options, command);
+  add_report_option(options);
   const auto vm = parse_options(world, spec_of("discover"), options, args);
   if (!vm) return 0;
   params.validate();
@@ -309,6 +305,7 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
         causal::name_table(params.algorithm).name(params.algorithm), res.edges, res.penalty, res.restart,
         static_cast<long long>(res.dags_visited), res.shrinkage, out.string().c_str());
     write_search_report(out, res, read_seconds, world.size());
+    write_options_file(world, spec_of("discover"), *vm, out / "options.ini");
     if (vm->count("truth")) {
       const auto truth = read_dag_csv((*vm)["truth"].as<std::string>(), data.variables);
       causal::Dag truth_dag(data.num_variables());
@@ -321,6 +318,7 @@ int run_discover(const engine::Context& world, const std::vector<std::string>& a
   }
   world.barrier();
   if (resamples > 0) run_bootstrap(world, data, params, resamples, out);
+  write_report_if_asked(world, *vm, out);
   return 0;
 }
 

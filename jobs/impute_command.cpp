@@ -13,6 +13,7 @@
 #include "jobs/commands.h"
 #include "jobs/completion_choice.h"
 #include "jobs/metrics_table.h"
+#include "jobs/run_record.h"
 #include "jobs/table_input.h"
 #include "jobs/table_output.h"
 #include "solvers/imputation/cross_validation.h"
@@ -53,6 +54,7 @@ po::options_description impute_options(solvers::imputation::ProtocolOptions& pro
       "out-format", enum_value("out-format", TableFormat::kAuto),
       "format of the heldout_/completed_ tables: auto (h5ad for an .h5ad input, else gctx) | gctx | h5ad")(
       "per-cell", po::bool_switch(), "also print the metrics of each cell type");
+  add_report_option(options);
   add_knob_options(options, protocol);
   add_aggregation_options(options);
   add_completion_options(options);
@@ -207,11 +209,13 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
           "\n%s",
           format_metrics_table(truth_rows, "Never-measured pairs against the simulator's true signatures:").c_str());
     }
+    write_options_file(world, spec_of("impute"), vm, out / "options.ini");
     if (vm["per-cell"].as<bool>()) std::printf("\n%s", io::to_csv_text(metrics_csv(rows)).c_str());
     std::printf("\nWrote %s/{metrics.csv, folds.csv, heldout_<method>%s, completed_<method>%s}\n", out.c_str(),
                 extension.c_str(), extension.c_str());
     std::fflush(stdout);
   }
+  write_report_if_asked(world, vm, out);
   return 0;
 }
 

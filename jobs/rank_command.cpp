@@ -3,6 +3,9 @@
 // --pair-space latent sums a pair in the latent space of a `tessera train` model instead (--model, --controls;
 // solvers/autoencoder/latent_pairs.h): only pairs of one cell type are combined. It needs LibTorch: in a build
 // without it (no TESSERA_HAVE_TORCH, jobs/CMakeLists.txt) it is an error that says so.
+// Beside the -o table go two small files for a report page: <out>.score_histogram.csv (the score of every single
+// signature, binned) and <out>.query_genes.csv (the matched query genes and their up/down sets).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -12,6 +15,8 @@
 #include "engine/log.h"
 #include "io/csv.h"
 #include "jobs/commands.h"
+#include "jobs/report/report.h"
+#include "jobs/run_record.h"
 #include "jobs/signature_file.h"
 #include "solvers/search/cell_controls.h"
 #include "solvers/search/library.h"
@@ -66,8 +71,10 @@ po::options_description rank_options(search::QueryOptions& query, RankCommandPar
       "controls", po::value<std::string>(),
       "--pair-space latent: CSV of per-cell control profiles (first column cell name, then one column per "
       "gene, e.g. basal_DMSO_modz_level3_by_cell.csv)")(
-      "out,o", po::value<std::string>()->default_value("tessera-rank.csv"), "CSV of the top-k table ('' : none)");
+      "out,o", po::value<std::string>()->default_value("tessera-rank.csv"),
+      "CSV of the top-k table, with <name>.score_histogram.csv and <name>.query_genes.csv beside it ('' : none)");
   add_knob_options(options, ranking);
+  add_report_option(options);
   return options;
 }
 
@@ -81,6 +88,38 @@ std::string format_number(double value, const char* format = "%.4f") {
   char buffer[64];
   std::snprintf(buffer, sizeof buffer, format, value);
   return buffer;
+}
+
+// bin_low,bin_high,count of the single signatures' ranking scores (rank_candidates: pairs not counted).
+io::CsvTable score_histogram_table(const std::vector<std::int64_t>& counts) {
+  io::CsvTable table;
+  table.header = {"bin_low", "bin_high", "count"};
+  for (int b = 0; b < search::kScoreBins; ++b)
+    table.rows.push_back({format_number(search::score_bin_low(b), "%.2f"),
+                          format_number(search::score_bin_low(b + 1), "%.2f"), std::to_string(counts[std::size_t(b)])});
+  return table;
+}
+
+// gene,library_row,value,set of every matched query gene, largest value first (ties: lower library row, as
+// prepare_query orders them); set is up / down for the genes of WTCS's sets, else empty.
+io::CsvTable query_genes_table(const search::GeneMatch& match, const search::PreparedQuery& query,
+                               const io::MetaTable& rows) {
+  std::vector<const char*> set(rows.size(), "");
+  for (const int row : query.up) set[std::size_t(row)] = "up";
+  for (const int row : query.down) set[std::size_t(row)] = "down";
+  std::vector<std::size_t> order(match.matched());
+  for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return match.values[a] > match.values[b] ||
+           (match.values[a] == match.values[b] && match.library_rows[a] < match.library_rows[b]);
+  });
+  io::CsvTable table;
+  table.header = {"gene", "library_row", "value", "set"};
+  for (const std::size_t k : order) {
+    const auto row = std::size_t(match.library_rows[k]);
+    table.rows.push_back({match.genes[k], rows.ids[row], io::shortest_text(match.values[k]), set[row]});
+  }
+  return table;
 }
 
 }  // namespace
@@ -196,7 +235,14 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
     std::printf("(%lld pairs of two cell types not combined in latent space, not scored)\n",
                 static_cast<long long>(result.declined));
   std::printf("%s", io::to_csv_text(table).c_str());
-  if (!vm["out"].as<std::string>().empty()) io::write_csv(vm["out"].as<std::string>(), table);
+  if (const auto& out = vm["out"].as<std::string>(); !out.empty()) {
+    // Each through io::write_csv (temporary + rename), so a report never reads a half-written file.
+    io::write_csv(out, table);
+    io::write_csv(report::side_file(out, "score_histogram.csv"), score_histogram_table(result.score_histogram));
+    io::write_csv(report::side_file(out, "query_genes.csv"), query_genes_table(match, query, library.rows()));
+    write_options_file(world, spec_of("rank"), vm, report::side_file(out, "options.ini"));
+    write_report_if_asked(world, vm, out);
+  }
   return 0;
 }
 

@@ -18,6 +18,7 @@
 #include "io/atomic_file.h"
 #include "io/csv.h"
 #include "jobs/commands.h"
+#include "jobs/run_record.h"
 #include "jobs/sweep/batch_scripts.h"
 #include "jobs/sweep/sweep_file.h"
 #include "jobs/sweep/sweep_state.h"
@@ -40,6 +41,7 @@ po::options_description sweep_options() {
       "submit", po::bool_switch(), "plan, resubmit: call sbatch instead of printing the command")(
       "table", po::value<std::string>()->default_value("metrics.csv"), "collect: the CSV of each point to merge")(
       "output", po::value<std::string>(), "collect: the merged CSV (default: <sweep folder>/results.csv)");
+  add_report_option(options);  // status, collect: the sweep's page
   return options;
 }
 
@@ -350,6 +352,7 @@ int run_sweep(const engine::Context& world, const std::vector<std::string>& args
       code = collect(load_plan(target), vm);
     else
       TESSERA_FAIL("tessera sweep: unknown subcommand '", subcommand, "'; the subcommands are ", kSubcommands);
+    if (subcommand == "status" || subcommand == "collect") write_report_if_asked(world, vm, target);
     std::fflush(stdout);
   }
   std::vector<std::int64_t> shared{code};

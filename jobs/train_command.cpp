@@ -26,6 +26,7 @@
 #include "io/gctx.h"
 #include "io/hdf5_file.h"
 #include "jobs/commands.h"
+#include "jobs/run_record.h"
 #include "jobs/signature_file.h"
 #include "jobs/table_input.h"
 #include "solvers/autoencoder/alignment.h"
@@ -55,6 +56,7 @@ po::options_description train_options(ae::AutoencoderParams& params) {
       "alignment", po::value<std::vector<std::string>>()->multitoken(),
       "after training, cell types A,B: for each perturbation measured in both, the cosine of its signatures in "
       "the input and in the latent space (alignment.csv; the table is built from --input with the options below)");
+  add_report_option(options);
   po::options_description table("table options for --alignment");
   add_aggregation_options(table);
   options.add(table);
@@ -190,6 +192,7 @@ int run_train(const engine::Context& world, const std::vector<std::string>& args
   }
   if (world.is_root()) {
     write_outputs(out, trainer, result, data, input);
+    write_options_file(world, spec_of("train"), vm, out / "options.ini");
     std::printf(
         "Trained %lld epoch(s), %lld step(s), final loss %.6g%s; %.1f samples/s over %d rank(s)\n"
         "Wrote %s/{checkpoints/, loss.csv, latent.gctx%s}\n",
@@ -200,6 +203,7 @@ int run_train(const engine::Context& world, const std::vector<std::string>& args
     std::fflush(stdout);
   }
   if (!alignment_cells.empty()) report_alignment(world, vm, trainer, data, alignment_cells, out);
+  write_report_if_asked(world, vm, out);
   return 0;
 }
 

@@ -25,7 +25,13 @@ packages=(
   clang-format-14                     # scripts/format.sh --check (CI): the style of .clang-format
   clang libclang-rt-14-dev llvm       # checking build (test.sh --sanitize, fuzz.sh): ASan/UBSan, libFuzzer,
                                       # llvm-symbolizer for readable stacks (libclang-rt is only a Recommends)
+  nlohmann-json3-dev                  # `tessera report`: the data and chart specs embedded in the page
+  graphviz                            # `tessera report`: the learned DAG drawn by dot as SVG
+  chromium                            # tests/jobs: reports opened in headless Chromium (no console error, plots drawn)
 )
+# Node.js and npm fetch the report's plotting libraries (below). Only when npm is missing: a machine may have its
+# own Node.js (e.g. NodeSource's, which bundles npm and conflicts with Debian's npm package).
+command -v npm >/dev/null || packages+=(nodejs npm)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -34,11 +40,20 @@ done
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install_deps: all ${#packages[@]} packages already installed"
-  exit 0
+else
+  echo "install_deps: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "install_deps: installing ${missing[*]}"
-sudo_cmd=()
-[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-"${sudo_cmd[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Vega and Vega-Lite, at the versions of jobs/report/web/package-lock.json, from the npm registry (Debian has
+# Vega but no Vega-Lite). The build embeds their minified bundles in `tessera`, so reports open offline.
+web="$(dirname "$0")/../jobs/report/web"
+if [ -f "$web/node_modules/vega/build/vega.min.js" ] && [ -f "$web/node_modules/vega-lite/build/vega-lite.min.js" ]; then
+  echo "install_deps: Vega and Vega-Lite already in jobs/report/web/node_modules"
+else
+  echo "install_deps: npm ci in jobs/report/web (Vega, Vega-Lite)"
+  npm ci --prefix "$web" --no-audit --no-fund --loglevel=error
+fi

@@ -19,6 +19,7 @@ from .evaluate import evaluate
 from .impute import ImputeResult, impute
 from .io import GeneTable, as_gene_table, inspect, read_gctx, to_anndata, write_gctx
 from .rank import rank
+from .report import report
 from .table import PerturbationTable, perturbation_table
 from .simulate import SimulateDagResult, SimulateResult, read_truth, simulate, simulate_dag
 from .train import TrainResult, train
@@ -47,6 +48,7 @@ __all__ = [
     "option_table",
     "perturbation_table",
     "rank",
+    "report",
     "read_gctx",
     "read_truth",
     "simulate",

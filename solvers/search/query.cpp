@@ -91,7 +91,11 @@ GeneMatch match_genes(const QuerySignature& query, const io::MetaTable& rows, st
   match.library_genes = rows.size();
   if (ids.matched > 0) match.field = ids.field;
   for (std::size_t g = 0; g < query.genes.size(); ++g)
-    if (ids.rows[g] >= 0) match.library_rows.push_back(ids.rows[g]), match.values.push_back(query.values[g]);
+    if (ids.rows[g] >= 0) {
+      match.genes.push_back(query.genes[g]);
+      match.library_rows.push_back(ids.rows[g]);
+      match.values.push_back(query.values[g]);
+    }
   TESSERA_CHECK(match.matched() >= min_genes, "only ", match.matched(), " of ", query.genes.size(),
                 " query genes match the library's ", rows.size(), " genes (by field: ", ids.tried, "); at least ",
                 min_genes,

@@ -45,11 +45,12 @@ struct QuerySignature {
 QuerySignature read_query_csv(const std::filesystem::path& path);
 
 struct GeneMatch {
-  std::string field;              // the row field that matched ("id", "pr_gene_symbol", ...)
-  std::vector<int> library_rows;  // library row of each matched query gene
-  std::vector<double> values;     // the query value of each
-  std::size_t query_genes = 0;    // distinct query genes
-  std::size_t library_genes = 0;  // rows of the library
+  std::string field;               // the row field that matched ("id", "pr_gene_symbol", ...)
+  std::vector<std::string> genes;  // the query's id of each matched gene, as given (for the report's gene list)
+  std::vector<int> library_rows;   // library row of each matched query gene
+  std::vector<double> values;      // the query value of each
+  std::size_t query_genes = 0;     // distinct query genes
+  std::size_t library_genes = 0;   // rows of the library
   std::size_t matched() const { return library_rows.size(); }
 };
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <span>
+#include <utility>
 
 #include "engine/collectives.h"
 #include "engine/error.h"
@@ -26,6 +28,14 @@ std::pair<std::int64_t, std::int64_t> CandidateSpace::decode(std::int64_t index)
   while (i > 0 && start(i) > p) --i;
   while (i + 1 < n - 1 && start(i + 1) <= p) ++i;
   return {i, i + 1 + (p - start(i))};
+}
+
+int score_bin(double score) {
+  if (std::isnan(score)) return -1;
+  // floor(score * bins / 2) counts bins from 0, not from -1: (score + 1) would round a tiny negative score up
+  // to 1 and into the bin above 0. Clamped in double before the cast: an infinite score must not overflow the int.
+  const double half = kScoreBins / 2;
+  return int(std::clamp(std::floor(score * half) + half, 0.0, double(kScoreBins - 1)));
 }
 
 namespace {
@@ -76,29 +86,39 @@ RankResult rank_candidates(const engine::Context& ctx, const Library& library, c
   Scorer scorer(query);
   TopK top(options.top_k);
   Eigen::VectorXf sum(library.num_genes());
+  std::vector<std::int64_t> histogram(kScoreBins, 0);  // of this rank's singles; summed over ranks below
   PairSignature* const combiner = options.pairs ? options.pair_signature : nullptr;
   engine::Progress progress("rank", range.size() * ctx.size(), "candidates");
   std::int64_t i = 0, j = -1, declined = 0;
   if (range.size() > 0) std::tie(i, j) = space.decode(range.begin);
-  for (std::int64_t index = range.begin; index < range.end; ++index) {
-    if (j < 0) {
-      top.offer(scorer.score({values.col(i).data(), genes}, options.rank_by), index);
-      if (++i == space.signatures) i = 0, j = 1;  // singles done: the first pair is (0, 1)
-    } else {
-      // The gene path sums inline (no virtual call). A declined pair (e.g. two cell types in latent space) is
-      // simply not offered: it can never rank.
-      bool combined = true;
-      if (combiner == nullptr)
-        sum = values.col(i) + values.col(j);
-      else
-        combined = combiner->combine(i, j, {sum.data(), genes});
-      if (combined)
-        top.offer(scorer.score({sum.data(), genes}, options.rank_by), index);
-      else
-        ++declined;
-      if (++j == space.signatures) ++i, j = i + 1;
-    }
+  std::int64_t index = range.begin;
+  const auto report_progress = [&] {
     if (options.progress && ((index - range.begin) & 0xffff) == 0) progress.update((index - range.begin) * ctx.size());
+  };
+  // The singles come first in the candidate order; only they are counted into the histogram. Pairs get a loop of
+  // their own: with the histogram's bin and increment in the same loop the compiler made the pair path (a million
+  // candidates at 1,415 signatures) 40 % slower for cosine and Pearson.
+  for (; index < range.end && j < 0; ++index) {
+    const double score = scorer.score({values.col(i).data(), genes}, options.rank_by);
+    top.offer(score, index);
+    if (const int bin = score_bin(score); bin >= 0) ++histogram[std::size_t(bin)];
+    if (++i == space.signatures) i = 0, j = 1;  // singles done: the first pair is (0, 1)
+    report_progress();
+  }
+  for (; index < range.end; ++index) {
+    // The gene path sums inline (no virtual call). A declined pair (e.g. two cell types in latent space) is
+    // simply not offered: it can never rank.
+    bool combined = true;
+    if (combiner == nullptr)
+      sum = values.col(i) + values.col(j);
+    else
+      combined = combiner->combine(i, j, {sum.data(), genes});
+    if (combined)
+      top.offer(scorer.score({sum.data(), genes}, options.rank_by), index);
+    else
+      ++declined;
+    if (++j == space.signatures) ++i, j = i + 1;
+    report_progress();
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (options.progress) progress.finish();
@@ -107,6 +127,8 @@ RankResult rank_candidates(const engine::Context& ctx, const Library& library, c
   result.seconds = engine::allreduce_max(ctx, seconds);
   result.candidates = engine::allreduce_sum(ctx, std::int64_t(range.size()) - declined);
   result.declined = engine::allreduce_sum(ctx, declined);
+  engine::allreduce_sum(ctx, std::span<std::int64_t>(histogram));  // integer sums: exact in any order
+  result.score_histogram = std::move(histogram);
   // Every rank holds the library, so each finishes the k winners itself: no second round of messages.
   for (const auto& ranked : top.merge_over_ranks(ctx)) {
     RankedCandidate c;

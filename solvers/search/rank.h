@@ -9,6 +9,10 @@
 // RankOptions::pair_signature replaces the sum by another combination (solvers/search/pair_signature.h, e.g.
 // the latent-space pairs of solvers/autoencoder/latent_pairs.h); a pair it declines is not ranked. Null (the
 // default) keeps the inline sum: the gene path makes no virtual call and its results are bit-identical to before.
+//
+// Besides the top k, each rank counts the ranking score of every single signature it scores into a fixed-bin
+// histogram (kScoreBins bins over [-1, 1]), summed over ranks at the end: the whole distribution in O(bins)
+// memory, and, as bins are fixed and counts integers, the same counts on any number of ranks.
 #pragma once
 
 #include <cstdint>
@@ -64,11 +68,22 @@ struct RankedCandidate {
   double low = NAN, high = NAN;  // bootstrap interval of `score`; NaN: not imputed or no residuals
 };
 
+// The score histogram's bins: kScoreBins equal bins over [-1, 1] (cosine, Pearson and -WTCS all lie there).
+inline constexpr int kScoreBins = 40;
+// Bin b covers [score_bin_low(b), score_bin_low(b + 1)); the last also holds exactly 1.
+inline double score_bin_low(int bin) { return -1.0 + 2.0 * double(bin) / kScoreBins; }
+// Bin of a ranking score; a value rounded just past +-1 (e.g. Pearson's cancellation) goes to the end bin. NaN
+// (only from a non-finite library value) gets -1: counted nowhere.
+int score_bin(double score);
+
 struct RankResult {
   std::vector<RankedCandidate> top;  // best first
   std::int64_t candidates = 0;       // scored over all ranks
   std::int64_t declined = 0;         // pairs the PairSignature declined (not scored, not in `candidates`)
   double seconds = 0;                // wall time of the scoring loop (max over ranks)
+  // kScoreBins counts of the ranking score of every single signature, summed over ranks. Pairs are not counted,
+  // even with --pairs: their n^2/2 sums would swamp the n signatures whose distribution the histogram shows.
+  std::vector<std::int64_t> score_histogram;
 };
 
 // Collective over ctx: every rank holds the same library and query and gets the same result.

@@ -1,14 +1,20 @@
 // End-to-end: the causal and search commands as a user chains them. simulate-dag writes data that discover
 // reads (CSV and DCDI give the same DAG, on 1, 2 and 3 ranks), discover's metrics equal an independent SHD,
 // design reads discover's DAG and a real-perturbation pool fitted from the data, and rank finds a planted
-// reversing signature among impute's completed table. Every bad input ends with a clear error.
+// reversing signature among impute's completed table, and writes its score histogram and matched query genes
+// beside the table. Every bad input ends with a clear error.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <charconv>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "engine/context.h"
+#include "engine/random.h"
 #include "io/csv.h"
+#include "io/gct.h"
 #include "io/gctx.h"
 #include "solvers/causal/dag.h"
 #include "tests/support/run_command.h"
@@ -170,6 +176,127 @@ TEST(CliCausal, RankFindsAPlantedReversalInImputedAndObservedSignatures) {
     if (ranks == 1) reference = file_text(out);
     EXPECT_EQ(file_text(out), reference) << ranks << " ranks";
   }
+}
+
+// rank -o X.csv also writes X.score_histogram.csv (the ranking score of every single signature, pairs not
+// counted, in 40 bins over [-1, 1]) and X.query_genes.csv (the matched query genes by value, with WTCS's up and
+// down sets). On a small library written here: the histogram equals the bins of each signature's cosine computed
+// from its definition, the gene list is exactly the matched genes with the flags of the top / bottom --set-size
+// values, both the same on 1, 2 and 3 ranks; a name without .csv gets the suffixes appended; -o '' writes none.
+TEST(CliCausal, RankWritesTheScoreHistogramAndQueryGenesBesideTheTable) {
+  const auto dir = scratch("rank_side_files");
+  constexpr int kGenes = 60, kSignatures = 14, kSetSize = 4, kBins = 40;
+  tessera::io::GeneMatrix library;
+  library.values.resize(kGenes, kSignatures);
+  tessera::engine::RandomStream random(21, "test/rank_side_files");
+  for (int c = 0; c < kSignatures; ++c)
+    for (int g = 0; g < kGenes; ++g) library.values(g, c) = float(random.normal());
+  tessera::io::MetaColumn symbol{"pr_gene_symbol", tessera::io::MetaType::kString, {}, {}};
+  for (int g = 0; g < kGenes; ++g)
+    library.rows.ids.push_back(std::to_string(2000 + g)), symbol.text.push_back("GENE" + std::to_string(g));
+  library.rows.fields = {symbol};
+  tessera::io::MetaColumn cell{"cell_id", tessera::io::MetaType::kString, {}, {}};
+  tessera::io::MetaColumn pert{"pert_id", tessera::io::MetaType::kString, {}, {}};
+  for (int c = 0; c < kSignatures; ++c) {
+    library.cols.ids.push_back("sig" + std::to_string(c));
+    cell.text.push_back("CELL0" + std::to_string(c % 2)), pert.text.push_back("drug" + std::to_string(c));
+  }
+  library.cols.fields = {cell, pert};
+  tessera::io::write_gct(dir / "library.gct", library);
+
+  // The query: every library gene except GENE0..GENE9 (left out), in a shuffled order, plus three genes the
+  // library lacks; values written in shortest round-trip form, so the file gives exactly q.
+  struct QueryGene {
+    std::string gene;
+    double value;
+    int row;  // library row, -1: not in the library
+  };
+  std::vector<QueryGene> query;
+  for (int g = 10; g < kGenes; ++g) query.push_back({"GENE" + std::to_string(g), random.normal(), g});
+  for (int k = 0; k < 3; ++k) query.push_back({"NOTAGENE" + std::to_string(k), random.normal(), -1});
+  random.shuffle(query);
+  auto shortest = [](double v) {
+    char buffer[64];
+    return std::string(buffer, std::to_chars(buffer, buffer + sizeof buffer, v).ptr);
+  };
+  {
+    std::ofstream file(dir / "query.csv");
+    file << "gene,value\n";
+    for (const auto& q : query) file << q.gene << "," << shortest(q.value) << "\n";
+  }
+
+  // Expected histogram: cos(-q, s) over the matched genes for each signature, in the bin low <= c < high (the last
+  // closed). Pairs (--pairs below) are not counted.
+  std::vector<std::int64_t> counts(kBins, 0);
+  for (int c = 0; c < kSignatures; ++c) {
+    double dot = 0, qq = 0, ss = 0;
+    for (const auto& q : query) {
+      if (q.row < 0) continue;
+      const double x = library.values(q.row, c);
+      dot += -q.value * x, qq += q.value * q.value, ss += x * x;
+    }
+    const double cosine = dot / std::sqrt(qq * ss);
+    int bin = 0;
+    while (bin + 1 < kBins && cosine >= -1.0 + 2.0 * (bin + 1) / kBins) ++bin;
+    ++counts[std::size_t(bin)];
+  }
+  // Expected gene list: the matched genes by value, largest first; the top kSetSize up, the bottom kSetSize down.
+  std::vector<QueryGene> matched;
+  std::copy_if(query.begin(), query.end(), std::back_inserter(matched), [](const auto& q) { return q.row >= 0; });
+  std::sort(matched.begin(), matched.end(), [](const auto& a, const auto& b) { return a.value > b.value; });
+  ASSERT_GT(matched[kSetSize - 1].value, 0);
+  ASSERT_LT(matched[matched.size() - kSetSize].value, 0);
+
+  std::string reference_histogram, reference_genes;
+  for (int ranks : {1, 2, 3}) {
+    // Three ranks: an out name without .csv, which gets ".score_histogram.csv" and ".query_genes.csv" appended.
+    const auto out = dir / ("rank_np" + std::to_string(ranks) + (ranks < 3 ? ".csv" : ""));
+    const auto stem = dir / ("rank_np" + std::to_string(ranks));
+    const auto result =
+        run_command(mpirun(ranks) + " " + kTessera + " rank -q " + (dir / "query.csv").string() + " -l " +
+                    (dir / "library.gct").string() + " --rank-by cosine --pairs -k 3 --min-genes 10 --set-size " +
+                    std::to_string(kSetSize) + " -o " + out.string());
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    EXPECT_EQ(tessera::io::read_csv(out).rows.size(), 3u);
+
+    const auto histogram = tessera::io::read_csv(stem.string() + ".score_histogram.csv");
+    EXPECT_EQ(histogram.header, (std::vector<std::string>{"bin_low", "bin_high", "count"}));
+    ASSERT_EQ(histogram.rows.size(), std::size_t(kBins));
+    std::int64_t total = 0;
+    for (int b = 0; b < kBins; ++b) {
+      const auto& row = histogram.rows[std::size_t(b)];
+      EXPECT_NEAR(std::stod(row[0]), -1.0 + 0.05 * b, 1e-12) << b;
+      EXPECT_NEAR(std::stod(row[1]), -1.0 + 0.05 * (b + 1), 1e-12) << b;
+      EXPECT_EQ(std::stoll(row[2]), counts[std::size_t(b)]) << "bin " << b << ", " << ranks << " ranks";
+      total += std::stoll(row[2]);
+    }
+    EXPECT_EQ(total, kSignatures);  // every single signature; none of the 91 pairs
+
+    const auto genes = tessera::io::read_csv(stem.string() + ".query_genes.csv");
+    EXPECT_EQ(genes.header, (std::vector<std::string>{"gene", "library_row", "value", "set"}));
+    ASSERT_EQ(genes.rows.size(), matched.size());
+    for (std::size_t k = 0; k < matched.size(); ++k) {
+      const std::string set = k < kSetSize ? "up" : k >= matched.size() - kSetSize ? "down" : "";
+      EXPECT_EQ(genes.rows[k], (std::vector<std::string>{matched[k].gene, std::to_string(2000 + matched[k].row),
+                                                         shortest(matched[k].value), set}))
+          << k;
+    }
+    if (ranks == 1) {
+      reference_histogram = file_text(stem.string() + ".score_histogram.csv");
+      reference_genes = file_text(stem.string() + ".query_genes.csv");
+    }
+    EXPECT_EQ(file_text(stem.string() + ".score_histogram.csv"), reference_histogram) << ranks << " ranks";
+    EXPECT_EQ(file_text(stem.string() + ".query_genes.csv"), reference_genes) << ranks << " ranks";
+  }
+
+  // -o '': no table, so no side files either.
+  const auto none = dir / "none";
+  fs::create_directories(none);
+  const auto result =
+      run_command("cd " + none.string() + " && " + kTessera + " rank -q " + (dir / "query.csv").string() + " -l " +
+                  (dir / "library.gct").string() + " --min-genes 10 --set-size 4 -o ''");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_TRUE(fs::is_empty(none));
 }
 
 TEST(CliCausal, BadInputEndsWithAClearError) {

@@ -1,5 +1,6 @@
 """tessera.impute and the GCTX arrays against the command line and against h5py, an independent reader."""
 
+import json
 import logging
 import signal
 import subprocess
@@ -228,3 +229,20 @@ def test_evaluate_equals_command_line_on_files_and_on_tables(screen, tmp_path):
     pd.testing.assert_frame_equal(from_table.drop(columns="method"), expected.drop(columns="method"))
     assert set(from_table["method"]) == {"predictions"}
     assert expected.loc[0, "signatures"] > 0
+
+
+def test_report_of_an_impute_folder_carries_its_metrics(screen, tmp_path):
+    """tessera.report on a folder written by tessera.impute(out=...): the page's method chart holds metrics.csv's
+    pooled Pearson r of each method, exactly."""
+    tessera.impute(screen / "screen.gctx", out=tmp_path / "run", **CHEAP)
+    page = tessera.report(tmp_path / "run")
+    assert page == tmp_path / "run" / "report.html"
+    html = page.read_text()
+    opening = '<script type="application/json" id="tessera-charts">'
+    charts = json.loads(html[html.index(opening) + len(opening) : html.index("</script>", html.index(opening))])
+    plotted = {row["method"]: row["pearson_r"] for row in charts[0]["spec"]["data"]["values"]}
+    metrics = pd.read_csv(tmp_path / "run" / "metrics.csv")
+    pooled = metrics[metrics["scope"] == "all"]
+    assert plotted == dict(zip(pooled["method"], pooled["pearson_r"]))
+    with pytest.raises(tessera.InputError, match="expected metrics.csv"):
+        tessera.report(tmp_path)

@@ -187,6 +187,7 @@ log "task 0: requeued at $requeued_at, running again at $restarted_at ($(( $(dat
 status=$("$TESSERA" sweep status "$SWEEP")
 echo "$status" | grep -q "4 points: 3 done, 1 failed, 0 missing" || fail "unexpected status after the array: $status"
 grep -q "Collected 3 of 4 points" "$SWEEP"/logs/*collect-"$COLLECT".out || fail "the afterany collect job did not collect 3 points"
+grep -q "<h1>Sweep: " "$SWEEP/report.html" || fail "the collect job wrote no report.html (collect --report)"
 
 # --- fix the fault, resubmit the failed task, collect again ---
 rm "$SWEEP/point-3"

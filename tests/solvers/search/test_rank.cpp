@@ -1,5 +1,6 @@
 // Ranking a library against a query: hand-computed scores, gene matching, the planted reversing drug, the
-// streaming top-k against a full sort, and the same table on 1, 2 and 3 ranks (registered as an MPI test).
+// streaming top-k against a full sort, the score histogram against a brute force, and the same table and
+// histogram on 1, 2 and 3 ranks (registered as an MPI test).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -299,6 +300,78 @@ TEST(Rank, StreamingTopKEqualsFullSortOnAnyRankCount) {
     }
     const auto serial = rank_candidates(engine::Context(MPI_COMM_SELF), library, query, options);
     for (std::size_t k = 0; k < 25; ++k) EXPECT_EQ(serial.top[k].index, result.top[k].index);
+  }
+}
+
+TEST(ScoreHistogram, BinsAreEqualOverMinusOneToOneAndClamped) {
+  EXPECT_EQ(kScoreBins, 40);
+  EXPECT_EQ(score_bin_low(0), -1.0);
+  EXPECT_EQ(score_bin_low(20), 0.0);
+  EXPECT_EQ(score_bin_low(kScoreBins), 1.0);
+  EXPECT_EQ(score_bin(-1.0), 0);
+  EXPECT_EQ(score_bin(-0.951), 0);
+  EXPECT_EQ(score_bin(0.0), 20);
+  EXPECT_EQ(score_bin(-1e-17), 19);
+  EXPECT_EQ(score_bin(0.96), 39);
+  EXPECT_EQ(score_bin(1.0), 39);  // exactly 1: the last bin, closed
+  // Rounding just past +-1 (or worse, an infinite value) is clamped to the end bins; NaN is counted nowhere.
+  EXPECT_EQ(score_bin(1.0 + 1e-12), 39);
+  EXPECT_EQ(score_bin(-1.0 - 1e-12), 0);
+  EXPECT_EQ(score_bin(INFINITY), 39);
+  EXPECT_EQ(score_bin(-INFINITY), 0);
+  EXPECT_EQ(score_bin(NAN), -1);
+}
+
+// The histogram holds the ranking score of every single signature, pairs excluded even with --pairs. Brute force:
+// each signature's cosine with the reversed query from its definition, binned by the edges (low <= c < high, the
+// last bin closed). A signature equal to -q (cosine 1), one equal to q (-1) and a zero one (0, a bin edge) are
+// planted. Summed over ranks, the counts are the one-rank counts on any rank count (registered at 1, 2, 3 ranks).
+TEST(Rank, ScoreHistogramCountsEverySingleSignatureOnAnyRankCount) {
+  engine::Context world;
+  const int n = 47, genes = 80;
+  auto matrix = random_library(n, genes, 11);
+  const auto q = random_query(genes, 12);
+  for (int g = 0; g < genes; ++g) {
+    matrix.values(g, 5) = float(-q[std::size_t(g)]);
+    matrix.values(g, 6) = float(q[std::size_t(g)]);
+    matrix.values(g, 7) = 0;
+  }
+  Library library;
+  library.add(matrix, "ntk", {});
+  ASSERT_EQ(library.size(), n);
+  const auto query = full_query(q, 10);
+
+  std::vector<std::int64_t> expected(kScoreBins, 0);
+  for (int c = 0; c < n; ++c) {
+    double dot = 0, qq = 0, ss = 0;
+    for (int g = 0; g < genes; ++g) {
+      const double x = library.values()(g, c), r = -q[std::size_t(g)];
+      dot += r * x, qq += r * r, ss += x * x;
+    }
+    const double cosine = ss > 0 ? dot / std::sqrt(qq * ss) : 0;
+    int bin = 0;
+    while (bin + 1 < kScoreBins && cosine >= -1.0 + 2.0 * (bin + 1) / kScoreBins) ++bin;
+    ++expected[std::size_t(bin)];
+  }
+  EXPECT_EQ(expected[0], 1);
+  EXPECT_EQ(expected[kScoreBins - 1], 1);
+
+  for (auto by : {RankBy::kCosine, RankBy::kConnectivity, RankBy::kPearson}) {
+    RankOptions options;
+    options.top_k = 3;
+    options.pairs = true;  // 1,081 pairs scored, none counted
+    options.rank_by = by;
+    options.progress = false;
+    const auto result = rank_candidates(world, library, query, options);
+    EXPECT_EQ(result.candidates, n + n * (n - 1) / 2);
+    ASSERT_EQ(result.score_histogram.size(), std::size_t(kScoreBins));
+    EXPECT_EQ(std::accumulate(result.score_histogram.begin(), result.score_histogram.end(), std::int64_t(0)), n)
+        << name_table(by).name(by);
+    if (by == RankBy::kCosine) {
+      EXPECT_EQ(result.score_histogram, expected);
+    }
+    const auto serial = rank_candidates(engine::Context(MPI_COMM_SELF), library, query, options);
+    EXPECT_EQ(result.score_histogram, serial.score_histogram) << name_table(by).name(by);
   }
 }
 
