@@ -45,29 +45,32 @@ void add_predicted_vs_measured(ReportPage& page, const fs::path& folder, const s
                    " in the folder, so no predicted-against-measured plot.");
     return;
   }
-  const auto heldout = io::read_gctx(heldout_file, alone);
-  const auto completed = io::read_gctx(completed_file, alone);
-  const auto& h_cell = heldout.cols.require("cell_id", heldout_file.string());
-  const auto& h_pert = heldout.cols.require("pert_id", heldout_file.string());
-  const auto& c_cell = completed.cols.require("cell_id", completed_file.string());
-  const auto& c_pert = completed.cols.require("pert_id", completed_file.string());
-  std::map<std::pair<std::string, std::string>, Eigen::Index> measured_column;
-  for (std::size_t j = 0; j < completed.cols.size(); ++j)
-    measured_column[{c_cell.as_string(j), c_pert.as_string(j)}] = static_cast<Eigen::Index>(j);
-  TESSERA_CHECK(heldout.rows.ids == completed.rows.ids, heldout_file.string(), " and ", completed_file.string(),
+  // Only the plotted columns are read: at LINCS scale a completed table is tens of GB.
+  const io::GctxReader heldout(heldout_file, alone);
+  const io::GctxReader completed(completed_file, alone);
+  const auto& h_cell = heldout.cols().require("cell_id", heldout_file.string());
+  const auto& h_pert = heldout.cols().require("pert_id", heldout_file.string());
+  const auto& c_cell = completed.cols().require("cell_id", completed_file.string());
+  const auto& c_pert = completed.cols().require("pert_id", completed_file.string());
+  std::map<std::pair<std::string, std::string>, std::int64_t> measured_column;
+  for (std::size_t j = 0; j < completed.cols().size(); ++j)
+    measured_column[{c_cell.as_string(j), c_pert.as_string(j)}] = static_cast<std::int64_t>(j);
+  TESSERA_CHECK(heldout.rows().ids == completed.rows().ids, heldout_file.string(), " and ", completed_file.string(),
                 " list different genes; were they written by the same tessera impute run?");
 
   json values = json::array();
   int shown = 0;
-  for (std::size_t j = 0; j < heldout.cols.size() && shown < kShownSignatures; ++j) {
+  for (std::size_t j = 0; j < heldout.cols().size() && shown < kShownSignatures; ++j) {
     const auto found = measured_column.find({h_cell.as_string(j), h_pert.as_string(j)});
     if (found == measured_column.end()) continue;
     const std::string signature = h_cell.as_string(j) + " : " + h_pert.as_string(j);
-    for (Eigen::Index g = 0; g < heldout.num_genes(); ++g)
+    const auto predicted = heldout.read_signatures<float>(std::int64_t(j), std::int64_t(j) + 1);
+    const auto measured = completed.read_signatures<float>(found->second, found->second + 1);
+    for (Eigen::Index g = 0; g < predicted.rows(); ++g)
       values.push_back({{"signature", signature},
-                        {"gene", heldout.rows.ids[static_cast<std::size_t>(g)]},
-                        {"measured", completed.values(g, found->second)},
-                        {"predicted", heldout.values(g, static_cast<Eigen::Index>(j))}});
+                        {"gene", heldout.rows().ids[static_cast<std::size_t>(g)]},
+                        {"measured", measured(g, 0)},
+                        {"predicted", predicted(g, 0)}});
     ++shown;
   }
   page.section("Predicted against measured: " + method);
