@@ -1,7 +1,6 @@
 #include "jobs/run_record.h"
 
 #include <cstdint>
-#include <cstdio>
 #include <sstream>
 
 #include "io/atomic_file.h"
@@ -58,10 +57,7 @@ void add_report_option(po::options_description& options) {
 
 void write_report_if_asked(const engine::Context& world, const po::variables_map& vm, const fs::path& source) {
   if (!vm.count("report") || !world.is_root()) return;
-  const std::string asked = vm["report"].as<std::string>();
-  const fs::path out = asked.empty() ? report::default_report_path(source) : fs::path(asked);
-  report::write_report(source, out, world.alone());
-  std::printf("Wrote %s\n", out.c_str());
+  report::write_report(source, report::report_path(source, vm["report"].as<std::string>()), world.alone());
 }
 
 }  // namespace tessera::jobs

@@ -1,6 +1,7 @@
 #include "jobs/report/report.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 
 #include "engine/error.h"
@@ -50,7 +51,8 @@ const engine::NameTable<ReportKind>& name_table(ReportKind) {
   return table;
 }
 
-fs::path default_report_path(const fs::path& source) {
+fs::path report_path(const fs::path& source, const std::string& asked) {
+  if (!asked.empty()) return asked;
   if (fs::is_directory(source)) return source / "report.html";
   return fs::path(source).replace_extension(".html");
 }
@@ -111,6 +113,7 @@ void write_report(const fs::path& source, const fs::path& out, const engine::Con
     return design_page(source);
   }();
   io::write_bytes_atomically(out, page.html());
+  std::printf("Wrote %s (%s report of %s)\n", out.c_str(), name_table(kind).name(kind), source.c_str());
 }
 
 }  // namespace tessera::jobs::report
