@@ -1,6 +1,7 @@
 // The sweep page: every point's status with its parameters, and the collected metric over the swept parameters.
 #include <algorithm>
 #include <cstdlib>
+#include <map>
 
 #include "engine/error.h"
 #include "jobs/report/pages.h"
@@ -11,18 +12,6 @@ namespace tessera::jobs::report {
 namespace fs = std::filesystem;
 
 namespace {
-
-const char* state_name(sweep::PointState state) {
-  switch (state) {
-    case sweep::PointState::kDone:
-      return "done";
-    case sweep::PointState::kFailed:
-      return "failed";
-    case sweep::PointState::kMissing:
-      break;
-  }
-  return "missing";
-}
 
 // The metric a sweep is judged by: the first of these that results.csv has (impute's, then discover's).
 std::string metric_of(const io::CsvTable& results) {
@@ -89,21 +78,23 @@ ReportPage sweep_page(const fs::path& folder) {
   const io::CsvTable points = io::read_csv(points_file);
   io::CsvTable status = points;
   status.header.insert(status.header.end(), {"state", "detail"});
-  json counts = json::object({{"done", 0}, {"failed", 0}, {"missing", 0}});
+  using sweep::PointState;
+  const auto& names = sweep::name_table(PointState{});
+  std::map<PointState, int> counts;
   for (std::size_t i = 0; i < status.rows.size(); ++i) {
     const auto point = sweep::read_status(folder, static_cast<int>(i));
-    const std::string state = state_name(point.state);
-    counts[state] = counts[state].get<int>() + 1;
-    status.rows[i].insert(status.rows[i].end(), {state, point.detail});
+    ++counts[point.state];
+    status.rows[i].insert(status.rows[i].end(), {names.name(point.state), point.detail});
   }
   ReportPage page("Sweep: " + display_name(folder));
   page.paragraph(std::to_string(points.rows.size()) + " points in " + fs::absolute(folder).lexically_normal().string() +
-                 ": " + std::to_string(counts["done"].get<int>()) + " done, " +
-                 std::to_string(counts["failed"].get<int>()) + " failed, " +
-                 std::to_string(counts["missing"].get<int>()) + " not run or not finished.");
+                 ": " + std::to_string(counts[PointState::kDone]) + " done, " +
+                 std::to_string(counts[PointState::kFailed]) + " failed, " +
+                 std::to_string(counts[PointState::kMissing]) + " not run or not finished.");
   page.section("Points");
   json state_rows = json::array();
-  for (const auto& [state, count] : counts.items()) state_rows.push_back({{"state", state}, {"points", count}});
+  for (const auto state : {PointState::kDone, PointState::kFailed, PointState::kMissing})
+    state_rows.push_back({{"state", names.name(state)}, {"points", counts[state]}});
   page.chart({{"data", {{"values", state_rows}}},
               {"mark", "bar"},
               {"height", 110},

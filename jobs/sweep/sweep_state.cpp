@@ -10,6 +10,12 @@ namespace tessera::jobs::sweep {
 
 namespace fs = std::filesystem;
 
+const engine::NameTable<PointState>& name_table(PointState) {
+  static const engine::NameTable<PointState> table{
+      {PointState::kMissing, "missing"}, {PointState::kDone, "done"}, {PointState::kFailed, "failed"}};
+  return table;
+}
+
 fs::path status_path(const fs::path& dir, int index) { return dir / "status" / std::to_string(index); }
 fs::path point_dir(const fs::path& dir, int index) { return dir / ("point-" + std::to_string(index)); }
 
@@ -23,13 +29,10 @@ PointStatus read_status(const fs::path& dir, int index) {
   in >> word;
   std::getline(in, status.detail);
   if (!status.detail.empty() && status.detail.front() == ' ') status.detail.erase(0, 1);
-  if (word == "done")
-    status.state = PointState::kDone;
-  else if (word == "failed")
-    status.state = PointState::kFailed;
-  else
-    TESSERA_FAIL("status file '", path.string(), "' holds '", word,
-                 "', not done or failed; delete it to rerun the point");
+  const auto state = name_table(PointState{}).find(word);
+  TESSERA_CHECK(state && *state != PointState::kMissing, "status file '", path.string(), "' holds '", word,
+                "', not done or failed; delete it to rerun the point");
+  status.state = *state;
   return status;
 }
 
@@ -37,8 +40,7 @@ void write_status(const fs::path& dir, int index, PointState state, const std::s
   TESSERA_CHECK(state != PointState::kMissing, "write_status: a point cannot be written as missing");
   std::string line = detail;
   for (auto& c : line) c = (c == '\n' || c == '\r') ? ' ' : c;  // one line per status file
-  const std::string word = state == PointState::kDone ? "done " : "failed ";
-  io::write_bytes_atomically(status_path(dir, index), word + line + "\n");
+  io::write_bytes_atomically(status_path(dir, index), std::string(name_table(state).name(state)) + " " + line + "\n");
 }
 
 SweepCounts count_points(const fs::path& dir, int num_points) {

@@ -12,9 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "engine/parameters.h"
+
 namespace tessera::jobs::sweep {
 
 enum class PointState { kMissing, kDone, kFailed };
+// missing | done | failed: the words of the status files (done, failed) and of the reports.
+const engine::NameTable<PointState>& name_table(PointState);
 
 struct PointStatus {
   PointState state = PointState::kMissing;
