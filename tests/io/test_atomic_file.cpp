@@ -23,16 +23,10 @@ namespace {
 namespace fs = std::filesystem;
 using testing::error_of;
 using testing::expect_mentions;
+using testing::file_text;
 using testing::has_temporary_files;
 
 fs::path scratch(const std::string& name) { return testing::scratch_dir("tessera_atomic_file", name); }
-
-std::string text_of(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
 
 // A pid that no process has: a child that has exited and been reaped.
 pid_t dead_pid() {
@@ -54,13 +48,13 @@ TEST(AtomicFile, EachVariantWritesTheFinalFileOnly) {
   write_stream_atomically(dir / "sub" / "stream.txt", [](std::ostream& out) { out << "x " << 42 << '\n'; });
   write_atomically(
       dir / "named.txt", [](const fs::path& temporary) { std::ofstream(temporary) << "named"; }, Durability::kFolder);
-  EXPECT_EQ(text_of(dir / "bytes.txt"), "one\ntwo\n");
-  EXPECT_EQ(text_of(dir / "sub" / "stream.txt"), "x 42\n");
-  EXPECT_EQ(text_of(dir / "named.txt"), "named");
+  EXPECT_EQ(file_text(dir / "bytes.txt"), "one\ntwo\n");
+  EXPECT_EQ(file_text(dir / "sub" / "stream.txt"), "x 42\n");
+  EXPECT_EQ(file_text(dir / "named.txt"), "named");
   // A block larger than the stream's buffer goes through the direct path.
   const std::string big(300000, 'b');
   write_stream_atomically(dir / "big.bin", [&](std::ostream& out) { out << "head" << big; });
-  EXPECT_EQ(text_of(dir / "big.bin"), "head" + big);
+  EXPECT_EQ(file_text(dir / "big.bin"), "head" + big);
   EXPECT_FALSE(has_temporary_files(dir));
 }
 
@@ -85,7 +79,7 @@ TEST(AtomicFile, AFailingWriterKeepsThePreviousFileAndLeavesNoTemporary) {
     });
   });
   expect_mentions(message, {"the writer gave up"});
-  EXPECT_EQ(text_of(dir / "kept.csv"), "old\n");
+  EXPECT_EQ(file_text(dir / "kept.csv"), "old\n");
   EXPECT_FALSE(has_temporary_files(dir));
 }
 
@@ -114,7 +108,7 @@ TEST(AtomicFile, AFullDiskIsAnErrorNamingTheFileAndTheReason) {
            [&] { write_npy(target, Eigen::MatrixXd::Ones(100, 100)); }}) {
     const std::string message = error_of(write);
     expect_mentions(message, {"cannot write", target.string(), "No space left on device", "free space"});
-    EXPECT_EQ(text_of(target), "previous\n");
+    EXPECT_EQ(file_text(target), "previous\n");
     EXPECT_FALSE(has_temporary_files(disk.path()));
   }
 }
@@ -133,7 +127,7 @@ TEST(AtomicFile, StaleTemporariesOfDeadProcessesAreRemoved) {
   EXPECT_TRUE(fs::exists(alive)) << "a running process's temporary was removed";
   EXPECT_TRUE(fs::exists(other_host)) << "another host's temporary was removed (its pid means nothing here)";
   EXPECT_TRUE(fs::exists(other_file)) << "the temporary of another output was removed";
-  EXPECT_EQ(text_of(target), "digraph {}\n");
+  EXPECT_EQ(file_text(target), "digraph {}\n");
   EXPECT_EQ(remove_stale_temporaries(dir / "other.dot"), 1);
   EXPECT_FALSE(fs::exists(other_file));
 }

@@ -17,6 +17,7 @@ using tessera::io::CsvTable;
 using tessera::io::read_csv;
 using tessera::io::to_csv_text;
 using tessera::io::write_csv;
+using tessera::testing::file_text;
 using Cells = std::vector<std::string>;
 
 namespace {
@@ -36,12 +37,6 @@ class CsvTest : public ::testing::Test {
     const fs::path path = dir_ / name;
     std::ofstream(path, std::ios::binary) << text;
     return path;
-  }
-  static std::string read_text(const fs::path& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
   }
 
   fs::path dir_;
@@ -112,7 +107,7 @@ TEST_F(CsvTest, WriterQuotesOnlyWhatNeedsIt) {
   EXPECT_EQ(to_csv_text(table), "id,note\nplain,\"a,b\"\n\"q\"\"uote\",\"line\nbreak\"\n,x\n");
   const fs::path path = dir_ / "out" / "written.csv";  // the folder is created
   write_csv(path, table);
-  EXPECT_EQ(read_text(path), to_csv_text(table));
+  EXPECT_EQ(file_text(path), to_csv_text(table));
 }
 
 TEST_F(CsvTest, RoundTripKeepsEveryCell) {

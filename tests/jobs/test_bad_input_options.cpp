@@ -15,6 +15,7 @@
 
 namespace fs = std::filesystem;
 using tessera::testing::BadInput;
+using tessera::testing::file_text;
 using tessera::testing::quote;
 using tessera::testing::run_command;
 
@@ -96,11 +97,6 @@ std::string sweep_file(const fs::path& dir, const std::string& command, const st
   write(dir / "sweep.ini",
         "[sweep]\ncommand = " + command + "\nout = " + (dir / "planned").string() + "\n[grid]\n" + grid);
   return cli("sweep plan " + at(dir, "sweep.ini"));
-}
-
-std::string text_of(const fs::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
 }  // namespace
@@ -328,7 +324,7 @@ TEST(BadInputOptions, RankScoresOfAHugeQueryEqualThoseOfTheScaledDownQuery) {
         run_command(cli("rank -q " + at(dir, big ? "huge.csv" : "small.csv") + " -l " + at(dir, "lib.gct") +
                         " --min-genes 5 --set-size 5 --rank-by cosine -o " + quote(out.string())));
     ASSERT_EQ(result.exit_code, 0) << result.output;
-    tables[big] = text_of(out);
+    tables[big] = file_text(out);
   }
   EXPECT_EQ(tables[0], tables[1]);
   const auto table = tessera::io::read_csv(dir / "1.csv");
@@ -354,7 +350,7 @@ TEST(BadInputOptions, DiscoverTreatsAHugeColumnAsTheScaledDownOne) {
     ASSERT_EQ(result.exit_code, 0) << result.output;
     EXPECT_EQ(result.output.find("zero variance"), std::string::npos) << result.output;
     EXPECT_EQ(result.output.find("is constant"), std::string::npos) << result.output;
-    edges[big] = text_of(out / "dag_edges.csv");
+    edges[big] = file_text(out / "dag_edges.csv");
   }
   EXPECT_EQ(edges[0], edges[1]);
   EXPECT_NE(edges[0].find("X1"), std::string::npos) << edges[0];

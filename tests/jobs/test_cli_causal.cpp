@@ -21,6 +21,7 @@
 #include "tests/support/test_helpers.h"
 
 namespace fs = std::filesystem;
+using tessera::testing::file_text;
 using tessera::testing::mpirun;
 using tessera::testing::run_command;
 
@@ -29,11 +30,6 @@ namespace {
 const std::string kTessera = TESSERA_BIN;
 
 fs::path scratch(const std::string& name) { return tessera::testing::scratch_dir("tessera_cli_causal", name); }
-
-std::string file_text(const fs::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // A DAG over the names X0..X{p-1} from an edge-list CSV (source,target or from,to).
 tessera::solvers::causal::Dag dag_of(const fs::path& csv, int p) {

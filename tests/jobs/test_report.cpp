@@ -17,6 +17,7 @@
 
 namespace fs = std::filesystem;
 using nlohmann::json;
+using tessera::testing::file_text;
 using tessera::testing::mpirun;
 using tessera::testing::run_command;
 
@@ -25,11 +26,6 @@ namespace {
 const std::string kTessera = TESSERA_BIN;
 
 fs::path scratch(const std::string& name) { return tessera::testing::scratch_dir("tessera_report", name); }
-
-std::string file_text(const fs::path& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 void write_text(const fs::path& path, const std::string& text) {
   fs::create_directories(path.parent_path());

@@ -15,6 +15,7 @@
 #include "tests/support/test_helpers.h"
 
 namespace fs = std::filesystem;
+using tessera::testing::file_text;
 using tessera::testing::mpirun;
 using tessera::testing::quote;
 using tessera::testing::run_command;
@@ -28,13 +29,6 @@ fs::path scratch(const std::string& name) { return tessera::testing::scratch_dir
 fs::path write_file(const fs::path& path, const std::string& text) {
   std::ofstream(path) << text;
   return path;
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
 }
 
 std::string sweep_text(const fs::path& out, const std::string& extra = "") {
@@ -70,11 +64,11 @@ TEST(Sweep, PlanWritesNumberedPointsAndTheArrayScript) {
   const std::vector<std::vector<std::string>> expected{
       {"0", "2", "1"}, {"1", "2", "2"}, {"2", "3", "1"}, {"3", "3", "2"}};
   EXPECT_EQ(points.rows, expected) << "product order: the last parameter varies fastest";
-  const auto script = read_text(dir / "out" / "array.sbatch");
+  const auto script = file_text(dir / "out" / "array.sbatch");
   EXPECT_NE(script.find("#SBATCH --array=0-3%2\n"), std::string::npos) << script;
   EXPECT_NE(script.find("SWEEP_DIR=" + (dir / "out").string() + "\n"), std::string::npos) << script;
   EXPECT_EQ(script.find("@SWEEP_DIR@"), std::string::npos) << script;
-  EXPECT_NE(read_text(dir / "out" / "collect.sbatch").find("sweep collect " + (dir / "out").string()),
+  EXPECT_NE(file_text(dir / "out" / "collect.sbatch").find("sweep collect " + (dir / "out").string()),
             std::string::npos);
   EXPECT_NE(result.output.find("--dependency=afterany:"), std::string::npos) << result.output;
   // Planning the same sweep again is harmless; a different one into the same folder is refused.
@@ -95,7 +89,7 @@ TEST(Sweep, ZipPairsValuesAndBadFilesNameTheLine) {
   const auto points = tessera::io::read_csv(dir / "z" / "points.csv");
   EXPECT_EQ(points.rows.size(), 3u);
   EXPECT_EQ(points.rows[2], (std::vector<std::string>{"2", "4", "9"}));
-  EXPECT_NE(read_text(dir / "z" / "array.sbatch").find("--array=0-1%4"), std::string::npos) << "3 points, 2 per task";
+  EXPECT_NE(file_text(dir / "z" / "array.sbatch").find("--array=0-1%4"), std::string::npos) << "3 points, 2 per task";
 
   const std::map<std::string, std::string> bad{
       {"[sweep]\ncommand = impute\ncombine = zip\n[grid]\nfolds = 2, 3\nseed = 1\n", "one length"},
@@ -126,8 +120,8 @@ TEST(Sweep, RunFailResubmitCollectMatchesDirectRuns) {
         run_command(launcher + kTessera + " sweep run " + quote(out.string()) + " --task " + std::to_string(task), 300);
     EXPECT_EQ(result.exit_code, task == 2 ? tessera::engine::kExitError : 0) << result.output;
   }
-  EXPECT_EQ(read_text(out / "status" / "0").rfind("done ", 0), 0u);
-  EXPECT_EQ(read_text(out / "status" / "2").rfind("failed ", 0), 0u) << read_text(out / "status" / "2");
+  EXPECT_EQ(file_text(out / "status" / "0").rfind("done ", 0), 0u);
+  EXPECT_EQ(file_text(out / "status" / "2").rfind("failed ", 0), 0u) << file_text(out / "status" / "2");
 
   auto status = run_command(kTessera + " sweep status " + quote(out.string()), 60);
   EXPECT_NE(status.output.find("4 points: 3 done, 1 failed, 0 missing"), std::string::npos) << status.output;

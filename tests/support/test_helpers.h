@@ -44,6 +44,14 @@ inline std::filesystem::path scratch_dir(const std::string& prefix, const std::s
   return dir;
 }
 
+// The file's bytes; "" when it cannot be opened.
+inline std::string file_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 // True when a "<name>.tmp-<...>" temporary (io/atomic_file.h) is left anywhere under dir.
 inline bool has_temporary_files(const std::filesystem::path& dir) {
   for (const auto& entry : std::filesystem::recursive_directory_iterator(dir))
