@@ -43,6 +43,34 @@ inline std::string option_spelling(const std::string& knob_name) {
   return name;
 }
 
+// The items of a comma-list knob ("MCF7, PC3" -> {"MCF7", "PC3"}): blanks around items trimmed, empty items
+// dropped.
+inline std::vector<std::string> split_comma_list(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    const auto first = item.find_first_not_of(" \t"), last = item.find_last_not_of(" \t");
+    if (first != std::string::npos) items.push_back(item.substr(first, last - first + 1));
+  }
+  return items;
+}
+
+// Every combination of one index per list, for lists of the given sizes, the last index varying fastest (an
+// odometer): the points of a parameter grid. One combination (empty) for no list; none when a size is 0.
+inline std::vector<std::vector<std::size_t>> product_indices(const std::vector<std::size_t>& sizes) {
+  std::vector<std::vector<std::size_t>> points;
+  for (const auto size : sizes)
+    if (size == 0) return points;
+  std::vector<std::size_t> digits(sizes.size(), 0);
+  for (;;) {
+    points.push_back(digits);
+    std::size_t i = sizes.size();
+    while (i > 0 && ++digits[i - 1] == sizes[i - 1]) digits[--i] = 0;
+    if (i == 0) return points;
+  }
+}
+
 // A value as people write it: 0.1, not 0.10000000000000001; true, not 1.
 template <typename T>
 std::string value_text(const T& value) {
@@ -212,6 +240,36 @@ void declare_each(Params& params, Visit&& visit) {
 template <typename Params, typename Visit>
 void for_each_knob(Params& params, Visit&& visit) {
   declare_each(params, [&](const auto& knob) { visit(knob.name(), knob.value(), knob.help()); });
+}
+
+// Sets the knob called `name` (snake_case, or its --dashed spelling) from `text` as a config file writes it: a
+// number, true/false, an enum's name, or a string. Returns false when Params has no such knob; throws
+// tessera::Error naming the knob when the text is not a value of its type or is outside what it allows. Used where
+// values arrive as text outside the command line, such as a tuning grid (solvers/imputation/tuning.h).
+template <typename Params>
+bool set_knob(Params& params, const std::string& name, const std::string& text) {
+  bool found = false;
+  declare_each(params, [&](const auto& knob) {
+    if (found || (name != knob.name() && name != knob.option())) return;
+    found = true;
+    using Value = typename std::remove_reference_t<decltype(knob)>::Value;
+    Value value{};
+    if constexpr (std::is_enum_v<Value>) {
+      value = knob.names().parse(text, knob.option());
+    } else if constexpr (std::is_same_v<Value, bool>) {
+      TESSERA_CHECK(text == "true" || text == "false", knob.option(), " '", text, "' is not true or false");
+      value = text == "true";
+    } else if constexpr (std::is_arithmetic_v<Value>) {
+      std::istringstream in(text);
+      in >> value;
+      TESSERA_CHECK(in && (in >> std::ws).eof(), knob.option(), " '", text, "' is not a number");
+    } else {
+      value = text;
+    }
+    if constexpr (!std::is_enum_v<Value>) TESSERA_CHECK(knob.allows(value), knob.refusal(value));
+    knob.value() = value;
+  });
+  return found;
 }
 
 // Throws tessera::Error naming the first knob whose value its declaration does not allow.

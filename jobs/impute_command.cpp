@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@
 #include "jobs/run_record.h"
 #include "jobs/table_input.h"
 #include "jobs/table_output.h"
+#include "jobs/tuning_grid.h"
 #include "solvers/imputation/cross_validation.h"
 #include "solvers/imputation/protocol.h"
 #include "solvers/registry.h"
@@ -27,10 +29,12 @@ using solvers::imputation::FoldPlan;
 
 namespace {
 
-// The names --method accepts: "all", then every registered method (solvers/registry.h).
+// The names --method accepts: "all", every registered method (solvers/registry.h), then "stack" (which "all"
+// leaves out: it runs its base methods again).
 std::vector<std::string> method_names() {
   std::vector<std::string> names{"all"};
   for (const auto& name : solvers::imputation_methods()) names.push_back(name);
+  names.emplace_back(solvers::kStackMethod);
   return names;
 }
 
@@ -53,7 +57,12 @@ po::options_description impute_options(solvers::imputation::ProtocolOptions& pro
       "out,o", po::value<std::string>()->default_value("tessera-impute"), "output folder")(
       "out-format", enum_value("out-format", TableFormat::kAuto),
       "format of the heldout_/completed_ tables: auto (h5ad for an .h5ad input, else gctx) | gctx | h5ad")(
-      "per-cell", po::bool_switch(), "also print the metrics of each cell type");
+      "per-cell", po::bool_switch(), "also print the metrics of each cell type")(
+      "autotune", po::bool_switch(),
+      "choose each method's knobs per outer fold by inner cross-validation on its training pairs (default grids; "
+      "README, Tuning and stacking; not --tune, which Open MPI's mpirun takes for itself)")(
+      "autotune-grid", po::value<std::string>(),
+      "INI file of the knob values --autotune tries, one [method] section each");
   add_report_option(options);
   add_knob_options(options, protocol);
   add_aggregation_options(options);
@@ -123,6 +132,37 @@ solvers::imputation::Metrics score_against_truth(const io::PerturbationTable& ta
                                               completed(Eigen::all, columns));
 }
 
+// The cell types that only train under `plan` (the reference cell types): some entry trains, none is held out.
+std::vector<std::string> train_only_cells(const io::PerturbationTable& table, const FoldPlan& plan) {
+  std::vector<std::string> cells;
+  for (std::int64_t c = 0; c < table.num_cells(); ++c) {
+    bool trains = false, held_out = false;
+    for (std::int64_t p = 0; p < table.num_perts(); ++p) {
+      const int label = plan.fold[std::size_t(table.entry(c, p))];
+      trains = trains || label == solvers::imputation::kTrainOnly;
+      held_out = held_out || label >= 0;
+    }
+    if (trains && !held_out) cells.push_back(table.cells[std::size_t(c)]);
+  }
+  return cells;
+}
+
+// inner_cv_<method>.csv: what --autotune or stack decided in each outer fold ("completion": the fit of every
+// observed pair that completes the table), with each candidate's inner r and its weight in the predictions.
+io::CsvTable inner_choices_csv(const io::PerturbationTable& table, const FoldPlan& plan,
+                               const std::vector<solvers::imputation::InnerChoice>& choices) {
+  io::CsvTable csv;
+  csv.header = {"fold", "cell_id", "candidate", "inner_pearson_r", "weight"};
+  for (const auto& choice : choices) {
+    const int label = choice.first_query >= 0 && choice.first_query < table.num_entries()
+                          ? plan.fold[std::size_t(choice.first_query)]
+                          : solvers::imputation::kUnused;
+    csv.rows.push_back({label >= 0 ? std::to_string(label) : "completion", choice.cell, choice.label,
+                        io::shortest_text(choice.inner_pearson), io::shortest_text(choice.weight)});
+  }
+  return csv;
+}
+
 }  // namespace
 
 int run_impute(const engine::Context& world, const std::vector<std::string>& args) {
@@ -135,6 +175,8 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
                            "train-singles-fraction", "train-seen2-fraction"})
     forbid_together(vm, "fold-file", name, "a fold file fixes the folds, the protocol options draw them");
   check_completion_options(vm);
+  if (vm.count("autotune-grid"))
+    TESSERA_CHECK(vm["autotune"].as<bool>(), "--autotune-grid gives the values --autotune tries: add --autotune");
 
   // Check every option before reading any data, so a typo fails in a second, not after the load.
   if (vm.count("reference-cell"))
@@ -142,7 +184,11 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
   protocol.validate();
   params.validate();
   const auto methods = chosen_methods(vm);
-  for (const auto& name : methods) solvers::make_imputer(name, params);
+  std::optional<solvers::TuningGrids> tuning;
+  if (vm["autotune"].as<bool>())
+    tuning = vm.count("autotune-grid") ? read_tuning_grid(vm["autotune-grid"].as<std::string>(), params)
+                                       : solvers::TuningGrids{};
+  for (const auto& name : methods) solvers::make_method(name, params, tuning ? &*tuning : nullptr);
   const fs::path out = vm["out"].as<std::string>();
   const std::string extension =
       table_extension(name_table(TableFormat{}).parse(vm["out-format"].as<std::string>(), "--out-format"),
@@ -158,13 +204,17 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
   // Stop signals (engine/signals.h) are honoured here, between methods, between folds and inside the methods'
   // iterations; the run then exits 75 with a log line saying what is complete (stopped_during).
   const std::vector<std::int64_t> to_complete = entries_to_complete(vm, table, plan);
+  // Inner cross-validation (--autotune, stack) keeps the outer protocol's train-only cell types train-only and draws
+  // with its seed.
+  params.inner.train_only_cells = train_only_cells(table, plan);
+  params.inner.seed = protocol.seed;
   engine::stop_point(world, "impute stopped after reading ", input.source, "; nothing written");
   if (world.is_root()) solvers::imputation::write_fold_file(out / "folds.csv", table, plan);
 
   std::vector<MetricsRow> rows, truth_rows;
   for (std::size_t m = 0; m < methods.size(); ++m) {
     const std::string& name = methods[m];
-    const auto imputer = solvers::make_imputer(name, params);
+    const auto imputer = solvers::make_method(name, params, tuning ? &*tuning : nullptr);
     const auto start = std::chrono::steady_clock::now();
     solvers::imputation::CvPredictions predictions;
     Eigen::MatrixXd completed;
@@ -187,6 +237,9 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
       truth_rows.push_back(
           {name, "all", score_against_truth(table, to_complete, completed, *input.truth), NAN, seconds});
 
+    if (const auto* explains = dynamic_cast<const solvers::imputation::ExplainsChoices*>(imputer.get());
+        explains && world.is_root())
+      io::write_csv(out / ("inner_cv_" + name + ".csv"), inner_choices_csv(table, plan, explains->choices()));
     write_entries(world, out / ("heldout_" + name + extension), table, predictions.entries, predictions.predicted,
                   "fold", predictions.folds, input.pert_fields);
     std::vector<int> imputed;
@@ -211,8 +264,10 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
     }
     write_options_file(world, spec_of("impute"), vm, out / "options.ini");
     if (vm["per-cell"].as<bool>()) std::printf("\n%s", io::to_csv_text(metrics_csv(rows)).c_str());
-    std::printf("\nWrote %s/{metrics.csv, folds.csv, heldout_<method>%s, completed_<method>%s}\n", out.c_str(),
-                extension.c_str(), extension.c_str());
+    std::printf(
+        "\nWrote %s/{metrics.csv, folds.csv, heldout_<method>%s, completed_<method>%s%s}\n", out.c_str(),
+        extension.c_str(), extension.c_str(),
+        tuning || std::count(methods.begin(), methods.end(), solvers::kStackMethod) ? ", inner_cv_<method>.csv" : "");
     std::fflush(stdout);
   }
   write_report_if_asked(world, vm, out);

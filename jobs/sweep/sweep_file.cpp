@@ -1,24 +1,13 @@
 #include "jobs/sweep/sweep_file.h"
 
 #include <algorithm>
-#include <fstream>
 
 #include "engine/error.h"
+#include "engine/parameters.h"
 #include "jobs/command_line.h"
+#include "jobs/ini_file.h"
 
 namespace tessera::jobs::sweep {
-
-namespace {
-
-// Drops a trailing comment (" #..." or " ;..."), so "folds = 3, 5   # small" works.
-std::string strip_comment(const std::string& text) {
-  for (std::size_t i = 0; i < text.size(); ++i)
-    if ((text[i] == '#' || text[i] == ';') && (i == 0 || text[i - 1] == ' ' || text[i - 1] == '\t'))
-      return text.substr(0, i);
-  return text;
-}
-
-}  // namespace
 
 std::vector<std::string> SweepFile::parameter_names() const {
   std::vector<std::string> names;
@@ -37,47 +26,22 @@ std::vector<std::vector<std::string>> SweepFile::points() const {
     }
     return result;
   }
-  // Odometer over the value lists, last digit fastest.
-  std::vector<std::size_t> digit(grid.size(), 0);
-  while (true) {
+  std::vector<std::size_t> sizes;
+  for (const auto& [name, values] : grid) sizes.push_back(values.size());
+  for (const auto& digits : engine::product_indices(sizes)) {
     std::vector<std::string> point;
-    for (std::size_t p = 0; p < grid.size(); ++p) point.push_back(grid[p].second[digit[p]]);
+    for (std::size_t p = 0; p < grid.size(); ++p) point.push_back(grid[p].second[digits[p]]);
     result.push_back(point);
-    std::size_t p = grid.size();
-    while (p > 0 && ++digit[p - 1] == grid[p - 1].second.size()) digit[--p] = 0;
-    if (p == 0) return result;
   }
+  return result;
 }
 
 SweepFile read_sweep_file(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  TESSERA_CHECK(in, "sweep file '", path.string(), "' cannot be opened: check the path given to 'tessera sweep plan'");
   SweepFile sweep;
-  std::string line, section;
-  std::vector<std::string> seen;
-  int number = 0;
-  const auto where = [&] { return "sweep file '" + path.string() + "' line " + std::to_string(number) + ": "; };
-  while (std::getline(in, line)) {
-    ++number;
-    const std::string text = trim(strip_comment(line));
-    if (text.empty()) continue;
-    if (text.front() == '[') {
-      TESSERA_CHECK(text.back() == ']', where(), "'", text, "' is not a section header such as [grid]");
-      section = trim(text.substr(1, text.size() - 2));
-      TESSERA_CHECK(section == "sweep" || section == "fixed" || section == "grid", where(), "unknown section [",
-                    section, "]; the sections are [sweep], [fixed] and [grid]");
-      continue;
-    }
-    const auto equals = text.find('=');
-    TESSERA_CHECK(equals != std::string::npos, where(), "'", text, "' is not 'key = value'");
-    const std::string key = trim(text.substr(0, equals)), value = trim(text.substr(equals + 1));
-    TESSERA_CHECK(!section.empty(), where(), "'", key,
-                  "' stands before any section; put it under [sweep], [fixed] or [grid]");
-    TESSERA_CHECK(!key.empty(), where(), "empty key");
-    const std::string qualified = section + "." + key;
-    TESSERA_CHECK(std::find(seen.begin(), seen.end(), qualified) == seen.end(), where(), "'", key,
-                  "' is given twice in [", section, "]");
-    seen.push_back(qualified);
+  for (const auto& entry : read_ini_entries(path, "sweep file", {"sweep", "fixed", "grid"},
+                                            "check the path given to 'tessera sweep plan'")) {
+    const auto& [section, key, value, number] = entry;
+    const auto where = [&, number = number] { return ini_where("sweep file", path, number); };
     if (section == "sweep") {
       if (key == "command") {
         sweep.command = value;
@@ -85,16 +49,16 @@ SweepFile read_sweep_file(const std::filesystem::path& path) {
         TESSERA_CHECK(value == "product" || value == "zip", where(), "combine = '", value, "': write product or zip");
         sweep.combine = value;
       } else if (key == "max_parallel" || key == "points_per_task") {
-        int number = 0;
+        int whole = 0;
         try {
           std::size_t used = 0;
-          number = std::stoi(value, &used);
-          if (used != value.size()) number = 0;
+          whole = std::stoi(value, &used);
+          if (used != value.size()) whole = 0;
         } catch (const std::exception&) {
-          number = 0;
+          whole = 0;
         }
-        TESSERA_CHECK(number >= 1, where(), key, " = '", value, "': write a whole number >= 1");
-        (key == "max_parallel" ? sweep.max_parallel : sweep.points_per_task) = number;
+        TESSERA_CHECK(whole >= 1, where(), key, " = '", value, "': write a whole number >= 1");
+        (key == "max_parallel" ? sweep.max_parallel : sweep.points_per_task) = whole;
       } else if (key == "out") {
         TESSERA_CHECK(!value.empty(), where(), "out is empty: name the sweep folder");
         sweep.out = value;

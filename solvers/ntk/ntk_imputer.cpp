@@ -16,17 +16,6 @@ using imputation::is_training;
 
 namespace {
 
-std::vector<std::string> split_commas(const std::string& text) {
-  std::vector<std::string> parts;
-  std::stringstream in(text);
-  std::string part;
-  while (std::getline(in, part, ',')) {
-    const auto first = part.find_first_not_of(" \t"), last = part.find_last_not_of(" \t");
-    if (first != std::string::npos) parts.push_back(part.substr(first, last - first + 1));
-  }
-  return parts;
-}
-
 // A query in a reference cell type whose drug no reference cell type measured gets the fallback drug prior, the
 // same for every such drug, and the one-hot block never meets a training row: these queries all get one and the
 // same prediction, whatever their drug. In the published method's use (completing the other cell types from the
@@ -63,7 +52,7 @@ void NtkParams::validate() const {
 std::vector<std::int64_t> resolve_reference_cells(const NtkParams& params, const io::PerturbationTable& table,
                                                   const std::vector<std::uint8_t>& train) {
   std::vector<std::int64_t> cells;
-  for (const auto& id : split_commas(params.reference_cell)) {
+  for (const auto& id : engine::split_comma_list(params.reference_cell)) {
     const auto c = table.find_cell(id);
     TESSERA_CHECK(c >= 0, "ntk_reference_cell '", id, "' is not a cell type of the table (", table.num_cells(),
                   " cell types, e.g. '", table.cells.empty() ? std::string() : table.cells.front(), "')");

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 #include <sstream>
 #include <string>
@@ -159,6 +160,73 @@ TEST(Cli, ImputeOnBuiltInDataGivesTheSameResultsOnOneTwoAndThreeRanks) {
     EXPECT_LE((completed.values - reference_completed.values).cwiseAbs().maxCoeff(), 1e-5f) << ranks << " ranks";
     EXPECT_EQ(completed.cols.ids, reference_completed.cols.ids);
   }
+}
+
+// --autotune and stack on the built-in screen: inner_cv_<method>.csv says, for every outer fold and the completion,
+// which grid point was chosen (one weight 1 per fold) and the stack's weights (non-negative, summing to one per
+// fold and cell type); both files and the metrics are the same on one and two ranks.
+TEST(Cli, AutotuneAndStackWriteTheirChoicesTheSameOnOneAndTwoRanks) {
+  std::string reference_tuned, reference_stack;
+  tessera::io::CsvTable reference_metrics;
+  for (int ranks : {1, 2}) {
+    const auto out = scratch("autotune_np" + std::to_string(ranks));
+    const auto run = run_split(mpirun(ranks) + " " + kTessera +
+                                   " impute --method two_way_mean,stack --autotune --folds 3 --inner-folds 2"
+                                   " --stack-methods cell_mean,drug_mean,two_way_mean --out " +
+                                   out.string(),
+                               out.parent_path() / ("autotune_np" + std::to_string(ranks) + ".log"), 600);
+    ASSERT_EQ(run.result.exit_code, 0) << run.result.output << run.log;
+    const auto tuned = tessera::io::read_csv(out / "inner_cv_two_way_mean.csv");
+    std::map<std::string, std::pair<int, double>> per_fold;  // fold -> (candidates, weight sum)
+    for (const auto& row : tuned.rows) {
+      auto& [count, sum] = per_fold[row[0]];
+      ++count, sum += std::stod(row[4]);
+      EXPECT_TRUE(row[4] == "0" || row[4] == "1") << row[4];
+    }
+    EXPECT_EQ(per_fold.size(), 4u) << "3 folds and the completion";
+    for (const auto& [fold, count_sum] : per_fold) EXPECT_EQ(count_sum, std::make_pair(3, 1.0)) << fold;
+    const auto stack = tessera::io::read_csv(out / "inner_cv_stack.csv");
+    std::map<std::string, double> weight_sum;  // "fold/cell"
+    std::set<std::string> bases;
+    for (const auto& row : stack.rows) {
+      weight_sum[row[0] + "/" + row[1]] += std::stod(row[4]);
+      EXPECT_GE(std::stod(row[4]), 0.0);
+      bases.insert(row[2]);
+    }
+    EXPECT_EQ(bases, (std::set<std::string>{"cell_mean", "drug_mean", "two_way_mean two_way_weight=0.25",
+                                            "two_way_mean two_way_weight=0.5", "two_way_mean two_way_weight=0.75"}));
+    for (const auto& [key, sum] : weight_sum) EXPECT_NEAR(sum, 1.0, 1e-12) << key;
+    EXPECT_TRUE(weight_sum.count("completion/all"));
+    const auto metrics = metrics_without_time(out / "metrics.csv");
+    if (ranks == 1) {
+      reference_tuned = tessera::testing::file_text(out / "inner_cv_two_way_mean.csv");
+      reference_stack = tessera::testing::file_text(out / "inner_cv_stack.csv");
+      reference_metrics = metrics;
+      continue;
+    }
+    EXPECT_EQ(tessera::testing::file_text(out / "inner_cv_two_way_mean.csv"), reference_tuned);
+    EXPECT_EQ(tessera::testing::file_text(out / "inner_cv_stack.csv"), reference_stack);
+    expect_same_metrics(metrics, reference_metrics, ranks);
+  }
+
+  // A grid file: errors name the file and the line; --autotune-grid alone is refused before any work.
+  const auto dir = scratch("autotune_grid");
+  const std::map<std::string, std::string> bad{{"[ntk]\nntk_alpha = 0.5, x\n", "line 2"},
+                                               {"[ntk]\nntk_alpha = 0.5, x\n", "'x' is not a number"},
+                                               {"[nosuch]\ndnpp_k = 3\n", "[nosuch] is not an imputation method"},
+                                               {"[dnpp]\ndnpp_q = 3\n", "no method has a knob 'dnpp_q'"},
+                                               {"dnpp_k = 3\n", "stands before any section"}};
+  for (const auto& [text, message] : bad) {
+    const auto grid = dir / "grid.ini";
+    std::ofstream(grid) << text;
+    const auto result = run_command(kTessera + " impute --method dnpp --autotune --autotune-grid " +
+                                    quote(grid.string()) + " --out " + quote((dir / "out").string()));
+    EXPECT_NE(result.exit_code, 0) << text;
+    EXPECT_NE(result.output.find(message), std::string::npos) << text << "\n" << result.output;
+    EXPECT_FALSE(fs::exists(dir / "out")) << "refused before anything is written";
+  }
+  const auto alone = run_command(kTessera + " impute --autotune-grid x.ini --out " + quote((dir / "out").string()));
+  EXPECT_NE(alone.output.find("add --autotune"), std::string::npos) << alone.output;
 }
 
 TEST(Cli, SimulateThenImputeThenEvaluateAgree) {

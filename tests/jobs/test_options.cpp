@@ -128,6 +128,42 @@ TEST(Knobs, ChecksRefuseValuesOutsideTheDeclaredRange) {
   EXPECT_THROW(engine::check_knobs(params), Error);
 }
 
+TEST(Knobs, SetFromTextByNameOrSpellingAndChecked) {
+  ToyParams params;
+  EXPECT_TRUE(engine::set_knob(params, "toy_count", "4"));
+  EXPECT_TRUE(engine::set_knob(params, "toy-share", "0.25"));
+  EXPECT_TRUE(engine::set_knob(params, "toy_level", "high"));
+  EXPECT_TRUE(engine::set_knob(params, "toy_exact", "false"));
+  EXPECT_TRUE(engine::set_knob(params, "toy_seed", "18446744073709551615"));
+  EXPECT_TRUE(engine::set_knob(params, "toy_label", "a, b"));
+  EXPECT_EQ(params.count, 4);
+  EXPECT_EQ(params.share, 0.25);
+  EXPECT_EQ(params.level, Level::kHigh);
+  EXPECT_FALSE(params.exact);
+  EXPECT_EQ(params.seed, UINT64_MAX);
+  EXPECT_EQ(params.label, "a, b");
+  EXPECT_FALSE(engine::set_knob(params, "toy_missing", "1"));
+  const std::vector<std::pair<std::string, std::vector<std::string>>> refused{
+      {"0", {"--toy-count 0 is invalid", "at least 1"}},
+      {"4x", {"toy-count '4x' is not a number"}},
+      {"", {"toy-count '' is not a number"}}};
+  for (const auto& [text, mentions] : refused)
+    testing::expect_mentions(testing::error_of([&] { engine::set_knob(params, "toy_count", text); }), mentions);
+  testing::expect_mentions(testing::error_of([&] { engine::set_knob(params, "toy_level", "loud"); }),
+                           {"'loud' is not one of low | high"});
+  testing::expect_mentions(testing::error_of([&] { engine::set_knob(params, "toy_exact", "yes"); }),
+                           {"'yes' is not true or false"});
+  EXPECT_EQ(params.count, 4) << "a refused value leaves the knob as it was";
+}
+
+TEST(Knobs, ProductIndicesRunLikeAnOdometer) {
+  EXPECT_EQ(engine::product_indices({2, 3}),
+            (std::vector<std::vector<std::size_t>>{{0, 0}, {0, 1}, {0, 2}, {1, 0}, {1, 1}, {1, 2}}));
+  EXPECT_EQ(engine::product_indices({}), (std::vector<std::vector<std::size_t>>{{}}));
+  EXPECT_TRUE(engine::product_indices({3, 0}).empty());
+  EXPECT_EQ(engine::split_comma_list(" a, b ,,c "), (std::vector<std::string>{"a", "b", "c"}));
+}
+
 TEST(Knobs, DescribeWhatTheyAllow) {
   ToyParams params;
   std::vector<std::string> allowed;
@@ -419,6 +455,7 @@ TEST(CommandOptions, ListsOfNamesAreCheckedAgainstTheirTable) {
 
   std::string methods = "all";
   for (const auto& name : solvers::imputation_methods()) methods += " | " + name;
+  methods += std::string(" | ") + solvers::kStackMethod;
   expect_help_shows("impute", {"-m [ --method ] arg", "(comma list of " + methods + "); default all"});
   expect_refused("impute", {"--method", "two_way_mean,nosuch"}, "--method 'nosuch' is not one of " + methods);
   EXPECT_EQ(check_command("impute", {"--method", "all"}).error, "");
