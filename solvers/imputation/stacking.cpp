@@ -35,21 +35,27 @@ Eigen::VectorXd simplex_least_squares(const Eigen::MatrixXd& gram, const Eigen::
   // matrix is cheap to take exactly.
   const double lipschitz = 2.0 * Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd>(gram).eigenvalues().maxCoeff();
   if (!(lipschitz > 0)) return w;  // every base predicts zero: any weights fit equally
+  // Stop on the Frank-Wolfe gap w'g - min_i g_i (g the half-gradient Gw - c), which bounds how far the objective
+  // is above its minimum; it reaches zero at the minimiser even when G is singular and the weights drift along a
+  // flat direction, where a test on how far the weights move would not stop.
+  const double scale = std::max(gram.diagonal().maxCoeff(), cross.cwiseAbs().maxCoeff());
+  const auto converged = [&](const Eigen::VectorXd& x) {
+    const Eigen::VectorXd g = gram * x - cross;
+    return x.dot(g) - g.minCoeff() <= 1e-13 * scale;
+  };
+  const auto objective = [&](const Eigen::VectorXd& x) { return x.dot(gram * x) - 2 * cross.dot(x); };
   Eigen::VectorXd momentum = w;
   double t = 1;
-  for (int iteration = 0; iteration < 200000; ++iteration) {
+  for (int iteration = 0; iteration < 100000 && !converged(w); ++iteration) {
     const Eigen::VectorXd next = project_to_simplex(momentum - (2.0 / lipschitz) * (gram * momentum - cross));
-    const double moved = (next - w).cwiseAbs().maxCoeff();
-    const double t_next = (1 + std::sqrt(1 + 4 * t * t)) / 2;
     // FISTA with a restart whenever the objective would rise (O'Donoghue and Candes), so it never oscillates.
-    const auto objective = [&](const Eigen::VectorXd& x) { return x.dot(gram * x) - 2 * cross.dot(x); };
     if (objective(next) > objective(w)) {
       momentum = w, t = 1;
       continue;
     }
+    const double t_next = (1 + std::sqrt(1 + 4 * t * t)) / 2;
     momentum = next + ((t - 1) / t_next) * (next - w);
     w = next, t = t_next;
-    if (moved < 1e-12) break;
   }
   return w;
 }
