@@ -39,7 +39,8 @@ struct StackParams {
 
 // The minimiser of w' G w - 2 c' w over the probability simplex (w >= 0, sum w = 1): with G = P'P and c = P'y, the
 // weights above. Accelerated projected gradient, run until the Frank-Wolfe gap (a bound on the excess objective)
-// is below 1e-13 of the scale of G and c; on a singular G one of the minimisers. Local; G must be symmetric positive semi-definite.
+// is below 1e-13 of the scale of G and c; on a singular G one of the minimisers. Local; G must be symmetric positive
+// semi-definite.
 Eigen::VectorXd simplex_least_squares(const Eigen::MatrixXd& gram, const Eigen::VectorXd& cross);
 
 // The point of the simplex nearest to v (Euclidean).
