@@ -147,8 +147,9 @@ TEST(Knobs, SetFromTextByNameOrSpellingAndChecked) {
       {"0", {"--toy-count 0 is invalid", "at least 1"}},
       {"4x", {"toy-count '4x' is not a number"}},
       {"", {"toy-count '' is not a number"}}};
-  for (const auto& [text, mentions] : refused)
-    testing::expect_mentions(testing::error_of([&] { engine::set_knob(params, "toy_count", text); }), mentions);
+  for (const auto& entry : refused)
+    testing::expect_mentions(testing::error_of([&] { engine::set_knob(params, "toy_count", entry.first); }),
+                             entry.second);
   testing::expect_mentions(testing::error_of([&] { engine::set_knob(params, "toy_level", "loud"); }),
                            {"'loud' is not one of low | high"});
   testing::expect_mentions(testing::error_of([&] { engine::set_knob(params, "toy_exact", "yes"); }),
