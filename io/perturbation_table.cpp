@@ -1,6 +1,7 @@
 #include "io/perturbation_table.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine/error.h"
 
@@ -56,6 +57,26 @@ Eigen::MatrixXd PerturbationTable::dense_rows(std::int64_t first_gene, std::int6
     if (column_of[std::size_t(e)] >= 0)
       dense.col(e) = signatures.col(column_of[std::size_t(e)]).segment(first_gene, count);
   return dense;
+}
+
+const engine::NameTable<SignatureScaling>& name_table(SignatureScaling) {
+  static const engine::NameTable<SignatureScaling> table{{SignatureScaling::kNone, "none"},
+                                                         {SignatureScaling::kL2, "l2"}};
+  return table;
+}
+
+void scale_signatures(PerturbationTable& table, SignatureScaling scaling) {
+  if (scaling == SignatureScaling::kNone) return;
+  for (std::int64_t e = 0; e < table.num_entries(); ++e) {
+    if (!table.observed[std::size_t(e)]) continue;
+    auto signature = table.signature(e);
+    const double norm = signature.norm();
+    TESSERA_CHECK(norm > 0 && std::isfinite(norm), "--normalize l2: the signature of cell type '",
+                  table.cells[std::size_t(table.cell_of(e))], "' and perturbation '",
+                  table.perts[std::size_t(table.pert_of(e))], "' has norm ", norm,
+                  ", so it cannot be scaled to unit norm: drop it from the input or use --normalize none");
+    signature /= norm;
+  }
 }
 
 }  // namespace tessera::io

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "engine/parameters.h"
+
 namespace tessera::io {
 
 struct PerturbationTable {
@@ -52,5 +54,14 @@ struct PerturbationTable {
   // dense tensor (FaLRTC, which checks first that it fits). Only gene rows [first_gene, first_gene + count).
   Eigen::MatrixXd dense_rows(std::int64_t first_gene, std::int64_t count) const;
 };
+
+// How signatures are scaled before imputation (`tessera impute --normalize`): none keeps them as read; l2 divides
+// each by its Euclidean norm, as the published NTK code does before it fits or scores anything.
+enum class SignatureScaling { kNone, kL2 };
+const engine::NameTable<SignatureScaling>& name_table(SignatureScaling);  // none | l2
+
+// Scales every observed signature of `table` (kL2: to unit norm; kNone: leaves it). Local. Throws tessera::Error
+// naming the cell type and perturbation of an all-zero signature, which has no direction to keep.
+void scale_signatures(PerturbationTable& table, SignatureScaling scaling);
 
 }  // namespace tessera::io

@@ -58,6 +58,9 @@ po::options_description impute_options(solvers::imputation::ProtocolOptions& pro
       "out-format", enum_value("out-format", TableFormat::kAuto),
       "format of the heldout_/completed_ tables: auto (h5ad for an .h5ad input, else gctx) | gctx | h5ad")(
       "per-cell", po::bool_switch(), "also print the metrics of each cell type")(
+      "normalize", enum_value("normalize", io::SignatureScaling::kNone),
+      "scale the signatures before any method sees them: none | l2 (each to unit norm, as the published NTK code "
+      "does); metrics and the written tables are on that scale")(
       "autotune", po::bool_switch(),
       "choose each method's knobs per outer fold by inner cross-validation on its training pairs (default grids; "
       "README, Tuning and stacking; not --tune, which Open MPI's mpirun takes for itself)")(
@@ -194,7 +197,12 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
       table_extension(name_table(TableFormat{}).parse(vm["out-format"].as<std::string>(), "--out-format"),
                       vm["input"].as<std::string>());
 
-  const auto input = load_table(world, vm["input"].as<std::string>(), aggregation_options(vm), protocol.seed);
+  auto input = load_table(world, vm["input"].as<std::string>(), aggregation_options(vm), protocol.seed);
+  const auto scaling = name_table(io::SignatureScaling{}).parse(vm["normalize"].as<std::string>(), "--normalize");
+  io::scale_signatures(input.table, scaling);
+  if (input.truth && scaling == io::SignatureScaling::kL2)  // the truth is scored on the same scale
+    for (Eigen::Index j = 0; j < input.truth->signatures.cols(); ++j)
+      if (const double norm = input.truth->signatures.col(j).norm(); norm > 0) input.truth->signatures.col(j) /= norm;
   const auto& table = input.table;
   for (const auto& cell : protocol.reference_cells)
     TESSERA_CHECK(table.find_cell(cell) >= 0, "--reference-cell '", cell, "' is not a cell type of ", input.source);
@@ -253,8 +261,10 @@ int run_impute(const engine::Context& world, const std::vector<std::string>& arg
     const std::string protocol_name =
         vm.count("fold-file") ? "fold file " + vm["fold-file"].as<std::string>()
                               : std::string(name_table(protocol.protocol).name(protocol.protocol)) + " protocol";
-    std::printf("\n%s", format_metrics_table(rows, "Held-out signatures of " + input.source + ", " + protocol_name +
-                                                       " (" + std::to_string(plan.num_folds) + " folds):")
+    std::printf("\n%s", format_metrics_table(
+                            rows, "Held-out signatures of " + input.source + ", " + protocol_name + " (" +
+                                      std::to_string(plan.num_folds) + " folds" +
+                                      (scaling == io::SignatureScaling::kL2 ? ", unit-norm signatures" : "") + "):")
                             .c_str());
     if (!truth_rows.empty()) {
       io::write_csv(out / "metrics_vs_truth.csv", metrics_csv(truth_rows));

@@ -1,6 +1,9 @@
 // PerturbationTable stores only the measured entries: column numbering, set_dense / dense_rows round trips, and
-// the error for an entry that was not measured.
+// the error for an entry that was not measured; --normalize l2's scaling.
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <utility>
 
 #include "engine/error.h"
 #include "io/perturbation_table.h"
@@ -52,6 +55,23 @@ TEST(PerturbationTable, SignatureOfAnUnmeasuredEntryIsAnError) {
                                     {"perturbation table: entry 6 (not in the table) has no measured signature"});
   tessera::testing::expect_mentions(testing::error_of([&] { t.set_dense(Eigen::MatrixXd::Zero(2, 5)); }),
                                     {"perturbation table: dense values are 2 x 5, expected 2 genes x 6 entries"});
+}
+
+TEST(PerturbationTable, L2ScalingGivesEveryMeasuredSignatureUnitNorm) {
+  Eigen::MatrixXd dense;
+  PerturbationTable t = small_table(dense);
+  scale_signatures(t, SignatureScaling::kNone);
+  EXPECT_TRUE(t.signature(t.entry(0, 0)) == dense.col(0)) << "none leaves the values";
+  scale_signatures(t, SignatureScaling::kL2);
+  // (1, 7) / sqrt(50), (3, 9) / sqrt(90), (5, 11) / sqrt(146).
+  for (const auto& [entry, norm] :
+       {std::pair{0, std::sqrt(50.0)}, std::pair{2, std::sqrt(90.0)}, std::pair{4, std::sqrt(146.0)}})
+    EXPECT_LT((t.signature(entry) - dense.col(entry) / norm).cwiseAbs().maxCoeff(), 1e-15) << entry;
+  EXPECT_EQ(name_table(SignatureScaling{}).choices(), "none | l2");
+
+  t.signature(t.entry(1, 1)).setZero();
+  testing::expect_mentions(testing::error_of([&] { scale_signatures(t, SignatureScaling::kL2); }),
+                           {"cell type 'B' and perturbation 'd2' has norm 0", "--normalize none"});
 }
 
 }  // namespace

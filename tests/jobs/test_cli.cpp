@@ -229,6 +229,27 @@ TEST(Cli, AutotuneAndStackWriteTheirChoicesTheSameOnOneAndTwoRanks) {
   EXPECT_NE(alone.output.find("add --autotune"), std::string::npos) << alone.output;
 }
 
+// --normalize l2: every method sees, scores and writes unit-norm signatures (the measured columns of the completed
+// table have norm 1 to float precision); the title of the printed table says so.
+TEST(Cli, NormalizeL2ScalesEverySignatureToUnitNorm) {
+  const auto out = scratch("normalize");
+  const auto run = run_command(kTessera + " impute --method cell_mean --folds 2 --normalize l2 --out " + out.string());
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  EXPECT_NE(run.output.find("2 folds, unit-norm signatures"), std::string::npos) << run.output;
+  tessera::engine::Context self(MPI_COMM_SELF);
+  const auto completed = tessera::io::read_gctx<float>(out / "completed_cell_mean.gctx", self);
+  const auto& imputed = completed.cols.require("imputed", "completed_cell_mean.gctx");
+  int measured = 0;
+  for (Eigen::Index j = 0; j < completed.values.cols(); ++j) {
+    if (imputed.as_string(std::size_t(j)) != "0") continue;
+    ++measured;
+    EXPECT_NEAR(completed.values.col(j).cast<double>().norm(), 1.0, 1e-6) << completed.cols.ids[std::size_t(j)];
+  }
+  EXPECT_EQ(measured, 643) << "the built-in screen's measured pairs";
+  const auto refused = run_command(kTessera + " impute --normalize l1 --out " + (out / "x").string());
+  EXPECT_NE(refused.output.find("'l1' is not one of none | l2"), std::string::npos) << refused.output;
+}
+
 TEST(Cli, SimulateThenImputeThenEvaluateAgree) {
   const auto dir = scratch("pipeline");
   const std::string gctx = (dir / "screen.gctx").string(), truth = (dir / "truth.h5").string();
