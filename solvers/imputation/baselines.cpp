@@ -32,6 +32,10 @@ Eigen::MatrixXd MeanBaseline::impute(const engine::Context& /*ctx*/, const io::P
 
   Eigen::MatrixXd predicted(table.num_genes(), Eigen::Index(queries.size()));
   const double w = params_.two_way_weight;
+  // two_way_mean's fallbacks are the published baseline's (baselines.h), computed once, not per query.
+  Eigen::VectorXd average_cell, average_drug;
+  if (kind_ == BaselineKind::kTwoWayMean)
+    average_cell = means.average_cell_mean(), average_drug = means.average_drug_mean();
   for (std::size_t q = 0; q < queries.size(); ++q) {
     const auto c = table.cell_of(queries[q]), p = table.pert_of(queries[q]);
     switch (kind_) {
@@ -42,7 +46,9 @@ Eigen::MatrixXd MeanBaseline::impute(const engine::Context& /*ctx*/, const io::P
         predicted.col(Eigen::Index(q)) = means.drug_mean(c, p);
         break;
       case BaselineKind::kTwoWayMean:
-        predicted.col(Eigen::Index(q)) = w * means.drug_mean(c, p) + (1.0 - w) * means.cell_mean(c);
+        predicted.col(Eigen::Index(q)) =
+            w * (means.drug_count[std::size_t(p)] > 0 ? means.drug_mean(c, p) : average_drug) +
+            (1.0 - w) * (means.cell_count[std::size_t(c)] > 0 ? means.cell_mean(c) : average_cell);
         break;
     }
   }

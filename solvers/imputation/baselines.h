@@ -4,7 +4,12 @@
 //                 none, the global mean of all training signatures;
 //   drug_mean     the mean of the drug's training signatures (over cell types); when the drug has none, the
 //                 cell_mean prediction;
-//   two_way_mean  w * drug_mean + (1 - w) * cell_mean, each with the fallbacks above (w = two_way_weight).
+//   two_way_mean  w * drug_mean + (1 - w) * cell_mean (w = two_way_weight), exactly the published NTK code's
+//                 mean baseline (uhlerlab ntk_matrix_completion, means.py): a drug with no training signature
+//                 takes the unweighted average of the drug means, a cell type with none the unweighted average of
+//                 the cell means, and the mix keeps its weights. (Before, a drug without training signatures fell
+//                 back to the cell mean, so the mix gave the cell mean alone and no drug signal: 0.003 r lower under
+//                 10 folds of LINCS2020, 0.009 under sparse B = 10.)
 //
 // Every mean is the plain average of training entries (each entry one pooled signature, weight 1). Training
 // entries are those flagged in `train` that the table also marks observed. The work is O(genes x entries) and

@@ -64,4 +64,20 @@ Eigen::VectorXd TrainingMeans::drug_mean(std::int64_t cell, std::int64_t drug) c
   return n > 0 ? Eigen::VectorXd(drug_sum.col(drug) / double(n)) : cell_mean(cell);
 }
 
+namespace {
+
+// The unweighted average of the columns sums / count that have a count.
+Eigen::VectorXd average_of_means(const Eigen::MatrixXd& sums, const std::vector<std::int64_t>& counts) {
+  Eigen::VectorXd average = Eigen::VectorXd::Zero(sums.rows());
+  std::int64_t columns = 0;
+  for (std::size_t j = 0; j < counts.size(); ++j)
+    if (counts[j] > 0) average += sums.col(Eigen::Index(j)) / double(counts[j]), ++columns;
+  return columns > 0 ? Eigen::VectorXd(average / double(columns)) : average;
+}
+
+}  // namespace
+
+Eigen::VectorXd TrainingMeans::average_cell_mean() const { return average_of_means(cell_sum, cell_count); }
+Eigen::VectorXd TrainingMeans::average_drug_mean() const { return average_of_means(drug_sum, drug_count); }
+
 }  // namespace tessera::solvers::imputation

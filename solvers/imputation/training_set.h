@@ -50,6 +50,11 @@ struct TrainingMeans {
   Eigen::VectorXd cell_mean(std::int64_t cell) const;
   // The drug's mean over cell types; cell_mean(cell) when the drug has none.
   Eigen::VectorXd drug_mean(std::int64_t cell, std::int64_t drug) const;
+
+  // The unweighted averages of the cell means and of the drug means, over the cell types and drugs with training
+  // signatures: the published mean baseline's fallbacks (two_way_mean, baselines.h).
+  Eigen::VectorXd average_cell_mean() const;
+  Eigen::VectorXd average_drug_mean() const;
 };
 
 }  // namespace tessera::solvers::imputation

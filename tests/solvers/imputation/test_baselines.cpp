@@ -89,19 +89,26 @@ TEST(Baselines, DrugMeanFallsBackToCellMean) {
   expect_columns(run(MeanBaseline(BaselineKind::kDrugMean), f), {{4, 0}, {5, 4}, {3, 2}, {3, 1.5}, {1.5, 1}, {5, 4}});
 }
 
-TEST(Baselines, TwoWayMeanWeighsDrugAndCell) {
+TEST(Baselines, TwoWayMeanWeighsDrugAndCellWithThePublishedFallbacks) {
   const Fixture f;
-  // w = 0.5: A/d2 = (4,0)/2 + (3,2)/2 = (3.5, 1); C/d3 = (5,4)/2 + (3,1.5)/2 = (4, 2.75); A/d4 = (3, 2);
-  // C/d4 = (3, 1.5); C/d1 = (1.5,1)/2 + (3,1.5)/2 = (2.25, 1.25); B/d3 = (5,4)/2 + (3,1)/2 = (4, 2.5).
+  // The published fallbacks (uhlerlab means.py): a drug without training entries gets the unweighted average of
+  // the drug means, ((1.5, 1) + (4, 0) + (5, 4)) / 3 = (3.5, 5/3); a cell type without them the unweighted average
+  // of the cell means, ((3, 2) + (3, 1)) / 2 = (3, 1.5).
+  // w = 0.5: A/d2 = (4,0)/2 + (3,2)/2 = (3.5, 1); C/d3 = (5,4)/2 + (3,1.5)/2 = (4, 2.75);
+  // A/d4 = (3.5,5/3)/2 + (3,2)/2 = (3.25, 11/6); C/d4 = (3.5,5/3)/2 + (3,1.5)/2 = (3.25, 19/12);
+  // C/d1 = (1.5,1)/2 + (3,1.5)/2 = (2.25, 1.25); B/d3 = (5,4)/2 + (3,1)/2 = (4, 2.5).
   expect_columns(run(MeanBaseline(BaselineKind::kTwoWayMean), f),
-                 {{3.5, 1}, {4, 2.75}, {3, 2}, {3, 1.5}, {2.25, 1.25}, {4, 2.5}});
+                 {{3.5, 1}, {4, 2.75}, {3.25, 11.0 / 6}, {3.25, 19.0 / 12}, {2.25, 1.25}, {4, 2.5}});
   // w = 0.25 on A/d2: 0.25 (4, 0) + 0.75 (3, 2) = (3.25, 1.5).
   const Eigen::MatrixXd quarter = run(MeanBaseline(BaselineKind::kTwoWayMean, BaselineParams{0.25}), f);
   EXPECT_NEAR(quarter(0, 0), 3.25, kTol);
   EXPECT_NEAR(quarter(1, 0), 1.5, kTol);
-  // The end points are the single means.
-  EXPECT_EQ(run(MeanBaseline(BaselineKind::kTwoWayMean, BaselineParams{1.0}), f),
-            run(MeanBaseline(BaselineKind::kDrugMean), f));
+  // The end points are the single means where the drug trains (drug_mean falls back to the cell mean, the
+  // published mix to the average drug mean: A/d4 and C/d4, columns 2 and 3).
+  const Eigen::MatrixXd drug_only = run(MeanBaseline(BaselineKind::kTwoWayMean, BaselineParams{1.0}), f);
+  const Eigen::MatrixXd drug_mean = run(MeanBaseline(BaselineKind::kDrugMean), f);
+  for (const Eigen::Index q : {0, 1, 4, 5}) EXPECT_EQ(drug_only.col(q), drug_mean.col(q)) << q;
+  for (const Eigen::Index q : {2, 3}) EXPECT_NEAR((drug_only.col(q) - Eigen::Vector2d(3.5, 5.0 / 3)).norm(), 0, kTol);
   EXPECT_EQ(run(MeanBaseline(BaselineKind::kTwoWayMean, BaselineParams{0.0}), f),
             run(MeanBaseline(BaselineKind::kCellMean), f));
 }
