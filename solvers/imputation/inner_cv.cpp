@@ -73,6 +73,15 @@ std::vector<CvPredictions> inner_predictions(const engine::Context& ctx, const s
   return predictions;
 }
 
+std::vector<Metrics> inner_metrics(const engine::Context& ctx, const std::vector<Candidate>& candidates,
+                                   const io::PerturbationTable& table, const FoldPlan& plan) {
+  const QuietInfo quiet;
+  std::vector<Metrics> metrics;
+  for (const auto& candidate : candidates)
+    metrics.push_back(evaluate(table, cross_validate(ctx, *candidate.imputer, table, plan)).overall);
+  return metrics;
+}
+
 Eigen::MatrixXd fit_and_predict(const engine::Context& ctx, const Imputer& imputer, const io::PerturbationTable& table,
                                 const std::vector<std::uint8_t>& train, const std::vector<std::int64_t>& queries) {
   const bool collective = engine::allreduce_any(ctx, imputer.distributes_itself(ctx, table));

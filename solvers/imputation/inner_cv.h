@@ -21,6 +21,7 @@
 #include "io/perturbation_table.h"
 #include "solvers/imputation/cross_validation.h"
 #include "solvers/imputation/imputer.h"
+#include "solvers/imputation/metrics.h"
 #include "solvers/imputation/protocol.h"
 
 namespace tessera::solvers::imputation {
@@ -72,9 +73,15 @@ class ExplainsChoices {
 };
 
 // Collective over ctx. Every candidate cross-validated on `plan`: one CvPredictions per candidate, all over the
-// same entries in the same order. Inner folds run over the ranks as outer ones do (cross_validation.h).
+// same entries in the same order. Inner folds run over the ranks as outer ones do (cross_validation.h). Holds
+// genes x inner pairs x candidates doubles at once (the stack needs them together).
 std::vector<CvPredictions> inner_predictions(const engine::Context& ctx, const std::vector<Candidate>& candidates,
                                              const io::PerturbationTable& table, const FoldPlan& plan);
+
+// Collective over ctx. The pooled metrics of every candidate cross-validated on `plan`, each candidate's
+// predictions dropped as soon as they are scored (tuning needs the scores only).
+std::vector<Metrics> inner_metrics(const engine::Context& ctx, const std::vector<Candidate>& candidates,
+                                   const io::PerturbationTable& table, const FoldPlan& plan);
 
 // Collective over ctx. imputer fitted on `train`, predicting `queries`, identical on every rank: a method that
 // distributes itself runs over ctx; any other runs on each rank alone (the same arithmetic on each).

@@ -46,13 +46,11 @@ Eigen::MatrixXd TunedImputer::impute(const engine::Context& ctx, const io::Pertu
   std::size_t chosen = 0;
   std::vector<double> inner_pearson(candidates_.size(), NAN);
   if (candidates_.size() > 1) {
-    const FoldPlan plan = inner_fold_plan(table, train, inner_);
-    const auto predictions = inner_predictions(ctx, candidates_, table, plan);
-    for (std::size_t i = 0; i < candidates_.size(); ++i)
-      inner_pearson[i] = evaluate(table, predictions[i]).overall.pearson;
+    const auto metrics = inner_metrics(ctx, candidates_, table, inner_fold_plan(table, train, inner_));
+    for (std::size_t i = 0; i < candidates_.size(); ++i) inner_pearson[i] = metrics[i].pearson;
     chosen = best_candidate(inner_pearson);
     engine::info("tune ", name_, ": ", candidates_[chosen].label, " (inner r ", inner_pearson[chosen], " over ",
-                 predictions[chosen].entries.size(), " training pairs, ", candidates_.size(), " candidates)");
+                 metrics[chosen].num_signatures, " training pairs, ", candidates_.size(), " candidates)");
   }
   const std::int64_t first_query = queries.empty() ? -1 : queries.front();
   {
