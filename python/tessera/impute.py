@@ -20,6 +20,7 @@ class ImputeResult:
     heldout: dict = field(default_factory=dict)  # method -> held-out predictions (AnnData or GeneTable)
     completed: dict = field(default_factory=dict)  # method -> completed table: observed + imputed
     metrics_vs_truth: pd.DataFrame | None = None  # built-in simulated data: never-measured pairs vs the truth
+    inner_cv: dict = field(default_factory=dict)  # method -> inner_cv_<method>.csv (autotune=True, "stack")
     printed: str = ""  # the tables as the command line prints them
 
     def __repr__(self) -> str:
@@ -74,4 +75,7 @@ def impute(
                 written = [p for p in folder.glob(f"{kind}_{method}.*") if p.suffix in (".gctx", ".h5ad")]
                 if written:
                     tables_of[method] = read_table(written[0], tables)
+            choices = read_csv(folder / f"inner_cv_{method}.csv")
+            if choices is not None:
+                result.inner_cv[method] = choices
         return result

@@ -112,6 +112,17 @@ def test_impute_equals_command_line(screen):
             assert result.heldout[method].n_obs == len(result.folds)
 
 
+def test_autotune_and_stack_return_their_choices(screen):
+    result = tessera.impute(str(screen / "screen.gctx"), methods=["two_way_mean", "stack"], folds=2, inner_folds=2,
+                            autotune=True, stack_methods="cell_mean,drug_mean")
+    tuned = result.inner_cv["two_way_mean"]
+    assert sorted(tuned["fold"].astype(str).unique()) == ["0", "1", "completion"]
+    assert (tuned.groupby(tuned["fold"].astype(str))["weight"].sum() == 1).all()  # one grid point chosen per fold
+    weights = result.inner_cv["stack"].groupby(["fold", "cell_id"])["weight"].sum()
+    np.testing.assert_allclose(weights.to_numpy(), 1.0, atol=1e-12)
+    assert set(result.inner_cv["stack"]["candidate"]) == {"cell_mean", "drug_mean"}
+
+
 def test_impute_anndata_equals_command_line_on_the_same_h5ad(screen, tmp_path):
     adata = tessera.read_gctx(screen / "screen.gctx", as_anndata=True)
     adata.write_h5ad(tmp_path / "screen.h5ad")
