@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <optional>
 #include <span>
+#include <tuple>
 #include <utility>
 
 #include "engine/agree.h"
+#include "engine/blas.h"
 #include "engine/collectives.h"
 #include "engine/error.h"
 #include "engine/log.h"
@@ -63,16 +66,19 @@ class SmoothedNuclearNorm {
     return {f, nuclear};
   }
 
-  // f_mu(x); grad = sum_i (alpha_i^2 / mu_i) fold_i(U min(S, tau_i) V^T), unprojected.
+  // f_mu(x); grad = sum_i (alpha_i^2 / mu_i) fold_i(U min(S, tau_i) V^T), unprojected. Keeps the Grams of x for
+  // line().
   double value_and_gradient(const Eigen::MatrixXd& x, const std::array<double, 3>& mu, Eigen::MatrixXd& grad) {
     grad.setZero(x.rows(), x.cols());
     double f = 0;
     for (const auto& m : modes_) {
       if (!m.active()) continue;
       const double mu_i = mu[std::size_t(m.mode)], a2m = m.alpha * m.alpha / mu_i;
-      const GramSpectrum s = spectrum(m.mode, x, true);
+      Eigen::MatrixXd& gram = grams_[std::size_t(m.mode)];
+      gram = mode_gram(layout_, m.mode, slab_for(m.mode, x));
+      const GramSpectrum s = GramSpectrum::from_gram(gram, true);
       f += smoothed_term(s, m.alpha, mu_i);
-      const Eigen::MatrixXd clip = s.clip_operator(mu_i / m.alpha);
+      const ModeOperator clip = ModeOperator::clip(s, mu_i / m.alpha);
       if (SlabLayout::uses_drug_slab(m.mode) && !layout_.serial()) {
         apply_mode_operator_in_place(layout_, m.mode, clip, drug_slab_);
         layout_.add_from_drug_slabs(drug_slab_, a2m, grad);
@@ -83,16 +89,53 @@ class SmoothedNuclearNorm {
     return f;
   }
 
- private:
-  const Eigen::MatrixXd& slab_for(TensorMode mode, const Eigen::MatrixXd& x) {
-    if (!SlabLayout::uses_drug_slab(mode) || layout_.serial()) return x;
-    layout_.to_drug_slabs(x, drug_slab_);
-    return drug_slab_;
+  // The Grams of x - t g for every t, mode by mode, as G_x - t cross + t^2 G_g: for the trials of an iteration
+  // whose x and g do not change with L. x and g as in the last value_and_gradient call (g projected).
+  struct Line {
+    std::array<Eigen::MatrixXd, 3> gram_x, cross, gram_g;
+  };
+  Line line(const Eigen::MatrixXd& x, const Eigen::MatrixXd& g) {
+    Line line;
+    Eigen::MatrixXd g_drug_slab;  // only while the cross Grams are formed
+    for (const auto& m : modes_) {
+      if (!m.active()) continue;
+      const auto i = std::size_t(m.mode);
+      line.gram_x[i] = std::move(grams_[i]);
+      const Eigen::MatrixXd& g_slab = slab_for(m.mode, g, g_drug_slab);
+      line.gram_g[i] = mode_gram(layout_, m.mode, g_slab);
+      line.cross[i] = partial_symmetric_cross(layout_, m.mode, slab_for(m.mode, x), g_slab);
+      engine::allreduce_sum(layout_.context(), line.cross[i]);
+    }
+    return line;
   }
+
+  // f_mu(x - t g) and sum_i alpha_i ||(x - t g)_(i)||_*, from the eigenvalues of the expanded Grams.
+  std::pair<double, double> value(const Line& line, double t, const std::array<double, 3>& mu) const {
+    double f = 0, nuclear = 0;
+    for (const auto& m : modes_) {
+      if (!m.active()) continue;
+      const auto i = std::size_t(m.mode);
+      const GramSpectrum s =
+          GramSpectrum::from_gram(line.gram_x[i] - t * line.cross[i] + (t * t) * line.gram_g[i], false);
+      f += smoothed_term(s, m.alpha, mu[i]);
+      nuclear += m.alpha * s.sigma.sum();
+    }
+    return {f, nuclear};
+  }
+
+ private:
+  // x itself, or its drug slab (in `buffer`) for a mode computed on drug slabs on several ranks.
+  const Eigen::MatrixXd& slab_for(TensorMode mode, const Eigen::MatrixXd& x, Eigen::MatrixXd& buffer) {
+    if (!SlabLayout::uses_drug_slab(mode) || layout_.serial()) return x;
+    layout_.to_drug_slabs(x, buffer);
+    return buffer;
+  }
+  const Eigen::MatrixXd& slab_for(TensorMode mode, const Eigen::MatrixXd& x) { return slab_for(mode, x, drug_slab_); }
 
   const SlabLayout& layout_;
   const std::vector<ModeSchedule>& modes_;
   Eigen::MatrixXd drug_slab_;
+  std::array<Eigen::MatrixXd, 3> grams_;  // of the last value_and_gradient's x
 };
 
 double squared_norm(const engine::Context& ctx, const Eigen::MatrixXd& local) {
@@ -120,6 +163,8 @@ FalrtcResult falrtc_complete(const SlabLayout& layout, const Eigen::Ref<const Ei
   params.validate();
   const auto start = Clock::now();
   const engine::Context& ctx = layout.context();
+  // The Grams, operators and eigen-decompositions are all BLAS/LAPACK: ranks sharing a node share its cores.
+  const engine::blas::ThreadLimit blas_threads(ctx.threads_per_rank());
   const TensorShape& shape = layout.shape();
   TESSERA_CHECK(values_slab.rows() == layout.genes().size() && values_slab.cols() == layout.gene_slab_cols(),
                 "falrtc: the data slab is ", values_slab.rows(), " x ", values_slab.cols(), ", expected ",
@@ -176,7 +221,8 @@ FalrtcResult falrtc_complete(const SlabLayout& layout, const Eigen::Ref<const Ei
     FalrtcIteration it;
     it.iteration = k;
     for (const auto& m : modes) it.mu[std::size_t(m.mode)] = m.active() ? m.mu(k) : 0.0;
-    double step = 0;  // b
+    double step = 0, fx = 0, grad_norm2 = 0;  // b, f_mu(X), ||G||^2
+    std::optional<SmoothedNuclearNorm::Line> line;
     while (true) {
       // Safe point (engine/signals.h) before every line-search trial, the unit of work (an early iteration may take
       // a dozen): every rank is at the same trial here, since all take rank 0's decisions.
@@ -184,15 +230,26 @@ FalrtcResult falrtc_complete(const SlabLayout& layout, const Eigen::Ref<const Ei
       ++it.trials;
       ++result.evaluations;
       step = (1 + std::sqrt(1 + 4 * lipschitz * weight_total)) / (2 * lipschitz);
-      x = (step / (weight_total + step)) * z + (weight_total / (weight_total + step)) * y;
-      reset_observed(x);
-      const double fx = norm.value_and_gradient(x, it.mu, grad);
-      for (const auto e : known) grad.col(e).setZero();
-      const double grad_norm2 = squared_norm(ctx, grad);
-      x -= grad / lipschitz;  // x is now the trial point Y
-      const auto [fy, nuclear] = norm.value(x, it.mu);
+      if (!line) {
+        x = (step / (weight_total + step)) * z + (weight_total / (weight_total + step)) * y;
+        reset_observed(x);
+        fx = norm.value_and_gradient(x, it.mu, grad);
+        for (const auto e : known) grad.col(e).setZero();
+        grad_norm2 = squared_norm(ctx, grad);
+        // While B = 0 (the first iteration, whose L0 is usually far too small) X = Z exactly whatever L, and so
+        // are f_mu(X) and G: the further trials only need f_mu(X - G / L), from Grams expanded in 1 / L.
+        if (weight_total == 0) line = norm.line(x, grad);
+      }
+      double fy = 0, nuclear = 0;
+      if (line) {
+        std::tie(fy, nuclear) = norm.value(*line, 1 / lipschitz, it.mu);
+      } else {
+        x -= grad / lipschitz;  // x is now the trial point Y
+        std::tie(fy, nuclear) = norm.value(x, it.mu);
+      }
       const auto [fx0, fy0, g0, nuclear0] = agree(ctx, std::array<double, 4>{fx, fy, grad_norm2, nuclear});
       if (2 * (fx0 - fy0) * lipschitz >= g0) {
+        if (line) x -= grad / lipschitz;
         it.smoothed_objective = fy0;
         it.nuclear_objective = nuclear0;
         break;
@@ -234,7 +291,7 @@ double falrtc_bytes_per_rank(const TensorShape& shape, int ranks) {
   const double grams = double(shape.drugs) * double(shape.drugs) + double(shape.genes) * double(shape.genes) +
                        double(shape.cells) * double(shape.cells);
   const double exchange = ranks > 1 ? 2.0 * 128.0 * (1 << 20) : 0.0;
-  return 8.0 * ((ranks > 1 ? 5.0 : 4.0) * slab + 2.0 * grams) + exchange;
+  return 8.0 * ((ranks > 1 ? 6.0 : 4.0) * slab + 5.0 * grams) + exchange;
 }
 
 void check_falrtc_fits(const TensorShape& shape, int ranks, double available_bytes) {

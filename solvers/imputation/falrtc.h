@@ -39,7 +39,7 @@
 // (tensor_unfolding.h) as in Truncate.m, for every unfolding rather than only the wide ones.
 //
 // Distribution: impute() is collective over ctx (distributes_itself() is true for every table). Each rank holds a gene
-// slab of every iterate (4 tensors: Z, Y, the trial X/Y and G, plus a drug slab on more than one rank); the drug and
+// slab of every iterate (4 tensors: Z, Y, the trial X/Y and G, plus two drug slabs on more than one rank); the drug and
 // cell Grams are allreduced partial Grams, the gene Gram is computed on drug slabs after one all-to-all, and every rank
 // eigen-decomposes the same small Grams (drugs^2, genes^2, cells^2). Line-search decisions use rank 0's numbers
 // (broadcast), so all ranks take the same path. Results match one rank up to summation order: about 1e-12 relative
@@ -48,12 +48,22 @@
 // rounding of its threshold and go the other way on another rank count; L then differs by 1/C for the remaining
 // iterations and the result by up to ~1e-5 relative (seen once in 150 iterations at 3 ranks; tests: 1e-4). Rank 0 logs
 // one line per iteration. Every line-search trial starts with a collective stop check (engine::stop_point): on a stop
-// signal every rank throws engine::StopRequested there (FaLRTC keeps no checkpoint; a rerun starts over). Cost per
-// line-search trial, N = drugs * genes * cells: per mode two Grams (of X and of the trial point, n_i N flops each with
-// dsyrk) and one operator (2 n_i N with dgemm), so 4 (drugs + genes + cells) N in all: 1.2e12 flops at 2000 drugs x 978
-// genes x 50 cells, split over the ranks; plus eigen-decompositions of the three Grams (two each) on every rank, and
-// about ten passes over the local slabs. Memory per rank: four gene slabs (Z, Y, trial point, gradient) and, on more
-// than one rank, one drug slab and two 128 MB exchange buffers.
+// signal every rank throws engine::StopRequested there (FaLRTC keeps no checkpoint; a rerun starts over).
+//
+// Cost per line-search trial, N = drugs * genes * cells, per mode i: the Gram of X (n_i N flops, dsyrk), its
+// eigen-decomposition with vectors, the operator U min(S, tau_i) V^T (2 n_i N as a dense n_i x n_i W, or 4 k_i N
+// in the low-rank form I - U_k diag(1 - tau / sigma) U_k^T when only k_i < n_i / 2 singular values exceed tau_i:
+// early iterations and sparse training sets; ModeOperator in tensor_unfolding.h), then the Gram of the trial point
+// Y and its eigenvalues. The operators and Grams run with ctx.threads_per_rank() BLAS threads (ranks sharing a
+// node share its cores). Trials whose X does not depend on L cost almost nothing: while B = 0 (the first
+// iteration, which starts from the tiny L0 and usually takes ten or more trials) X = Z exactly for every L, so
+// f_mu(X) and G are computed once, with the cross Grams X_(i) G_(i)^T + G_(i) X_(i)^T and the Grams of G (3 n_i N
+// flops once), and each trial's f_mu(X - G / L) comes from the eigenvalues of G_X - cross / L + G_G / L^2; only
+// the accepted trial point is formed. These change rounding only (the published trials, decisions and steps are
+// kept), but the Gram-based SVD resolves singular values near tau to ~eps sigma_max^2 / tau^2, so late line-search
+// tests that sit near their threshold can go the other way, as with another rank count above. Memory per rank:
+// four gene slabs (Z, Y, trial point, gradient) and, on more than one rank, two drug slabs and two 128 MB exchange
+// buffers.
 #pragma once
 
 #include <Eigen/Dense>
@@ -144,10 +154,10 @@ FalrtcResult falrtc_complete(const SlabLayout& layout, const Eigen::Ref<const Ei
                              Eigen::MatrixXd& completed_slab);
 
 // Local: the memory one rank needs to complete a tensor of `shape` over `ranks` ranks, in bytes, from the layout
-// above: four gene slabs of the tensor (one more, the drug slab, on several ranks), the three Grams with their
-// eigenvectors (2 (drugs^2 + genes^2 + cells^2) doubles on every rank, however many ranks) and, on several ranks,
-// the two 128 MiB exchange buffers. The drug Gram is what a LINCS-sized run cannot hold: 30,000 drugs alone
-// need 14.4 GB per rank.
+// above: four gene slabs of the tensor (two more, drug slabs, on several ranks), the Grams with their eigenvectors
+// and the first iteration's cross Grams (5 (drugs^2 + genes^2 + cells^2) doubles on every rank, however many ranks)
+// and, on several ranks, the two 128 MiB exchange buffers. The drug Grams are what a LINCS-sized run cannot hold:
+// 30,000 drugs alone need 36 GB per rank.
 double falrtc_bytes_per_rank(const TensorShape& shape, int ranks);
 
 // Local: tessera::Error, before any work, when falrtc_bytes_per_rank exceeds `available_bytes`; the message gives

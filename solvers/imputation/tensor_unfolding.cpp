@@ -61,6 +61,72 @@ void gemm(std::int64_t m, std::int64_t n, std::int64_t k, double alpha, const do
   engine::blas::gemm('N', 'N', m, n, k, alpha, a, lda, b, ldb, beta, c, std::max<std::int64_t>(ldc, 1));
 }
 
+using StridedMap = Eigen::Map<Eigen::MatrixXd, 0, Eigen::OuterStride<>>;
+using ConstStridedMap = Eigen::Map<const Eigen::MatrixXd, 0, Eigen::OuterStride<>>;
+
+// Rows or columns per block of a low-rank application: bounds its k x block scratch.
+constexpr std::int64_t kLowRankBlock = 2048;
+
+// out += scale (A - B diag(w) B^T A) for A n x m (leading dimension lda), B n x k: the low-rank W applied from
+// the left (the gene mode, whose unfolding is the slab itself). out may be A (then scale is 1 and A becomes W A):
+// each block's B^T A is taken before the block is written.
+void low_rank_left(std::int64_t n, std::int64_t m, const Eigen::MatrixXd& basis, const Eigen::VectorXd& weights,
+                   const double* a, std::int64_t lda, double scale, double* out, std::int64_t ldo) {
+  const std::int64_t k = basis.cols();
+  Eigen::MatrixXd t;
+  for (std::int64_t j = 0; j < m; j += kLowRankBlock) {
+    const std::int64_t w = std::min(kLowRankBlock, m - j);
+    const double* a_block = a + j * lda;
+    double* out_block = out + j * ldo;
+    t.resize(k, w);
+    if (k > 0) engine::blas::gemm('T', 'N', k, w, n, 1.0, basis.data(), n, a_block, lda, 0.0, t.data(), k);
+    if (out != a)
+      StridedMap(out_block, n, w, Eigen::OuterStride<>(ldo)) +=
+          scale * ConstStridedMap(a_block, n, w, Eigen::OuterStride<>(lda));
+    if (k == 0) continue;
+    t = weights.asDiagonal() * t;
+    engine::blas::gemm('N', 'N', n, w, k, -scale, basis.data(), n, t.data(), k, 1.0, out_block, ldo);
+  }
+}
+
+// out += scale (A - A B diag(w) B^T) for A h x n (leading dimension lda): the low-rank W (symmetric) applied from
+// the right (the drug mode on one cell's block, the cell mode on the whole slab). out may be A, as above.
+void low_rank_right(std::int64_t h, std::int64_t n, const Eigen::MatrixXd& basis, const Eigen::VectorXd& weights,
+                    const double* a, std::int64_t lda, double scale, double* out, std::int64_t ldo) {
+  const std::int64_t k = basis.cols();
+  Eigen::MatrixXd t;
+  for (std::int64_t i = 0; i < h; i += kLowRankBlock) {
+    const std::int64_t r = std::min(kLowRankBlock, h - i);
+    t.resize(r, k);
+    if (k > 0) engine::blas::gemm('N', 'N', r, k, n, 1.0, a + i, lda, basis.data(), n, 0.0, t.data(), r);
+    if (out != a)
+      StridedMap(out + i, r, n, Eigen::OuterStride<>(ldo)) +=
+          scale * ConstStridedMap(a + i, r, n, Eigen::OuterStride<>(lda));
+    if (k == 0) continue;
+    t = t * weights.asDiagonal();
+    engine::blas::gemm('N', 'T', r, n, k, -scale, t.data(), r, basis.data(), n, 1.0, out + i, ldo);
+  }
+}
+
+// Applies a low-rank operator to a slab in the layout of `mode`; out may be slab (in place, scale 1).
+void apply_low_rank(const TensorShape& shape, TensorMode mode, const ModeOperator& op, const Eigen::MatrixXd& slab,
+                    double scale, double* out) {
+  const std::int64_t rows = slab.rows(), D = shape.drugs, n = shape.extent(mode);
+  switch (mode) {
+    case TensorMode::kGene:
+      low_rank_left(n, slab.cols(), op.basis, op.weights, slab.data(), rows, scale, out, rows);
+      break;
+    case TensorMode::kDrug:
+      for (std::int64_t c = 0; c < shape.cells; ++c)
+        low_rank_right(rows, D, op.basis, op.weights, slab.data() + c * D * rows, rows, scale, out + c * D * rows,
+                       rows);
+      break;
+    case TensorMode::kCell:
+      low_rank_right(rows * D, shape.cells, op.basis, op.weights, slab.data(), rows * D, scale, out, rows * D);
+      break;
+  }
+}
+
 Eigen::MatrixXd symmetric_from_lower(const Eigen::MatrixXd& lower) {
   Eigen::MatrixXd full = lower.selfadjointView<Eigen::Lower>();
   return full;
@@ -177,6 +243,23 @@ Eigen::MatrixXd GramSpectrum::clip_operator(double tau) const {
   const Eigen::MatrixXd scaled = u.leftCols(k) * (1.0 - tau / sigma.head(k).array()).sqrt().matrix().asDiagonal();
   engine::blas::syrk_lower('N', n, k, -1.0, scaled.data(), n, 1.0, w.data(), n);
   return symmetric_from_lower(w);
+}
+
+ModeOperator ModeOperator::clip(const GramSpectrum& spectrum, double tau) {
+  TESSERA_CHECK(tau > 0, "ModeOperator::clip: tau = ", tau, " must be positive");
+  const Eigen::Index n = spectrum.sigma.size();
+  Eigen::Index k = 0;
+  while (k < n && spectrum.sigma(k) > tau) ++k;
+  ModeOperator op;
+  if (2 * k >= n && n > 0) {
+    op.dense = spectrum.clip_operator(tau);
+    return op;
+  }
+  TESSERA_CHECK(k == 0 || (spectrum.u.rows() == n && spectrum.u.cols() == n),
+                "ModeOperator::clip needs the singular vectors: build the spectrum with vectors = true");
+  op.basis = spectrum.u.leftCols(k);
+  op.weights = 1.0 - tau / spectrum.sigma.head(k).array();
+  return op;
 }
 
 SlabLayout::SlabLayout(const engine::Context& ctx, const TensorShape& shape) : ctx_(&ctx), shape_(shape) {
@@ -368,6 +451,62 @@ void apply_mode_operator_in_place(const SlabLayout& layout, TensorMode mode, con
       break;
     }
   }
+}
+
+}  // namespace tessera::solvers::imputation
+
+namespace tessera::solvers::imputation {
+
+void apply_mode_operator(const SlabLayout& layout, TensorMode mode, const ModeOperator& op, const Eigen::MatrixXd& slab,
+                         double scale, Eigen::MatrixXd& out) {
+  if (!op.low_rank()) return apply_mode_operator(layout, mode, op.dense, slab, scale, out);
+  const std::int64_t n = layout.shape().extent(mode);
+  TESSERA_CHECK(op.basis.rows() == n && op.weights.size() == op.basis.cols(), "apply_mode_operator (", mode_name(mode),
+                " mode): low-rank operator is ", op.basis.rows(), " x ", op.basis.cols(), ", expected ", n, " rows");
+  TESSERA_CHECK(out.rows() == slab.rows() && out.cols() == slab.cols(), "apply_mode_operator: out is ", out.rows(),
+                " x ", out.cols(), " but the slab is ", slab.rows(), " x ", slab.cols());
+  TESSERA_ASSERT(out.data() != slab.data());
+  if (slab.size() == 0) return;
+  apply_low_rank(layout.shape(), mode, op, slab, scale, out.data());
+}
+
+void apply_mode_operator_in_place(const SlabLayout& layout, TensorMode mode, const ModeOperator& op,
+                                  Eigen::MatrixXd& slab) {
+  if (!op.low_rank()) return apply_mode_operator_in_place(layout, mode, op.dense, slab);
+  const std::int64_t n = layout.shape().extent(mode);
+  TESSERA_CHECK(op.basis.rows() == n && op.weights.size() == op.basis.cols(), "apply_mode_operator_in_place (",
+                mode_name(mode), " mode): low-rank operator is ", op.basis.rows(), " x ", op.basis.cols(),
+                ", expected ", n, " rows");
+  if (slab.size() == 0) return;
+  apply_low_rank(layout.shape(), mode, op, slab, 1.0, slab.data());
+}
+
+Eigen::MatrixXd partial_symmetric_cross(const SlabLayout& layout, TensorMode mode, const Eigen::MatrixXd& a,
+                                        const Eigen::MatrixXd& b) {
+  const TensorShape& shape = layout.shape();
+  const bool drug_layout = SlabLayout::uses_drug_slab(mode);
+  const std::int64_t rows = drug_layout ? shape.genes : layout.genes().size();
+  const std::int64_t cols = drug_layout ? layout.drug_slab_cols() : layout.gene_slab_cols();
+  TESSERA_CHECK(a.rows() == rows && a.cols() == cols && b.rows() == rows && b.cols() == cols,
+                "partial_symmetric_cross (", mode_name(mode), " mode): the slabs are ", a.rows(), " x ", a.cols(),
+                " and ", b.rows(), " x ", b.cols(), ", expected ", rows, " x ", cols);
+  const std::int64_t n = shape.extent(mode), D = shape.drugs;
+  Eigen::MatrixXd cross = Eigen::MatrixXd::Zero(n, n);
+  if (a.size() == 0) return cross;
+  switch (mode) {
+    case TensorMode::kGene:
+      engine::blas::gemm('N', 'T', n, n, cols, 1.0, a.data(), rows, b.data(), rows, 0.0, cross.data(), n);
+      break;
+    case TensorMode::kDrug:
+      for (std::int64_t c = 0; c < shape.cells; ++c)
+        engine::blas::gemm('T', 'N', n, n, rows, 1.0, a.data() + c * D * rows, rows, b.data() + c * D * rows, rows, 1.0,
+                           cross.data(), n);
+      break;
+    case TensorMode::kCell:
+      engine::blas::gemm('T', 'N', n, n, rows * D, 1.0, a.data(), rows * D, b.data(), rows * D, 0.0, cross.data(), n);
+      break;
+  }
+  return cross + cross.transpose();
 }
 
 }  // namespace tessera::solvers::imputation

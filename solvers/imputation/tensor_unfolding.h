@@ -85,6 +85,20 @@ struct GramSpectrum {
   Eigen::MatrixXd clip_operator(double tau) const;
 };
 
+// The clip operator W of GramSpectrum::clip_operator in whichever form is cheaper to apply to an n x m unfolding:
+// dense (the n x n W, 2 n m flops) or low-rank, W = I - B diag(w) B^T with B the k singular vectors above tau and
+// w = 1 - tau / sigma (4 k m flops, so when 2 k < n). Early FaLRTC iterations (large tau) and sparse data keep k
+// well below n, and the low-rank form then also skips forming W.
+struct ModeOperator {
+  Eigen::MatrixXd dense;    // n x n W, or empty in the low-rank form
+  Eigen::MatrixXd basis;    // n x k B (low-rank form)
+  Eigen::VectorXd weights;  // k weights w (low-rank form)
+
+  // Local; needs spectrum.u. tau > 0.
+  static ModeOperator clip(const GramSpectrum& spectrum, double tau);
+  bool low_rank() const { return dense.size() == 0; }
+};
+
 // Which slab of the tensor each rank of a Context holds (see the layouts above). A cheap value that keeps a
 // pointer to ctx: the Context must outlive it.
 class SlabLayout {
@@ -129,5 +143,17 @@ void apply_mode_operator(const SlabLayout& layout, TensorMode mode, const Eigen:
 // Local: slab = fold_mode(op * X_(mode)) in place (a few columns of scratch, not a second slab).
 void apply_mode_operator_in_place(const SlabLayout& layout, TensorMode mode, const Eigen::MatrixXd& op,
                                   Eigen::MatrixXd& slab);
+
+// The same two for a ModeOperator in either form.
+void apply_mode_operator(const SlabLayout& layout, TensorMode mode, const ModeOperator& op, const Eigen::MatrixXd& slab,
+                         double scale, Eigen::MatrixXd& out);
+void apply_mode_operator_in_place(const SlabLayout& layout, TensorMode mode, const ModeOperator& op,
+                                  Eigen::MatrixXd& slab);
+
+// Local: this rank's part of the cross product A_(mode) B_(mode)^T + B_(mode) A_(mode)^T (n_mode x n_mode,
+// symmetric), a and b in the layout of `mode`. With the Grams of A and B it gives the Gram of any A + t B:
+// G_A + t cross + t^2 G_B.
+Eigen::MatrixXd partial_symmetric_cross(const SlabLayout& layout, TensorMode mode, const Eigen::MatrixXd& a,
+                                        const Eigen::MatrixXd& b);
 
 }  // namespace tessera::solvers::imputation
