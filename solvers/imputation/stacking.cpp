@@ -48,8 +48,10 @@ Eigen::VectorXd simplex_least_squares(const Eigen::MatrixXd& gram, const Eigen::
   double t = 1;
   for (int iteration = 0; iteration < 100000 && !converged(w); ++iteration) {
     const Eigen::VectorXd next = project_to_simplex(momentum - (2.0 / lipschitz) * (gram * momentum - cross));
-    // FISTA with a restart whenever the objective would rise (O'Donoghue and Candes), so it never oscillates.
+    // FISTA with a restart whenever the objective would rise (O'Donoghue and Candes), so it never oscillates. A plain
+    // projected step from w itself cannot raise it but by rounding: then w is the minimiser to rounding.
     if (objective(next) > objective(w)) {
+      if (t == 1) break;
       momentum = w, t = 1;
       continue;
     }
