@@ -18,7 +18,9 @@
 #include "jobs/report/report.h"
 #include "jobs/run_record.h"
 #include "jobs/signature_file.h"
+#include "solvers/search/calibration.h"
 #include "solvers/search/cell_controls.h"
+#include "solvers/search/compounds.h"
 #include "solvers/search/library.h"
 #include "solvers/search/query.h"
 #include "solvers/search/rank.h"
@@ -71,8 +73,14 @@ po::options_description rank_options(search::QueryOptions& query, RankCommandPar
       "controls", po::value<std::string>(),
       "--pair-space latent: CSV of per-cell control profiles (first column cell name, then one column per "
       "gene, e.g. basal_DMSO_modz_level3_by_cell.csv)")(
+      "compound-info", po::value<std::string>(),
+      "LINCS compoundinfo_beta.txt (tab-separated: pert_id, cmap_name, target, moa): names, targets and MOAs of "
+      "the hits, and a target / MOA enrichment table of the top compounds")(
+      "enrichment-top", po::value<int>()->default_value(50),
+      "--compound-info: the top compounds whose targets and MOAs are tested")(
       "out,o", po::value<std::string>()->default_value("tessera-rank.csv"),
-      "CSV of the top-k table, with <name>.score_histogram.csv and <name>.query_genes.csv beside it ('' : none)");
+      "CSV of the top-k table, with <name>.compounds.csv, <name>.score_histogram.csv and <name>.query_genes.csv "
+      "(and <name>.enrichment.csv with --compound-info) beside it ('' : none)");
   add_knob_options(options, ranking);
   add_report_option(options);
   return options;
@@ -122,6 +130,67 @@ io::CsvTable query_genes_table(const search::GeneMatch& match, const search::Pre
   return table;
 }
 
+// Targets or MOAs of a compound for a table cell ("" without --compound-info or when not annotated).
+std::string joined_terms(const search::CompoundTable& table, const std::string& pert, bool targets) {
+  const auto hit = table.find(pert);
+  if (hit == table.end()) return "";
+  std::string out;
+  for (const auto& term : targets ? hit->second.targets : hit->second.moas) out += (out.empty() ? "" : "|") + term;
+  return out;
+}
+
+// One row per compound, strongest reversal first (solvers/search/compounds.h).
+io::CsvTable compound_table(const std::vector<search::CompoundSummary>& compounds, const search::Library& library,
+                            const search::Calibration& calibration, const search::CompoundTable& annotations,
+                            bool annotated) {
+  io::CsvTable table;
+  table.header = {"rank",
+                  "pert_id",
+                  "name",
+                  "summary_ncs",
+                  "ncs_q33",
+                  "ncs_q67",
+                  "signatures",
+                  "imputed",
+                  "cell_lines",
+                  "strongest_signature",
+                  "strongest_cell",
+                  "strongest_ncs",
+                  "strongest_p_value",
+                  "strongest_fdr"};
+  if (annotated) table.header.insert(table.header.end(), {"target", "moa"});
+  const bool tested = !calibration.p_value.empty();
+  for (std::size_t r = 0; r < compounds.size(); ++r) {
+    const auto& c = compounds[r];
+    const auto s = std::size_t(c.strongest);
+    const auto& info = library.info(c.strongest);
+    std::string name = c.name;
+    if (const auto hit = annotations.find(c.pert_id); name.empty() && hit != annotations.end()) name = hit->second.name;
+    table.rows.push_back({std::to_string(r + 1), c.pert_id, name, format_number(c.summary), format_number(c.q33),
+                          format_number(c.q67), std::to_string(c.signatures), std::to_string(c.imputed),
+                          std::to_string(c.cells), info.id, info.cell, format_number(calibration.ncs[s]),
+                          tested ? format_number(calibration.p_value[s], "%.4g") : "n/a",
+                          tested ? format_number(calibration.fdr[s], "%.4g") : "n/a"});
+    if (annotated)
+      table.rows.back().insert(table.rows.back().end(), {joined_terms(annotations, c.pert_id, true),
+                                                         joined_terms(annotations, c.pert_id, false)});
+  }
+  return table;
+}
+
+io::CsvTable enrichment_table(const std::vector<search::TermEnrichment>& terms) {
+  io::CsvTable table;
+  table.header = {"kind", "term", "in_top", "top", "with_term", "universe", "p_value", "fdr", "compounds"};
+  for (const auto& e : terms) {
+    std::string compounds;
+    for (const auto& c : e.compounds) compounds += (compounds.empty() ? "" : "|") + c;
+    table.rows.push_back({e.kind, e.term, std::to_string(e.in_top), std::to_string(e.top), std::to_string(e.with_term),
+                          std::to_string(e.universe), format_number(e.p_value, "%.4g"), format_number(e.fdr, "%.4g"),
+                          compounds});
+  }
+  return table;
+}
+
 }  // namespace
 
 int run_rank(const engine::Context& world, const std::vector<std::string>& args) {
@@ -138,6 +207,7 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
       vm.count("heldout") ? split_list(vm["heldout"].as<std::vector<std::string>>()) : std::vector<std::string>{};
   const auto cells =
       vm.count("cell") ? split_list(vm["cell"].as<std::vector<std::string>>()) : std::vector<std::string>{};
+  search::check_rank_options(options);
   const bool latent = command.pair_space == PairSpace::kLatent;
   if (latent) {
     // The command line's own mistakes first: they are wrong in every build.
@@ -204,16 +274,30 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
                  " cell type(s) matched by ", controls.field, "; pairs of two cell types are not ranked");
   }
 #endif
+  const int enrichment_top = vm["enrichment-top"].as<int>();
+  TESSERA_CHECK(enrichment_top >= 1, "--enrichment-top must be at least 1 (got ", enrichment_top, ")");
+  const bool annotated = vm.count("compound-info") > 0;
+  const search::CompoundTable annotations =
+      annotated ? search::read_compound_table(vm["compound-info"].as<std::string>()) : search::CompoundTable{};
+
+  const auto calibration = search::calibrate(world, library, query, options.permutation_options());
+  options.calibration = &calibration;
   const auto result = search::rank_candidates(world, library, query, options);
   if (!world.is_root()) return 0;
+  const auto compounds = search::summarize_compounds(library, calibration.ncs);
 
   io::CsvTable table;
-  table.header = {"rank", "candidate", "cell_id", "pert_id", "source", "score",  "low",
-                  "high", "cosine",    "pearson", "wtcs",    "es_up",  "es_down"};
+  table.header = {"rank",   "candidate", "cell_id", "pert_id", "source",  "score", "low",     "high",
+                  "cosine", "pearson",   "wtcs",    "es_up",   "es_down", "ncs",   "p_value", "fdr"};
+  if (annotated) table.header.insert(table.header.end(), {"target", "moa"});
   for (std::size_t r = 0; r < result.top.size(); ++r) {
     const auto& c = result.top[r];
     const auto& a = library.info(c.first);
-    auto label = [](const search::SignatureInfo& s) { return s.name.empty() ? s.pert : s.pert + " (" + s.name + ")"; };
+    auto label = [&](const search::SignatureInfo& s) {
+      std::string name = s.name;
+      if (const auto hit = annotations.find(s.pert); name.empty() && hit != annotations.end()) name = hit->second.name;
+      return name.empty() ? s.pert : s.pert + " (" + name + ")";
+    };
     std::string id = a.id, pert = label(a), source = a.source;
     if (c.second >= 0) {
       const auto& b = library.info(c.second);
@@ -221,8 +305,16 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
     }
     table.rows.push_back({std::to_string(r + 1), id, a.cell, pert, source, format_number(c.score), format_number(c.low),
                           format_number(c.high), format_number(c.scores.cosine), format_number(c.scores.pearson),
-                          format_number(c.scores.wtcs), format_number(c.scores.es_up),
-                          format_number(c.scores.es_down)});
+                          format_number(c.scores.wtcs), format_number(c.scores.es_up), format_number(c.scores.es_down),
+                          format_number(c.ncs), format_number(c.p_value, "%.4g"), format_number(c.fdr, "%.4g")});
+    if (annotated) {
+      auto terms = [&](bool targets) {
+        std::string out = joined_terms(annotations, a.pert, targets);
+        if (c.second >= 0) out += " + " + joined_terms(annotations, library.info(c.second).pert, targets);
+        return out;
+      };
+      table.rows.back().insert(table.rows.back().end(), {terms(true), terms(false)});
+    }
   }
   std::printf(
       "Query %s: %zu of %zu genes matched (by %s). Top %zu of %lld candidates by %s (reversal; interval: "
@@ -235,9 +327,43 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
     std::printf("(%lld pairs of two cell types not combined in latent space, not scored)\n",
                 static_cast<long long>(result.declined));
   std::printf("%s", io::to_csv_text(table).c_str());
+  if (calibration.p_value.empty())
+    std::printf(
+        "NCS: WTCS over the mean of its sign in the signature's cell line and perturbation type (%zu "
+        "groups); no p-values (--permutations 0)\n",
+        calibration.groups.labels.size());
+  else
+    std::printf(
+        "NCS: WTCS over the mean of its sign in the signature's cell line and perturbation type (%zu "
+        "groups). p_value: two-sided permutation test, up to %d random queries of %zu up and %zu down genes "
+        "per signature, stopped once %d reach its |WTCS| (mean %.1f used); fdr: Benjamini-Hochberg over all "
+        "%lld signatures; %.2f s\n",
+        calibration.groups.labels.size(), options.permutations, query.up.size(), query.down.size(),
+        options.permutation_stop, calibration.mean_draws(), static_cast<long long>(library.size()),
+        calibration.seconds);
+  const auto compound_rows = compound_table(compounds, library, calibration, annotations, annotated);
+  io::CsvTable shown = compound_rows;
+  shown.rows.resize(std::min(shown.rows.size(), options.top_k));
+  std::printf(
+      "Top %zu of %zu compounds by summary NCS (CMap's maximum quantile of the compound's NCS over its "
+      "signatures; most negative = strongest reversal):\n%s",
+      shown.rows.size(), compound_rows.rows.size(), io::to_csv_text(shown).c_str());
+  std::vector<search::TermEnrichment> enrichment;
+  if (annotated) {
+    std::vector<std::string> ranked;
+    for (const auto& c : compounds) ranked.push_back(c.pert_id);
+    enrichment = search::enrich_terms(ranked, annotations, std::size_t(enrichment_top));
+    io::CsvTable significant = enrichment_table(enrichment);
+    std::erase_if(significant.rows, [](const auto& row) { return row[2] == "0"; });
+    significant.rows.resize(std::min<std::size_t>(significant.rows.size(), 10));
+    std::printf("Targets and MOAs of the top %d compounds (hypergeometric, BH within each kind; best 10 shown):\n%s",
+                enrichment_top, io::to_csv_text(significant).c_str());
+  }
   if (const auto& out = vm["out"].as<std::string>(); !out.empty()) {
     // Each through io::write_csv (temporary + rename), so a report never reads a half-written file.
     io::write_csv(out, table);
+    io::write_csv(report::side_file(out, "compounds.csv"), compound_rows);
+    if (annotated) io::write_csv(report::side_file(out, "enrichment.csv"), enrichment_table(enrichment));
     io::write_csv(report::side_file(out, "score_histogram.csv"), score_histogram_table(result.score_histogram));
     io::write_csv(report::side_file(out, "query_genes.csv"), query_genes_table(match, query, library.rows()));
     write_options_file(world, spec_of("rank"), vm, report::side_file(out, "options.ini"));

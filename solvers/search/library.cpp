@@ -60,6 +60,7 @@ std::size_t Library::add(const io::GeneMatrix& matrix, const std::string& method
   const auto cell = text_field(matrix.cols, "cell_id", "");
   const auto pert = text_field(matrix.cols, "pert_id", "");
   const auto name = text_field(matrix.cols, "pert_iname", "");
+  const auto pert_type = text_field(matrix.cols, "pert_type", "");
   std::vector<double> imputed(matrix.cols.size(), 0);
   if (const auto* field = matrix.cols.find("imputed")) imputed = field->as_numbers("library file '" + source + "'");
   std::vector<Eigen::Index> keep;
@@ -74,7 +75,7 @@ std::size_t Library::add(const io::GeneMatrix& matrix, const std::string& method
     if (!is_imputed && !cell[c].empty()) observed_.emplace(std::make_pair(cell[c], pert[c]), size());
     keep.push_back(Eigen::Index(c));
     info_.push_back({matrix.cols.ids[c], cell[c], pert[c], is_imputed ? "imputed:" + method : "observed",
-                     is_imputed ? method : "", name[c]});
+                     is_imputed ? method : "", name[c], pert_type[c]});
   }
   const Eigen::Index old = values_.cols();
   values_.conservativeResize(Eigen::Index(order.size()), old + Eigen::Index(keep.size()));

@@ -32,9 +32,10 @@ struct SignatureInfo {
   std::string id;
   std::string cell;
   std::string pert;
-  std::string source;  // "observed" or "imputed:<method>"
-  std::string method;  // "" for observed
-  std::string name;    // pert_iname when the file has it
+  std::string source;     // "observed" or "imputed:<method>"
+  std::string method;     // "" for observed
+  std::string name;       // pert_iname when the file has it
+  std::string pert_type;  // pert_type when the file has it (trt_cp, trt_sh, ...): CMap's NCS groups by it
 };
 
 class Library {

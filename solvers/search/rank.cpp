@@ -11,6 +11,7 @@
 #include "engine/partition.h"
 #include "engine/progress.h"
 #include "engine/random.h"
+#include "solvers/search/statistics.h"
 #include "solvers/search/top_k.h"
 
 namespace tessera::solvers::search {
@@ -41,8 +42,10 @@ int score_bin(double score) {
 namespace {
 
 // Residual bootstrap of one imputed signature's ranking score: (low, high) quantiles.
+// --rank-by ncs: a replicate's connectivity is normalised by the signature's group, as its NCS was.
 std::pair<double, double> bootstrap_interval(const Library::Residuals& pool, const Eigen::VectorXf& signature,
-                                             Scorer& scorer, const RankOptions& options, std::int64_t index) {
+                                             Scorer& scorer, const RankOptions& options, std::int64_t index,
+                                             std::int64_t signature_index) {
   std::vector<std::int64_t> folds = pool.folds;
   std::sort(folds.begin(), folds.end());
   folds.erase(std::unique(folds.begin(), folds.end()), folds.end());
@@ -56,27 +59,42 @@ std::pair<double, double> bootstrap_interval(const Library::Residuals& pool, con
     for (std::size_t r = 0; r < pool.folds.size(); ++r)
       if (pool.folds[r] == fold) in_fold.push_back(Eigen::Index(r));
     perturbed = signature + pool.values.col(in_fold[random.uniform_int(in_fold.size())]);
-    scores.push_back(scorer.score({perturbed.data(), std::size_t(perturbed.size())}, options.rank_by));
+    double score = scorer.score({perturbed.data(), std::size_t(perturbed.size())}, options.rank_by);
+    if (options.rank_by == RankBy::kNcs) {
+      const auto& groups = options.calibration->groups;
+      score = -ncs_in_group(-score, groups, groups.group_of[std::size_t(signature_index)]);
+    }
+    scores.push_back(score);
   }
   std::sort(scores.begin(), scores.end());
-  auto quantile = [&](double q) {
-    const double at = q * double(scores.size() - 1);
-    const std::size_t lo = std::size_t(std::floor(at));
-    const std::size_t hi = std::min(lo + 1, scores.size() - 1);
-    return scores[lo] + (at - double(lo)) * (scores[hi] - scores[lo]);
-  };
-  return {quantile((1 - options.level) / 2), quantile(1 - (1 - options.level) / 2)};
+  return {quantile_of_sorted(scores, (1 - options.level) / 2), quantile_of_sorted(scores, 1 - (1 - options.level) / 2)};
 }
 
 }  // namespace
+
+void check_rank_options(const RankOptions& options) {
+  TESSERA_CHECK(options.top_k >= 1, "--top-k must be at least 1");
+  TESSERA_CHECK(options.level > 0 && options.level < 1, "--level must lie in (0, 1)");
+  TESSERA_CHECK(options.rank_by != RankBy::kNcs || !options.pairs,
+                "--rank-by ncs ranks single signatures: NCS normalises within a cell line, which a pair does not "
+                "have; drop --pairs or rank by connectivity");
+}
 
 RankResult rank_candidates(const engine::Context& ctx, const Library& library, const PreparedQuery& query,
                            const RankOptions& options) {
   TESSERA_CHECK(library.size() > 0, "the library holds no signature (check --cell and the library files)");
   TESSERA_CHECK(query.num_library_genes == library.num_genes(), "query prepared for ", query.num_library_genes,
                 " genes, library has ", library.num_genes());
-  TESSERA_CHECK(options.top_k >= 1, "--top-k must be at least 1");
-  TESSERA_CHECK(options.level > 0 && options.level < 1, "--level must lie in (0, 1)");
+  check_rank_options(options);
+  const Calibration* const calibration = options.calibration;
+  TESSERA_CHECK(options.rank_by != RankBy::kNcs || calibration != nullptr,
+                "--rank-by ncs needs the calibrated scores (--permutations does not turn them off)");
+  TESSERA_CHECK(calibration == nullptr || std::int64_t(calibration->wtcs.size()) == library.size(), "calibration of ",
+                calibration ? calibration->wtcs.size() : 0, " signatures for a library of ", library.size());
+  // The singles' ranking score, where the calibration already holds it.
+  const std::vector<double>* known = nullptr;
+  if (calibration != nullptr && options.rank_by == RankBy::kConnectivity) known = &calibration->wtcs;
+  if (calibration != nullptr && options.rank_by == RankBy::kNcs) known = &calibration->ncs;
   const CandidateSpace space{library.size(), options.pairs};
   const auto range = engine::block_range(space.size(), ctx.size(), ctx.rank());
   const auto& values = library.values();
@@ -99,7 +117,8 @@ RankResult rank_candidates(const engine::Context& ctx, const Library& library, c
   // their own: with the histogram's bin and increment in the same loop the compiler made the pair path (a million
   // candidates at 1,415 signatures) 40 % slower for cosine and Pearson.
   for (; index < range.end && j < 0; ++index) {
-    const double score = scorer.score({values.col(i).data(), genes}, options.rank_by);
+    const double score =
+        known ? -(*known)[std::size_t(i)] : scorer.score({values.col(i).data(), genes}, options.rank_by);
     top.offer(score, index);
     if (const int bin = score_bin(score); bin >= 0) ++histogram[std::size_t(bin)];
     if (++i == space.signatures) i = 0, j = 1;  // singles done: the first pair is (0, 1)
@@ -149,7 +168,12 @@ RankResult rank_candidates(const engine::Context& ctx, const Library& library, c
     const auto& info = library.info(c.first);
     if (c.second < 0 && !info.method.empty() && options.bootstrap > 0)
       if (const auto* pool = library.residuals(info.method, info.cell))
-        std::tie(c.low, c.high) = bootstrap_interval(*pool, signature, scorer, options, c.index);
+        std::tie(c.low, c.high) = bootstrap_interval(*pool, signature, scorer, options, c.index, c.first);
+    if (c.second < 0 && calibration != nullptr) {
+      c.ncs = calibration->ncs[std::size_t(c.first)];
+      if (!calibration->p_value.empty())
+        c.p_value = calibration->p_value[std::size_t(c.first)], c.fdr = calibration->fdr[std::size_t(c.first)];
+    }
     result.top.push_back(c);
   }
   return result;

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "engine/context.h"
+#include "solvers/search/calibration.h"
 #include "solvers/search/library.h"
 #include "solvers/search/pair_signature.h"
 #include "solvers/search/scores.h"
@@ -33,10 +34,18 @@ struct RankOptions {
   int bootstrap = 200;  // replicates of the residual bootstrap of imputed signatures (0: none)
   double level = 0.95;  // coverage of the bootstrap interval
   std::uint64_t seed = 1;
-  bool progress = true;  // a progress line on rank 0
+  bool progress = true;     // a progress line on rank 0
+  int permutations = 1000;  // random queries per signature for p-values (0: no p-values, FDR)
+  int permutation_stop = 10;
   // Pairs only: the pair's signature; null = the sum of the two (gene space). Not owned; must give the same
   // values on every rank.
   PairSignature* pair_signature = nullptr;
+  // From calibrate() on the same library and query, or null. When set, single signatures take their
+  // connectivity / ncs ranking score from it instead of being scored again, and the top rows carry NCS, p-value
+  // and FDR. --rank-by ncs needs it. Not owned.
+  const Calibration* calibration = nullptr;
+
+  PermutationOptions permutation_options() const { return {permutations, permutation_stop, seed}; }
 
   // The knobs `tessera rank` offers (level, progress and pair_signature are set by the caller).
   template <typename Self, typename Declare>
@@ -46,7 +55,13 @@ struct RankOptions {
     declare(engine::knob("pairs", self.pairs, "also score every pair of signatures (sum of the two)").flag());
     declare(
         engine::knob("bootstrap", self.bootstrap, "bootstrap replicates for imputed signatures (0: none)").at_least(0));
-    declare(engine::knob("seed", self.seed, "seed of the bootstrap"));
+    declare(engine::knob("permutations", self.permutations,
+                         "random queries per signature for the permutation p-values and FDR (0: none)")
+                .at_least(0));
+    declare(engine::knob("permutation_stop", self.permutation_stop,
+                         "a signature's permutations stop once this many random queries reach its score")
+                .at_least(1));
+    declare(engine::knob("seed", self.seed, "seed of the bootstrap and the permutations"));
   }
 };
 
@@ -64,8 +79,9 @@ struct RankedCandidate {
   std::int64_t first = 0;
   std::int64_t second = -1;  // -1: a single signature
   Scores scores;
-  double score = 0;              // the ranking score (RankOptions::rank_by)
-  double low = NAN, high = NAN;  // bootstrap interval of `score`; NaN: not imputed or no residuals
+  double score = 0;                            // the ranking score (RankOptions::rank_by)
+  double low = NAN, high = NAN;                // bootstrap interval of `score`; NaN: not imputed or no residuals
+  double ncs = NAN, p_value = NAN, fdr = NAN;  // singles of a calibrated ranking
 };
 
 // The score histogram's bins: kScoreBins equal bins over [-1, 1] (cosine, Pearson and -WTCS all lie there).
@@ -85,6 +101,9 @@ struct RankResult {
   // even with --pairs: their n^2/2 sums would swamp the n signatures whose distribution the histogram shows.
   std::vector<std::int64_t> score_histogram;
 };
+
+// The checks of options that need no data (an Error naming the option); rank_candidates runs them too.
+void check_rank_options(const RankOptions& options);
 
 // Collective over ctx: every rank holds the same library and query and gets the same result.
 RankResult rank_candidates(const engine::Context& ctx, const Library& library, const PreparedQuery& query,

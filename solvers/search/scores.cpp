@@ -13,16 +13,6 @@
 namespace tessera::solvers::search {
 
 namespace {
-// Position key of a gene in a signature's descending ranking: a smaller key ranks first; equal values go to
-// the lower gene index. Keys turn every comparison of the ranking into one integer comparison.
-inline std::uint64_t rank_key(float value, int gene) {
-  value += 0.0f;  // -0 and +0 tie, as they compare equal
-  std::uint32_t bits;
-  std::memcpy(&bits, &value, sizeof bits);
-  const std::uint32_t ascending = (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
-  return (std::uint64_t(~ascending) << 32) | std::uint32_t(gene);
-}
-
 // below[t] += 1 for each key, where t is the number of entries of sorted[0, n) under that key. The binary
 // searches step by arithmetic on the comparison, not by a branch (a branch here is mispredicted half the
 // time), and run kLanes at a time so that their chains of dependent loads overlap.
@@ -100,8 +90,10 @@ PreparedQuery prepare_query(std::span<const int> genes, std::span<const double> 
 }
 
 const engine::NameTable<RankBy>& name_table(RankBy) {
-  static const engine::NameTable<RankBy> table{
-      {RankBy::kConnectivity, "connectivity"}, {RankBy::kCosine, "cosine"}, {RankBy::kPearson, "pearson"}};
+  static const engine::NameTable<RankBy> table{{RankBy::kConnectivity, "connectivity"},
+                                               {RankBy::kCosine, "cosine"},
+                                               {RankBy::kPearson, "pearson"},
+                                               {RankBy::kNcs, "ncs"}};
   return table;
 }
 
@@ -117,7 +109,7 @@ std::pair<double, double> enrichment_scores(std::span<const float> signature, st
     const bool in_up = t < up.size();
     const int gene = in_up ? up[t] : down[t - up.size()];
     const float value = signature[std::size_t(gene)];
-    hits[t] = {rank_key(value, gene), value, in_up};
+    hits[t] = {ranking_key(value, gene), value, in_up};
   }
   std::sort(hits.begin(), hits.end(), [](const auto& a, const auto& b) { return a.key < b.key; });
   scratch.keys.resize(k);
@@ -126,44 +118,18 @@ std::pair<double, double> enrichment_scores(std::span<const float> signature, st
   // below[t]: genes with exactly t hit keys under their own. Hit t itself falls in below[t], so its position
   // in the whole ranking is below[0] + ... + below[t] - 1.
   scratch.gene_keys.resize(genes);
-  for (std::size_t g = 0; g < genes; ++g) scratch.gene_keys[g] = rank_key(signature[g], int(g));
+  for (std::size_t g = 0; g < genes; ++g) scratch.gene_keys[g] = ranking_key(signature[g], int(g));
   auto& below = scratch.below;
   below.assign(k + 1, 0);
   count_positions(scratch.keys.data(), k, scratch.gene_keys, below.data());
 
-  auto weight = [&](float v) {
-    if (weight_power == 0) return 1.0;
-    if (weight_power == 1) return std::fabs(double(v));
-    return std::pow(std::fabs(double(v)), weight_power);
-  };
-  // One running sum per set: RS rises only at the set's hits and falls between them, so its maximum is at a
-  // hit and its minimum just before one.
-  struct RunningSum {
-    std::size_t size = 0;
-    double total = 0, hits = 0, highest = 0, lowest = 0;
-    std::int64_t seen = 0;
-    bool equal_weights = false;
-    double miss_step = 0;
-    void at_hit(std::int64_t position, double w) {
-      const double missed = double(position - seen) * miss_step;
-      lowest = std::min(lowest, hits / total - missed);
-      hits += equal_weights ? 1.0 : w;
-      highest = std::max(highest, hits / total - missed);
-      ++seen;
-    }
-    double es() const { return highest >= -lowest ? highest : lowest; }
-  } sums[2];  // [0] down, [1] up
-  sums[0].size = down.size(), sums[1].size = up.size();
-  for (const auto& h : hits) sums[h.in_up].total += weight(h.value);
-  for (auto& s : sums) {
-    s.equal_weights = !(s.total > 0);
-    if (s.equal_weights) s.total = double(s.size);
-    s.miss_step = 1.0 / double(genes - s.size);
-  }
+  double totals[2] = {0, 0};  // [0] down, [1] up
+  for (const auto& h : hits) totals[h.in_up] += ks_weight(h.value, weight_power);
+  KsRunningSum sums[2] = {{totals[0], down.size(), genes}, {totals[1], up.size(), genes}};
   std::int64_t position = -1;
   for (std::size_t t = 0; t < k; ++t) {
     position += below[t];
-    sums[hits[t].in_up].at_hit(position, weight(hits[t].value));
+    sums[hits[t].in_up].at_hit(position, ks_weight(hits[t].value, weight_power));
   }
   return {sums[1].es(), sums[0].es()};
 }
@@ -201,7 +167,7 @@ Scores Scorer::score(std::span<const float> signature) {
 }
 
 double Scorer::score(std::span<const float> signature, RankBy by) {
-  if (by == RankBy::kConnectivity) {
+  if (by == RankBy::kConnectivity || by == RankBy::kNcs) {
     const auto [up, down] = enrichment_scores(signature, query_->up, query_->down, query_->weight_power, scratch_);
     return -wtcs(up, down);
   }

@@ -19,7 +19,10 @@
 // O(G log 2N) for both sets, no sort of the G genes. All functions are local (no MPI).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string_view>
 #include <utility>
@@ -56,10 +59,54 @@ struct Scores {
   double connectivity() const { return -wtcs; }  // reversal score: larger = stronger reversal
 };
 
-enum class RankBy { kConnectivity, kCosine, kPearson };
-const engine::NameTable<RankBy>& name_table(RankBy);  // connectivity | cosine | pearson
-inline double score_of(const Scores& s, RankBy by) {
-  return by == RankBy::kCosine ? s.cosine : by == RankBy::kPearson ? s.pearson : s.connectivity();
+// kNcs ranks by -NCS (solvers/search/calibration.h): single signatures only, from a calibrated library.
+enum class RankBy { kConnectivity, kCosine, kPearson, kNcs };
+const engine::NameTable<RankBy>& name_table(RankBy);  // connectivity | cosine | pearson | ncs
+
+// Position key of a gene in a signature's descending ranking: a smaller key ranks first; equal values go to the
+// lower gene index (-0 and +0 tie). Keys turn every comparison of the ranking into one integer comparison, and
+// the gene is the key's low 32 bits.
+inline std::uint64_t ranking_key(float value, int gene) {
+  value += 0.0f;  // -0 and +0 tie, as they compare equal
+  std::uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  const std::uint32_t ascending = (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
+  return (std::uint64_t(~ascending) << 32) | std::uint32_t(gene);
+}
+
+// The weighted KS running sum of one gene set S down a ranking of G genes, fed its hits in ranking order:
+// RS rises only at hits and falls between them, so its maximum is at a hit and its minimum just before one.
+// When every hit weighs zero (N_R = 0) each hit weighs the same.
+class KsRunningSum {
+ public:
+  // total: sum of the hits' weights; set_size: |S|; genes: G.
+  KsRunningSum(double total, std::size_t set_size, std::size_t genes)
+      : equal_weights_(!(total > 0)),
+        total_(equal_weights_ ? double(set_size) : total),
+        miss_step_(1.0 / double(genes - set_size)) {}
+  // The next hit of S, at 0-based `position` in the whole ranking, with weight w.
+  void at_hit(std::int64_t position, double w) {
+    const double missed = double(position - seen_) * miss_step_;
+    lowest_ = std::min(lowest_, hits_ / total_ - missed);
+    hits_ += equal_weights_ ? 1.0 : w;
+    highest_ = std::max(highest_, hits_ / total_ - missed);
+    ++seen_;
+  }
+  // ES: the value of RS farthest from zero.
+  double es() const { return highest_ >= -lowest_ ? highest_ : lowest_; }
+
+ private:
+  bool equal_weights_;
+  double total_, miss_step_;
+  double hits_ = 0, highest_ = 0, lowest_ = 0;
+  std::int64_t seen_ = 0;
+};
+
+// |v|^p, the weight of a hit in the KS sum (p = 0: 1; p = 1: |v|).
+inline double ks_weight(float value, double power) {
+  if (power == 0) return 1.0;
+  if (power == 1) return std::fabs(double(value));
+  return std::pow(std::fabs(double(value)), power);
 }
 
 // Reused between calls so that scoring a candidate allocates nothing.
@@ -87,7 +134,8 @@ class Scorer {
  public:
   explicit Scorer(const PreparedQuery& query) : query_(&query) {}
   Scores score(std::span<const float> signature);
-  // Only the score used for ranking (skips the unused parts).
+  // Only the score used for ranking (skips the unused parts); kNcs gives the connectivity (-WTCS), which the
+  // caller normalises.
   double score(std::span<const float> signature, RankBy by);
 
  private:

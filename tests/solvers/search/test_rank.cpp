@@ -14,10 +14,13 @@
 #include "solvers/search/rank.h"
 #include "solvers/search/scores.h"
 #include "solvers/search/top_k.h"
+#include "tests/solvers/search/library_fixtures.h"
 #include "tests/support/test_helpers.h"
 
 namespace tessera::solvers::search {
 namespace {
+
+using namespace test_fixtures;
 
 constexpr double kEps = 1e-12;
 
@@ -153,17 +156,6 @@ TEST(Scores, AQueryNear1e308ScoresAsTheScaledDownQuery) {
     EXPECT_EQ(small.score(kSignature, by), big.score(kSignature, by)) << name_table(by).name(by);
 }
 
-io::MetaTable gene_rows(int genes) {
-  io::MetaTable rows;
-  io::MetaColumn symbol{"pr_gene_symbol", io::MetaType::kString, {}, {}};
-  for (int g = 0; g < genes; ++g) {
-    rows.ids.push_back(std::to_string(1000 + g));
-    symbol.text.push_back("GENE" + std::to_string(g));
-  }
-  rows.fields.push_back(symbol);
-  return rows;
-}
-
 TEST(GeneMatch, CountsBySymbolOrEntrezAndRefusesTooFew) {
   const auto rows = gene_rows(100);
   QuerySignature q;
@@ -182,39 +174,6 @@ TEST(GeneMatch, CountsBySymbolOrEntrezAndRefusesTooFew) {
 
   const auto message = testing::error_of([&] { match_genes(entrez, rows, 31); });
   testing::expect_mentions(message, {"only 30 of 31", "--min-genes", "pr_gene_symbol 0"});
-}
-
-// A library of `n` random signatures over `genes` genes, with cell types A/B, every third one imputed.
-io::GeneMatrix random_library(int n, int genes, std::uint64_t seed) {
-  io::GeneMatrix m;
-  m.rows = gene_rows(genes);
-  engine::RandomStream random(seed, "test/library");
-  m.values.resize(genes, n);
-  for (int c = 0; c < n; ++c)
-    for (int g = 0; g < genes; ++g) m.values(g, c) = float(random.normal());
-  io::MetaColumn cell{"cell_id", io::MetaType::kString, {}, {}}, pert{"pert_id", io::MetaType::kString, {}, {}};
-  io::MetaColumn imputed{"imputed", io::MetaType::kInt64, {}, {}};
-  for (int c = 0; c < n; ++c) {
-    m.cols.ids.push_back("sig" + std::to_string(c));
-    cell.text.push_back(c % 2 ? "B" : "A");
-    pert.text.push_back("drug" + std::to_string(c));
-    imputed.numbers.push_back(c % 3 == 2 ? 1 : 0);
-  }
-  m.cols.fields = {cell, pert, imputed};
-  return m;
-}
-
-std::vector<double> random_query(int genes, std::uint64_t seed) {
-  engine::RandomStream random(seed, "test/query");
-  std::vector<double> q(static_cast<std::size_t>(genes));
-  for (auto& v : q) v = random.normal();
-  return q;
-}
-
-PreparedQuery full_query(const std::vector<double>& values, int set_size) {
-  std::vector<int> genes(values.size());
-  std::iota(genes.begin(), genes.end(), 0);
-  return prepare_query(genes, values, int(values.size()), set_size);
 }
 
 TEST(Rank, PlantedReverseDrugRanksFirst) {
