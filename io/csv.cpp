@@ -42,7 +42,7 @@ struct Record {
 };
 
 // Splits the text into records. Line ends are "\n" or "\r\n"; inside quotes they are kept as written.
-std::vector<Record> parse_records(std::string_view text, const fs::path& path, char delimiter) {
+std::vector<Record> parse_records(std::string_view text, const fs::path& path) {
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);  // byte-order mark written by spreadsheets
   std::vector<Record> records;
   Record record;
@@ -82,14 +82,14 @@ std::vector<Record> parse_records(std::string_view text, const fs::path& path, c
         cell += text[i++];
       }
       cell_started = true;
-      const bool at_boundary = i == text.size() || text[i] == delimiter || text[i] == '\n' ||
+      const bool at_boundary = i == text.size() || text[i] == ',' || text[i] == '\n' ||
                                (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n');
       TESSERA_CHECK(at_boundary, "CSV file '", path.string(), "', line ", line,
                     ": unexpected text after the closing quote of a cell; quote the whole cell and write \"\" "
                     "for a quote inside");
       continue;
     }
-    if (ch == delimiter) {
+    if (ch == ',') {
       record.cells.push_back(std::move(cell));
       cell.clear();
       cell_started = false;
@@ -150,14 +150,14 @@ std::size_t CsvTable::column(const std::string& name, const std::string& where) 
                "); add the column or correct its name");
 }
 
-CsvTable read_csv(const fs::path& path, char delimiter) {
+CsvTable read_csv(const fs::path& path) {
   const std::string text = read_whole_file(path);
   // A NUL byte would cut ids short wherever they are used as C strings (HDF5, printf): refused at its line.
   if (const std::size_t nul = text.find('\0'); nul != std::string::npos)
     TESSERA_FAIL("CSV file '", path.string(), "', line ",
                  std::count(text.begin(), text.begin() + std::ptrdiff_t(nul), '\n') + 1,
                  ": a NUL byte (\\0); the file is damaged or binary: copy or regenerate it");
-  auto records = parse_records(text, path, delimiter);
+  auto records = parse_records(text, path);
   // Cells are metadata (ids, names) or numbers; text that is not UTF-8 is read as Latin-1 (io/text_encoding.h).
   if (!is_valid_utf8(text))
     for (auto& record : records)

@@ -17,8 +17,7 @@ struct CsvTable {
   std::size_t column(const std::string& name, const std::string& where) const;
 };
 
-// delimiter: ',' for CSV, '\t' for the tab-separated tables LINCS ships (compoundinfo_beta.txt).
-CsvTable read_csv(const std::filesystem::path& path, char delimiter = ',');
+CsvTable read_csv(const std::filesystem::path& path);
 
 // Quotes cells that need it. Writes to a temporary name and renames.
 void write_csv(const std::filesystem::path& path, const CsvTable& table);

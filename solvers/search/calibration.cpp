@@ -64,10 +64,9 @@ Calibration calibrate(const engine::Context& ctx, const Library& library, const 
   const auto& values = library.values();
   const std::size_t genes = std::size_t(library.num_genes());
   const bool testing = permutation.permutations > 0;
-  const RandomQueryDraws draws =
-      testing ? draw_random_queries(int(genes), int(query.up.size()), int(query.down.size()),
-                                    permutation.permutations, permutation.seed)
-              : RandomQueryDraws{};
+  const RandomQueryDraws draws = testing ? draw_random_queries(int(genes), int(query.up.size()), int(query.down.size()),
+                                                               permutation.permutations, permutation.seed)
+                                         : RandomQueryDraws{};
 
   const auto start = std::chrono::steady_clock::now();
   EnrichmentScratch scratch;
@@ -96,7 +95,8 @@ Calibration calibrate(const engine::Context& ctx, const Library& library, const 
   out.ncs = normalized_connectivity(out.wtcs, out.groups);
   if (testing) {
     out.p_value = engine::allgatherv(ctx, std::span<const double>(p_local));
-    for (const double d : engine::allgatherv(ctx, std::span<const double>(draws_local))) out.draws_used.push_back(int(d));
+    for (const double d : engine::allgatherv(ctx, std::span<const double>(draws_local)))
+      out.draws_used.push_back(int(d));
     out.fdr = benjamini_hochberg(out.p_value);
   }
   return out;

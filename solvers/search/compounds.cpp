@@ -5,7 +5,7 @@
 #include <set>
 
 #include "engine/error.h"
-#include "io/csv.h"
+#include "io/side_table.h"
 #include "solvers/search/statistics.h"
 
 namespace tessera::solvers::search {
@@ -44,23 +44,17 @@ std::vector<CompoundSummary> summarize_compounds(const Library& library, std::sp
 }
 
 CompoundTable read_compound_table(const std::filesystem::path& path) {
-  const char delimiter = path.extension() == ".csv" ? ',' : '\t';
-  const auto table = io::read_csv(path, delimiter);
+  const io::SideTable side = io::read_side_table(path, "pert_id", /*unique_ids=*/false);
   const std::string where = "compound table '" + path.string() + "'";
-  const std::size_t id = table.column("pert_id", where);
-  const std::size_t name = table.column("cmap_name", where);
-  const std::size_t target = table.column("target", where);
-  const std::size_t moa = table.column("moa", where);
-  auto present = [](const std::string& cell) { return !cell.empty() && cell != "NA" && cell != "-666"; };
+  const auto& name = side.table.require("cmap_name", where);
+  const auto& target = side.table.require("target", where);
+  const auto& moa = side.table.require("moa", where);
   CompoundTable out;
-  for (std::size_t r = 0; r < table.rows.size(); ++r) {
-    const auto& row = table.rows[r];
-    TESSERA_CHECK(present(row[id]), where, ", line ", table.line_numbers[r],
-                  ": empty pert_id; every row must name its compound");
-    auto& entry = out[row[id]];
-    if (entry.name.empty() && present(row[name])) entry.name = row[name];
-    if (present(row[target])) entry.targets.push_back(row[target]);
-    if (present(row[moa])) entry.moas.push_back(row[moa]);
+  for (std::size_t r = 0; r < side.table.size(); ++r) {
+    auto& entry = out[side.table.ids[r]];
+    if (entry.name.empty() && !name.is_missing(r)) entry.name = name.text[r];
+    if (!target.is_missing(r)) entry.targets.push_back(target.text[r]);
+    if (!moa.is_missing(r)) entry.moas.push_back(moa.text[r]);
   }
   for (auto& [pert, entry] : out)
     for (auto* list : {&entry.targets, &entry.moas}) {

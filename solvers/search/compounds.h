@@ -39,9 +39,9 @@ struct CompoundAnnotation {
 };
 using CompoundTable = std::map<std::string, CompoundAnnotation>;  // by pert_id
 
-// LINCS compoundinfo_beta.txt (tab-separated; columns pert_id, cmap_name, target, moa; other columns ignored; a
-// compound may span several rows, one per target). Empty, "NA" and "-666" cells are not annotations. A comma-
-// separated file is read too when the name ends in .csv. Errors name the file, the line and the missing column.
+// LINCS compoundinfo_beta.txt, read as io::read_side_table reads it (tab-separated; pert_id, cmap_name, target,
+// moa; other columns ignored; several rows per compound, one per target). Empty and "-666" cells are missing.
+// Errors name the file, and the line or the missing column.
 CompoundTable read_compound_table(const std::filesystem::path& path);
 
 struct TermEnrichment {

@@ -59,7 +59,7 @@ class PermutationTester {
   const RandomQueryDraws* draws_;
   double weight_power_;
   int stop_after_;
-  std::vector<std::uint64_t> keys_;
+  std::vector<std::uint64_t> keys_, sorted_scratch_;
   std::vector<double> weight_by_position_;
 };
 

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "engine/context.h"
 #include "engine/random.h"
@@ -293,6 +294,95 @@ TEST(CliCausal, RankWritesTheScoreHistogramAndQueryGenesBesideTheTable) {
                   (dir / "library.gct").string() + " --min-genes 10 --set-size 4 -o ''");
   ASSERT_EQ(result.exit_code, 0) << result.output;
   EXPECT_TRUE(fs::is_empty(none));
+}
+
+// rank's calibrated outputs on a library written here: three cell types x six drugs, d0 and d1 the reversed
+// query plus noise in every cell type, the rest noise. The compound table lists d0 and d1 first; the hits carry
+// NCS, p-value, FDR, target and MOA from --compound-info; the enrichment of the top 2 compounds finds target T1
+// (both of d0 and d1 carry it) with the hypergeometric tail 1 / C(6, 2); the files are the same on 1 and 2 ranks. A
+// compound table without its moa column ends with an error naming the file and the column, and writes nothing.
+TEST(CliCausal, RankWritesCompoundSummariesAnnotationsAndEnrichment) {
+  const auto dir = scratch("rank_compounds");
+  constexpr int kGenes = 200, kDrugs = 6, kCells = 3;
+  tessera::engine::RandomStream random(31, "test/rank_compounds");
+  std::vector<double> q(kGenes);
+  for (auto& v : q) v = random.normal();
+  tessera::io::GeneMatrix library;
+  library.values.resize(kGenes, kDrugs * kCells);
+  tessera::io::MetaColumn symbol{"pr_gene_symbol", tessera::io::MetaType::kString, {}, {}};
+  for (int g = 0; g < kGenes; ++g)
+    library.rows.ids.push_back(std::to_string(3000 + g)), symbol.text.push_back("GENE" + std::to_string(g));
+  library.rows.fields = {symbol};
+  tessera::io::MetaColumn cell{"cell_id", tessera::io::MetaType::kString, {}, {}};
+  tessera::io::MetaColumn pert{"pert_id", tessera::io::MetaType::kString, {}, {}};
+  for (int c = 0; c < kCells; ++c)
+    for (int d = 0; d < kDrugs; ++d) {
+      const int column = c * kDrugs + d;
+      for (int g = 0; g < kGenes; ++g)
+        library.values(g, column) = float((d < 2 ? -q[std::size_t(g)] : 0.0) + random.normal());
+      library.cols.ids.push_back("C" + std::to_string(c) + ":d" + std::to_string(d));
+      cell.text.push_back("C" + std::to_string(c)), pert.text.push_back("d" + std::to_string(d));
+    }
+  library.cols.fields = {cell, pert};
+  tessera::io::write_gct(dir / "library.gct", library);
+  {
+    std::ofstream file(dir / "query.csv");
+    file << "gene,value\n";
+    for (int g = 0; g < kGenes; ++g) file << "GENE" << g << "," << q[std::size_t(g)] << "\n";
+    std::ofstream info(dir / "compoundinfo.txt");
+    info << "pert_id\tcmap_name\ttarget\tmoa\n"
+         << "d0\tzeromycin\tT1\tM1\nd1\tonestatin\tT1\tM1\nd1\tonestatin\tT9\tM1\nd2\ttwoxib\tT2\tM2\n"
+         << "d3\tthreenib\tT2\tM2\nd4\tfourol\tT3\tM3\nd5\tfivine\tT3\tM3\n";
+    std::ofstream bad(dir / "no_moa.txt");
+    bad << "pert_id\tcmap_name\ttarget\nd0\tzeromycin\tT1\n";
+  }
+  const std::string base = kTessera + " rank -q " + (dir / "query.csv").string() + " -l " +
+                           (dir / "library.gct").string() + " --set-size 20 -k 4 --enrichment-top 2 --compound-info ";
+  std::string reference[3];
+  for (int ranks : {1, 2}) {
+    const auto out = dir / ("rank_np" + std::to_string(ranks) + ".csv");
+    const auto stem = dir / ("rank_np" + std::to_string(ranks));
+    const auto result =
+        run_command(mpirun(ranks) + " " + base + (dir / "compoundinfo.txt").string() + " -o " + out.string());
+    ASSERT_EQ(result.exit_code, 0) << result.output;
+    const auto hits = tessera::io::read_csv(out);
+    for (const char* column : {"ncs", "p_value", "fdr", "target", "moa"}) EXPECT_NO_THROW(hits.column(column, "hits"));
+    const std::string top_pert = hits.rows[0][hits.column("pert_id", "hits")];
+    EXPECT_TRUE(top_pert == "d0 (zeromycin)" || top_pert == "d1 (onestatin)") << top_pert;
+    EXPECT_EQ(hits.rows[0][hits.column("moa", "hits")], "M1");
+    EXPECT_LT(std::stod(hits.rows[0][hits.column("ncs", "hits")]), 0);
+    EXPECT_LE(std::stod(hits.rows[0][hits.column("p_value", "hits")]), 1.0 / 1001 + 1e-6);
+
+    const auto compounds = tessera::io::read_csv(stem.string() + ".compounds.csv");
+    ASSERT_EQ(compounds.rows.size(), std::size_t(kDrugs));
+    const auto pert_column = compounds.column("pert_id", "compounds");
+    EXPECT_EQ((std::set<std::string>{compounds.rows[0][pert_column], compounds.rows[1][pert_column]}),
+              (std::set<std::string>{"d0", "d1"}));
+    EXPECT_EQ(compounds.rows[0][compounds.column("cell_lines", "compounds")], "3");
+    const auto d1 = compounds.rows[0][pert_column] == "d1" ? 0 : 1;
+    EXPECT_EQ(compounds.rows[std::size_t(d1)][compounds.column("target", "compounds")], "T1|T9");
+
+    const auto enrichment = tessera::io::read_csv(stem.string() + ".enrichment.csv");
+    const auto& first = enrichment.rows[0];
+    EXPECT_EQ((std::vector<std::string>{first[0], first[1], first[2], first[3], first[4], first[5]}),
+              (std::vector<std::string>{"target", "T1", "2", "2", "2", "6"}));
+    EXPECT_NEAR(std::stod(first[enrichment.column("p_value", "enrichment")]), 1.0 / 15, 1e-4);
+    if (ranks == 1) {
+      reference[0] = file_text(out);
+      reference[1] = file_text(stem.string() + ".compounds.csv");
+      reference[2] = file_text(stem.string() + ".enrichment.csv");
+    }
+    EXPECT_EQ(file_text(out), reference[0]) << ranks << " ranks";
+    EXPECT_EQ(file_text(stem.string() + ".compounds.csv"), reference[1]) << ranks << " ranks";
+    EXPECT_EQ(file_text(stem.string() + ".enrichment.csv"), reference[2]) << ranks << " ranks";
+  }
+  const auto bad_out = dir / "bad.csv";
+  const auto result = run_command(base + (dir / "no_moa.txt").string() + " -o " + bad_out.string());
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_NE(result.output.find("no_moa.txt"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("moa"), std::string::npos) << result.output;
+  EXPECT_FALSE(fs::exists(bad_out));
+  EXPECT_FALSE(fs::exists(dir / "bad.compounds.csv"));
 }
 
 TEST(CliCausal, BadInputEndsWithAClearError) {

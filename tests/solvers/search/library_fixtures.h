@@ -57,5 +57,4 @@ inline PreparedQuery full_query(const std::vector<double>& values, int set_size)
   return prepare_query(genes, values, int(values.size()), set_size);
 }
 
-
 }  // namespace tessera::solvers::search::test_fixtures

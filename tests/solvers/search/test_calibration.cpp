@@ -27,8 +27,8 @@ using namespace test_fixtures;
 // signature's ranking; their WTCS comes from enrichment_scores (the code that scores real queries); draws are
 // counted in order until `stop_after` reach |observed|. A tie counts as reaching it: with p = 0 scores are
 // ratios of small integers, so ties are common, and two summation orders may round a tie either way by 1 ulp.
-PermutationResult p_value_by_definition(std::span<const float> signature, const RandomQueryDraws& draws,
-                                        double power, int stop_after, double observed) {
+PermutationResult p_value_by_definition(std::span<const float> signature, const RandomQueryDraws& draws, double power,
+                                        int stop_after, double observed) {
   std::vector<std::pair<std::uint64_t, int>> ranking;
   for (std::size_t g = 0; g < signature.size(); ++g) ranking.push_back({ranking_key(signature[g], int(g)), int(g)});
   std::sort(ranking.begin(), ranking.end());
@@ -257,9 +257,9 @@ TEST(Compounds, TableAndEnrichmentByHand) {
   {
     std::ofstream out(dir / "compoundinfo.txt");
     out << "pert_id\tcmap_name\ttarget\tmoa\tinchi_key\n";
-    for (const char* row : {"c0\tzero\tT1\tM1\tx", "c1\tone\tT1\tM1\tx", "c1\tone\tNA\tM1\tx", "c2\ttwo\tT2\tM2\tx",
-                            "c3\tthree\tT3\t\tx", "c4\tfour\tT3\t-666\tx", "c5\tfive\tT1\tM2\tx",
-                            "c6\tsix\tT2\tM2\tx", "c7\tseven\tT2\tM2\tx", "c8\teight\tT2\tM2\tx", "c9\tnine\t\t\tx"})
+    for (const char* row : {"c0\tzero\tT1\tM1\tx", "c1\tone\tT1\tM1\tx", "c1\tone\t-666\tM1\tx", "c2\ttwo\tT2\tM2\tx",
+                            "c3\tthree\tT3\t\tx", "c4\tfour\tT3\t-666\tx", "c5\tfive\tT1\tM2\tx", "c6\tsix\tT2\tM2\tx",
+                            "c7\tseven\tT2\tM2\tx", "c8\teight\tT2\tM2\tx", "c9\tnine\t\t\tx"})
       out << row << "\n";
   }
   const auto table = read_compound_table(dir / "compoundinfo.txt");
