@@ -67,14 +67,17 @@ def rank(
         or a dict gene -> value.
     library: a GCTX/GCT/.h5ad path, a GeneTable or AnnData, a list of those, or a dict method -> table such as
         ImputeResult.completed (written as completed_<method>, so imputed columns are labelled by method).
-    score: the score candidates are ranked by (--rank-by: connectivity, cosine or pearson).
+    score: the score candidates are ranked by (--rank-by: connectivity, cosine, pearson or ncs).
     pairs: also score every pair of signatures (the sum of the two).
     top: rows of the table (--top-k).
     heldout: heldout_<method> files for the bootstrap interval of imputed signatures: paths, or a dict method ->
         table such as ImputeResult.heldout.
     out: a CSV file to keep the table in; None keeps no file.
+    Other options as the command's: permutations, permutation_stop, compound_info, enrichment_top, seed, ...
     Returns the top-k table (rank, candidate, cell_id, pert_id, source, score, low, high, cosine, pearson, wtcs,
-    es_up, es_down; 'n/a' read as NaN) on rank 0 and None on the other ranks.
+    es_up, es_down, ncs, p_value, fdr, and target, moa with compound_info; 'n/a' read as NaN) on rank 0 and None on
+    the other ranks. Its attrs["compounds"] is the compound table (<out>.compounds.csv) and, with compound_info,
+    attrs["enrichment"] the target / MOA enrichment (<out>.enrichment.csv).
     """
     with _commands.WorkFolder(None) as work:
         inputs = work.inputs
@@ -92,4 +95,12 @@ def rank(
         _commands.run("rank", knobs)
         if not _commands.is_root():
             return None
-        return pd.read_csv(table, na_values=["n/a"], keep_default_na=False, dtype={"cell_id": str, "pert_id": str})
+        def read(path, **kwargs):
+            return pd.read_csv(path, na_values=["n/a"], keep_default_na=False, **kwargs)
+
+        top_table = read(table, dtype={"cell_id": str, "pert_id": str})
+        stem = str(table)[:-4] if str(table).endswith(".csv") else str(table)
+        top_table.attrs["compounds"] = read(stem + ".compounds.csv", dtype={"pert_id": str, "name": str})
+        if Path(stem + ".enrichment.csv").exists():
+            top_table.attrs["enrichment"] = read(stem + ".enrichment.csv", dtype={"term": str, "compounds": str})
+        return top_table

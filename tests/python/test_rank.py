@@ -61,3 +61,23 @@ def test_bad_option_raises_the_engines_message(inputs):
         rank(query, folder / "library.gctx", top=0)
     with pytest.raises(tessera.InputError, match="has no option topk; did you mean top_k"):
         rank(query, folder / "library.gctx", topk=3)
+
+
+def test_compound_table_and_enrichment_come_with_the_table(inputs, tmp_path):
+    folder, query = inputs
+    library = tessera.read_gctx(folder / "library.gctx")
+    perts = sorted(set(library.signatures["pert_id"]))
+    info = pd.DataFrame({"pert_id": perts, "cmap_name": [f"name{i}" for i in range(len(perts))],
+                         "target": ["T1" if i % 2 else "T2" for i in range(len(perts))], "moa": "M"})
+    info.to_csv(tmp_path / "compoundinfo.txt", sep="\t", index=False)
+    table = rank(query, folder / "library.gctx", top=3, compound_info=tmp_path / "compoundinfo.txt",
+                 enrichment_top=4, out=tmp_path / "hits.csv", log_level="warn", **SCORING)
+    compounds = pd.read_csv(tmp_path / "hits.compounds.csv", na_values=["n/a"], keep_default_na=False,
+                            dtype={"pert_id": str, "name": str})
+    pd.testing.assert_frame_equal(table.attrs["compounds"], compounds, check_exact=True)
+    assert set(compounds["pert_id"]) == set(perts)
+    assert compounds["summary_ncs"].is_monotonic_increasing
+    enrichment = table.attrs["enrichment"]
+    assert set(enrichment["term"]) == {"T1", "T2", "M"}
+    assert (enrichment["top"] == 4).all() and (enrichment["universe"] == len(perts)).all()
+    assert {"ncs", "p_value", "fdr", "target", "moa"} <= set(table.columns)
