@@ -292,7 +292,7 @@ TEST(NameTables, RoundTripAndRefuseUnknownNames) {
   expect_round_trip<causal::RandomGraph>({"er", "scale-free"}, "--graph");
   expect_round_trip<causal::Intervention::Kind>({"perfect", "shift"}, "--intervention");
   expect_round_trip<search::Acquisition>({"greedy", "variance", "ucb", "mi", "random"}, "--acquisition");
-  expect_round_trip<search::RankBy>({"connectivity", "cosine", "pearson"}, "--rank-by");
+  expect_round_trip<search::RankBy>({"connectivity", "cosine", "pearson", "ncs"}, "--rank-by");
   expect_round_trip<solvers::ntk::PriorKind>({"reference", "all_cells", "similarity"}, "--ntk-prior");
   expect_round_trip<solvers::ntk::KernelSolverRequest>({"auto", "exact", "matrix_free", "nystrom"}, "--ntk-solver");
   expect_round_trip<solvers::ntk::CentreSampling>({"uniform", "leverage"}, "--ntk-centre-sampling");
