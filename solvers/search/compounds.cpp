@@ -14,7 +14,8 @@ std::vector<CompoundSummary> summarize_compounds(const Library& library, std::sp
   TESSERA_CHECK(std::int64_t(ncs.size()) == library.size(), "summarize_compounds: ", ncs.size(), " scores for ",
                 library.size(), " signatures");
   std::map<std::string, std::vector<std::int64_t>> members;
-  for (std::int64_t i = 0; i < library.size(); ++i) members[library.info(i).pert].push_back(i);
+  for (std::int64_t i = 0; i < library.size(); ++i)
+    if (!library.info(i).pert.empty()) members[library.info(i).pert].push_back(i);
   std::vector<CompoundSummary> out;
   for (const auto& [pert, signatures] : members) {
     CompoundSummary c;

@@ -30,7 +30,8 @@ struct CompoundSummary {
   std::int64_t strongest = -1;  // the signature with the most negative NCS
 };
 
-// One per pert_id of the library, ordered as above. ncs: per signature, library order.
+// One per pert_id of the library (signatures without one are left out), ordered as above. ncs: per signature,
+// library order.
 std::vector<CompoundSummary> summarize_compounds(const Library& library, std::span<const double> ncs);
 
 struct CompoundAnnotation {

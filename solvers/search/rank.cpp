@@ -88,7 +88,7 @@ RankResult rank_candidates(const engine::Context& ctx, const Library& library, c
   check_rank_options(options);
   const Calibration* const calibration = options.calibration;
   TESSERA_CHECK(options.rank_by != RankBy::kNcs || calibration != nullptr,
-                "--rank-by ncs needs the calibrated scores (--permutations does not turn them off)");
+                "rank_candidates: --rank-by ncs needs RankOptions::calibration (from calibrate())");
   TESSERA_CHECK(calibration == nullptr || std::int64_t(calibration->wtcs.size()) == library.size(), "calibration of ",
                 calibration ? calibration->wtcs.size() : 0, " signatures for a library of ", library.size());
   // The singles' ranking score, where the calibration already holds it.
