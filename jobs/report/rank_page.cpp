@@ -1,5 +1,7 @@
 // The drug-ranking page: the top hits with their scores and bootstrap intervals, the distribution of every
 // candidate's score, and the query genes that matched the library.
+#include <algorithm>
+
 #include "engine/error.h"
 #include "jobs/report/pages.h"
 #include "jobs/report/report.h"
@@ -40,6 +42,42 @@ ReportPage rank_page(const fs::path& table_file) {
                                                  {{"field", "high"}},
                                                  {{"field", "source"}}})}}}}})}});
   page.table(hits, table_file.filename().string(), 200);
+
+  // The drugs, not the signatures: the compound summary and, with --compound-info, its target / MOA enrichment.
+  const fs::path compounds_file = side_file(table_file, "compounds.csv");
+  if (fs::exists(compounds_file)) {
+    page.section("Compounds");
+    const io::CsvTable compounds = io::read_csv(compounds_file);
+    page.paragraph(std::to_string(compounds.rows.size()) + " compounds (" + compounds_file.filename().string() +
+                   ") ordered by summary NCS, CMap's maximum quantile of each compound's NCS over its signatures: "
+                   "most negative = the most consistent reversal of the query. The 20 first:");
+    io::CsvTable first = compounds;
+    first.rows.resize(std::min<std::size_t>(first.rows.size(), 20));
+    page.chart(
+        {{"data",
+          {{"values", records(first, {"rank", "summary_ncs", "signatures", "cell_lines"}, compounds_file.string())}}},
+         {"mark", "bar"},
+         {"height", 40 + 18 * static_cast<int>(first.rows.size())},
+         {"encoding",
+          {{"y", {{"field", "pert_id"}, {"type", "nominal"}, {"sort", by_rank}, {"title", nullptr}}},
+           {"x", {{"field", "summary_ncs"}, {"type", "quantitative"}, {"title", "summary NCS"}}},
+           {"tooltip", json::array({{{"field", "pert_id"}},
+                                    {{"field", "name"}},
+                                    {{"field", "summary_ncs"}},
+                                    {{"field", "signatures"}},
+                                    {{"field", "cell_lines"}},
+                                    {{"field", "strongest_signature"}}})}}}});
+    page.table(compounds, compounds_file.filename().string(), 100);
+  }
+  const fs::path enrichment_file = side_file(table_file, "enrichment.csv");
+  if (fs::exists(enrichment_file)) {
+    page.section("Targets and mechanisms of the top compounds");
+    page.paragraph(
+        "Hypergeometric test of each target and MOA among the top compounds, BH-adjusted within each "
+        "kind (" +
+        enrichment_file.filename().string() + ").");
+    page.table(io::read_csv(enrichment_file), enrichment_file.filename().string(), 50);
+  }
 
   const fs::path histogram_file = side_file(table_file, "score_histogram.csv");
   page.section("Score distribution");

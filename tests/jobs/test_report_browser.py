@@ -141,8 +141,9 @@ def test_ranking_report_of_the_sars_cov_2_query(tmp_path):
     tessera("rank", "--query", query, "--library", tmp_path / "lincs" / "completed_two_way_mean.gctx", "--heldout",
             tmp_path / "lincs" / "heldout_two_way_mean.gctx", "--cell", "NL20", "-k", "20", "-o", table, "--report",
             ranks=2)
-    reader = open_in_browser(tmp_path / "rank.html", "rank", {"chart-1": 20})  # a point per hit
-    assert len(reader.charts) == 3  # hits, score distribution, matched genes
+    # a point per hit; a bar for each of the 20 first compounds
+    reader = open_in_browser(tmp_path / "rank.html", "rank", {"chart-1": 20, "chart-2": 20})
+    assert len(reader.charts) == 4  # hits, compounds, score distribution, matched genes
 
 
 def test_design_train_and_sweep_reports(tmp_path):
