@@ -73,7 +73,8 @@ int run(const engine::Context& world, bench::BenchArgs& args) {
 
   if (!library_file.empty()) {
     solvers::search::Library library;
-    library.add(io::read_gctx<float>(library_file, world), "", {}, library_file);
+    library.add(io::read_gctx<float>(library_file, world), solvers::search::method_of_file_name(library_file), {},
+                library_file);
     const auto match = solvers::search::match_genes(solvers::search::read_query_csv(query_file), library.rows(), 50);
     const auto query =
         solvers::search::prepare_query(match.library_rows, match.values, int(library.num_genes()), set_size);
