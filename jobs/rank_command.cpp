@@ -337,9 +337,11 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
         "NCS: WTCS over the mean of its sign in the signature's cell line and perturbation type (%zu "
         "groups). p_value: two-sided permutation test, up to %d random queries of %zu up and %zu down genes "
         "per signature, stopped once %d reach its |WTCS| (mean %.1f used); fdr: Benjamini-Hochberg over all "
-        "%lld signatures; %.2f s\n",
+        "%lld signatures, %lld at fdr <= 0.05; %.2f s\n",
         calibration.groups.labels.size(), options.permutations, query.up.size(), query.down.size(),
         options.permutation_stop, calibration.mean_draws(), static_cast<long long>(library.size()),
+        static_cast<long long>(
+            std::count_if(calibration.fdr.begin(), calibration.fdr.end(), [](double q) { return q <= 0.05; })),
         calibration.seconds);
   const auto compound_rows = compound_table(compounds, library, calibration, annotations, annotated);
   io::CsvTable shown = compound_rows;
