@@ -130,13 +130,26 @@ io::CsvTable query_genes_table(const search::GeneMatch& match, const search::Pre
   return table;
 }
 
+// Values joined with '|', as io::compound_fields joins a compound's values in LINCS outputs.
+std::string joined(const std::vector<std::string>& values) {
+  std::string out;
+  for (const auto& value : values) out += (out.empty() ? "" : "|") + value;
+  return out;
+}
+
 // Targets or MOAs of a compound for a table cell ("" without --compound-info or when not annotated).
 std::string joined_terms(const search::CompoundTable& table, const std::string& pert, bool targets) {
   const auto hit = table.find(pert);
   if (hit == table.end()) return "";
-  std::string out;
-  for (const auto& term : targets ? hit->second.targets : hit->second.moas) out += (out.empty() ? "" : "|") + term;
-  return out;
+  return joined(targets ? hit->second.targets : hit->second.moas);
+}
+
+// A compound's name: the library's pert_iname, else the compound table's cmap_name, else "".
+std::string compound_name(const std::string& pert, const std::string& library_name,
+                          const search::CompoundTable& table) {
+  if (!library_name.empty()) return library_name;
+  const auto hit = table.find(pert);
+  return hit == table.end() ? "" : hit->second.name;
 }
 
 // One row per compound, strongest reversal first (solvers/search/compounds.h).
@@ -164,8 +177,7 @@ io::CsvTable compound_table(const std::vector<search::CompoundSummary>& compound
     const auto& c = compounds[r];
     const auto s = std::size_t(c.strongest);
     const auto& info = library.info(c.strongest);
-    std::string name = c.name;
-    if (const auto hit = annotations.find(c.pert_id); name.empty() && hit != annotations.end()) name = hit->second.name;
+    const std::string name = compound_name(c.pert_id, c.name, annotations);
     table.rows.push_back({std::to_string(r + 1), c.pert_id, name, format_number(c.summary), format_number(c.q33),
                           format_number(c.q67), std::to_string(c.signatures), std::to_string(c.imputed),
                           std::to_string(c.cells), info.id, info.cell, format_number(calibration.ncs[s]),
@@ -182,11 +194,9 @@ io::CsvTable enrichment_table(const std::vector<search::TermEnrichment>& terms) 
   io::CsvTable table;
   table.header = {"kind", "term", "in_top", "top", "with_term", "universe", "p_value", "fdr", "compounds"};
   for (const auto& e : terms) {
-    std::string compounds;
-    for (const auto& c : e.compounds) compounds += (compounds.empty() ? "" : "|") + c;
     table.rows.push_back({e.kind, e.term, std::to_string(e.in_top), std::to_string(e.top), std::to_string(e.with_term),
                           std::to_string(e.universe), format_number(e.p_value, "%.4g"), format_number(e.fdr, "%.4g"),
-                          compounds});
+                          joined(e.compounds)});
   }
   return table;
 }
@@ -294,8 +304,7 @@ int run_rank(const engine::Context& world, const std::vector<std::string>& args)
     const auto& c = result.top[r];
     const auto& a = library.info(c.first);
     auto label = [&](const search::SignatureInfo& s) {
-      std::string name = s.name;
-      if (const auto hit = annotations.find(s.pert); name.empty() && hit != annotations.end()) name = hit->second.name;
+      const std::string name = compound_name(s.pert, s.name, annotations);
       return name.empty() ? s.pert : s.pert + " (" + name + ")";
     };
     std::string id = a.id, pert = label(a), source = a.source;

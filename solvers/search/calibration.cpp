@@ -71,7 +71,8 @@ Calibration calibrate(const engine::Context& ctx, const Library& library, const 
   const auto start = std::chrono::steady_clock::now();
   EnrichmentScratch scratch;
   PermutationTester tester(draws, query.weight_power, permutation.stop_after);
-  std::vector<double> wtcs_local, p_local, draws_local;
+  std::vector<double> wtcs_local, p_local;
+  std::vector<std::int64_t> draws_local;
   engine::Progress line("connectivity p-values", range.size() * ctx.size(), "signatures");
   for (std::int64_t i = range.begin; i < range.end; ++i) {
     const std::span<const float> signature{values.col(i).data(), genes};
@@ -80,7 +81,7 @@ Calibration calibrate(const engine::Context& ctx, const Library& library, const 
     if (testing) {
       const auto result = tester.test(signature, wtcs_local.back());
       p_local.push_back(result.p_value);
-      draws_local.push_back(double(result.draws_used));
+      draws_local.push_back(result.draws_used);
       if (progress && ((i - range.begin) & 0xfff) == 0) line.update((i - range.begin) * ctx.size());
     }
   }
@@ -88,15 +89,13 @@ Calibration calibrate(const engine::Context& ctx, const Library& library, const 
   if (progress && testing) line.finish();
 
   Calibration out;
-  out.permutation = permutation;
   out.seconds = engine::allreduce_max(ctx, seconds);
   out.wtcs = engine::allgatherv(ctx, std::span<const double>(wtcs_local));
   out.groups = connectivity_groups(library);
   out.ncs = normalized_connectivity(out.wtcs, out.groups);
   if (testing) {
     out.p_value = engine::allgatherv(ctx, std::span<const double>(p_local));
-    for (const double d : engine::allgatherv(ctx, std::span<const double>(draws_local)))
-      out.draws_used.push_back(int(d));
+    out.draws_used = engine::allgatherv(ctx, std::span<const std::int64_t>(draws_local));
     out.fdr = benjamini_hochberg(out.p_value);
   }
   return out;

@@ -40,11 +40,10 @@ std::vector<double> normalized_connectivity(std::span<const double> wtcs, Connec
 double ncs_in_group(double w, const ConnectivityGroups& groups, int g);
 
 struct Calibration {
-  std::vector<double> wtcs, ncs;     // per single signature, library order
-  std::vector<double> p_value, fdr;  // per single signature; empty without permutations
-  std::vector<int> draws_used;       // random queries each p-value took
+  std::vector<double> wtcs, ncs;         // per single signature, library order
+  std::vector<double> p_value, fdr;      // per single signature; empty without permutations
+  std::vector<std::int64_t> draws_used;  // random queries each p-value took
   ConnectivityGroups groups;
-  PermutationOptions permutation;
   double seconds = 0;  // wall time of the pass (max over ranks)
   double mean_draws() const;
 };

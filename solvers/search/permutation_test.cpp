@@ -36,10 +36,11 @@ RandomQueryDraws draw_random_queries(int num_genes, int up_size, int down_size, 
 }
 
 namespace {
-// ES of one set in `lanes` random queries at once, from each one's ascending positions: KsRunningSum's running
-// sum with each weight scaled by 1 / total as it is added (no division per hit; equal to KsRunningSum's value to
-// rounding, which the tester's tie margin absorbs). The lanes are independent chains of additions, so
-// the processor overlaps them (this loop runs for every random query of every signature).
+// ES of one set in `lanes` random queries at once, from each one's ascending positions: the weighted KS running
+// sum of enrichment_scores (solvers/search/scores.h) with each weight scaled by 1 / total as it is added (no
+// division per hit; equal to enrichment_scores' value to rounding, which the tester's tie margin absorbs). The lanes
+// are independent chains of additions, so the processor overlaps them (this loop runs for every random query of every
+// signature).
 template <int lanes>
 void set_es(const std::int32_t* const* positions, std::size_t size, const double* weight, std::size_t genes,
             double* es) {

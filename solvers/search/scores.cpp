@@ -13,6 +13,34 @@
 namespace tessera::solvers::search {
 
 namespace {
+// The weighted KS running sum of one gene set S down a ranking of G genes, fed its hits in ranking order:
+// RS rises only at hits and falls between them, so its maximum is at a hit and its minimum just before one.
+// When every hit weighs zero (N_R = 0) each hit weighs the same.
+class KsRunningSum {
+ public:
+  // total: sum of the hits' weights; set_size: |S|; genes: G.
+  KsRunningSum(double total, std::size_t set_size, std::size_t genes)
+      : equal_weights_(!(total > 0)),
+        total_(equal_weights_ ? double(set_size) : total),
+        miss_step_(1.0 / double(genes - set_size)) {}
+  // The next hit of S, at 0-based `position` in the whole ranking, with weight w.
+  void at_hit(std::int64_t position, double w) {
+    const double missed = double(position - seen_) * miss_step_;
+    lowest_ = std::min(lowest_, hits_ / total_ - missed);
+    hits_ += equal_weights_ ? 1.0 : w;
+    highest_ = std::max(highest_, hits_ / total_ - missed);
+    ++seen_;
+  }
+  // ES: the value of RS farthest from zero.
+  double es() const { return highest_ >= -lowest_ ? highest_ : lowest_; }
+
+ private:
+  bool equal_weights_;
+  double total_, miss_step_;
+  double hits_ = 0, highest_ = 0, lowest_ = 0;
+  std::int64_t seen_ = 0;
+};
+
 // below[t] += 1 for each key, where t is the number of entries of sorted[0, n) under that key. The binary
 // searches step by arithmetic on the comparison, not by a branch (a branch here is mispredicted half the
 // time), and run kLanes at a time so that their chains of dependent loads overlap.

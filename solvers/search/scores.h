@@ -19,7 +19,6 @@
 // O(G log 2N) for both sets, no sort of the G genes. All functions are local (no MPI).
 #pragma once
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -73,34 +72,6 @@ inline std::uint64_t ranking_key(float value, int gene) {
   const std::uint32_t ascending = (bits & 0x80000000u) ? ~bits : (bits | 0x80000000u);
   return (std::uint64_t(~ascending) << 32) | std::uint32_t(gene);
 }
-
-// The weighted KS running sum of one gene set S down a ranking of G genes, fed its hits in ranking order:
-// RS rises only at hits and falls between them, so its maximum is at a hit and its minimum just before one.
-// When every hit weighs zero (N_R = 0) each hit weighs the same.
-class KsRunningSum {
- public:
-  // total: sum of the hits' weights; set_size: |S|; genes: G.
-  KsRunningSum(double total, std::size_t set_size, std::size_t genes)
-      : equal_weights_(!(total > 0)),
-        total_(equal_weights_ ? double(set_size) : total),
-        miss_step_(1.0 / double(genes - set_size)) {}
-  // The next hit of S, at 0-based `position` in the whole ranking, with weight w.
-  void at_hit(std::int64_t position, double w) {
-    const double missed = double(position - seen_) * miss_step_;
-    lowest_ = std::min(lowest_, hits_ / total_ - missed);
-    hits_ += equal_weights_ ? 1.0 : w;
-    highest_ = std::max(highest_, hits_ / total_ - missed);
-    ++seen_;
-  }
-  // ES: the value of RS farthest from zero.
-  double es() const { return highest_ >= -lowest_ ? highest_ : lowest_; }
-
- private:
-  bool equal_weights_;
-  double total_, miss_step_;
-  double hits_ = 0, highest_ = 0, lowest_ = 0;
-  std::int64_t seen_ = 0;
-};
 
 // |v|^p, the weight of a hit in the KS sum (p = 0: 1; p = 1: |v|).
 inline double ks_weight(float value, double power) {
