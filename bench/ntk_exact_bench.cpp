@@ -4,6 +4,11 @@
 //
 //   ntk_exact_bench [--n=20000] [--genes=978] [--block=128]
 //   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 2 ntk_exact_bench --n=20000
+//   ntk_exact_bench --device=cuda --n=50000 [--queries=2000] [--check]     (one rank, one GPU)
+//
+// With --device=cuda the same problem is solved on the GPU (solvers/ntk/device/device_exact.h): kernel build,
+// cuSOLVER Cholesky GFLOP/s, solve, and the predictions of --queries reference-cell pairs; --check also solves it
+// on the CPU (all cores) and prints the predictions' relative difference.
 //
 // The problem is a synthetic (cell type x drug) table: a reference cell type that measured every drug plus 40
 // cell types x N/40 drugs, every entry a training pair with random signatures, so the kernel has N training
@@ -18,9 +23,11 @@
 #include "bench/bench_args.h"
 #include "engine/collectives.h"
 #include "engine/context.h"
+#include "engine/device.h"
 #include "engine/log.h"
 #include "engine/random.h"
 #include "engine/scalapack.h"
+#include "solvers/ntk/device/device_exact.h"
 #include "solvers/ntk/kernel/features.h"
 #include "solvers/ntk/kernel/ntk_operator.h"
 #include "solvers/ntk/solve/exact.h"
@@ -61,6 +68,48 @@ io::PerturbationTable synthetic_table(std::int64_t n, std::int64_t genes) {
   return t;
 }
 
+// The GPU run of the same problem (--device=cuda), on this rank's device; with `check` the CPU's answer too.
+void run_on_device(const engine::Context& world, const io::PerturbationTable& table,
+                   const solvers::ntk::PairFeatures& features, const solvers::ntk::NtkOperator& kernel,
+                   const std::vector<std::int64_t>& pairs, std::int64_t genes, std::int64_t query_count, bool check) {
+  TESSERA_CHECK(world.size() == 1, "--device=cuda runs on one rank (one GPU)");
+  const auto device = engine::select_device(world, engine::DeviceRequest::kCuda, "--device");
+  std::vector<std::int64_t> queries;  // reference-cell pairs: never in the kernel
+  for (std::int64_t d = 0; d < table.num_perts() && std::int64_t(queries.size()) < query_count; ++d)
+    queries.push_back(table.entry(0, d));
+  const auto query_pairs = features.encode(queries);
+  Eigen::MatrixXd rhs(kernel.size(), genes);
+  for (std::int64_t i = 0; i < kernel.size(); ++i) rhs.row(i) = table.signature(pairs[std::size_t(i)]).transpose();
+
+  bench::Stopwatch time;
+  const auto result =
+      solvers::ntk::solve_exact_on_device(features, kernel.pairs(), query_pairs, solvers::ntk::NtkShape{}, rhs);
+  const double total = time.seconds();
+  const double nn = double(kernel.size());
+  std::printf("ntk_exact_bench: N = %lld training pairs, %lld genes, %zu queries on %s\n", (long long)kernel.size(),
+              (long long)genes, queries.size(), device.description().c_str());
+  std::printf("  kernel build (GPU)    %8.3f s   (%.0f M entries/s over the lower triangle)\n", result.build_seconds,
+              nn * (nn + 1) / 2 / result.build_seconds / 1e6);
+  std::printf("  Cholesky (cuSOLVER)   %8.3f s   %8.1f GFLOP/s (%d factorisation(s), jitter %g)\n",
+              result.factor_seconds, nn * nn * nn / 3.0 / result.factor_seconds / 1e9, result.factorisations,
+              result.jitter);
+  std::printf("  Y up + potrs          %8.3f s   %8.1f GFLOP/s\n", result.solve_seconds,
+              2.0 * nn * nn * double(genes) / result.solve_seconds / 1e9);
+  std::printf("  predictions           %8.3f s\n", result.predict_seconds);
+  std::printf("  total on the GPU      %8.3f s   (device memory estimate %.2f GB)\n", total,
+              solvers::ntk::device_exact_bytes(kernel.size(), genes) / 1e9);
+  if (!check) return;
+  time.restart();
+  const auto cpu =
+      solvers::ntk::solve_exact(world, kernel, engine::RowShardedMatrix::scatter_from_replicated(world, rhs));
+  Eigen::MatrixXd cross(kernel.size(), Eigen::Index(queries.size()));
+  kernel.cross_tile(query_pairs, 0, 0, cross);
+  const Eigen::MatrixXd expected = cpu.solution.local().transpose() * cross;
+  const double cpu_seconds = time.seconds();
+  std::printf("  CPU exact (same N)    %8.3f s   predictions' relative difference GPU vs CPU %.2e\n", cpu_seconds,
+              (result.predictions - expected).norm() / expected.norm());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -69,10 +118,15 @@ int main(int argc, char** argv) {
   engine::init_logging(world.rank(), world.size(), engine::LogLevel::kWarn);
 
   try {
-    bench::BenchArgs args(argc, argv, "ntk_exact_bench [--n=20000] [--genes=978] [--block=128]");
+    bench::BenchArgs args(argc, argv,
+                          "ntk_exact_bench [--n=20000] [--genes=978] [--block=128] [--device=cpu|cuda] "
+                          "[--queries=2000] [--check]");
     const std::int64_t n = args.integer("n", 20000);
     const std::int64_t genes = args.integer("genes", 978);
     const std::int64_t block = args.integer("block", 128);
+    const std::string device = args.text("device", "cpu");
+    const std::int64_t queries = args.integer("queries", 2000);
+    const bool check = args.flag("check");
     args.finish();
 
     // Features and the training pairs (every non-reference entry).
@@ -90,6 +144,11 @@ int main(int argc, char** argv) {
     for (auto i = rhs.range().begin; i < rhs.range().end; ++i)
       rhs.local().row(i - rhs.range().begin) = table.signature(pairs[std::size_t(i)]).transpose();
     const double feature_seconds = time.seconds();
+    if (device == "cuda") {
+      run_on_device(world, table, *features, kernel, pairs, genes, queries, check);
+      return 0;
+    }
+    TESSERA_CHECK(device == "cpu", "--device must be cpu or cuda, not '", device, "'");
 
     world.barrier();
     time.restart();

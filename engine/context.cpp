@@ -39,6 +39,7 @@ Context::Context(MPI_Comm comm) : comm_(comm) {
 Context Context::alone() const {
   Context self(MPI_COMM_SELF);
   self.ranks_sharing_node_ = ranks_sharing_node_;
+  self.node_rank_ = node_rank_;  // so that a rank working alone still binds its own GPU (engine/device.h)
   return self;
 }
 

@@ -36,7 +36,8 @@ class Context {
   bool is_root() const { return rank_ == 0; }
 
   // Local: a one-rank Context (MPI_COMM_SELF) for work this rank does on its own while the other ranks of this
-  // Context do theirs. Its threads and memory per rank stay this Context's share of the node.
+  // Context do theirs. Its threads and memory per rank stay this Context's share of the node, and its node_rank()
+  // this rank's place on the node (which GPU it binds).
   Context alone() const;
 
   // Local: this rank's share of the node's hardware threads (at least 1).

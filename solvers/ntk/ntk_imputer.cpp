@@ -5,9 +5,11 @@
 #include <memory>
 #include <sstream>
 
+#include "engine/device.h"
 #include "engine/error.h"
 #include "engine/log.h"
 #include "solvers/imputation/training_set.h"
+#include "solvers/ntk/device_regression.h"
 #include "solvers/ntk/kernel/ntk_operator.h"
 
 namespace tessera::solvers::ntk {
@@ -129,6 +131,10 @@ Eigen::MatrixXd NtkImputer::impute(const engine::Context& ctx, const io::Perturb
                    : "");
 
   if (options.prior == PriorKind::kReference) warn_of_reference_queries(*features, table, queries, reference);
+
+  const auto device = engine::select_device(ctx, params_.solve.device, "ntk_device");
+  if (solve_on_device(ctx, device, n, table.num_genes(), params_.solve))
+    return device_kernel_regression(ctx, device, kernel, query_pairs, table, train_entries, params_.solve);
 
   const CrossKernel cross = [&](std::int64_t row0, std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out) {
     kernel.cross_tile(query_pairs, row0, q0, out);

@@ -64,6 +64,7 @@ TEST(NodeShare, AloneIsOneRankWithTheSameShareOfTheNode) {
   EXPECT_EQ(alone.rank(), 0);
   EXPECT_EQ(alone.threads_per_rank(), world.threads_per_rank());
   EXPECT_EQ(alone.physical_memory_per_rank(), world.physical_memory_per_rank());
+  EXPECT_EQ(alone.node_rank(), world.node_rank());  // its GPU stays its own
   const Context serial(MPI_COMM_SELF);
   const long online = sysconf(_SC_NPROCESSORS_ONLN);
   EXPECT_EQ(serial.threads_per_rank(), online);  // what each farmed task took before alone()

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/device.h"
 #include "io/csv.h"
 #include "tests/support/bad_input.h"
 
@@ -272,6 +273,21 @@ TEST(BadInputOptions, RefusedWithTheFileTheFieldAndTheFix) {
        1,
        {"ctl.gct", "no treated signatures", "--control-types"},
        {"out/metrics.csv"}},
+  };
+  tessera::testing::expect_refusals("tessera_bad_options", rows);
+}
+
+// A GPU asked for where there is none is refused before any work, so no output is left behind. (On a machine with
+// a GPU the same command runs: the case skips there.)
+TEST(BadInputOptions, NtkDeviceCudaWithoutAGpuIsRefusedBeforeAnyOutput) {
+  if (tessera::engine::cuda_device_count() > 0) GTEST_SKIP() << "a CUDA device is visible";
+  const std::vector<BadInput> rows = {
+      {"--ntk-device cuda without a GPU",
+       [](const fs::path& dir) { return cli("impute --method ntk --ntk-device cuda --out " + at(dir, "out")); },
+       1,
+       {"ntk_device=cuda", tessera::engine::cuda_built() ? "no CUDA device is visible" : "built without CUDA",
+        "ntk_device=cpu"},
+       {"out"}},
   };
   tessera::testing::expect_refusals("tessera_bad_options", rows);
 }

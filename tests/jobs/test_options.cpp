@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/device.h"
 #include "engine/error.h"
 #include "engine/parameters.h"
 #include "io/aggregate.h"
@@ -295,6 +296,7 @@ TEST(NameTables, RoundTripAndRefuseUnknownNames) {
   expect_round_trip<search::RankBy>({"connectivity", "cosine", "pearson", "ncs"}, "--rank-by");
   expect_round_trip<solvers::ntk::PriorKind>({"reference", "all_cells", "similarity"}, "--ntk-prior");
   expect_round_trip<solvers::ntk::KernelSolverRequest>({"auto", "exact", "matrix_free", "nystrom"}, "--ntk-solver");
+  expect_round_trip<engine::DeviceRequest>({"cpu", "cuda", "auto"}, "--ntk-device");
   expect_round_trip<solvers::ntk::CentreSampling>({"uniform", "leverage"}, "--ntk-centre-sampling");
   expect_round_trip<solvers::imputation::Protocol>({"full", "sparse", "combo_seen0", "combo_seen1", "combo_seen2"},
                                                    "--protocol");

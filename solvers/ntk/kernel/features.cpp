@@ -269,6 +269,21 @@ void PairFeatures::rho_tile(const PairList& rows, std::int64_t row0, const PairL
   }
 }
 
+RhoTables PairFeatures::rho_tables() const {
+  RhoTables tables;
+  tables.alpha = options_.alpha;
+  tables.similarity = options_.prior == PriorKind::kSimilarity;
+  tables.cell_gram = cell_gram_.data();
+  tables.cells = cell_gram_.rows();
+  tables.slot_gram = slot_gram_.data();
+  tables.slots = slot_gram_.rows();
+  for (const auto& gram : cell_column_gram_) {
+    tables.column_grams.push_back(gram.data());
+    tables.column_gram_sizes.push_back(gram.rows());
+  }
+  return tables;
+}
+
 Eigen::MatrixXd PairFeatures::explicit_features(const PairList& pairs) const {
   const bool similarity = options_.prior == PriorKind::kSimilarity;
   const auto blocks = similarity ? 1 + cell_gram_.rows() : 2;

@@ -74,6 +74,19 @@ struct PairList {
   std::int64_t size() const { return std::int64_t(entries.size()); }
 };
 
+// The tables rho is computed from, as column-major views into a PairFeatures (valid while it lives): what a GPU
+// backend copies to its device to evaluate kernel tiles itself, in rho_tile's formulation.
+struct RhoTables {
+  double alpha = 0;
+  bool similarity = false;
+  const double* cell_gram = nullptr;  // cells x cells: cbar_c . cbar_c'
+  std::int64_t cells = 0;
+  const double* slot_gram = nullptr;  // mean priors: slots x slots, indexed by PairList::slot
+  std::int64_t slots = 0;
+  std::vector<const double*> column_grams;      // similarity prior, per cell type a: its (n_a + 1)^2 Gram,
+  std::vector<std::int64_t> column_gram_sizes;  // indexed by PairList::Source::column; n_a + 1 (0: none)
+};
+
 class PairFeatures {
  public:
   // Learns cbar and the priors from the training entries of `table` (train[e] && observed[e]). Throws
@@ -104,6 +117,9 @@ class PairFeatures {
   // same regression rows) the one-hot term beta^2 enters where row0 + r == col0 + c; otherwise never.
   void rho_tile(const PairList& rows, std::int64_t row0, const PairList& cols, std::int64_t col0, bool same_list,
                 Eigen::Ref<Eigen::MatrixXd> out) const;
+
+  // Views of the tables rho_tile reads.
+  RhoTables rho_tables() const;
 
   // The explicit feature vectors [alpha |m| cbar_c, m] (no one-hot block), one column per pair: 2 x genes rows
   // for the mean priors, genes x (1 + cells) for the similarity prior. For tests and brute-force checks.

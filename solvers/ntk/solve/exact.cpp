@@ -14,6 +14,7 @@
 #include "engine/error.h"
 #include "engine/log.h"
 #include "engine/scalapack.h"
+#include "solvers/ntk/solve/jitter_attempts.h"
 #include "solvers/ntk/solve/parallel_for.h"
 
 namespace tessera::solvers::ntk {
@@ -29,64 +30,6 @@ double mean_diagonal(const KernelOperator& kernel) {
   for (std::int64_t i = 0; i < kernel.size(); ++i) sum += kernel.diagonal(i);
   return kernel.size() > 0 ? sum / double(kernel.size()) : 0.0;
 }
-
-// The factorisation attempts shared by both paths: build(shift) fills the kernel with `shift` added to the
-// diagonal, factor() returns LAPACK's info, min_pivot() the smallest diagonal entry of the factor (over all ranks).
-// A factorisation that succeeds with a pivot^2 below N eps x mean diagonal is treated as failed too: exactly
-// duplicate rows can leave a rounding-sized positive pivot instead of a negative one, and the solve would then
-// amplify rounding by 1 / pivot^2.
-struct Attempts {
-  const KernelOperator& kernel;
-  const ExactOptions& options;
-  ExactResult& result;
-
-  void run(const std::function<void(double)>& build, const std::function<int()>& factor,
-           const std::function<double()>& min_pivot) {
-    double jitter = 0.0;
-    const double mean_diag = mean_diagonal(kernel);
-    const double singular_below = double(kernel.size()) * std::numeric_limits<double>::epsilon() * mean_diag;
-    for (;;) {
-      const double shift = jitter * mean_diag;
-      auto start = Clock::now();
-      build(shift);
-      result.build_seconds += seconds_since(start);
-      start = Clock::now();
-      const int info = factor();
-      double pivot_sq = 0.0;
-      if (info == 0) {
-        const double pivot = min_pivot();
-        pivot_sq = pivot * pivot;
-      }
-      result.factor_seconds += seconds_since(start);
-      ++result.factorisations;
-      if (info == 0 && pivot_sq >= singular_below) {
-        result.jitter = jitter;
-        result.diagonal_shift = shift;
-        result.min_pivot_squared = mean_diag > 0 ? pivot_sq / mean_diag : 0.0;
-        if (jitter > 0.0)
-          engine::warn("ntk exact solve: factored the ", kernel.size(), " x ", kernel.size(), " kernel with jitter ",
-                       jitter, " x mean diagonal (", shift, " added to every diagonal entry): the predictions are ",
-                       "those of kernel ridge regression with that ridge");
-        return;
-      }
-      const double next = jitter == 0.0 ? options.jitter : jitter * options.jitter_growth;
-      if (jitter == 0.0) {
-        const std::string why = info > 0 ? "Cholesky stopped at column " + std::to_string(info)
-                                         : "smallest Cholesky pivot^2 " + std::to_string(pivot_sq / mean_diag) +
-                                               " x mean diagonal, below N eps";
-        engine::warn("ntk exact solve: the ", kernel.size(), " x ", kernel.size(), " kernel is not numerically ",
-                     "positive definite (", why, "): near-duplicate training rows, e.g. duplicate pairs or drugs ",
-                     "sharing one prior in one cell type with too small an ntk_beta. Retrying with jitter ", next,
-                     " x mean diagonal added to the diagonal");
-      }
-      TESSERA_CHECK(next <= options.max_jitter * (1.0 + 1e-12), "ntk exact solve: the ", kernel.size(), " x ",
-                    kernel.size(), " kernel is still not positive definite with jitter ", jitter,
-                    " x mean diagonal (limit ", options.max_jitter, "); check the training signatures for ",
-                    "duplicates or use a larger ntk_beta");
-      jitter = next;
-    }
-  }
-};
 
 // Every rank learns whether any rank built a non-finite tile, so that all of them throw together.
 void check_finite(const engine::Context& ctx, bool bad_here) {
@@ -117,8 +60,9 @@ ExactResult solve_one_rank(const engine::Context& ctx, const KernelOperator& ker
     check_finite(ctx, bad);
     if (shift != 0.0) k.diagonal().array() += shift;
   };
-  Attempts{kernel, options, result}.run(
-      build, [&] { return engine::lapack_cholesky_factor(k); }, [&] { return k.diagonal().minCoeff(); });
+  factor_with_jitter(
+      kernel.size(), mean_diagonal(kernel), options, result, build, [&] { return engine::lapack_cholesky_factor(k); },
+      [&] { return k.diagonal().minCoeff(); });
 
   const auto start = Clock::now();
   Eigen::MatrixXd x = rhs.local();
@@ -170,8 +114,9 @@ ExactResult solve_distributed(const engine::Context& ctx, const KernelOperator& 
     }
     return -engine::allreduce_max(ctx, -smallest);
   };
-  Attempts{kernel, options, result}.run(
-      build, [&] { return engine::cholesky_factor(k); }, min_pivot);
+  factor_with_jitter(
+      kernel.size(), mean_diagonal(kernel), options, result, build, [&] { return engine::cholesky_factor(k); },
+      min_pivot);
 
   const auto start = Clock::now();
   auto b = engine::to_block_cyclic(grid, rhs, nb, nb);

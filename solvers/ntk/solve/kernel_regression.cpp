@@ -36,8 +36,6 @@ MatrixFreeParams matrix_free_params_for(const KernelSolveParams& params, const s
   return cg;
 }
 
-namespace {
-
 ExactOptions exact_options_for(const KernelSolveParams& params) {
   ExactOptions exact;
   exact.jitter = params.jitter;
@@ -45,6 +43,8 @@ ExactOptions exact_options_for(const KernelSolveParams& params) {
   exact.block_size = params.block_size;
   return exact;
 }
+
+namespace {
 
 // c (m x n) = a^T b through the system BLAS (solvers/ntk/blas.h: Eigen's GEMM is several times slower here). A rank
 // that holds no training rows contributes zeros.
@@ -120,6 +120,7 @@ Eigen::MatrixXd predict_from_centres(const engine::Context& ctx, const NystromRe
 
 void KernelSolveParams::validate() const {
   engine::check_knobs(*this);
+  engine::check_device_request(device, "ntk_device");
   matrix_free.validate();               // its fields that are not knobs
   nystrom.validate();                   // its fields that are not knobs
   exact_options_for(*this).validate();  // the jitter's growth and ceiling

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "engine/context.h"
+#include "engine/device.h"
 #include "engine/parameters.h"
 #include "io/perturbation_table.h"
 #include "solvers/ntk/solve/exact.h"
@@ -38,6 +39,10 @@ namespace tessera::solvers::ntk {
 // the NTK imputers (NtkParams declares them through declare_knobs).
 struct KernelSolveParams {
   KernelSolverRequest solver = KernelSolverRequest::kAuto;
+  // Where the solve runs (solvers/ntk/device_regression.h): cuda runs the exact solver on this rank's GPU, auto
+  // does so when a GPU is visible and K fits in its memory. cpu by default until the GPU path has been measured
+  // on a GPU (scripts/gpu_check.sh).
+  engine::DeviceRequest device = engine::DeviceRequest::kCpu;
   // The one memory budget per rank, in GB (1e9 bytes): auto picks the exact solver when it fits, and the
   // matrix-free solver sizes its batches of genes to it. 0 = automatic: auto compares with half of the node's
   // memory over its ranks; the matrix-free solver uses its own default (solve/matrix_free.h).
@@ -57,6 +62,9 @@ struct KernelSolveParams {
   template <typename Self, typename Declare>
   static void declare_knobs(Self& self, Declare&& declare) {
     declare(engine::knob("ntk_solver", self.solver, "NTK: kernel solver"));
+    declare(engine::knob("ntk_device", self.device,
+                         "NTK: where the kernel is solved: cpu, cuda (exact solver on this rank's GPU) or auto (cuda "
+                         "when a GPU is visible and the kernel fits in its memory)"));
     declare(engine::knob("ntk_memory_gb", self.memory_gb,
                          "NTK: kernel memory per rank for ntk_solver=auto (GB; 0 = half of RAM / ranks per node)")
                 .at_least(0.0));
@@ -75,6 +83,9 @@ struct KernelSolveParams {
   // bad field of matrix_free that is not a knob.
   void validate() const;
 };
+
+// The exact solvers' options (CPU and GPU) from the knobs. Local.
+ExactOptions exact_options_for(const KernelSolveParams& params);
 
 // The memory budget auto compares with, in bytes: params.memory_gb, or half of this rank's share of the node's
 // physical memory (engine::Context::physical_memory_per_rank). Local.

@@ -23,10 +23,17 @@
 #include "solvers/ntk/ntk_imputer.h"
 #include "solvers/ntk/solve/exact.h"
 #include "solvers/registry.h"
+#include "tests/solvers/ntk/ntk_fixtures.h"
 #include "tests/support/test_helpers.h"
 
 namespace tessera::solvers::ntk {
 namespace {
+
+using test::brute_force;
+using test::numbered;
+using test::random_matrix;
+using test::relative;
+using test::simulated_table;
 
 constexpr double kEps = std::numeric_limits<double>::epsilon();
 
@@ -44,13 +51,6 @@ class DenseKernel final : public KernelOperator {
   Eigen::MatrixXd k_;
 };
 
-Eigen::MatrixXd random_matrix(Eigen::Index rows, Eigen::Index cols, std::uint64_t seed) {
-  engine::RandomStream random(seed, "test/ntk-exact");
-  Eigen::MatrixXd m(rows, cols);
-  for (Eigen::Index k = 0; k < m.size(); ++k) m.data()[k] = random.normal();
-  return m;
-}
-
 // NTK Gram matrix of n random unit vectors in R^d: positive definite, NTK-like conditioning.
 Eigen::MatrixXd ntk_gram(Eigen::Index n, Eigen::Index d, std::uint64_t seed) {
   Eigen::MatrixXd x = random_matrix(d, n, seed);
@@ -59,8 +59,6 @@ Eigen::MatrixXd ntk_gram(Eigen::Index n, Eigen::Index d, std::uint64_t seed) {
   apply_ntk(NtkShape{}, k.data(), k.size());
   return k;
 }
-
-double relative(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) { return (a - b).norm() / b.norm(); }
 
 // Every entry the table did not measure: the queries of a completion.
 std::vector<std::int64_t> unobserved_entries(const io::PerturbationTable& table) {
@@ -106,72 +104,11 @@ TEST(NtkExact, RejectsMismatchedRightHandSides) {
   EXPECT_THROW(bad.validate(), Error);
 }
 
-// "prefix" followed by k (built with += : GCC 12 warns falsely on "literal" + std::to_string).
-std::string numbered(const char* prefix, std::int64_t k) {
-  std::string id(prefix);
-  id += std::to_string(k);
-  return id;
-}
-
-// A (cell type x drug) table with cell and drug effects: 5 cell types, 40 drugs, 30 genes; cell 0 measures 30
-// drugs, the others about 45% of them.
-io::PerturbationTable simulated_table(std::uint64_t seed);
-
 // The memory of the exact one-rank solve of every observed entry of `table` (its kernel, right-hand sides and
 // solution), computed here from the sizes: N^2 + 2 N genes doubles.
 double solves_alone_bytes(const io::PerturbationTable& table) {
   const double n = double(table.num_observed()), genes = double(table.num_genes());
   return 8.0 * (n * n + 2.0 * n * genes);
-}
-
-io::PerturbationTable simulated_table(std::uint64_t seed) {
-  io::PerturbationTable t;
-  const int cells = 5, perts = 40, genes = 30;
-  for (int g = 0; g < genes; ++g) t.genes.push_back(numbered("g", g));
-  for (int c = 0; c < cells; ++c) t.cells.push_back(numbered("cell", c));
-  for (int p = 0; p < perts; ++p) t.perts.push_back(numbered("drug", p));
-  Eigen::MatrixXd dense = Eigen::MatrixXd::Zero(genes, cells * perts);
-  t.observed.assign(std::size_t(cells * perts), 0);
-  t.replicates.assign(std::size_t(cells * perts), 0);
-  engine::RandomStream random(seed, "test/ntk-simulated");
-  const Eigen::MatrixXd drug = random_matrix(genes, perts, seed + 1), cell = random_matrix(genes, cells, seed + 2);
-  for (int c = 0; c < cells; ++c)
-    for (int p = 0; p < perts; ++p) {
-      if (!(c == 0 ? p < 30 : random.bernoulli(0.45))) continue;
-      const auto e = t.entry(c, p);
-      t.observed[std::size_t(e)] = 1;
-      t.replicates[std::size_t(e)] = 1;
-      for (int g = 0; g < genes; ++g) dense(g, e) = drug(g, p) * (1 + 0.2 * c) + cell(g, c) + 0.3 * random.normal();
-    }
-  t.set_dense(dense);
-  t.controls = Eigen::MatrixXd::Zero(genes, cells);
-  t.control_counts.assign(std::size_t(cells), 0);
-  return t;
-}
-
-// K_cross^T K^-1 Y by brute force, as the published code computes it: explicit features [cell block, drug block,
-// beta one-hot over all regression rows], rows normalised, NTK of the clipped inner products, a dense LU solve
-// (numpy.linalg.solve's algorithm). One difference, unless exact_diagonal is false: a normalised row's dot product
-// with itself comes out as 1 - 1e-16 or so, and the NTK's unbounded slope at 1 turns that into K_ii = 2 - 1e-8;
-// the exact value K_ii = NTK(1) is used instead, as the Gram-table path does.
-Eigen::MatrixXd brute_force(const io::PerturbationTable& table, const PairFeatures& features,
-                            const std::vector<std::int64_t>& train_entries, const std::vector<std::int64_t>& queries,
-                            double beta, const NtkShape& shape, bool exact_diagonal = true) {
-  const auto train_x = features.explicit_features(features.encode(train_entries));
-  const auto query_x = features.explicit_features(features.encode(queries));
-  const auto n = Eigen::Index(train_entries.size()), q = Eigen::Index(queries.size()), dim = train_x.rows();
-  Eigen::MatrixXd x = Eigen::MatrixXd::Zero(dim + n + q, n + q);
-  x.topLeftCorner(dim, n) = train_x;
-  x.block(0, n, dim, q) = query_x;
-  for (Eigen::Index k = 0; k < n + q; ++k) x(dim + k, k) = beta;
-  x.colwise().normalize();
-  Eigen::MatrixXd k = x.transpose() * x;
-  if (exact_diagonal) k.diagonal().setOnes();
-  apply_ntk(shape, k.data(), k.size());
-  Eigen::MatrixXd y(n, table.num_genes());
-  for (Eigen::Index i = 0; i < n; ++i) y.row(i) = table.signature(train_entries[std::size_t(i)]).transpose();
-  const Eigen::MatrixXd alpha = k.topLeftCorner(n, n).partialPivLu().solve(y);
-  return (k.topRightCorner(n, q).transpose() * alpha).transpose();  // genes x queries
 }
 
 struct ImputeCase {
@@ -361,6 +298,7 @@ TEST(NtkImputer, RegistryAndParams) {
       {"ntk_solver", &ntk.solve.solver},
       {"ntk_memory_gb", &ntk.solve.memory_gb},
       {"ntk_max_minutes", &ntk.solve.max_minutes},
+      {"ntk_device", &ntk.solve.device},
       {"ntk_centres", &ntk.solve.nystrom.centres},
       {"ntk_centre_sampling", &ntk.solve.nystrom.sampling},
       {"ntk_nystrom_ridge", &ntk.solve.nystrom.ridge},

@@ -214,6 +214,7 @@ TEST(NtkKnobs, AreDeclaredOnceWithTheirRange) {
                                              "ntk_reference_cell",
                                              "ntk_reference_in_kernel",
                                              "ntk_solver",
+                                             "ntk_device",
                                              "ntk_memory_gb",
                                              "ntk_max_minutes",
                                              "ntk_jitter",

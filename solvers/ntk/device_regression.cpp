@@ -1,0 +1,60 @@
+#include "solvers/ntk/device_regression.h"
+
+#include <string>
+
+#include "engine/collectives.h"
+#include "engine/error.h"
+#include "engine/log.h"
+#include "solvers/ntk/device/device_exact.h"
+
+namespace tessera::solvers::ntk {
+
+bool solve_on_device(const engine::Context& ctx, const engine::Device& device, std::int64_t n, std::int64_t genes,
+                     const KernelSolveParams& params) {
+  const bool forced = params.device == engine::DeviceRequest::kCuda;
+  const bool cpu_solver =
+      params.solver == KernelSolverRequest::kMatrixFree || params.solver == KernelSolverRequest::kNystrom;
+  double fits = 0;
+  if (ctx.is_root() && device.kind == engine::DeviceKind::kCuda && !cpu_solver)
+    fits = device_exact_bytes(n, genes) <= device.free_bytes ? 1 : 0;
+  engine::broadcast(ctx, std::span<double>(&fits, 1));
+  if (!forced) return fits > 0;
+  TESSERA_CHECK(!cpu_solver, "ntk_device=cuda runs the exact solver; ntk_solver=", name_table(params.solver).name(params.solver),
+                " runs on the CPU only: use ntk_solver=exact or auto, or ntk_device=cpu");
+  TESSERA_CHECK(fits > 0, "ntk_device=cuda: the exact solve of N = ", n, " pairs needs about ",
+                device_exact_bytes(n, genes) / 1e9, " GB of GPU memory and ", device.description(),
+                " has less; use ntk_device=cpu (ntk_solver=auto then picks the matrix-free or Nystrom solver)");
+  return true;
+}
+
+Eigen::MatrixXd device_kernel_regression(const engine::Context& ctx, const engine::Device& device,
+                                         const NtkOperator& kernel, const PairList& queries,
+                                         const io::PerturbationTable& table,
+                                         const std::vector<std::int64_t>& train_entries,
+                                         const KernelSolveParams& params) {
+  const std::int64_t n = kernel.size(), genes = table.num_genes();
+  Eigen::MatrixXd predicted = Eigen::MatrixXd::Zero(genes, queries.size());
+  std::string failure;
+  if (ctx.is_root()) {
+    try {
+      Eigen::MatrixXd rhs(n, genes);
+      for (std::int64_t i = 0; i < n; ++i) rhs.row(i) = table.signature(train_entries[std::size_t(i)]).transpose();
+      const auto solved =
+          solve_exact_on_device(kernel.features(), kernel.pairs(), queries, kernel.shape(), rhs, exact_options_for(params));
+      engine::info("ntk exact solve on ", device.description(), ": N = ", n, ", ", genes, " genes, ", queries.size(),
+                   " queries; kernel ", solved.build_seconds, " s, Cholesky ", solved.factor_seconds, " s, solve ",
+                   solved.solve_seconds, " s, predictions ", solved.predict_seconds, " s",
+                   solved.jitter > 0 ? ", jitter " + std::to_string(solved.jitter) + " x mean diagonal" : "");
+      predicted = solved.predictions;
+    } catch (const Error& error) {
+      failure = error.what();
+    }
+  }
+  // The other ranks wait in these broadcasts: a failure on the root must reach them, or they would hang.
+  engine::broadcast(ctx, failure);
+  if (!failure.empty()) throw Error(failure);
+  engine::broadcast(ctx, std::span<double>(predicted.data(), std::size_t(predicted.size())));
+  return predicted;
+}
+
+}  // namespace tessera::solvers::ntk
