@@ -25,10 +25,10 @@ enum class DeviceKind { kCpu, kCuda };
 
 struct Device {
   DeviceKind kind = DeviceKind::kCpu;
-  int index = -1;             // CUDA device ordinal, -1 for the CPU
-  std::string name;           // "cpu" or the GPU's name
-  double memory_bytes = 0;    // the GPU's global memory (0 for the CPU)
-  double free_bytes = 0;      // free when selected
+  int index = -1;                   // CUDA device ordinal, -1 for the CPU
+  std::string name;                 // "cpu" or the GPU's name
+  double memory_bytes = 0;          // the GPU's global memory (0 for the CPU)
+  double free_bytes = 0;            // free when selected
   std::string description() const;  // "cpu" or "cuda:0 (NVIDIA H100 80GB HBM3, 79.2 GB, 78.6 GB free)"
 };
 

@@ -11,9 +11,9 @@
 
 #include "engine/error.h"
 
-#define TESSERA_CUDA_CHECK(call)                                                                  \
-  do {                                                                                            \
-    const cudaError_t tessera_cuda_rc_ = (call);                                                  \
+#define TESSERA_CUDA_CHECK(call)                                                                       \
+  do {                                                                                                 \
+    const cudaError_t tessera_cuda_rc_ = (call);                                                       \
     TESSERA_CHECK(tessera_cuda_rc_ == cudaSuccess, #call, ": ", cudaGetErrorString(tessera_cuda_rc_)); \
   } while (0)
 

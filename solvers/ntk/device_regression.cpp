@@ -19,7 +19,8 @@ bool solve_on_device(const engine::Context& ctx, const engine::Device& device, s
     fits = device_exact_bytes(n, genes) <= device.free_bytes ? 1 : 0;
   engine::broadcast(ctx, std::span<double>(&fits, 1));
   if (!forced) return fits > 0;
-  TESSERA_CHECK(!cpu_solver, "ntk_device=cuda runs the exact solver; ntk_solver=", name_table(params.solver).name(params.solver),
+  TESSERA_CHECK(!cpu_solver,
+                "ntk_device=cuda runs the exact solver; ntk_solver=", name_table(params.solver).name(params.solver),
                 " runs on the CPU only: use ntk_solver=exact or auto, or ntk_device=cpu");
   TESSERA_CHECK(fits > 0, "ntk_device=cuda: the exact solve of N = ", n, " pairs needs about ",
                 device_exact_bytes(n, genes) / 1e9, " GB of GPU memory and ", device.description(),
@@ -39,8 +40,8 @@ Eigen::MatrixXd device_kernel_regression(const engine::Context& ctx, const engin
     try {
       Eigen::MatrixXd rhs(n, genes);
       for (std::int64_t i = 0; i < n; ++i) rhs.row(i) = table.signature(train_entries[std::size_t(i)]).transpose();
-      const auto solved =
-          solve_exact_on_device(kernel.features(), kernel.pairs(), queries, kernel.shape(), rhs, exact_options_for(params));
+      const auto solved = solve_exact_on_device(kernel.features(), kernel.pairs(), queries, kernel.shape(), rhs,
+                                                exact_options_for(params));
       engine::info("ntk exact solve on ", device.description(), ": N = ", n, ", ", genes, " genes, ", queries.size(),
                    " queries; kernel ", solved.build_seconds, " s, Cholesky ", solved.factor_seconds, " s, solve ",
                    solved.solve_seconds, " s, predictions ", solved.predict_seconds, " s",

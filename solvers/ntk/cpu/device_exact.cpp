@@ -9,8 +9,9 @@ bool device_exact_built() { return false; }
 
 DeviceExactResult solve_exact_on_device(const PairFeatures&, const PairList&, const PairList&, const NtkShape&,
                                         const Eigen::MatrixXd&, const ExactOptions&) {
-  TESSERA_FAIL("ntk_device=cuda: this Tessera was built without CUDA; rebuild with the CUDA toolkit (cmake "
-               "-DTESSERA_CUDA=ON) or use ntk_device=cpu");
+  TESSERA_FAIL(
+      "ntk_device=cuda: this Tessera was built without CUDA; rebuild with the CUDA toolkit (cmake "
+      "-DTESSERA_CUDA=ON) or use ntk_device=cpu");
 }
 
 }  // namespace tessera::solvers::ntk

@@ -1,5 +1,7 @@
 // solvers/ntk/device/device_exact.h on a CUDA device: tables and pairs up, K built and factored there, the
 // predictions down.
+#include "solvers/ntk/device/device_exact.h"
+
 #include <cublas_v2.h>
 #include <cuda_runtime.h>
 #include <cusolverDn.h>
@@ -13,7 +15,6 @@
 #include "engine/cuda/device_array.h"
 #include "engine/error.h"
 #include "solvers/ntk/cuda/ntk_tiles.h"
-#include "solvers/ntk/device/device_exact.h"
 #include "solvers/ntk/solve/jitter_attempts.h"
 
 namespace tessera::solvers::ntk {
@@ -41,7 +42,10 @@ struct UploadedPairs {
   DeviceArray<std::int64_t> source_begin;
 
   explicit UploadedPairs(const PairList& list)
-      : cell(list.cell), slot(list.slot), prior_norm(list.prior_norm), inv_scale(list.inv_scale),
+      : cell(list.cell),
+        slot(list.slot),
+        prior_norm(list.prior_norm),
+        inv_scale(list.inv_scale),
         source_begin(list.source_begin) {
     const PairSourceColumns sources(list);
     source_cell = DeviceArray<std::int32_t>(sources.cell);
@@ -153,10 +157,10 @@ DeviceExactResult solve_exact_on_device(const PairFeatures& features, const Pair
     handles.synchronize();
   };
   auto factor = [&] {
-    check_cusolver(cusolverDnXpotrf(handles.solver, handles.params, CUBLAS_FILL_MODE_LOWER, n, CUDA_R_64F, k.data(), n,
-                                    CUDA_R_64F, device_workspace.data(), device_work, host_workspace.data(),
-                                    host_work, info.data()),
-                   "cusolverDnXpotrf");
+    check_cusolver(
+        cusolverDnXpotrf(handles.solver, handles.params, CUBLAS_FILL_MODE_LOWER, n, CUDA_R_64F, k.data(), n, CUDA_R_64F,
+                         device_workspace.data(), device_work, host_workspace.data(), host_work, info.data()),
+        "cusolverDnXpotrf");
     handles.synchronize();
     int code = 0;
     info.download(std::span<int>(&code, 1));

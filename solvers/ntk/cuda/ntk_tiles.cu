@@ -1,8 +1,7 @@
-#include "solvers/ntk/cuda/ntk_tiles.h"
-
 #include <algorithm>
 
 #include "engine/cuda/device_array.h"
+#include "solvers/ntk/cuda/ntk_tiles.h"
 
 namespace tessera::solvers::ntk::cuda {
 
@@ -37,8 +36,8 @@ void launch_ntk_tile(const FlatRhoTables& tables, const FlatPairs& rows, std::in
   for (std::int64_t c = 0; c < n; c += slice) {
     const std::int64_t width = std::min(slice, n - c);
     const dim3 grid(unsigned((m + block.x - 1) / block.x), unsigned((width + block.y - 1) / block.y));
-    ntk_tile_kernel<<<grid, block, 0, stream>>>(tables, rows, row0, cols, col0 + c, same_list, lower_only,
-                                                out + c * ld, m, width, ld);
+    ntk_tile_kernel<<<grid, block, 0, stream>>>(tables, rows, row0, cols, col0 + c, same_list, lower_only, out + c * ld,
+                                                m, width, ld);
     TESSERA_CUDA_CHECK(cudaGetLastError());
   }
 }

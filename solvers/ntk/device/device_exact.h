@@ -26,15 +26,15 @@
 namespace tessera::solvers::ntk {
 
 struct DeviceExactResult {
-  Eigen::MatrixXd predictions;    // genes x queries
-  double jitter = 0.0;            // relative jitter of the factorisation used (0: none was needed)
-  double diagonal_shift = 0.0;    // jitter x mean(diag K)
-  int factorisations = 0;         // Cholesky attempts
-  double min_pivot_squared = 0.0; // smallest L_ii^2 / mean(diag K)
-  double build_seconds = 0.0;     // kernel on the device, summed over attempts
+  Eigen::MatrixXd predictions;     // genes x queries
+  double jitter = 0.0;             // relative jitter of the factorisation used (0: none was needed)
+  double diagonal_shift = 0.0;     // jitter x mean(diag K)
+  int factorisations = 0;          // Cholesky attempts
+  double min_pivot_squared = 0.0;  // smallest L_ii^2 / mean(diag K)
+  double build_seconds = 0.0;      // kernel on the device, summed over attempts
   double factor_seconds = 0.0;
-  double solve_seconds = 0.0;     // Y up, potrs
-  double predict_seconds = 0.0;   // cross-kernel blocks, GEMMs, predictions down
+  double solve_seconds = 0.0;    // Y up, potrs
+  double predict_seconds = 0.0;  // cross-kernel blocks, GEMMs, predictions down
 };
 
 // Whether this build has the CUDA backend of this solver.

@@ -63,8 +63,8 @@ void factor_with_jitter(std::int64_t n, double mean_diag, const ExactOptions& op
       const std::string why = info > 0 ? "Cholesky stopped at column " + std::to_string(info)
                                        : "smallest Cholesky pivot^2 " + std::to_string(pivot_sq / mean_diag) +
                                              " x mean diagonal, below N eps";
-      engine::warn("ntk exact solve: the ", n, " x ", n, " kernel is not numerically ",
-                   "positive definite (", why, "): near-duplicate training rows, e.g. duplicate pairs or drugs ",
+      engine::warn("ntk exact solve: the ", n, " x ", n, " kernel is not numerically ", "positive definite (", why,
+                   "): near-duplicate training rows, e.g. duplicate pairs or drugs ",
                    "sharing one prior in one cell type with too small an ntk_beta. Retrying with jitter ", next,
                    " x mean diagonal added to the diagonal");
     }

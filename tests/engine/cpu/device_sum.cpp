@@ -1,5 +1,6 @@
-#include "engine/error.h"
 #include "tests/engine/device_sum.h"
+
+#include "engine/error.h"
 
 namespace tessera::engine::test {
 

@@ -1,5 +1,6 @@
-#include "engine/cuda/device_array.h"
 #include "tests/engine/device_sum.h"
+
+#include "engine/cuda/device_array.h"
 
 namespace tessera::engine::test {
 

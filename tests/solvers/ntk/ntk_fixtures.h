@@ -63,8 +63,9 @@ inline io::PerturbationTable simulated_table(std::uint64_t seed) {
 // with itself comes out as 1 - 1e-16 or so, and the NTK's unbounded slope at 1 turns that into K_ii = 2 - 1e-8;
 // the exact value K_ii = NTK(1) is used instead, as the Gram-table path does.
 inline Eigen::MatrixXd brute_force(const io::PerturbationTable& table, const PairFeatures& features,
-                            const std::vector<std::int64_t>& train_entries, const std::vector<std::int64_t>& queries,
-                            double beta, const NtkShape& shape, bool exact_diagonal = true) {
+                                   const std::vector<std::int64_t>& train_entries,
+                                   const std::vector<std::int64_t>& queries, double beta, const NtkShape& shape,
+                                   bool exact_diagonal = true) {
   const auto train_x = features.explicit_features(features.encode(train_entries));
   const auto query_x = features.explicit_features(features.encode(queries));
   const auto n = Eigen::Index(train_entries.size()), q = Eigen::Index(queries.size()), dim = train_x.rows();

@@ -28,9 +28,9 @@ using test::simulated_table;
 
 bool have_device() { return engine::cuda_device_count() > 0; }
 
-#define SKIP_WITHOUT_CUDA_DEVICE()                                                                             \
-  do {                                                                                                         \
-    if (!have_device())                                                                                        \
+#define SKIP_WITHOUT_CUDA_DEVICE()                                                                           \
+  do {                                                                                                       \
+    if (!have_device())                                                                                      \
       GTEST_SKIP() << "no CUDA device" << (engine::cuda_built() ? "" : " (this build has no CUDA backend)"); \
   } while (0)
 
@@ -114,8 +114,8 @@ TEST(NtkOnGpu, IndefiniteKernelGetsTheCpuJitter) {
   const NtkOperator kernel(features, features->encode(train_entries), NtkShape{});
   const Eigen::MatrixXd rhs = test::random_matrix(kernel.size(), 3, 9);
   const auto device = engine::select_device(self, engine::DeviceRequest::kCuda, "ntk_device");
-  const auto gpu = solve_exact_on_device(*features, kernel.pairs(), features->encode({table.entry(1, 0)}), NtkShape{},
-                                         rhs);
+  const auto gpu =
+      solve_exact_on_device(*features, kernel.pairs(), features->encode({table.entry(1, 0)}), NtkShape{}, rhs);
   const auto cpu = solve_exact(self, kernel, engine::RowShardedMatrix::scatter_from_replicated(self, rhs));
   EXPECT_GT(cpu.jitter, 0.0);
   EXPECT_EQ(gpu.jitter, cpu.jitter);
@@ -141,10 +141,10 @@ TEST(NtkDevice, WithoutAGpuCudaIsRefusedAndAutoRunsOnTheCpu) {
               std::string::npos)
         << message;
   }
-  const Eigen::MatrixXd cpu = NtkImputer(params_for("reference", 1, 0.0, engine::DeviceRequest::kCpu))
-                                  .impute(world, table, train, queries);
-  const Eigen::MatrixXd automatic = NtkImputer(params_for("reference", 1, 0.0, engine::DeviceRequest::kAuto))
-                                        .impute(world, table, train, queries);
+  const Eigen::MatrixXd cpu =
+      NtkImputer(params_for("reference", 1, 0.0, engine::DeviceRequest::kCpu)).impute(world, table, train, queries);
+  const Eigen::MatrixXd automatic =
+      NtkImputer(params_for("reference", 1, 0.0, engine::DeviceRequest::kAuto)).impute(world, table, train, queries);
   EXPECT_EQ((automatic - cpu).cwiseAbs().maxCoeff(), 0.0);
 }
 
@@ -152,8 +152,8 @@ TEST(NtkDevice, WithoutAGpuCudaIsRefusedAndAutoRunsOnTheCpu) {
 // host copies of the flat arrays, against the CPU's tiles (PairFeatures::rho_tile + apply_ntk) for every prior and
 // shape, training kernel and cross kernel alike.
 FlatPairs flat_view(const PairList& pairs, const PairSourceColumns& sources) {
-  return {pairs.cell.data(),         pairs.slot.data(),   pairs.prior_norm.data(),    pairs.inv_scale.data(),
-          pairs.source_begin.data(), sources.cell.data(), sources.column.data(), sources.weight.data()};
+  return {pairs.cell.data(),         pairs.slot.data(),   pairs.prior_norm.data(), pairs.inv_scale.data(),
+          pairs.source_begin.data(), sources.cell.data(), sources.column.data(),   sources.weight.data()};
 }
 
 TEST_P(NtkDeviceFormulation, FlatEntriesEqualTheCpuTiles) {
