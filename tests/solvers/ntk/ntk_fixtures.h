@@ -1,12 +1,18 @@
 // Shared by the NTK solver tests (test_ntk_exact, test_ntk_device): a simulated (cell type x drug) table, random
-// matrices, and the brute-force NTK regression from explicit feature vectors that every solver is checked against.
+// matrices, the check that every rank holds the same answer, and the brute-force NTK regression from explicit feature
+// vectors that every solver is checked against.
 #pragma once
+
+#include <gtest/gtest.h>
 
 #include <Eigen/Dense>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "engine/collectives.h"
+#include "engine/context.h"
 #include "engine/random.h"
 #include "io/perturbation_table.h"
 #include "solvers/ntk/kernel/features.h"
@@ -19,6 +25,13 @@ inline Eigen::MatrixXd random_matrix(Eigen::Index rows, Eigen::Index cols, std::
   Eigen::MatrixXd m(rows, cols);
   for (Eigen::Index k = 0; k < m.size(); ++k) m.data()[k] = random.normal();
   return m;
+}
+
+// Every rank holds the root's bits.
+inline void expect_same_on_every_rank(const engine::Context& ctx, const Eigen::MatrixXd& local) {
+  Eigen::MatrixXd on_root = local;
+  engine::broadcast(ctx, std::span<double>(on_root.data(), std::size_t(on_root.size())));
+  EXPECT_EQ((on_root - local).cwiseAbs().maxCoeff(), 0.0);
 }
 
 inline double relative(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b) { return (a - b).norm() / b.norm(); }

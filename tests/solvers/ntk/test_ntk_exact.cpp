@@ -169,9 +169,7 @@ TEST_P(NtkImputerTest, ReproducesBruteForceWithExplicitFeatures) {
   ASSERT_LT(Eigen::Index(few.size()), table.num_genes());
   EXPECT_LT(relative(imputer.impute(world, table, train, few), expected.leftCols(12)), 1e-8);
   // And the same predictions on every rank.
-  Eigen::MatrixXd on_root = predicted;
-  engine::broadcast(world, std::span<double>(on_root.data(), std::size_t(on_root.size())));
-  EXPECT_EQ((on_root - predicted).cwiseAbs().maxCoeff(), 0.0);
+  test::expect_same_on_every_rank(world, predicted);
 }
 
 INSTANTIATE_TEST_SUITE_P(Priors, NtkImputerTest,
