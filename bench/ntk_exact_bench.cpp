@@ -5,10 +5,13 @@
 //   ntk_exact_bench [--n=20000] [--genes=978] [--block=128]
 //   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 2 ntk_exact_bench --n=20000
 //   ntk_exact_bench --device=cuda --n=50000 [--queries=2000] [--check]     (one rank, one GPU)
+//   ntk_exact_bench --device=cuda --n=500000 --genes=16 --matrix-free=3    (PCG products on the GPU)
 //
 // With --device=cuda the same problem is solved on the GPU (solvers/ntk/device/device_exact.h): kernel build,
 // cuSOLVER Cholesky GFLOP/s, solve, and the predictions of --queries reference-cell pairs; --check also solves it
-// on the CPU (all cores) and prints the predictions' relative difference.
+// on the CPU (all cores) and prints the predictions' relative difference. --matrix-free=K instead runs K
+// iterations of the matrix-free solver (1,000 Nystrom centres) with its kernel products on the GPU and prints the
+// seconds per PCG iteration (the iterations to 1e-6 are the CPU bench's: the same system).
 //
 // The problem is a synthetic (cell type x drug) table: a reference cell type that measured every drug plus 40
 // cell types x N/40 drugs, every entry a training pair with random signatures, so the kernel has N training
@@ -31,6 +34,7 @@
 #include "solvers/ntk/kernel/features.h"
 #include "solvers/ntk/kernel/ntk_operator.h"
 #include "solvers/ntk/solve/exact.h"
+#include "solvers/ntk/solve/matrix_free.h"
 
 namespace {
 
@@ -110,6 +114,31 @@ void run_on_device(const engine::Context& world, const io::PerturbationTable& ta
               (result.predictions - expected).norm() / expected.norm());
 }
 
+// K iterations of the matrix-free solver with the kernel products on this rank's GPU (--matrix-free=K).
+void run_matrix_free_on_device(const engine::Context& world, const io::PerturbationTable& table,
+                               const std::shared_ptr<const solvers::ntk::PairFeatures>& features,
+                               const std::vector<std::int64_t>& pairs, std::int64_t genes, int iterations) {
+  const auto device = engine::select_device(world, engine::DeviceRequest::kCuda, "--device");
+  const solvers::ntk::NtkOperator kernel(features, features->encode(pairs), solvers::ntk::NtkShape{}, device);
+  const auto mine = engine::block_range(kernel.size(), world.size(), world.rank());
+  Eigen::MatrixXd rhs(mine.size(), genes);
+  for (auto i = mine.begin; i < mine.end; ++i)
+    rhs.row(i - mine.begin) = table.signature(pairs[std::size_t(i)]).transpose();
+  solvers::ntk::MatrixFreeParams params;
+  params.max_iterations = iterations;
+  const auto result = solvers::ntk::solve_matrix_free(world, kernel, rhs, params);
+  if (!world.is_root()) return;
+  std::printf("ntk_exact_bench --matrix-free: N = %lld training pairs, %lld genes, %d rank(s), products on %s\n",
+              (long long)kernel.size(), (long long)genes, world.size(), device.description().c_str());
+  std::printf("  preconditioner set-up %8.2f s   (%lld Nystrom centres, on the CPU)\n", result.setup_seconds,
+              (long long)result.num_centres);
+  std::printf(
+      "  PCG iterations        %8d     %.3f s per iteration (GPU block products %.3f s in all), worst "
+      "residual %.3g\n",
+      result.iterations, result.seconds_per_iteration, result.tile_cpu_seconds,
+      result.max_residual_history.empty() ? 0.0 : result.max_residual_history.back());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -120,13 +149,14 @@ int main(int argc, char** argv) {
   try {
     bench::BenchArgs args(argc, argv,
                           "ntk_exact_bench [--n=20000] [--genes=978] [--block=128] [--device=cpu|cuda] "
-                          "[--queries=2000] [--check]");
+                          "[--queries=2000] [--check] [--matrix-free=iterations]");
     const std::int64_t n = args.integer("n", 20000);
     const std::int64_t genes = args.integer("genes", 978);
     const std::int64_t block = args.integer("block", 128);
     const std::string device = args.text("device", "cpu");
     const std::int64_t queries = args.integer("queries", 2000);
     const bool check = args.flag("check");
+    const int matrix_free_iterations = int(args.integer("matrix-free", 0));
     args.finish();
 
     // Features and the training pairs (every non-reference entry).
@@ -144,6 +174,10 @@ int main(int argc, char** argv) {
     for (auto i = rhs.range().begin; i < rhs.range().end; ++i)
       rhs.local().row(i - rhs.range().begin) = table.signature(pairs[std::size_t(i)]).transpose();
     const double feature_seconds = time.seconds();
+    if (device == "cuda" && matrix_free_iterations > 0) {
+      run_matrix_free_on_device(world, table, features, pairs, genes, matrix_free_iterations);
+      return 0;
+    }
     if (device == "cuda") {
       run_on_device(world, table, *features, kernel, pairs, genes, queries, check);
       return 0;

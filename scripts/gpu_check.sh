@@ -79,6 +79,11 @@ run() {
     echo "== NTK exact on the GPU against the CPU (N = 20,000), then N = 50,000 on the GPU alone"
     "$root/bin/ntk_exact_bench" --device=cuda --n=20000 --check 2>&1 || echo "ntk_exact_bench N=20000 FAILED"
     "$root/bin/ntk_exact_bench" --device=cuda --n=50000 2>&1 || echo "ntk_exact_bench N=50000 FAILED"
+    echo "== NTK matrix-free with its kernel products on the GPU: seconds per PCG iteration (16 genes)"
+    for n in 100000 500000; do
+      "$root/bin/ntk_exact_bench" --device=cuda --n=$n --genes=16 --matrix-free=3 2>&1 ||
+        echo "ntk_exact_bench --matrix-free N=$n FAILED"
+    done
   } | tee "$out"
 }
 

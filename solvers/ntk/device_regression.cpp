@@ -9,23 +9,27 @@
 
 namespace tessera::solvers::ntk {
 
-bool solve_on_device(const engine::Context& ctx, const engine::Device& device, std::int64_t n, std::int64_t genes,
-                     const KernelSolveParams& params) {
-  const bool forced = params.device == engine::DeviceRequest::kCuda;
-  const bool cpu_solver =
-      params.solver == KernelSolverRequest::kMatrixFree || params.solver == KernelSolverRequest::kNystrom;
-  double fits = 0;
-  if (ctx.is_root() && device.kind == engine::DeviceKind::kCuda && !cpu_solver)
-    fits = device_exact_bytes(n, genes) <= device.free_bytes ? 1 : 0;
+DevicePlan plan_device_solve(const engine::Context& ctx, const engine::Device& device, std::int64_t n,
+                             std::int64_t genes, const KernelSolveParams& params) {
+  if (device.kind != engine::DeviceKind::kCuda) return DevicePlan::kCpu;
+  if (params.solver == KernelSolverRequest::kNystrom) {
+    TESSERA_CHECK(params.device != engine::DeviceRequest::kCuda,
+                  "ntk_device=cuda: the nystrom solver runs on the CPU only; use ntk_solver=exact, matrix_free or "
+                  "auto, or ntk_device=cpu");
+    return DevicePlan::kCpu;
+  }
+  if (params.solver == KernelSolverRequest::kMatrixFree) return DevicePlan::kMatrixFree;
+  double fits = ctx.is_root() && device_exact_bytes(n, genes) <= device.free_bytes ? 1 : 0;
   engine::broadcast(ctx, std::span<double>(&fits, 1));
-  if (!forced) return fits > 0;
-  TESSERA_CHECK(!cpu_solver,
-                "ntk_device=cuda runs the exact solver; ntk_solver=", name_table(params.solver).name(params.solver),
-                " runs on the CPU only: use ntk_solver=exact or auto, or ntk_device=cpu");
-  TESSERA_CHECK(fits > 0, "ntk_device=cuda: the exact solve of N = ", n, " pairs needs about ",
+  if (fits > 0) return DevicePlan::kExact;
+  TESSERA_CHECK(params.solver != KernelSolverRequest::kExact,
+                "ntk_device=", name_table(params.device).name(params.device),
+                " with ntk_solver=exact: the exact solve of N = ", n, " pairs needs about ",
                 device_exact_bytes(n, genes) / 1e9, " GB of GPU memory and ", device.description(),
-                " has less; use ntk_device=cpu (ntk_solver=auto then picks the matrix-free or Nystrom solver)");
-  return true;
+                " has less; use ntk_solver=auto or matrix_free (its products run on the GPU), or ntk_device=cpu");
+  engine::info("ntk: K of N = ", n, " pairs needs ", device_exact_bytes(n, genes) / 1e9, " GB, more than ",
+               device.description(), " has: the matrix-free solver runs with its kernel products on the GPU");
+  return DevicePlan::kMatrixFree;
 }
 
 Eigen::MatrixXd device_kernel_regression(const engine::Context& ctx, const engine::Device& device,

@@ -1,9 +1,10 @@
 // The NTK kernel regression on a GPU: where ntk_device sends a solve, and the collective wrapper around the
 // one-GPU exact solver (solvers/ntk/device/device_exact.h).
 //
-// A solve shared by several ranks runs on the root rank's GPU and the predictions are broadcast; folds that ranks
-// solve alone (solves_alone, one per rank) run side by side, each on the GPU of its node-local rank. The
-// matrix-free and Nystrom solvers run on the CPU only, so ntk_device=cuda asks for the exact solver.
+// The exact solve runs on one GPU: a solve shared by several ranks runs on the root rank's and the predictions
+// are broadcast; folds that ranks solve alone (solves_alone, one per rank) run side by side, each on the GPU of
+// its node-local rank. A kernel too large for the GPU's memory goes to the matrix-free solver, whose products
+// run on every rank's GPU (solvers/ntk/device/device_block_product.h). The Nystrom solver runs on the CPU only.
 #pragma once
 
 #include <Eigen/Dense>
@@ -18,11 +19,17 @@
 
 namespace tessera::solvers::ntk {
 
-// Collective: whether the solve of n pairs and `genes` right-hand sides runs on `device` (the root rank's
-// choice, shared). cpu: never. cuda: always, with tessera::Error when the kernel cannot fit the GPU or a CPU-only
-// solver is forced. auto: when the device is a GPU, no CPU-only solver is forced, and K fits in its memory.
-bool solve_on_device(const engine::Context& ctx, const engine::Device& device, std::int64_t n, std::int64_t genes,
-                     const KernelSolveParams& params);
+enum class DevicePlan {
+  kCpu,         // no GPU: a CPU device, or auto with ntk_solver=nystrom
+  kExact,       // the exact solver on the root rank's GPU: K fits its memory and no other solver is forced
+  kMatrixFree,  // the matrix-free solver with every rank's GPU doing its kernel products
+};
+
+// Collective: how the solve of n pairs and `genes` right-hand sides uses `device` (the root rank's view, shared).
+// ntk_solver=exact on a GPU too small for K, and ntk_solver=nystrom with ntk_device=cuda, throw tessera::Error
+// with the fix.
+DevicePlan plan_device_solve(const engine::Context& ctx, const engine::Device& device, std::int64_t n,
+                             std::int64_t genes, const KernelSolveParams& params);
 
 // Collective: the predictions (genes x queries) of kernel_regression, computed on the root rank's device and
 // broadcast. A failure on the device (out of memory, an indefinite kernel) throws tessera::Error on every rank.

@@ -115,7 +115,11 @@ Eigen::MatrixXd NtkImputer::impute(const engine::Context& ctx, const io::Perturb
   TESSERA_CHECK(!train_entries.empty(), "ntk: no training pair outside the reference cell type(s); the train ",
                 "mask must flag observed entries of other cell types (or set ntk_reference_in_kernel)");
   const NtkShape shape{params_.depth, params_.bias};
-  const NtkOperator kernel(features, features->encode(train_entries), shape);
+  const auto device = engine::select_device(ctx, params_.solve.device, "ntk_device");
+  const auto plan =
+      plan_device_solve(ctx, device, std::int64_t(train_entries.size()), table.num_genes(), params_.solve);
+  const NtkOperator kernel(features, features->encode(train_entries), shape,
+                           plan == DevicePlan::kMatrixFree ? device : engine::Device{});
   const PairList query_pairs = features->encode(queries);
   const auto n = kernel.size();
 
@@ -132,9 +136,10 @@ Eigen::MatrixXd NtkImputer::impute(const engine::Context& ctx, const io::Perturb
 
   if (options.prior == PriorKind::kReference) warn_of_reference_queries(*features, table, queries, reference);
 
-  const auto device = engine::select_device(ctx, params_.solve.device, "ntk_device");
-  if (solve_on_device(ctx, device, n, table.num_genes(), params_.solve))
+  if (plan == DevicePlan::kExact)
     return device_kernel_regression(ctx, device, kernel, query_pairs, table, train_entries, params_.solve);
+  KernelSolveParams solve = params_.solve;
+  if (plan == DevicePlan::kMatrixFree) solve.solver = KernelSolverRequest::kMatrixFree;
 
   const CrossKernel cross = [&](std::int64_t row0, std::int64_t q0, Eigen::Ref<Eigen::MatrixXd> out) {
     kernel.cross_tile(query_pairs, row0, q0, out);
@@ -143,7 +148,7 @@ Eigen::MatrixXd NtkImputer::impute(const engine::Context& ctx, const io::Perturb
                                      Eigen::Ref<Eigen::MatrixXd> out) {
     kernel.cross_tile_at(rows, query_pairs, q0, out);
   };
-  return kernel_regression(ctx, kernel, cross, table, train_entries, queries, params_.solve,
+  return kernel_regression(ctx, kernel, cross, table, train_entries, queries, solve,
                            ntk_kernel_label(params_, name_table(params_.prior).name(params_.prior)), cross_at);
 }
 

@@ -1,6 +1,7 @@
 #include "solvers/ntk/kernel/ntk_operator.h"
 
 #include "engine/error.h"
+#include "solvers/ntk/device/device_block_product.h"
 
 namespace tessera::solvers::ntk {
 
@@ -31,8 +32,9 @@ PairList subset(const PairList& pairs, std::span<const std::int64_t> indices) {
 
 }  // namespace
 
-NtkOperator::NtkOperator(std::shared_ptr<const PairFeatures> features, PairList pairs, const NtkShape& shape)
-    : features_(std::move(features)), pairs_(std::move(pairs)), shape_(shape) {
+NtkOperator::NtkOperator(std::shared_ptr<const PairFeatures> features, PairList pairs, const NtkShape& shape,
+                         engine::Device device)
+    : features_(std::move(features)), pairs_(std::move(pairs)), shape_(shape), device_(std::move(device)) {
   TESSERA_CHECK(features_ != nullptr, "NtkOperator: no features");
   shape_.validate();
 }
@@ -65,6 +67,12 @@ void NtkOperator::cross_tile_at(std::span<const std::int64_t> rows, const PairLi
   TESSERA_ASSERT(std::int64_t(rows.size()) == out.rows());
   features_->rho_tile(subset(pairs_, rows), 0, others, col0, /*same_list=*/false, out);
   apply(out);
+}
+
+std::unique_ptr<BlockProduct> NtkOperator::block_product(std::int64_t row0, std::int64_t rows,
+                                                         std::int64_t max_block_rows, std::int64_t max_cols) const {
+  if (device_.kind != engine::DeviceKind::kCuda) return nullptr;
+  return make_device_block_product(*features_, pairs_, shape_, row0, rows, max_block_rows, max_cols);
 }
 
 double NtkOperator::diagonal(std::int64_t /*i*/) const { return ntk_diagonal(shape_); }

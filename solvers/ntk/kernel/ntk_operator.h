@@ -12,6 +12,7 @@
 #include <memory>
 #include <span>
 
+#include "engine/device.h"
 #include "solvers/ntk/kernel/features.h"
 #include "solvers/ntk/kernel/kernel.h"
 #include "solvers/ntk/solve/kernel_operator.h"
@@ -20,8 +21,10 @@ namespace tessera::solvers::ntk {
 
 class NtkOperator final : public KernelOperator {
  public:
-  // pairs must have been encoded by *features. Validates shape.
-  NtkOperator(std::shared_ptr<const PairFeatures> features, PairList pairs, const NtkShape& shape);
+  // pairs must have been encoded by *features. Validates shape. With a CUDA `device` (engine::select_device) the
+  // matrix-free solver's products run there (block_product); tiles are always computed on the CPU.
+  NtkOperator(std::shared_ptr<const PairFeatures> features, PairList pairs, const NtkShape& shape,
+              engine::Device device = {});
 
   std::int64_t size() const override { return pairs_.size(); }
 
@@ -32,6 +35,10 @@ class NtkOperator final : public KernelOperator {
   // row is itself a centre), O(rows x columns), instead of one tile call per column.
   void gather_columns(std::int64_t row0, std::span<const std::int64_t> columns,
                       Eigen::Ref<Eigen::MatrixXd> out) const override;
+
+  // On a CUDA device: the GPU's block products (solvers/ntk/device/device_block_product.h); else null.
+  std::unique_ptr<BlockProduct> block_product(std::int64_t row0, std::int64_t rows, std::int64_t max_block_rows,
+                                              std::int64_t max_cols) const override;
 
   // NTK(1) = depth + 1 for every pair (rows are normalised).
   double diagonal(std::int64_t i) const override;
@@ -55,6 +62,7 @@ class NtkOperator final : public KernelOperator {
   std::shared_ptr<const PairFeatures> features_;
   PairList pairs_;
   NtkShape shape_;
+  engine::Device device_;
 };
 
 }  // namespace tessera::solvers::ntk

@@ -1,6 +1,7 @@
 #include "solvers/ntk/solve/kernel_product.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <ctime>
 
@@ -37,6 +38,8 @@ KernelProduct::KernelProduct(const engine::Context& ctx, const KernelOperator& k
       // Rank 0 has the most rows.
       ring_(ctx, engine::block_range(kernel.size(), ctx.size(), 0).size() * max_cols) {
   TESSERA_CHECK(tile_size_ > 0, "KernelProduct: tile_size must be positive, got ", tile_size_);
+  device_ = kernel.block_product(mine_.begin, mine_.size(), engine::block_range(n_, ctx.size(), 0).size(), max_cols);
+  if (device_ != nullptr) return;  // no CPU tiles needed
   const std::int64_t side = std::min(tile_size_, std::max<std::int64_t>(n_, 1));
   tiles_.resize(std::size_t(threads_));
   for (auto& tile : tiles_) tile.resize(std::size_t(side * side));
@@ -68,6 +71,12 @@ void KernelProduct::multiply_block(int owner, const double* block, std::int64_t 
   const engine::BlockRange theirs = engine::block_range(n_, ctx_.size(), owner);
   const std::int64_t rows = mine_.size(), their_rows = theirs.size();
   if (rows == 0 || their_rows == 0 || cols == 0) return;
+  if (device_ != nullptr) {
+    const auto start = std::chrono::steady_clock::now();
+    device_->multiply_add(theirs.begin, their_rows, block, cols, out);
+    tile_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return;
+  }
   const std::int64_t row_tiles = ceil_div(rows, tile_size_), col_tiles = ceil_div(their_rows, tile_size_);
   std::vector<double> tile_time(std::size_t(threads_), 0.0), gemm_time(std::size_t(threads_), 0.0);
   parallel_for(row_tiles, threads_, [&](std::int64_t i, int thread) {

@@ -12,11 +12,15 @@
 // those rows), so the sum for every output entry runs in a fixed order: the result is the same for any thread
 // count, and bit-identical between runs with the same rank count and tile size.
 //
+// Devices: a kernel that offers its own block products (KernelOperator::block_product, e.g. the NTK on a GPU)
+// gets each block K[my rows, rows_s] P_s from them instead of from CPU tiles; the ring is the same.
+//
 // Cost per product: N^2/ranks kernel entries and 2 N^2 cols / ranks flops per rank; messages of
 // ceil(N/ranks) x cols doubles, ranks - 1 of them.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "engine/collectives.h"
@@ -38,7 +42,8 @@ class KernelProduct {
 
   std::int64_t local_rows() const { return mine_.size(); }
   engine::BlockRange range() const { return mine_; }
-  // CPU seconds (summed over this rank's threads) spent evaluating kernel tiles and in GEMM since construction.
+  // CPU seconds (summed over this rank's threads) spent evaluating kernel tiles and in GEMM since construction;
+  // with a device (KernelOperator::block_product) the tile figure is the wall time of its block products.
   double tile_cpu_seconds() const { return tile_seconds_; }
   double gemm_cpu_seconds() const { return gemm_seconds_; }
   std::int64_t products() const { return products_; }
@@ -60,7 +65,8 @@ class KernelProduct {
   std::int64_t max_cols_;
   engine::BlockRange mine_;
   engine::BlockRing ring_;                  // passes the blocks P_s round the ranks
-  std::vector<std::vector<double>> tiles_;  // one tile_size^2 buffer per thread
+  std::vector<std::vector<double>> tiles_;  // one tile_size^2 buffer per thread (none with a device)
+  std::unique_ptr<BlockProduct> device_;    // the kernel's own block products (a GPU's), or null
   double tile_seconds_ = 0;
   double gemm_seconds_ = 0;
   std::int64_t products_ = 0;

@@ -15,6 +15,7 @@
 #include "engine/error.h"
 #include "engine/random.h"
 #include "solvers/ntk/device/device_exact.h"
+#include "solvers/ntk/device_regression.h"
 #include "solvers/ntk/kernel/flat_kernel.h"
 #include "solvers/ntk/kernel/ntk_operator.h"
 #include "solvers/ntk/ntk_imputer.h"
@@ -95,6 +96,25 @@ TEST_P(NtkOnGpuTest, GpuPredictionsEqualTheCpuExactSolve) {
 INSTANTIATE_TEST_SUITE_P(Priors, NtkOnGpuTest,
                          ::testing::Values(DeviceCase{"reference", 1, 0.0}, DeviceCase{"all_cells", 1, 0.0},
                                            DeviceCase{"similarity", 1, 0.0}, DeviceCase{"reference", 3, 0.5}));
+
+// Beyond the GPU's memory the matrix-free solver runs with its kernel products on the GPU: the same answer as the
+// CPU's matrix-free solver, to its CG tolerance.
+TEST(NtkOnGpu, MatrixFreeProductsOnTheGpuEqualTheCpus) {
+  SKIP_WITHOUT_CUDA_DEVICE();
+  const engine::Context world;
+  const auto table = simulated_table(4);
+  const auto [train, queries] = split(table);
+  auto params = [](engine::DeviceRequest device) {
+    auto p = params_for("similarity", 1, 0.0, device);
+    p.solve.solver = KernelSolverRequest::kMatrixFree;
+    p.solve.matrix_free.tolerance = 1e-10;
+    return p;
+  };
+  const Eigen::MatrixXd cpu = NtkImputer(params(engine::DeviceRequest::kCpu)).impute(world, table, train, queries);
+  const Eigen::MatrixXd gpu = NtkImputer(params(engine::DeviceRequest::kCuda)).impute(world, table, train, queries);
+  EXPECT_LT(relative(gpu, cpu), 1e-7);  // both solves stop at relative residual 1e-10
+  test::expect_same_on_every_rank(world, gpu);
+}
 
 // Duplicate training rows without the one-hot term: the GPU follows the CPU's jitter policy step for step.
 TEST(NtkOnGpu, IndefiniteKernelGetsTheCpuJitter) {
@@ -205,6 +225,39 @@ INSTANTIATE_TEST_SUITE_P(Priors, NtkDeviceFormulation,
                          ::testing::Values(DeviceCase{"reference", 1, 0.0}, DeviceCase{"all_cells", 1, 0.0},
                                            DeviceCase{"similarity", 1, 0.0}, DeviceCase{"similarity", 3, 0.5},
                                            DeviceCase{"reference", 2, 1.0}));
+
+// Where a solve goes, from the GPU's free memory and the solver asked for: checked with a described GPU, so it runs
+// on any machine.
+TEST(NtkDevice, PlanFollowsTheGpuMemoryAndTheSolver) {
+  const engine::Context world;
+  engine::Device gpu;
+  gpu.kind = engine::DeviceKind::kCuda;
+  gpu.index = 0;
+  gpu.name = "described GPU";
+  const std::int64_t n = 1000, genes = 978;
+  KernelSolveParams params;
+  params.device = engine::DeviceRequest::kCuda;
+  gpu.free_bytes = device_exact_bytes(n, genes);  // just fits
+  EXPECT_EQ(plan_device_solve(world, gpu, n, genes, params), DevicePlan::kExact);
+  gpu.free_bytes = device_exact_bytes(n, genes) - 1;  // does not
+  EXPECT_EQ(plan_device_solve(world, gpu, n, genes, params), DevicePlan::kMatrixFree);
+  params.solver = KernelSolverRequest::kExact;
+  try {
+    plan_device_solve(world, gpu, n, genes, params);
+    FAIL() << "an exact solve larger than the GPU was planned";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("ntk_solver=auto or matrix_free"), std::string::npos) << error.what();
+  }
+  params.solver = KernelSolverRequest::kMatrixFree;
+  gpu.free_bytes = 1e15;
+  EXPECT_EQ(plan_device_solve(world, gpu, n, genes, params), DevicePlan::kMatrixFree);
+  params.solver = KernelSolverRequest::kNystrom;
+  EXPECT_THROW(plan_device_solve(world, gpu, n, genes, params), Error);
+  params.device = engine::DeviceRequest::kAuto;
+  EXPECT_EQ(plan_device_solve(world, gpu, n, genes, params), DevicePlan::kCpu);
+  params.solver = KernelSolverRequest::kAuto;
+  EXPECT_EQ(plan_device_solve(world, engine::Device{}, n, genes, params), DevicePlan::kCpu);
+}
 
 // A build without the CUDA backend refuses the device solver itself with the rebuild that would give it.
 TEST(NtkDevice, BuildWithoutCudaRefusesTheDeviceSolver) {
