@@ -36,8 +36,8 @@ class DeviceBlockProduct final : public BlockProduct {
 
   void multiply_add(std::int64_t col0, std::int64_t block_rows, const double* block, std::int64_t cols,
                     double* out) override {
-    TESSERA_CHECK(block_rows <= max_block_rows_ && cols <= max_cols_, "DeviceBlockProduct: a ", block_rows, " x ",
-                  cols, " block exceeds the ", max_block_rows_, " x ", max_cols_, " it was made for");
+    TESSERA_CHECK(block_rows <= max_block_rows_ && cols <= max_cols_, "DeviceBlockProduct: a ", block_rows, " x ", cols,
+                  " block exceeds the ", max_block_rows_, " x ", max_cols_, " it was made for");
     if (rows_ == 0 || block_rows == 0 || cols == 0) return;
     block_.upload(std::span<const double>(block, std::size_t(block_rows * cols)));
     for (std::int64_t c = 0; c < block_rows; c += width_) {
@@ -46,10 +46,10 @@ class DeviceBlockProduct final : public BlockProduct {
                             /*lower_only=*/false, slice_.data(), rows_, width, rows_, handles_.stream);
       const double one = 1.0, beta = c == 0 ? 0.0 : 1.0;
       // product (rows x cols) (+)= slice (rows x width) * block[c : c + width, :]
-      cuda::check_cublas(cublasDgemm_64(handles_.blas, CUBLAS_OP_N, CUBLAS_OP_N, rows_, cols, width, &one,
-                                        slice_.data(), rows_, block_.data() + c, block_rows, &beta, product_.data(),
-                                        rows_),
-                         "cublasDgemm");
+      cuda::check_cublas(
+          cublasDgemm_64(handles_.blas, CUBLAS_OP_N, CUBLAS_OP_N, rows_, cols, width, &one, slice_.data(), rows_,
+                         block_.data() + c, block_rows, &beta, product_.data(), rows_),
+          "cublasDgemm");
     }
     handles_.synchronize();
     product_.download(std::span<double>(host_.data(), std::size_t(rows_ * cols)));

@@ -1,5 +1,6 @@
 // What the NTK's GPU solvers share: the cuSOLVER/cuBLAS handles of a solve, and the tables and pairs copied to
-// the current CUDA device with the flat views (flat_kernel.h) the tile kernels read. Internal to the CUDA backend of solvers/ntk/ (device_exact.cpp, device_block_product.cpp).
+// the current CUDA device with the flat views (flat_kernel.h) the tile kernels read. Internal to the CUDA backend of
+// solvers/ntk/ (device_exact.cpp, device_block_product.cpp).
 #pragma once
 
 #include <cublas_v2.h>
