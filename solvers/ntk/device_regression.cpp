@@ -11,7 +11,12 @@ namespace tessera::solvers::ntk {
 
 DevicePlan plan_device_solve(const engine::Context& ctx, const engine::Device& device, std::int64_t n,
                              std::int64_t genes, const KernelSolveParams& params) {
-  if (device.kind != engine::DeviceKind::kCuda) return DevicePlan::kCpu;
+  // Every rank must agree, or some would wait in a collective the others skip (auto on a job whose nodes differ).
+  const auto cuda_ranks = engine::allreduce_sum(ctx, std::int64_t(device.kind == engine::DeviceKind::kCuda ? 1 : 0));
+  if (cuda_ranks == 0) return DevicePlan::kCpu;
+  TESSERA_CHECK(cuda_ranks == ctx.size(), "ntk_device=", name_table(params.device).name(params.device), ": ",
+                cuda_ranks, " of ", ctx.size(), " ranks see a CUDA device; run on nodes that all have GPUs, or use ",
+                "ntk_device=cpu");
   if (params.solver == KernelSolverRequest::kNystrom) {
     TESSERA_CHECK(params.device != engine::DeviceRequest::kCuda,
                   "ntk_device=cuda: the nystrom solver runs on the CPU only; use ntk_solver=exact, matrix_free or "

@@ -26,8 +26,8 @@ enum class DevicePlan {
 };
 
 // Collective: how the solve of n pairs and `genes` right-hand sides uses `device` (the root rank's view, shared).
-// ntk_solver=exact on a GPU too small for K, and ntk_solver=nystrom with ntk_device=cuda, throw tessera::Error
-// with the fix.
+// ntk_solver=exact on a GPU too small for K, ntk_solver=nystrom with ntk_device=cuda, and ranks that disagree
+// (some with a GPU, some without) throw tessera::Error with the fix on every rank.
 DevicePlan plan_device_solve(const engine::Context& ctx, const engine::Device& device, std::int64_t n,
                              std::int64_t genes, const KernelSolveParams& params);
 

@@ -12,6 +12,7 @@
 #include "engine/cuda/device_array.h"
 #include "solvers/ntk/kernel/features.h"
 #include "solvers/ntk/kernel/flat_kernel.h"
+#include "solvers/ntk/kernel/flat_tables.h"
 #include "solvers/ntk/kernel/kernel.h"
 
 namespace tessera::solvers::ntk::cuda {

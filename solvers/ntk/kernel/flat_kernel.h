@@ -1,13 +1,12 @@
 // The NTK kernel entry K(i, j) computed from flat arrays (raw pointers, structure of arrays): the form a GPU reads,
 // and one function, ntk_entry(), that both the GPU's tiles (solvers/ntk/cuda/ntk_tiles.cu) and a CPU test
 // evaluate, so that the GPU's formulation is checked against PairFeatures::rho_tile + apply_ntk on any machine.
-// No CUDA header here: compiled by nvcc ntk_entry() is __host__ __device__.
+// No CUDA header here, and no Eigen (nvcc compiles this for the device): compiled by nvcc ntk_entry() is
+// __host__ __device__. The host-side copies these views point at are in flat_tables.h.
 #pragma once
 
 #include <cstdint>
-#include <vector>
 
-#include "solvers/ntk/kernel/features.h"
 #include "solvers/ntk/kernel/ntk_formula.h"
 
 namespace tessera::solvers::ntk {
@@ -39,35 +38,6 @@ struct FlatRhoTables {
   const std::int64_t* gram_size = nullptr;
   int depth = 1;
   double bias_sq = 0;
-};
-
-// The source list of a PairList split into columns (host memory), what FlatPairs points at for it.
-struct PairSourceColumns {
-  std::vector<std::int32_t> cell, column;
-  std::vector<double> weight;
-
-  explicit PairSourceColumns(const PairList& pairs) {
-    for (const auto& source : pairs.sources) {
-      cell.push_back(source.cell);
-      column.push_back(source.column);
-      weight.push_back(source.weight);
-    }
-  }
-};
-
-// The similarity prior's Gram tables of RhoTables laid one after another (host memory).
-struct FlatGrams {
-  std::vector<double> grams;
-  std::vector<std::int64_t> offset, size;
-
-  explicit FlatGrams(const RhoTables& tables) {
-    for (std::size_t a = 0; a < tables.column_grams.size(); ++a) {
-      const auto n = tables.column_gram_sizes[a];
-      offset.push_back(std::int64_t(grams.size()));
-      size.push_back(n);
-      grams.insert(grams.end(), tables.column_grams[a], tables.column_grams[a] + n * n);
-    }
-  }
 };
 
 // K(rows[i], cols[j]) = NTK(rho), rho as PairFeatures::rho_tile computes it (same operations, same order).

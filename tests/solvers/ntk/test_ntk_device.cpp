@@ -17,6 +17,7 @@
 #include "solvers/ntk/device/device_exact.h"
 #include "solvers/ntk/device_regression.h"
 #include "solvers/ntk/kernel/flat_kernel.h"
+#include "solvers/ntk/kernel/flat_tables.h"
 #include "solvers/ntk/kernel/ntk_operator.h"
 #include "solvers/ntk/ntk_imputer.h"
 #include "tests/solvers/ntk/ntk_fixtures.h"

@@ -1,0 +1,42 @@
+// Host copies of the NTK's tables in the flat layout of flat_kernel.h: the similarity prior's Gram tables laid end
+// to end, and a PairList's sources split into columns. What the CUDA backend uploads, and what a CPU test points
+// FlatPairs / FlatRhoTables at.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "solvers/ntk/kernel/features.h"
+
+namespace tessera::solvers::ntk {
+
+// The source list of a PairList split into columns (host memory), what FlatPairs points at for it.
+struct PairSourceColumns {
+  std::vector<std::int32_t> cell, column;
+  std::vector<double> weight;
+
+  explicit PairSourceColumns(const PairList& pairs) {
+    for (const auto& source : pairs.sources) {
+      cell.push_back(source.cell);
+      column.push_back(source.column);
+      weight.push_back(source.weight);
+    }
+  }
+};
+
+// The similarity prior's Gram tables of RhoTables laid one after another (host memory).
+struct FlatGrams {
+  std::vector<double> grams;
+  std::vector<std::int64_t> offset, size;
+
+  explicit FlatGrams(const RhoTables& tables) {
+    for (std::size_t a = 0; a < tables.column_grams.size(); ++a) {
+      const auto n = tables.column_gram_sizes[a];
+      offset.push_back(std::int64_t(grams.size()));
+      size.push_back(n);
+      grams.insert(grams.end(), tables.column_grams[a], tables.column_grams[a] + n * n);
+    }
+  }
+};
+
+}  // namespace tessera::solvers::ntk
