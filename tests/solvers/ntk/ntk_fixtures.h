@@ -7,6 +7,7 @@
 
 #include <Eigen/Dense>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "io/perturbation_table.h"
 #include "solvers/ntk/kernel/features.h"
 #include "solvers/ntk/kernel/kernel.h"
+#include "solvers/ntk/kernel/ntk_operator.h"
 
 namespace tessera::solvers::ntk::test {
 
@@ -94,6 +96,20 @@ inline Eigen::MatrixXd brute_force(const io::PerturbationTable& table, const Pai
   for (Eigen::Index i = 0; i < n; ++i) y.row(i) = table.signature(train_entries[std::size_t(i)]).transpose();
   const Eigen::MatrixXd alpha = k.topLeftCorner(n, n).partialPivLu().solve(y);
   return (k.topRightCorner(n, q).transpose() * alpha).transpose();  // genes x queries
+}
+
+// The kernel of every training pair outside the reference cell type cell0, with no one-hot term (beta = 0):
+// drugs that cell0 never measured share the fallback prior, so in one cell type their rows coincide and the
+// kernel is singular (what the jitter policy is for).
+inline NtkOperator duplicate_rows_kernel(const io::PerturbationTable& table, const std::vector<std::uint8_t>& train) {
+  FeatureOptions options;
+  options.beta = 0.0;
+  options.reference_cells = {0};
+  const auto features = std::make_shared<const PairFeatures>(table, train, options);
+  std::vector<std::int64_t> train_entries;
+  for (std::int64_t e = 0; e < table.num_entries(); ++e)
+    if (train[std::size_t(e)] && table.cell_of(e) != 0) train_entries.push_back(e);
+  return NtkOperator(features, features->encode(train_entries), NtkShape{});
 }
 
 }  // namespace tessera::solvers::ntk::test

@@ -123,18 +123,11 @@ TEST(NtkOnGpu, IndefiniteKernelGetsTheCpuJitter) {
   const engine::Context self(MPI_COMM_SELF);
   const auto table = simulated_table(21);
   std::vector<std::uint8_t> train(table.observed.begin(), table.observed.end());
-  FeatureOptions options;
-  options.beta = 0.0;
-  options.reference_cells = {0};
-  const auto features = std::make_shared<const PairFeatures>(table, train, options);
-  std::vector<std::int64_t> train_entries;
-  for (std::int64_t e = 0; e < table.num_entries(); ++e)
-    if (train[std::size_t(e)] && table.cell_of(e) != 0) train_entries.push_back(e);
-  const NtkOperator kernel(features, features->encode(train_entries), NtkShape{});
+  const NtkOperator kernel = test::duplicate_rows_kernel(table, train);
   const Eigen::MatrixXd rhs = test::random_matrix(kernel.size(), 3, 9);
   const auto device = engine::select_device(self, engine::DeviceRequest::kCuda, "ntk_device");
-  const auto gpu =
-      solve_exact_on_device(*features, kernel.pairs(), features->encode({table.entry(1, 0)}), NtkShape{}, rhs);
+  const auto gpu = solve_exact_on_device(kernel.features(), kernel.pairs(),
+                                         kernel.features().encode({table.entry(1, 0)}), NtkShape{}, rhs);
   const auto cpu = solve_exact(self, kernel, engine::RowShardedMatrix::scatter_from_replicated(self, rhs));
   EXPECT_GT(cpu.jitter, 0.0);
   EXPECT_EQ(gpu.jitter, cpu.jitter);

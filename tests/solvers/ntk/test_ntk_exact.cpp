@@ -391,14 +391,7 @@ TEST(NtkImputer, DuplicateRowsWarnAndAddJitter) {
   params.reference_cell = "cell0";
   params.solve.block_size = 16;
 
-  FeatureOptions options;
-  options.beta = 0.0;
-  options.reference_cells = {0};
-  const auto features = std::make_shared<const PairFeatures>(table, train, options);
-  std::vector<std::int64_t> train_entries;
-  for (std::int64_t e = 0; e < table.num_entries(); ++e)
-    if (train[std::size_t(e)] && table.cell_of(e) != 0) train_entries.push_back(e);
-  const NtkOperator kernel(features, features->encode(train_entries), NtkShape{});
+  const NtkOperator kernel = test::duplicate_rows_kernel(table, train);
   const auto rhs = engine::RowShardedMatrix(world, kernel.size(), 3);
 
   ::testing::internal::CaptureStderr();
