@@ -50,7 +50,8 @@ DeviceCommunicator::DeviceCommunicator(const Context& ctx, const Device& device)
   TESSERA_MPI(MPI_Bcast(&id, int(sizeof id), MPI_BYTE, 0, ctx.comm()));
   state_->device = device.index;
   check_cuda(cudaSetDevice(device.index), "cudaSetDevice");
-  check_cuda(cudaStreamCreateWithFlags(&state_->stream, cudaStreamNonBlocking), "cudaStreamCreate");
+  // Blocking: the stream waits for earlier work on the legacy default stream, where buffers are often filled.
+  check_cuda(cudaStreamCreate(&state_->stream), "cudaStreamCreate");
   check_nccl(ncclCommInitRank(&state_->comm, ctx.size(), id, ctx.rank()), "ncclCommInitRank");
 }
 

@@ -36,7 +36,9 @@ struct Handles {
   cublasHandle_t blas = nullptr;
 
   Handles() {
-    TESSERA_CUDA_CHECK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    // A blocking stream: it waits for the copies DeviceArray makes on the legacy default stream (a host-to-device
+    // cudaMemcpy from pageable memory can return before its data has landed).
+    TESSERA_CUDA_CHECK(cudaStreamCreate(&stream));
     check_cusolver(cusolverDnCreate(&solver), "cusolverDnCreate");
     check_cusolver(cusolverDnSetStream(solver, stream), "cusolverDnSetStream");
     check_cusolver(cusolverDnCreateParams(&params), "cusolverDnCreateParams");
