@@ -32,6 +32,7 @@
 #include "engine/scalapack.h"
 #include "solvers/ntk/device/device_exact.h"
 #include "solvers/ntk/kernel/features.h"
+#include "solvers/ntk/kernel/flat_tables.h"
 #include "solvers/ntk/kernel/ntk_operator.h"
 #include "solvers/ntk/solve/exact.h"
 #include "solvers/ntk/solve/matrix_free.h"
@@ -100,8 +101,10 @@ void run_on_device(const engine::Context& world, const io::PerturbationTable& ta
   std::printf("  Y up + potrs          %8.3f s   %8.1f GFLOP/s\n", result.solve_seconds,
               2.0 * nn * nn * double(genes) / result.solve_seconds / 1e9);
   std::printf("  predictions           %8.3f s\n", result.predict_seconds);
-  std::printf("  total on the GPU      %8.3f s   (device memory estimate %.2f GB)\n", total,
-              solvers::ntk::device_exact_bytes(kernel.size(), genes) / 1e9);
+  std::printf(
+      "  total on the GPU      %8.3f s   (device memory estimate %.2f GB)\n", total,
+      solvers::ntk::device_exact_bytes(kernel.size(), genes, solvers::ntk::rho_table_bytes(features.rho_tables())) /
+          1e9);
   if (!check) return;
   time.restart();
   const auto cpu =

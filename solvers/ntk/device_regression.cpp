@@ -10,7 +10,7 @@
 namespace tessera::solvers::ntk {
 
 DevicePlan plan_device_solve(const engine::Context& ctx, const engine::Device& device, std::int64_t n,
-                             std::int64_t genes, const KernelSolveParams& params) {
+                             std::int64_t genes, const KernelSolveParams& params, double table_bytes) {
   // Every rank must agree, or some would wait in a collective the others skip (auto on a job whose nodes differ).
   const auto cuda_ranks = engine::allreduce_sum(ctx, std::int64_t(device.kind == engine::DeviceKind::kCuda ? 1 : 0));
   if (cuda_ranks == 0) return DevicePlan::kCpu;
@@ -24,16 +24,17 @@ DevicePlan plan_device_solve(const engine::Context& ctx, const engine::Device& d
     return DevicePlan::kCpu;
   }
   if (params.solver == KernelSolverRequest::kMatrixFree) return DevicePlan::kMatrixFree;
-  double fits = ctx.is_root() && device_exact_bytes(n, genes) <= device.free_bytes ? 1 : 0;
+  const double needed = device_exact_bytes(n, genes, table_bytes);
+  double fits = ctx.is_root() && needed <= device.free_bytes ? 1 : 0;
   engine::broadcast(ctx, std::span<double>(&fits, 1));
   if (fits > 0) return DevicePlan::kExact;
   TESSERA_CHECK(params.solver != KernelSolverRequest::kExact,
                 "ntk_device=", name_table(params.device).name(params.device),
-                " with ntk_solver=exact: the exact solve of N = ", n, " pairs needs about ",
-                device_exact_bytes(n, genes) / 1e9, " GB of GPU memory and ", device.description(),
+                " with ntk_solver=exact: the exact solve of N = ", n, " pairs needs about ", needed / 1e9,
+                " GB of GPU memory and ", device.description(),
                 " has less; use ntk_solver=auto or matrix_free (its products run on the GPU), or ntk_device=cpu");
-  engine::info("ntk: K of N = ", n, " pairs needs ", device_exact_bytes(n, genes) / 1e9, " GB, more than ",
-               device.description(), " has: the matrix-free solver runs with its kernel products on the GPU");
+  engine::info("ntk: K of N = ", n, " pairs needs ", needed / 1e9, " GB, more than ", device.description(),
+               " has: the matrix-free solver runs with its kernel products on the GPU");
   return DevicePlan::kMatrixFree;
 }
 

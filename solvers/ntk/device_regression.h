@@ -28,8 +28,9 @@ enum class DevicePlan {
 // Collective: how the solve of n pairs and `genes` right-hand sides uses `device` (the root rank's view, shared).
 // ntk_solver=exact on a GPU too small for K, ntk_solver=nystrom with ntk_device=cuda, and ranks that disagree
 // (some with a GPU, some without) throw tessera::Error with the fix on every rank.
+// table_bytes: the rho tables' size on the device (rho_table_bytes), counted with K.
 DevicePlan plan_device_solve(const engine::Context& ctx, const engine::Device& device, std::int64_t n,
-                             std::int64_t genes, const KernelSolveParams& params);
+                             std::int64_t genes, const KernelSolveParams& params, double table_bytes = 0);
 
 // Collective: the predictions (genes x queries) of kernel_regression, computed on the root rank's device and
 // broadcast. A failure on the device (out of memory, an indefinite kernel) throws tessera::Error on every rank.

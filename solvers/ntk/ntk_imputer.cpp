@@ -10,6 +10,7 @@
 #include "engine/log.h"
 #include "solvers/imputation/training_set.h"
 #include "solvers/ntk/device_regression.h"
+#include "solvers/ntk/kernel/flat_tables.h"
 #include "solvers/ntk/kernel/ntk_operator.h"
 
 namespace tessera::solvers::ntk {
@@ -116,8 +117,8 @@ Eigen::MatrixXd NtkImputer::impute(const engine::Context& ctx, const io::Perturb
                 "mask must flag observed entries of other cell types (or set ntk_reference_in_kernel)");
   const NtkShape shape{params_.depth, params_.bias};
   const auto device = engine::select_device(ctx, params_.solve.device, "ntk_device");
-  const auto plan =
-      plan_device_solve(ctx, device, std::int64_t(train_entries.size()), table.num_genes(), params_.solve);
+  const auto plan = plan_device_solve(ctx, device, std::int64_t(train_entries.size()), table.num_genes(), params_.solve,
+                                      rho_table_bytes(features->rho_tables()));
   const NtkOperator kernel(features, features->encode(train_entries), shape,
                            plan == DevicePlan::kMatrixFree ? device : engine::Device{});
   const PairList query_pairs = features->encode(queries);

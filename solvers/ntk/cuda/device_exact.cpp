@@ -49,9 +49,10 @@ DeviceExactResult solve_exact_on_device(const PairFeatures& features, const Pair
 
   std::size_t free_bytes = 0, total_bytes = 0;
   TESSERA_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
-  TESSERA_CHECK(device_exact_bytes(n, genes) <= double(free_bytes), "ntk_device=cuda: the exact solve of N = ", n,
-                " pairs needs about ", device_exact_bytes(n, genes) / 1e9, " GB on the GPU, which has ",
-                double(free_bytes) / 1e9, " GB free; use ntk_device=cpu with ntk_solver=matrix_free or nystrom");
+  const double needed = device_exact_bytes(n, genes, rho_table_bytes(features.rho_tables()));
+  TESSERA_CHECK(needed <= double(free_bytes), "ntk_device=cuda: the exact solve of N = ", n, " pairs needs about ",
+                needed / 1e9, " GB on the GPU, which has ", double(free_bytes) / 1e9,
+                " GB free; use ntk_device=cpu with ntk_solver=matrix_free or nystrom");
 
   Handles handles;
   const UploadedTables tables(features.rho_tables(), shape);

@@ -40,10 +40,10 @@ struct DeviceExactResult {
 // Whether this build has the CUDA backend of this solver.
 bool device_exact_built();
 
-// Device bytes the solve needs for n training pairs and `genes` right-hand sides, cuSOLVER's workspace counted
-// as 64 MB. Local.
-inline double device_exact_bytes(std::int64_t n, std::int64_t genes) {
-  return 8.0 * double(n) * double(n + 2 * genes) + 64e6;
+// Device bytes the solve needs for n training pairs and `genes` right-hand sides, with the rho tables'
+// table_bytes (rho_table_bytes, flat_tables.h) and cuSOLVER's workspace counted as 64 MB. Local.
+inline double device_exact_bytes(std::int64_t n, std::int64_t genes, double table_bytes = 0) {
+  return 8.0 * double(n) * double(n + 2 * genes) + table_bytes + 64e6;
 }
 
 // Local, on the calling thread's current CUDA device (engine::select_device). rhs is N x genes: the training

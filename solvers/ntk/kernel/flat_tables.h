@@ -39,4 +39,13 @@ struct FlatGrams {
   }
 };
 
+// Bytes the tables take on a device (cell Gram, then the slot Gram or the similarity prior's Grams). At LINCS size
+// the all_cells prior's slot Gram alone is 7.2 GB, so a GPU plan counts it beside the kernel.
+inline double rho_table_bytes(const RhoTables& tables) {
+  double values = double(tables.cells) * double(tables.cells);
+  if (!tables.similarity) values += double(tables.slots) * double(tables.slots);
+  for (const auto size : tables.column_gram_sizes) values += double(size) * double(size);
+  return 8.0 * values;
+}
+
 }  // namespace tessera::solvers::ntk

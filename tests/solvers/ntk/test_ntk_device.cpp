@@ -233,6 +233,8 @@ TEST(NtkDevice, PlanFollowsTheGpuMemoryAndTheSolver) {
   params.device = engine::DeviceRequest::kCuda;
   gpu.free_bytes = device_exact_bytes(n, genes);  // just fits
   EXPECT_EQ(plan_device_solve(world, gpu, n, genes, params), DevicePlan::kExact);
+  // The rho tables count too: with 1 GB of them the same GPU no longer holds the exact solve.
+  EXPECT_EQ(plan_device_solve(world, gpu, n, genes, params, 1e9), DevicePlan::kMatrixFree);
   gpu.free_bytes = device_exact_bytes(n, genes) - 1;  // does not
   EXPECT_EQ(plan_device_solve(world, gpu, n, genes, params), DevicePlan::kMatrixFree);
   params.solver = KernelSolverRequest::kExact;
