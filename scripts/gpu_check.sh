@@ -37,12 +37,16 @@ prepare() {
   cp -a "$ompi_lib" "$stage/openmpi/lib/x86_64-linux-gnu/"
   cp -a /usr/share/openmpi "$stage/openmpi/share/"
   rm -rf "$stage/openmpi/lib/x86_64-linux-gnu/openmpi/include"
-  # Every shared library the programs and the plugins load, but the C runtime's and CUDA's.
-  local skip='/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*|libcuda|libcudart|libcublas|libcublasLt|libcusolver|libcusparse|libnvJitLink|libnccl)\.so'
+  # Every shared library the programs and the plugins load, but the C runtime's and CUDA's. The C++ runtime goes
+  # apart (lib-cxx): run uses it only where the machine's own is older than the one built against.
+  local skip='/(libc|libm|libdl|libpthread|librt|ld-linux[^/]*|libstdc\+\+|libgcc_s|libcuda|libcudart|libcublas|libcublasLt|libcusolver|libcusparse|libnvJitLink|libnccl)\.so'
   { ldd "$stage"/bin/*; find "$stage/openmpi" -name '*.so*' -exec ldd {} \; ; } 2>/dev/null |
     awk '/=> \// {print $3}' | sort -u | grep -v -E "$skip" | while read -r lib; do cp -L "$lib" "$stage/lib/"; done
+  mkdir -p "$stage/lib-cxx"
+  cp -L "$(ldd "$stage/bin/ntk_exact_bench" | awk '/libstdc\+\+/ {print $3}')" \
+        "$(ldd "$stage/bin/ntk_exact_bench" | awk '/libgcc_s/ {print $3}')" "$stage/lib-cxx/"
   mkdir -p "$(dirname "$pack")"
-  tar -C "$stage" -cJf "$pack" bin lib openmpi
+  tar -C "$stage" -cJf "$pack" bin lib lib-cxx openmpi
   du -sh "$stage" "$pack"
 }
 
@@ -66,6 +70,12 @@ run() {
   mkdir -p "$root"
   tar -C "$root" -xJf "$pack"
   export LD_LIBRARY_PATH="$root/lib:$(cuda_library_path)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  # The machine's C++ runtime unless it lacks the newest symbol version of the one packed (GCC 12's).
+  local system_cxx
+  system_cxx=$(ldconfig -p 2>/dev/null | awk '/libstdc\+\+\.so\.6 .*x86-64/ && !seen {print $NF; seen = 1}' || true)
+  if [ -z "$system_cxx" ] || ! grep -qa GLIBCXX_3.4.30 "$system_cxx"; then
+    LD_LIBRARY_PATH="$root/lib-cxx:$LD_LIBRARY_PATH"
+  fi
   export OPAL_PREFIX="$root/openmpi"
   # One process per test, no mpirun: an isolated singleton needs no daemon, shared memory only.
   export OMPI_MCA_ess_singleton_isolated=1 OMPI_MCA_btl=self,vader OMPI_MCA_pml=ob1 OMPI_MCA_mtl=^ofi OMPI_MCA_plm=isolated
