@@ -41,6 +41,11 @@ int cuda_device_count();
 // a command can refuse a bad *_device option before it starts any work.
 void check_device_request(DeviceRequest request, const std::string& knob);
 
+// Collective: true when every rank of ctx holds a CUDA device, false when none does. Ranks that disagree (auto on
+// a job whose nodes differ) would take different paths into the collectives that follow, so they get
+// tessera::Error on every rank, naming `what`.
+bool every_rank_on_cuda(const Context& ctx, const Device& device, const std::string& what);
+
 // Local: the device this rank computes on for `request`, set as the calling thread's current CUDA device when it
 // is one. kCuda throws tessera::Error naming `knob` and the fix when the build has no CUDA backend or no device
 // is visible; kAuto quietly falls back to the CPU then.

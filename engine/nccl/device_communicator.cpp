@@ -5,15 +5,12 @@
 #include <nccl.h>
 
 #include "engine/collectives.h"
+#include "engine/cuda/device_array.h"
 #include "engine/error.h"
 
 namespace tessera::engine {
 
 namespace {
-
-void check_cuda(cudaError_t code, const char* call) {
-  TESSERA_CHECK(code == cudaSuccess, "DeviceCommunicator: ", call, ": ", cudaGetErrorString(code));
-}
 
 void check_nccl(ncclResult_t code, const char* call) {
   TESSERA_CHECK(code == ncclSuccess, "DeviceCommunicator: ", call, ": ", ncclGetErrorString(code),
@@ -40,18 +37,14 @@ struct DeviceCommunicator::State {
 
 DeviceCommunicator::DeviceCommunicator(const Context& ctx, const Device& device)
     : state_(std::make_unique<State>(State{ctx})) {
-  const bool cuda = device.kind == DeviceKind::kCuda;
-  const auto cuda_ranks = engine::allreduce_sum(ctx, std::int64_t(cuda ? 1 : 0));
-  TESSERA_CHECK(cuda_ranks == 0 || cuda_ranks == ctx.size(), "DeviceCommunicator: ", cuda_ranks, " of ", ctx.size(),
-                " ranks have a CUDA device; every rank needs one (or none) to sum over the ranks");
-  if (!cuda) return;
+  if (!every_rank_on_cuda(ctx, device, "DeviceCommunicator")) return;
   ncclUniqueId id{};
   if (ctx.is_root()) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
   TESSERA_MPI(MPI_Bcast(&id, int(sizeof id), MPI_BYTE, 0, ctx.comm()));
   state_->device = device.index;
-  check_cuda(cudaSetDevice(device.index), "cudaSetDevice");
+  TESSERA_CUDA_CHECK(cudaSetDevice(device.index));
   // Blocking: the stream waits for earlier work on the legacy default stream, where buffers are often filled.
-  check_cuda(cudaStreamCreate(&state_->stream), "cudaStreamCreate");
+  TESSERA_CUDA_CHECK(cudaStreamCreate(&state_->stream));
   check_nccl(ncclCommInitRank(&state_->comm, ctx.size(), id, ctx.rank()), "ncclCommInitRank");
 }
 
@@ -62,26 +55,22 @@ DeviceCommunicator::~DeviceCommunicator() {
 
 namespace {
 
+// NCCL for a buffer on this rank's device, MPI for one in host memory.
 template <typename T>
-void device_sum(ncclComm_t comm, cudaStream_t stream, std::span<T> values, ncclDataType_t type) {
+void sum(const Context& ctx, ncclComm_t comm, cudaStream_t stream, std::span<T> values, ncclDataType_t type) {
+  if (comm == nullptr || !on_device(values.data())) return engine::allreduce_sum(ctx, values);
   check_nccl(ncclAllReduce(values.data(), values.data(), values.size(), type, ncclSum, comm, stream), "ncclAllReduce");
-  check_cuda(cudaStreamSynchronize(stream), "cudaStreamSynchronize after ncclAllReduce");
+  TESSERA_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
 }  // namespace
 
 void DeviceCommunicator::allreduce_sum(std::span<float> values) {
-  if (state_->comm != nullptr && on_device(values.data()))
-    device_sum(state_->comm, state_->stream, values, ncclFloat32);
-  else
-    engine::allreduce_sum(state_->ctx, values);
+  sum(state_->ctx, state_->comm, state_->stream, values, ncclFloat32);
 }
 
 void DeviceCommunicator::allreduce_sum(std::span<double> values) {
-  if (state_->comm != nullptr && on_device(values.data()))
-    device_sum(state_->comm, state_->stream, values, ncclFloat64);
-  else
-    engine::allreduce_sum(state_->ctx, values);
+  sum(state_->ctx, state_->comm, state_->stream, values, ncclFloat64);
 }
 
 bool DeviceCommunicator::uses_nccl() const { return state_->comm != nullptr; }

@@ -11,12 +11,8 @@ namespace tessera::solvers::ntk {
 
 DevicePlan plan_device_solve(const engine::Context& ctx, const engine::Device& device, std::int64_t n,
                              std::int64_t genes, const KernelSolveParams& params, double table_bytes) {
-  // Every rank must agree, or some would wait in a collective the others skip (auto on a job whose nodes differ).
-  const auto cuda_ranks = engine::allreduce_sum(ctx, std::int64_t(device.kind == engine::DeviceKind::kCuda ? 1 : 0));
-  if (cuda_ranks == 0) return DevicePlan::kCpu;
-  TESSERA_CHECK(cuda_ranks == ctx.size(), "ntk_device=", name_table(params.device).name(params.device), ": ",
-                cuda_ranks, " of ", ctx.size(), " ranks see a CUDA device; run on nodes that all have GPUs, or use ",
-                "ntk_device=cpu");
+  const std::string knob = std::string("ntk_device=") + name_table(params.device).name(params.device);
+  if (!engine::every_rank_on_cuda(ctx, device, knob)) return DevicePlan::kCpu;
   if (params.solver == KernelSolverRequest::kNystrom) {
     TESSERA_CHECK(params.device != engine::DeviceRequest::kCuda,
                   "ntk_device=cuda: the nystrom solver runs on the CPU only; use ntk_solver=exact, matrix_free or "
@@ -28,8 +24,7 @@ DevicePlan plan_device_solve(const engine::Context& ctx, const engine::Device& d
   double fits = ctx.is_root() && needed <= device.free_bytes ? 1 : 0;
   engine::broadcast(ctx, std::span<double>(&fits, 1));
   if (fits > 0) return DevicePlan::kExact;
-  TESSERA_CHECK(params.solver != KernelSolverRequest::kExact,
-                "ntk_device=", name_table(params.device).name(params.device),
+  TESSERA_CHECK(params.solver != KernelSolverRequest::kExact, knob,
                 " with ntk_solver=exact: the exact solve of N = ", n, " pairs needs about ", needed / 1e9,
                 " GB of GPU memory and ", device.description(),
                 " has less; use ntk_solver=auto or matrix_free (its products run on the GPU), or ntk_device=cpu");

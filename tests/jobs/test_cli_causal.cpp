@@ -40,6 +40,15 @@ tessera::solvers::causal::Dag dag_of(const fs::path& csv, int p) {
   return dag;
 }
 
+// The gene rows of a test library: entrez-like ids first_id, first_id + 1, ... with the pr_gene_symbol field
+// GENE0, GENE1, ... (what a query's gene names are matched against).
+void set_gene_rows(tessera::io::GeneMatrix& library, int genes, int first_id) {
+  tessera::io::MetaColumn symbol{"pr_gene_symbol", tessera::io::MetaType::kString, {}, {}};
+  for (int g = 0; g < genes; ++g)
+    library.rows.ids.push_back(std::to_string(first_id + g)), symbol.text.push_back("GENE" + std::to_string(g));
+  library.rows.fields = {symbol};
+}
+
 }  // namespace
 
 TEST(CliCausal, SimulateDagThenDiscoverOnAnyLayoutAndRankCount) {
@@ -188,10 +197,7 @@ TEST(CliCausal, RankWritesTheScoreHistogramAndQueryGenesBesideTheTable) {
   tessera::engine::RandomStream random(21, "test/rank_side_files");
   for (int c = 0; c < kSignatures; ++c)
     for (int g = 0; g < kGenes; ++g) library.values(g, c) = float(random.normal());
-  tessera::io::MetaColumn symbol{"pr_gene_symbol", tessera::io::MetaType::kString, {}, {}};
-  for (int g = 0; g < kGenes; ++g)
-    library.rows.ids.push_back(std::to_string(2000 + g)), symbol.text.push_back("GENE" + std::to_string(g));
-  library.rows.fields = {symbol};
+  set_gene_rows(library, kGenes, 2000);
   tessera::io::MetaColumn cell{"cell_id", tessera::io::MetaType::kString, {}, {}};
   tessera::io::MetaColumn pert{"pert_id", tessera::io::MetaType::kString, {}, {}};
   for (int c = 0; c < kSignatures; ++c) {
@@ -309,10 +315,7 @@ TEST(CliCausal, RankWritesCompoundSummariesAnnotationsAndEnrichment) {
   for (auto& v : q) v = random.normal();
   tessera::io::GeneMatrix library;
   library.values.resize(kGenes, kDrugs * kCells);
-  tessera::io::MetaColumn symbol{"pr_gene_symbol", tessera::io::MetaType::kString, {}, {}};
-  for (int g = 0; g < kGenes; ++g)
-    library.rows.ids.push_back(std::to_string(3000 + g)), symbol.text.push_back("GENE" + std::to_string(g));
-  library.rows.fields = {symbol};
+  set_gene_rows(library, kGenes, 3000);
   tessera::io::MetaColumn cell{"cell_id", tessera::io::MetaType::kString, {}, {}};
   tessera::io::MetaColumn pert{"pert_id", tessera::io::MetaType::kString, {}, {}};
   for (int c = 0; c < kCells; ++c)
